@@ -1,0 +1,28 @@
+/* Sources: where deployment metadata comes from (heat, cfn, request, local). One interface, one
+ * backend file each (source-<name>.c). A source never knows about hooks or transports. */
+#pragma once
+
+#include "common/error.h"
+
+typedef struct json_t json_t;
+
+typedef struct PhSourceOptions {
+        long timeout_ms;     /* per request; 0 = 10 s */
+        const char *ca_file; /* optional CA bundle for https */
+} PhSourceOptions;
+
+typedef struct PhSource PhSource;
+
+/* Creates source name ("heat", "cfn", "request", "local") from its os-collect-config section (the
+ * object under that key, borrowed; for "local" {"path": [dirs...]} or a string). Missing required
+ * keys fail here with every missing key named. */
+int source_new(const char *name, const json_t *section, const PhSourceOptions *o, PhSource **ret,
+               PhError **reterr);
+/* 0: *ret_metadata is the server metadata object (new ref), e.g. {"deployments": [...],
+ *    "os-collect-config": {...}} (for "local": the deep merge of its files);
+ * 1: the source says nothing changed since the last 0 (conditional request); *ret_metadata untouched;
+ * < 0: unavailable (network, auth, bad answer): the caller treats it as "no change", never "empty". */
+int source_collect(PhSource *s, json_t **ret_metadata, PhError **reterr);
+const char *source_name(const PhSource *s);
+PhSource *source_free(PhSource *s);
+PH_DEFINE_CLEANUP(PhSource *, source_free)

@@ -1,0 +1,75 @@
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/cleanup.h"
+#include "common/secret.h"
+
+static bool contains_ci(const char *s, const char *needle) {
+        return strcasestr(s, needle) != NULL;
+}
+
+bool secret_name_is_secret(const char *name) {
+        static const char *const words[] = {
+                "password", "passwd", "secret", "token", "credential", "private", "apikey", "api_key",
+                "access_key", "signal_id", "metadata_url", "signature",
+        };
+        size_t n = strlen(name);
+
+        for (size_t i = 0; i < ELEMENTSOF(words); i++)
+                if (contains_ci(name, words[i]))
+                        return true;
+        /* FOO_KEY, FOO-KEY, but not KEYBOARD or MONKEY_BUSINESS */
+        return n >= 4 && strcasecmp(name + n - 4, "_key") == 0;
+}
+
+bool secret_url_is_signed(const char *s) {
+        const char *q = strchr(s, '?');
+
+        if (!q || !strstr(s, "://"))
+                return false;
+        return contains_ci(q, "signature=") || contains_ci(q, "temp_url_sig=") || contains_ci(q, "token=");
+}
+
+void secret_redact_env_array(json_t *env) {
+        size_t i;
+        json_t *item;
+
+        json_array_foreach(env, i, item) {
+                const char *s = json_string_value(item);
+                const char *eq = s ? strchr(s, '=') : NULL;
+                if (!eq)
+                        continue;
+                _cleanup_free_ char *name = xstrndup(s, (size_t) (eq - s));
+                if (secret_name_is_secret(name))
+                        json_array_set_new(env, i, json_sprintf("%s=%s", name, SECRET_REDACTED));
+        }
+}
+
+void secret_redact_json(json_t *v) {
+        const char *key;
+        json_t *child;
+        size_t i;
+
+        if (json_is_object(v)) {
+                json_object_foreach(v, key, child) {
+                        if (json_is_string(child) &&
+                            (secret_name_is_secret(key) || secret_url_is_signed(json_string_value(child))))
+                                json_object_set_new(v, key, json_string(SECRET_REDACTED));
+                        else
+                                secret_redact_json(child);
+                }
+                /* heat-style inputs: {"name": "deploy_password", "value": "..."} */
+                const char *name = json_string_value(json_object_get(v, "name"));
+                json_t *value = json_object_get(v, "value");
+                if (name && value && !json_is_null(value) && secret_name_is_secret(name))
+                        json_object_set_new(v, "value", json_string(SECRET_REDACTED));
+        } else if (json_is_array(v)) {
+                json_array_foreach(v, i, child) {
+                        if (json_is_string(child) && secret_url_is_signed(json_string_value(child)))
+                                json_array_set_new(v, i, json_string(SECRET_REDACTED));
+                        else
+                                secret_redact_json(child);
+                }
+        }
+}

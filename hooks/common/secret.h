@@ -1,0 +1,17 @@
+/* What counts as a secret, and how it is hidden before anything leaves the machine. */
+#pragma once
+
+#include <stdbool.h>
+
+typedef struct json_t json_t;
+
+#define SECRET_REDACTED "<redacted>"
+
+/* True for names that carry secrets: deploy_password, *PASSWORD*, *SECRET*, *TOKEN*, *_KEY ... */
+bool secret_name_is_secret(const char *name);
+/* Rewrites every "NAME=value" string of a JSON array whose NAME is secret to "NAME=<redacted>". */
+void secret_redact_env_array(json_t *env);
+/* Recursively replaces the values of secret-named object keys, and signed URLs, in v. */
+void secret_redact_json(json_t *v);
+/* True if s looks like a URL whose query carries a signature or temp-url token. */
+bool secret_url_is_signed(const char *s);

@@ -1,0 +1,30 @@
+/* The `docker` heat-config hook: one deployment (JSON) in, one result object out. Used in-process by
+ * the agent and by `podhook hook` / an executable named `docker` in a hooks directory. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/error.h"
+
+typedef struct json_t json_t;
+
+typedef struct PhDockerHookOptions {
+        const char *docker_host; /* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
+        unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
+        bool no_init;            /* do not run Docker's init as PID 1 */
+        bool progress;           /* show pull progress on stderr (a terminal) */
+} PhDockerHookOptions;
+
+/* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",
+ * DELETE removes it (volumes stay), SUSPEND stops its containers. *ret_result is always set on
+ * return 0 (new ref): {"deploy_stdout": <inspect array as JSON text>, "deploy_stderr": <text>,
+ * "deploy_status_code": <int>}; a failed validation or apply is a non-zero status code with the
+ * messages in deploy_stderr, not an error return. Errors (< 0) only for unusable input. */
+int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
+                    PhError **reterr);
+
+/* Names of the pods that carry podhook's labels ("io.podhook.pod"), with the deployment id label of
+ * each ("io.podhook.deployment", "" when absent): {"<pod>": "<deployment id>", ...} (new ref). */
+int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
+/* Removes the pod's containers (volumes stay), as a DELETE would. */
+int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr);

@@ -1,0 +1,111 @@
+/* Kubernetes v1beta2 ContainerManifest: parsing (YAML or JSON, bare or under a "manifest:" key) and
+ * validation. Pure: no I/O besides the buffer it is given. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef struct json_t json_t;
+
+/* Limits on hostile input: checked before anything is allocated for it. */
+#define MANIFEST_MAX_BYTES (1024u * 1024u) /* document size */
+#define MANIFEST_MAX_DEPTH 64u             /* nesting of maps and lists */
+#define MANIFEST_MAX_NODES 100000u         /* nodes after alias expansion */
+
+typedef enum PhVolumeKind {
+        PH_VOLUME_EMPTY_DIR, /* also: no source at all */
+        PH_VOLUME_HOST_DIR,
+} PhVolumeKind;
+
+typedef struct PhVolume {
+        char *name;
+        PhVolumeKind kind;
+        char *host_path; /* PH_VOLUME_HOST_DIR only, absolute */
+} PhVolume;
+
+typedef struct PhVolumeMount {
+        char *name; /* names a PhVolume */
+        char *mount_path;
+        bool read_only;
+} PhVolumeMount;
+
+typedef struct PhPort {
+        char *name;        /* may be NULL */
+        int container_port; /* 1-65535 */
+        int host_port;      /* 0 = not published */
+        char *protocol;     /* "tcp" or "udp", lower case */
+        char *host_ip;      /* may be NULL */
+} PhPort;
+
+typedef struct PhEnvVar {
+        char *name;
+        char *value; /* never NULL; "" when absent */
+} PhEnvVar;
+
+typedef enum PhRestartPolicy {
+        PH_RESTART_ALWAYS, /* default */
+        PH_RESTART_ON_FAILURE,
+        PH_RESTART_NEVER,
+} PhRestartPolicy;
+
+typedef struct PhContainer {
+        char *name;
+        char *image;
+        char **command;    /* NULL-terminated argv, NULL when absent (image default) */
+        char *working_dir; /* may be NULL */
+        PhPort *ports;
+        size_t n_ports;
+        PhEnvVar *env;
+        size_t n_env;
+        int64_t memory; /* bytes, 0 = no limit */
+        int64_t cpu;    /* milli-CPU, 0 = not set */
+        PhVolumeMount *mounts;
+        size_t n_mounts;
+        bool privileged;
+        char *image_pull_policy; /* may be NULL; PullAlways, PullNever, PullIfNotPresent */
+        json_t *json;            /* this container's object as written (new ref), for spec hashes */
+} PhContainer;
+
+typedef struct PhManifest {
+        char *version; /* "v1beta1" or "v1beta2", lower case */
+        char *id;      /* may be NULL */
+        char *uuid;    /* may be NULL */
+        PhVolume *volumes;
+        size_t n_volumes;
+        PhContainer *containers;
+        size_t n_containers;
+        PhRestartPolicy restart_policy;
+        json_t *json; /* the (unwrapped) manifest object (new ref) */
+} PhManifest;
+
+/* A parsed but unchecked document, with the source line of every field where the text has one. */
+typedef struct PhManifestDoc PhManifestDoc;
+
+/* Parses YAML or JSON text. source names the input in every message ("web.yaml"). A document with a
+ * top-level "manifest:" key is unwrapped. Oversized, too deep or alias-bomb documents fail at once.
+ * On success *ret is a new document the caller frees with manifest_doc_free(). */
+int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManifestDoc **ret, PhError **reterr);
+/* The same from a JSON value (a Heat StructuredConfig object), which is copied; no line numbers. */
+int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **ret, PhError **reterr);
+PhManifestDoc *manifest_doc_free(PhManifestDoc *d);
+PH_DEFINE_CLEANUP(PhManifestDoc *, manifest_doc_free)
+
+/* Checks every rule and, when there is no error, builds the typed manifest (*ret, caller frees).
+ * Problems are all reported together in *reterr, one per line, each as
+ * "<source>:<line>: <field path>: <what is wrong>" (":<line>" only where the source has one).
+ * Warnings (unknown fields) go to *ret_warnings (NULL-terminated, caller frees with strv_free; may be
+ * NULL) whether or not the manifest is valid. Returns 0 or -EINVAL. */
+int manifest_validate(const PhManifestDoc *doc, PhManifest **ret, char ***ret_warnings, PhError **reterr);
+
+/* Parse + validate in one call. */
+int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
+                  PhError **reterr);
+
+PhManifest *manifest_free(PhManifest *m);
+PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
+
+/* Returns the PhVolume named name, or NULL. */
+const PhVolume *manifest_find_volume(const PhManifest *m, const char *name);

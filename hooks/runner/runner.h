@@ -1,0 +1,19 @@
+/* External heat-config hooks: find <group> in the hook directories and run it with the exact
+ * heat-config contract (deployment JSON on stdin; result from stdout by 55-heat-config's rules). */
+#pragma once
+
+#include "common/error.h"
+
+typedef struct json_t json_t;
+
+/* Default hook directories after $HEAT_CONFIG_HOOKS: the ones heat-config searches. */
+#define RUNNER_DEFAULT_HOOK_DIRS "/usr/libexec/heat-config/hooks:/var/lib/heat-config/hooks"
+
+/* Looks for group (sanitised to [A-Za-z0-9_-]) in the ':'-separated dirs. 0 and *ret_path (caller
+ * frees) when found; -ENOENT when not. */
+int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhError **reterr);
+/* Runs the hook with deployment on stdin; *ret_data is the signal data (new ref) by the four-case rule
+ * of heat-config (JSON stdout wins; else stdout/stderr/exit code; empty+0 gives {}). timeout_s 0 = none;
+ * a timed-out hook is killed and reported as a failure in the data, not as an error. */
+int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, json_t **ret_data,
+               PhError **reterr);
