@@ -1,0 +1,43 @@
+#!/bin/bash
+# Makes a fresh Debian 12 machine ready to build and run podhook: installs what is missing (build
+# packages, docker.io, busybox-static) and starts a Docker engine when none answers.
+# Idempotent; quiet when everything is already there. Needs root (apt-get, dockerd).
+set -euo pipefail
+
+PKGS=(meson ninja-build pkg-config gcc libc6-dev
+      libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
+      docker.io busybox-static curl python3 iproute2 netcat-openbsd procps)
+
+missing=()
+for p in "${PKGS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup-host: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" > /tmp/podhook-apt.log 2>&1 || {
+                tail -n 20 /tmp/podhook-apt.log >&2
+                exit 1
+        }
+fi
+
+# Debian's own client talks API 1.41 to Debian's engine; a newer client elsewhere on PATH is not needed.
+DOCKER=/usr/bin/docker
+engine_answers() { "$DOCKER" version --format '{{.Server.APIVersion}}' > /dev/null 2>&1; }
+
+if ! engine_answers; then
+        echo "setup-host: no Docker engine answers; starting dockerd"
+        # setsid: the engine must outlive this script and the test run's process group.
+        setsid dockerd > /var/log/podhook-dockerd.log 2>&1 < /dev/null &
+        deadline=$((SECONDS + 60))
+        until engine_answers; do
+                if [ $SECONDS -ge $deadline ]; then
+                        echo "setup-host: dockerd did not answer within 60 s" >&2
+                        tail -n 20 /var/log/podhook-dockerd.log >&2
+                        exit 1
+                fi
+                sleep 0.2
+        done
+fi
+echo "setup-host: Docker engine API $("$DOCKER" version --format '{{.Server.APIVersion}}')"
