@@ -1,0 +1,42 @@
+/* What the backends of source.h share: the vtable, the object, config and HTTP helpers. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/http.h"
+#include "source/source.h"
+
+typedef struct PhSourceOps {
+        const char *name;
+        int (*init)(PhSource *s, const json_t *section, PhError **reterr);
+        int (*collect)(PhSource *s, json_t **ret_metadata, PhError **reterr);
+        void (*done)(PhSource *s);
+} PhSourceOps;
+
+struct PhSource {
+        const PhSourceOps *ops;
+        long timeout_ms;
+        char *ca_file;
+        void *data; /* the backend's own state */
+};
+
+extern const PhSourceOps source_heat_ops;
+extern const PhSourceOps source_cfn_ops;
+extern const PhSourceOps source_request_ops;
+extern const PhSourceOps source_local_ops;
+
+typedef struct PhSourceKey {
+        const char *name;
+        bool required;
+        const char **ret; /* borrowed from the section; NULL when absent or null */
+} PhSourceKey;
+
+/* Reads string keys of a section; every missing required key and every non-string value is named
+ * in one error ("heat: missing auth_url, user_id"). */
+int source_config_strings(const PhSource *s, const json_t *section, const PhSourceKey *keys, size_t n,
+                          PhError **reterr);
+/* A request with the source's timeout and CA file. */
+PhHttpRequest source_http_request(const PhSource *s, const char *method, const char *url);
+/* Parses a 2xx JSON answer into a new ref; what names the request in errors (no secrets in it). */
+int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret, PhError **reterr);

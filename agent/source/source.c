@@ -1,0 +1,118 @@
+#include <errno.h>
+#include <string.h>
+
+#include "source/source-internal.h"
+
+static const PhSourceOps *const source_table[] = {
+        &source_heat_ops,
+};
+
+int source_new(const char *name, const json_t *section, const PhSourceOptions *o, PhSource **ret,
+               PhError **reterr) {
+        const PhSourceOps *ops = NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(source_table); i++)
+                if (strcmp(source_table[i]->name, name) == 0)
+                        ops = source_table[i];
+        if (!ops) {
+                if (strcmp(name, "zaqar") == 0)
+                        return ph_error_set(reterr, EOPNOTSUPP, "source zaqar (ZAQAR_MESSAGE) is not supported");
+                return ph_error_set(reterr, EINVAL, "unknown source '%s' (known: heat, cfn, request, local)", name);
+        }
+
+        _cleanup_(source_freep) PhSource *s = xcalloc(1, sizeof(*s));
+        s->ops = ops;
+        s->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 10000;
+        s->ca_file = o && o->ca_file ? xstrdup(o->ca_file) : NULL;
+        r = ops->init(s, section, reterr);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int source_collect(PhSource *s, json_t **ret_metadata, PhError **reterr) {
+        json_t *m = NULL;
+        int r = s->ops->collect(s, &m, reterr);
+        if (r < 0) {
+                ph_error_prefix(reterr, "source %s", s->ops->name);
+                return r;
+        }
+        if (r == 0)
+                *ret_metadata = m;
+        return r;
+}
+
+const char *source_name(const PhSource *s) {
+        return s->ops->name;
+}
+
+PhSource *source_free(PhSource *s) {
+        if (!s)
+                return NULL;
+        if (s->ops->done)
+                s->ops->done(s);
+        free(s->ca_file);
+        free(s);
+        return NULL;
+}
+
+int source_config_strings(const PhSource *s, const json_t *section, const PhSourceKey *keys, size_t n,
+                          PhError **reterr) {
+        _cleanup_free_ char *missing = NULL;
+        _cleanup_free_ char *wrong = NULL;
+
+        if (section && !json_is_object(section) && !json_is_null(section))
+                return ph_error_set(reterr, EINVAL, "%s: the section must be an object", s->ops->name);
+        for (size_t i = 0; i < n; i++) {
+                json_t *v = section ? json_object_get(section, keys[i].name) : NULL; /* borrowed */
+                *keys[i].ret = NULL;
+                if (json_is_string(v) && json_string_length(v) > 0) {
+                        *keys[i].ret = json_string_value(v);
+                        continue;
+                }
+                char **list = NULL;
+                if (v && !json_is_null(v) && !json_is_string(v))
+                        list = &wrong;
+                else if (keys[i].required)
+                        list = &missing;
+                if (!list)
+                        continue;
+                char *next = xasprintf("%s%s%s", *list ? *list : "", *list ? ", " : "", keys[i].name);
+                free(*list);
+                *list = next;
+        }
+        if (missing && wrong)
+                return ph_error_set(reterr, EINVAL, "%s: missing %s; not a string: %s", s->ops->name, missing, wrong);
+        if (missing)
+                return ph_error_set(reterr, EINVAL, "%s: missing %s", s->ops->name, missing);
+        if (wrong)
+                return ph_error_set(reterr, EINVAL, "%s: not a string: %s", s->ops->name, wrong);
+        return 0;
+}
+
+PhHttpRequest source_http_request(const PhSource *s, const char *method, const char *url) {
+        return (PhHttpRequest) {
+                .method = method,
+                .url = url,
+                .timeout_ms = s->timeout_ms,
+                .connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000,
+                .max_body = 64u * 1024u * 1024u,
+                .ca_file = s->ca_file,
+        };
+}
+
+int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret, PhError **reterr) {
+        json_error_t jerr;
+
+        if (resp->status < 200 || resp->status > 299)
+                return ph_error_set(reterr, resp->status == 401 || resp->status == 403 ? EACCES : EPROTO,
+                                    "%s: HTTP %ld", what, resp->status);
+        json_t *doc = json_loadb(resp->body ? resp->body : "", resp->body_len, JSON_DECODE_ANY, &jerr);
+        if (!doc)
+                return ph_error_set(reterr, EBADMSG, "%s: answer is not JSON (line %d, column %d)", what, jerr.line,
+                                    jerr.column); /* jansson's text quotes the input: it may hold secrets */
+        *ret = doc;
+        return 0;
+}
