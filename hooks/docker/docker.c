@@ -1,0 +1,352 @@
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/http.h"
+#include "docker/docker.h"
+
+#define DEFAULT_HOST "unix:///var/run/docker.sock"
+#define CALL_TIMEOUT_MS (120L * 1000L)
+/* Pulls and imports report progress as they go; only a long silence means trouble. */
+#define STREAM_LOW_SPEED_SECS 600L
+
+struct PhDocker {
+        char *base;        /* "http://localhost" or "http://host:port" */
+        char *unix_socket; /* NULL over TCP */
+        char version[16];  /* "1.41" */
+};
+
+PhDocker *docker_free(PhDocker *d) {
+        if (!d)
+                return NULL;
+        free(d->base);
+        free(d->unix_socket);
+        free(d);
+        return NULL;
+}
+
+const char *docker_api_version(const PhDocker *d) {
+        return d->version;
+}
+
+static int parse_host(PhDocker *d, const char *host, PhError **reterr) {
+        if (strncmp(host, "unix://", 7) == 0) {
+                if (host[7] != '/')
+                        return ph_error_set(reterr, EINVAL, "DOCKER_HOST %s: the socket path must be absolute", host);
+                d->unix_socket = xstrdup(host + 7);
+                d->base = xstrdup("http://localhost");
+                return 0;
+        }
+        const char *rest = NULL;
+        if (strncmp(host, "tcp://", 6) == 0)
+                rest = host + 6;
+        else if (strncmp(host, "http://", 7) == 0)
+                rest = host + 7;
+        if (!rest || !*rest)
+                return ph_error_set(reterr, EINVAL, "DOCKER_HOST %s: only unix://PATH and tcp://HOST:PORT are supported",
+                                    host);
+        d->base = xasprintf("http://%.*s", (int) strcspn(rest, "/"), rest);
+        return 0;
+}
+
+/* Docker's {"message": "..."} of an error answer, or the raw body, or the status. */
+static char *error_text(const PhHttpResponse *resp) {
+        json_auto_t *j = resp->body ? json_loads(resp->body, 0, NULL) : NULL;
+        const char *msg = json_string_value(json_object_get(j, "message"));
+
+        if (msg)
+                return xstrdup(msg);
+        if (resp->body && resp->body_len > 0) {
+                size_t n = resp->body_len;
+                while (n > 0 && (resp->body[n - 1] == '\n' || resp->body[n - 1] == '\r'))
+                        n--;
+                return xstrndup(resp->body, n < 300 ? n : 300);
+        }
+        return xasprintf("HTTP status %ld", resp->status);
+}
+
+static int status_errno(long status) {
+        return status == 404 ? ENOENT : status == 409 ? EEXIST : EIO;
+}
+
+static bool status_ok(long status) {
+        return (status >= 200 && status < 300) || status == 304;
+}
+
+static int request(PhDocker *d, PhHttpRequest *req, const char *path, bool versioned, PhHttpResponse *ret,
+                   PhError **reterr) {
+        _cleanup_free_ char *url = versioned ? xasprintf("%s/v%s%s", d->base, d->version, path)
+                                             : xasprintf("%s%s", d->base, path);
+        req->url = url;
+        req->unix_socket = d->unix_socket;
+        int r = http_request(req, ret, reterr);
+        req->url = NULL;
+        return r;
+}
+
+int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
+        _cleanup_(docker_freep) PhDocker *d = xcalloc(1, sizeof(PhDocker));
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        unsigned major = 0, minor = 0;
+        int r;
+
+        if (!host || !*host)
+                host = getenv("DOCKER_HOST");
+        if (!host || !*host)
+                host = DEFAULT_HOST;
+        r = parse_host(d, host, reterr);
+        if (r < 0)
+                return r;
+        r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &resp, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "Docker Engine at %s", host);
+        if (resp.status != 200) {
+                _cleanup_free_ char *msg = error_text(&resp);
+                return ph_error_set(reterr, EIO, "Docker Engine at %s: GET /version: %s", host, msg);
+        }
+        json_auto_t *v = json_loads(resp.body ? resp.body : "", 0, NULL);
+        const char *api = json_string_value(json_object_get(v, "ApiVersion"));
+        if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
+                return ph_error_set(reterr, EPROTO, "Docker Engine at %s: no ApiVersion in GET /version", host);
+        if (major > DOCKER_API_MAX_MAJOR || (major == DOCKER_API_MAX_MAJOR && minor > DOCKER_API_MAX_MINOR)) {
+                major = DOCKER_API_MAX_MAJOR;
+                minor = DOCKER_API_MAX_MINOR;
+        }
+        if (major < 1 || (major == 1 && minor < DOCKER_API_MIN_MINOR))
+                return ph_error_set(reterr, ENOTSUP, "Docker Engine at %s: API %s is too old (1.%d or newer needed)",
+                                    host, api, DOCKER_API_MIN_MINOR);
+        snprintf(d->version, sizeof(d->version), "%u.%u", major, minor);
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
+                json_t **ret_json, PhError **reterr) {
+        static const char *const json_headers[] = { "Content-Type: application/json", NULL };
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        PhHttpRequest req = {
+                .method = method,
+                .headers = body ? json_headers : NULL,
+                .body = text,
+                .body_len = text ? strlen(text) : 0,
+                .timeout_ms = CALL_TIMEOUT_MS,
+        };
+        int r;
+
+        if (body && !text)
+                return ph_error_set(reterr, ENOMEM, "%s %s: cannot encode the request", method, path);
+        r = request(d, &req, path, true, &resp, reterr);
+        if (r < 0)
+                return r;
+        if (ret_status)
+                *ret_status = resp.status;
+        if (!status_ok(resp.status)) {
+                _cleanup_free_ char *msg = error_text(&resp);
+                return ph_error_set(reterr, status_errno(resp.status), "%s", msg);
+        }
+        if (ret_json)
+                *ret_json = resp.body && resp.body_len > 0 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+        return 0;
+}
+
+int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
+                         bool ok_missing, PhError **reterr) {
+        _cleanup_free_ PhHttpRequest *reqs = xcalloc(n ? n : 1, sizeof(PhHttpRequest));
+        _cleanup_free_ PhHttpResponse *resps = xcalloc(n ? n : 1, sizeof(PhHttpResponse));
+        _cleanup_free_ char **urls = xcalloc(n ? n : 1, sizeof(char *));
+        _cleanup_error_ PhError *err = NULL;
+        int result = 0;
+
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                urls[i] = xasprintf("%s/v%s%s", d->base, d->version, paths[i]);
+                reqs[i] = (PhHttpRequest) {
+                        .method = method,
+                        .url = urls[i],
+                        .unix_socket = d->unix_socket,
+                        .timeout_ms = timeout_ms,
+                };
+        }
+        /* A transport failure of one request still leaves the others' answers in resps. */
+        if (http_request_parallel(reqs, n, resps, &err) < 0)
+                result = ph_error_append(reterr, err ? err->code : EIO, "%s", ph_error_msg(err));
+        for (size_t i = 0; i < n; i++) {
+                if (resps[i].status != 0 && !status_ok(resps[i].status) &&
+                    !(ok_missing && resps[i].status == 404)) {
+                        _cleanup_free_ char *msg = error_text(&resps[i]);
+                        result = ph_error_append(reterr, status_errno(resps[i].status), "%s", msg);
+                }
+                http_response_done(&resps[i]);
+                free(urls[i]);
+        }
+        return result;
+}
+
+void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag) {
+        const char *at = strchr(ref, '@');
+        const char *slash = strrchr(ref, '/');
+        const char *colon = strrchr(ref, ':');
+
+        if (at) {
+                *ret_repo = xstrndup(ref, (size_t) (at - ref));
+                *ret_tag = xstrdup(at + 1);
+        } else if (colon && (!slash || colon > slash)) {
+                *ret_repo = xstrndup(ref, (size_t) (colon - ref));
+                *ret_tag = xstrdup(colon + 1);
+        } else {
+                *ret_repo = xstrdup(ref);
+                *ret_tag = xstrdup("latest");
+        }
+}
+
+int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
+        _cleanup_free_ char *name = http_escape(ref);
+        _cleanup_free_ char *path = xasprintf("/images/%s/json", name);
+        _cleanup_error_ PhError *err = NULL;
+        int r;
+
+        r = docker_call(d, "GET", path, NULL, NULL, NULL, &err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                if (reterr)
+                        *reterr = TAKE_PTR(err);
+                return r;
+        }
+        return 1;
+}
+
+/* The JSON-lines stream of /images/create: every line is parsed, the first error kept. */
+typedef struct StreamState {
+        char *buf;
+        size_t len;
+        char *error;   /* "errorDetail"/"error" of a line: the operation failed */
+        char *message; /* "message" of a non-200 answer */
+        bool progress;
+} StreamState;
+
+static void stream_line(StreamState *s, const char *line, size_t len) {
+        json_auto_t *j = json_loadb(line, len, 0, NULL);
+        const char *msg;
+
+        if (!j)
+                return; /* blank separators; the daemon writes one JSON object per line */
+        msg = json_string_value(json_object_get(json_object_get(j, "errorDetail"), "message"));
+        if (!msg)
+                msg = json_string_value(json_object_get(j, "error"));
+        if (msg && !s->error)
+                s->error = xstrdup(msg);
+        if (!s->message && json_is_string(json_object_get(j, "message")))
+                s->message = xstrdup(json_string_value(json_object_get(j, "message")));
+        if (s->progress && !msg) {
+                const char *status = json_string_value(json_object_get(j, "status"));
+                const char *id = json_string_value(json_object_get(j, "id"));
+                const char *bar = json_string_value(json_object_get(j, "progress"));
+                if (status)
+                        fprintf(stderr, "%s%s%s%s%s\n", id ? id : "", id ? ": " : "", status, bar ? " " : "",
+                                bar ? bar : "");
+        }
+}
+
+static int stream_consume(const char *data, size_t len, void *userdata) {
+        StreamState *s = userdata;
+        size_t start = 0;
+
+        /* A line longer than this is not a progress message: refuse rather than grow without bound. */
+        if (s->len + len > 1024 * 1024)
+                return -EFBIG;
+        s->buf = xrealloc(s->buf, s->len + len + 1);
+        memcpy(s->buf + s->len, data, len);
+        s->len += len;
+        for (size_t i = 0; i < s->len; i++) {
+                if (s->buf[i] != '\n')
+                        continue;
+                stream_line(s, s->buf + start, i - start);
+                start = i + 1;
+        }
+        memmove(s->buf, s->buf + start, s->len - start);
+        s->len -= start;
+        return 0;
+}
+
+static void stream_state_done(StreamState *s) {
+        free(s->buf);
+        free(s->error);
+        free(s->message);
+}
+
+static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body, size_t len,
+                          bool progress, const char *what, PhError **reterr) {
+        _cleanup_(stream_state_done) StreamState st = { .progress = progress };
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        _cleanup_free_ char *ct = content_type ? xasprintf("Content-Type: %s", content_type) : NULL;
+        const char *headers[] = { ct, NULL };
+        PhHttpRequest req = {
+                .method = "POST",
+                .headers = ct ? headers : NULL,
+                .body = body,
+                .body_len = len,
+                .low_speed_secs = STREAM_LOW_SPEED_SECS,
+                .on_data = stream_consume,
+                .userdata = &st,
+        };
+        int r;
+
+        r = request(d, &req, path, true, &resp, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "%s", what);
+        if (st.len > 0)
+                stream_line(&st, st.buf, st.len);
+        if (resp.status != 200) {
+                /* Failed before anything was streamed: the body is a normal error object, which the
+                 * consumer saw as its only line. */
+                return ph_error_set(reterr, status_errno(resp.status), "%s: %s", what,
+                                    st.error     ? st.error
+                                    : st.message ? st.message
+                                                 : "the Docker Engine refused the request");
+        }
+        if (st.error)
+                return ph_error_set(reterr, EIO, "%s: %s", what, st.error);
+        return 0;
+}
+
+int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **reterr) {
+        _cleanup_free_ char *repo = NULL, *tag = NULL, *path = NULL, *what = NULL;
+        _cleanup_free_ char *erepo = NULL, *etag = NULL;
+
+        docker_image_ref_split(ref, &repo, &tag);
+        erepo = http_escape(repo);
+        etag = http_escape(tag);
+        path = xasprintf("/images/create?fromImage=%s&tag=%s", erepo, etag);
+        what = xasprintf("pulling image %s", ref);
+        return stream_request(d, path, NULL, NULL, 0, progress, what, reterr);
+}
+
+int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
+                        const char *changes, PhError **reterr) {
+        _cleanup_free_ char *erepo = http_escape(repo), *etag = http_escape(tag);
+        _cleanup_free_ char *echanges = changes ? http_escape(changes) : NULL;
+        _cleanup_free_ char *path = xasprintf("/images/create?fromSrc=-&repo=%s&tag=%s%s%s", erepo, etag,
+                                              echanges ? "&changes=" : "", echanges ? echanges : "");
+        _cleanup_free_ char *what = xasprintf("importing image %s:%s", repo, tag);
+
+        return stream_request(d, path, "application/x-tar", tar, len, false, what, reterr);
+}
+
+char *docker_label_filter(const char *const *labels) {
+        json_auto_t *f = json_object();
+        json_t *list = json_array(); /* borrowed once set into f */
+        _cleanup_free_ char *text = NULL;
+
+        json_object_set_new(f, "label", list);
+        for (const char *const *l = labels; l && *l; l++)
+                json_array_append_new(list, json_string(*l));
+        text = json_dumps(f, JSON_COMPACT);
+        if (!text)
+                abort();
+        return http_escape(text);
+}

@@ -1,0 +1,55 @@
+/* A small Docker Engine API client: HTTP with libcurl over the unix socket (or TCP), the API version
+ * negotiated once, Docker's own error text in every error. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+typedef struct json_t json_t;
+
+/* The newest API version we speak: Debian 12's docker.io 20.10 serves 1.41. */
+#define DOCKER_API_MAX_MAJOR 1
+#define DOCKER_API_MAX_MINOR 41
+/* The oldest we accept: HostConfig.Init and Mounts arrived in 1.25. */
+#define DOCKER_API_MIN_MINOR 25
+
+typedef struct PhDocker PhDocker;
+
+/* Connects to host (NULL: $DOCKER_HOST, else unix:///var/run/docker.sock; unix://PATH, tcp://HOST:PORT or
+ * http://HOST:PORT) and negotiates the API version: min(server's ApiVersion, 1.41). */
+int docker_open(const char *host, PhDocker **ret, PhError **reterr);
+PhDocker *docker_free(PhDocker *d);
+PH_DEFINE_CLEANUP(PhDocker *, docker_free)
+/* "1.41" (borrowed). */
+const char *docker_api_version(const PhDocker *d);
+
+/* One call. path is below the version prefix ("/containers/json?all=1"), already escaped. body (may be
+ * NULL) is sent as application/json. 2xx and 304 (already in that state) succeed: *ret_json (optional)
+ * gets the parsed body, or NULL when it is empty or not JSON. Anything else fails with Docker's
+ * "message": -ENOENT for 404, -EEXIST for 409, -EIO otherwise. ret_status (optional) always gets the
+ * status when an answer arrived. */
+int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
+                json_t **ret_json, PhError **reterr);
+/* The same method on n paths concurrently, no body; each path may take up to timeout_ms. Fails if any
+ * call failed (404s count as done when ok_missing), with one line per failure. */
+int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
+                         bool ok_missing, PhError **reterr);
+
+/* Splits an image reference into what /images/create wants: "repo:tag" -> ("repo", "tag"),
+ * "repo@sha256:..." -> ("repo", "sha256:..."), "repo" -> ("repo", "latest"). Registry ports are kept. */
+void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag);
+/* 1 if the image is present locally, 0 if not. */
+int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr);
+/* Pulls ref (always with a tag). Every streamed line is parsed; an "error"/"errorDetail" inside the
+ * 200 stream is a failure. progress: show status lines on stderr. */
+int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **reterr);
+/* Imports a tar as image repo:tag (POST /images/create?fromSrc=-) with one Dockerfile change line
+ * (e.g. CMD ["/pause"]), or changes NULL. */
+int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
+                        const char *changes, PhError **reterr);
+
+/* "filters=" query value (escaped) selecting by exact labels: {"label":["k=v",...]} from a
+ * NULL-terminated list of "k=v" strings. */
+char *docker_label_filter(const char *const *labels);

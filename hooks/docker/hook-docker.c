@@ -1,0 +1,207 @@
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+
+#include "docker/docker.h"
+#include "docker/hook-docker.h"
+#include "docker/pod.h"
+#include "manifest/manifest.h"
+
+/* deploy_stdout, deploy_stderr and deploy_status_code being put together. */
+typedef struct HookResult {
+        json_t *stdout_json; /* inspect array (new ref) */
+        char *stderr_text;
+        int status;
+} HookResult;
+
+static void result_done(HookResult *h) {
+        json_decref(h->stdout_json);
+        free(h->stderr_text);
+}
+
+static void result_say(HookResult *h, const char *text) {
+        char *s = h->stderr_text ? xasprintf("%s%s\n", h->stderr_text, text) : xasprintf("%s\n", text);
+
+        free(h->stderr_text);
+        h->stderr_text = s;
+}
+
+static void result_fail(HookResult *h, int status, const PhError *err) {
+        h->status = status;
+        result_say(h, ph_error_msg(err));
+}
+
+static json_t *result_json(HookResult *h) {
+        _cleanup_free_ char *out = json_dumps(h->stdout_json ? h->stdout_json : json_array(), JSON_COMPACT);
+
+        return json_pack("{s:s, s:s, s:i}", "deploy_stdout", out ? out : "[]", "deploy_stderr",
+                         h->stderr_text ? h->stderr_text : "", "deploy_status_code", h->status);
+}
+
+/* Value of a Heat input by name (borrowed string), or NULL. */
+static const char *input_value(const json_t *deployment, const char *name) {
+        const json_t *inputs = json_object_get(deployment, "inputs");
+        json_t *in;
+        size_t i;
+
+        json_array_foreach(inputs, i, in) {
+                const char *n = json_string_value(json_object_get(in, "name"));
+                if (n && strcmp(n, name) == 0)
+                        return json_string_value(json_object_get(in, "value"));
+        }
+        return NULL;
+}
+
+/* The deployment's `options` may carry grace_period (seconds) and init (bool). */
+static void options_from_deployment(const json_t *deployment, PhPodOptions *po) {
+        const json_t *opts = json_object_get(deployment, "options");
+        json_t *grace = json_object_get(opts, "grace_period");
+        json_t *init = json_object_get(opts, "init");
+
+        if (json_is_integer(grace) && json_integer_value(grace) > 0 && json_integer_value(grace) < 3600)
+                po->grace_seconds = (unsigned) json_integer_value(grace);
+        if (json_is_boolean(init))
+                po->no_init = !json_boolean_value(init);
+}
+
+static int load_manifest(const json_t *deployment, const char *source, PhManifest **ret, HookResult *h) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        const json_t *config = json_object_get(deployment, "config");
+        int r;
+
+        if (json_is_string(config))
+                r = manifest_doc_parse(json_string_value(config), json_string_length(config), source, &doc, &err);
+        else if (json_is_object(config))
+                r = manifest_doc_from_json(config, source, &doc, &err);
+        else
+                r = ph_error_set(&err, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
+                                 source);
+        if (r >= 0)
+                r = manifest_validate(doc, ret, &warnings, &err);
+        for (char **w = warnings; w && *w; w++)
+                result_say(h, *w);
+        if (r < 0) {
+                result_fail(h, EX_DATAERR, err);
+                return r;
+        }
+        return 0;
+}
+
+int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
+                    PhError **reterr) {
+        _cleanup_(result_done) HookResult h = {};
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *pod = NULL, *source = NULL;
+        PhPodOptions po = {
+                .grace_seconds = o ? o->grace_seconds : 0,
+                .no_init = o && o->no_init,
+                .progress = o && o->progress,
+        };
+        const char *name, *action;
+        int r;
+
+        if (!json_is_object(deployment))
+                return ph_error_set(reterr, EINVAL, "the deployment is not a JSON object");
+        name = json_string_value(json_object_get(deployment, "name"));
+        if (!name || !*name)
+                return ph_error_set(reterr, EINVAL, "the deployment has no name (the pod is named after it)");
+        action = input_value(deployment, "deploy_action");
+        if (!action)
+                action = "CREATE";
+        options_from_deployment(deployment, &po);
+        pod = pod_name_is_valid(name) ? xstrdup(name) : pod_name_sanitize(name);
+        if (strcmp(pod, name) != 0) {
+                _cleanup_free_ char *note = xasprintf("deployment name '%s' is not a valid Docker name: pod '%s'",
+                                                      name, pod);
+                result_say(&h, note);
+        }
+        source = xasprintf("deployment %s", name);
+
+        PhPodMeta meta = {
+                .deployment = json_string_value(json_object_get(deployment, "id")),
+                .stack = input_value(deployment, "deploy_stack_id"),
+                .resource = input_value(deployment, "deploy_resource_name"),
+        };
+
+        if (strcasecmp(action, "DELETE") == 0 || strcasecmp(action, "SUSPEND") == 0) {
+                bool del = strcasecmp(action, "DELETE") == 0;
+                r = docker_open(o ? o->docker_host : NULL, &d, &err);
+                if (r >= 0)
+                        r = del ? pod_delete(d, pod, &po, false, &err) : pod_stop(d, pod, &po, &err);
+                if (r >= 0 && !del)
+                        r = pod_inspect(d, pod, &h.stdout_json, &err);
+                if (r < 0)
+                        result_fail(&h, 1, err);
+                else {
+                        _cleanup_free_ char *note = xasprintf("pod %s %s", pod, del ? "deleted" : "stopped");
+                        result_say(&h, note);
+                }
+        } else if (strcasecmp(action, "CREATE") == 0 || strcasecmp(action, "UPDATE") == 0 ||
+                   strcasecmp(action, "RESUME") == 0) {
+                /* An invalid manifest touches nothing, not even the connection. */
+                if (load_manifest(deployment, source, &m, &h) >= 0) {
+                        r = docker_open(o ? o->docker_host : NULL, &d, &err);
+                        if (r >= 0)
+                                r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &err);
+                        if (r < 0)
+                                result_fail(&h, 1, err);
+                        else {
+                                _cleanup_free_ char *note =
+                                        xasprintf("pod %s applied: %zu container(s)", pod, m->n_containers);
+                                result_say(&h, note);
+                        }
+                }
+        } else {
+                _cleanup_free_ char *msg = xasprintf("deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME",
+                                                     action);
+                result_say(&h, msg);
+                h.status = EX_DATAERR;
+        }
+        *ret_result = result_json(&h);
+        return 0;
+}
+
+int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        json_auto_t *list = NULL, *pods = json_object();
+        json_t *c;
+        size_t i;
+        int r;
+
+        r = docker_open(o ? o->docker_host : NULL, &d, reterr);
+        if (r < 0)
+                return r;
+        r = pod_list(d, NULL, &list, reterr);
+        if (r < 0)
+                return r;
+        json_array_foreach(list, i, c) {
+                json_t *labels = json_object_get(c, "Labels");
+                const char *pod = json_string_value(json_object_get(labels, POD_LABEL_POD));
+                const char *dep = json_string_value(json_object_get(labels, POD_LABEL_DEPLOYMENT));
+                if (!pod)
+                        continue;
+                /* The infra and app containers of one apply carry the same deployment id; keep any non-empty one. */
+                const char *have = json_string_value(json_object_get(pods, pod));
+                if (!have || (!*have && dep))
+                        json_object_set_new(pods, pod, json_string(dep ? dep : ""));
+        }
+        *ret = json_incref(pods);
+        return 0;
+}
+
+int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        PhPodOptions po = { .grace_seconds = o ? o->grace_seconds : 0 };
+        int r;
+
+        r = docker_open(o ? o->docker_host : NULL, &d, reterr);
+        if (r < 0)
+                return r;
+        return pod_delete(d, pod, &po, false, reterr);
+}

@@ -1,0 +1,60 @@
+/* A pod on the Docker Engine: an infra container (<pod>._infra) holding the network namespace, the
+ * hostname and every published port, and one app container <pod>.<container> per manifest container
+ * joined to it. Everything created carries io.podhook.* labels and is found again by them only. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/error.h"
+#include "docker/docker.h"
+#include "manifest/manifest.h"
+
+#define POD_LABEL_MANAGED    "io.podhook.managed"
+#define POD_LABEL_POD        "io.podhook.pod"
+#define POD_LABEL_CONTAINER  "io.podhook.container"
+#define POD_LABEL_VOLUME     "io.podhook.volume"
+#define POD_LABEL_ROLE       "io.podhook.role"
+#define POD_LABEL_DEPLOYMENT "io.podhook.deployment"
+#define POD_LABEL_STACK      "io.podhook.stack"
+#define POD_LABEL_RESOURCE   "io.podhook.resource"
+#define POD_LABEL_SPEC_HASH  "io.podhook.spec-hash"
+
+#define POD_INFRA_SUFFIX     "._infra"
+#define POD_DEFAULT_GRACE    10u
+#define POD_NAME_MAX         200u
+
+/* Where the pod came from (any field may be NULL): becomes labels. */
+typedef struct PhPodMeta {
+        const char *deployment; /* Heat deployment (derived config) id */
+        const char *stack;      /* deploy_stack_id */
+        const char *resource;   /* deploy_resource_name */
+} PhPodMeta;
+
+typedef struct PhPodOptions {
+        unsigned grace_seconds; /* 0: POD_DEFAULT_GRACE */
+        bool no_init;           /* app containers without Docker's init as PID 1 */
+        bool progress;          /* pull progress on stderr */
+} PhPodOptions;
+
+/* Docker's container-name charset, [A-Za-z0-9][A-Za-z0-9_.-]*, at most POD_NAME_MAX characters. */
+bool pod_name_is_valid(const char *name);
+/* A valid pod name made from any text: characters outside [A-Za-z0-9_.-] become '-', a name that does
+ * not start with a letter or digit gets "pod-" in front, and it is cut to POD_NAME_MAX. */
+char *pod_name_sanitize(const char *name);
+
+/* Replaces the pod with the manifest (which must be valid): images are made present first, then the
+ * old pod is stopped (concurrently) and removed, the new one created and started. On failure nothing of
+ * the new pod is left (volumes stay). *ret_inspect: the inspect array (apps in manifest order, then
+ * infra), secret env values redacted. */
+int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
+              json_t **ret_inspect, PhError **reterr);
+/* Stops (concurrently, with the grace period) and removes every container of the pod; with purge also
+ * its named volumes. A pod that does not exist is not an error. */
+int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, PhError **reterr);
+/* Stops every container of the pod, concurrently; nothing is removed. */
+int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr);
+/* The inspect array of the pod's existing containers (apps in creation order, then infra), redacted.
+ * An empty array when the pod does not exist. */
+int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);
+/* Container summaries (GET /containers/json) of one pod, or of every podhook pod when pod is NULL. */
+int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);
