@@ -1,0 +1,268 @@
+/* The parsed document: YAML or JSON text (or a JSON value) to an unwrapped tree with source lines. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "manifest/manifest-internal.h"
+
+void manifest_strv_push(char ***v, char *s) {
+        size_t n = strv_length(*v);
+
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = s;
+        (*v)[n + 1] = NULL;
+}
+
+PhManifestDoc *manifest_doc_free(PhManifestDoc *d) {
+        if (!d)
+                return NULL;
+        free(d->source);
+        json_decref(d->root);
+        json_decref(d->lines);
+        free(d->prefix);
+        strv_free(d->notes);
+        free(d);
+        return NULL;
+}
+
+int manifest_doc_line(const PhManifestDoc *doc, const char *path) {
+        if (!doc->lines)
+                return 0;
+        _cleanup_free_ char *key = doc->prefix ? (path[0] ? xasprintf("%s.%s", doc->prefix, path) : xstrdup(doc->prefix))
+                                               : xstrdup(path);
+        for (;;) {
+                json_t *l = json_object_get(doc->lines, key);
+                if (l)
+                        return (int) json_integer_value(l);
+                if (!key[0])
+                        return 0;
+                /* Not in the text (a missing field, or inside an alias): the nearest ancestor's line. */
+                char *dot = strrchr(key, '.'), *bracket = strrchr(key, '[');
+                char *cut = dot > bracket ? dot : bracket;
+                if (cut)
+                        *cut = 0;
+                else
+                        key[0] = 0;
+        }
+}
+
+/* Nesting depth and node count of a JSON value, with the same limits as YAML text. */
+static int check_limits(const json_t *v, unsigned depth, size_t *count) {
+        if (++*count > MANIFEST_MAX_NODES)
+                return -E2BIG;
+        if (!json_is_object(v) && !json_is_array(v))
+                return 0;
+        if (depth + 1 > MANIFEST_MAX_DEPTH)
+                return -ELOOP;
+        if (json_is_object(v)) {
+                const char *k;
+                json_t *c;
+                json_object_foreach ((json_t *) v, k, c) {
+                        int r = check_limits(c, depth + 1, count);
+                        if (r < 0)
+                                return r;
+                }
+        } else {
+                size_t i;
+                json_t *c;
+                json_array_foreach (v, i, c) {
+                        int r = check_limits(c, depth + 1, count);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int limits_error(int r, const char *source, PhError **reterr) {
+        if (r == -ELOOP)
+                return ph_error_set(reterr, EINVAL, "%s: nesting is deeper than %u levels", source, MANIFEST_MAX_DEPTH);
+        return ph_error_set(reterr, EINVAL, "%s: the document has more than %u nodes", source, MANIFEST_MAX_NODES);
+}
+
+const char *manifest_kind_of(const json_t *v) {
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                return "a map";
+        case JSON_ARRAY:
+                return "a list";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+                return "an integer";
+        case JSON_REAL:
+                return "a number with a fraction";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "true/false";
+        default:
+                return "null";
+        }
+}
+
+/* Takes root (new ref, stolen) and lines (new ref, stolen, may be NULL); unwraps "manifest:". */
+static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhManifestDoc **ret, PhError **reterr) {
+        json_auto_t *root = root_in, *lines = lines_in;
+        _cleanup_(manifest_doc_freep) PhManifestDoc *d = xcalloc(1, sizeof(*d));
+        json_t *inner, *l;
+        const char *k;
+        json_t *v;
+
+        d->source = xstrdup(source);
+        d->lines = TAKE_PTR(lines);
+        if (!json_is_object(root)) {
+                int line = manifest_doc_line(d, "");
+                if (line > 0)
+                        return ph_error_set(reterr, EINVAL, "%s:%d: the manifest must be a map, not %s", source, line,
+                                            manifest_kind_of(root));
+                return ph_error_set(reterr, EINVAL, "%s: the manifest must be a map, not %s", source,
+                                    manifest_kind_of(root));
+        }
+        inner = json_object_get(root, "manifest");
+        if (inner) {
+                /* The seed's form: the manifest under a "manifest:" key. */
+                l = d->lines ? json_object_get(d->lines, "manifest") : NULL;
+                if (!json_is_object(inner)) {
+                        if (l)
+                                return ph_error_set(reterr, EINVAL, "%s:%d: manifest: must be a map, not %s", source,
+                                                    (int) json_integer_value(l), manifest_kind_of(inner));
+                        return ph_error_set(reterr, EINVAL, "%s: manifest: must be a map, not %s", source,
+                                            manifest_kind_of(inner));
+                }
+                json_object_foreach (root, k, v) {
+                        if (strcmp(k, "manifest") == 0)
+                                continue;
+                        int line = manifest_doc_line(d, k);
+                        manifest_strv_push(&d->notes, line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, k)
+                                                               : xasprintf("%s: %s: unknown field", source, k));
+                }
+                d->root = json_incref(inner);
+                d->prefix = xstrdup("manifest");
+        } else
+                d->root = TAKE_PTR(root);
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+static bool looks_like_json(const char *buf, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')
+                        continue;
+                return buf[i] == '{';
+        }
+        return false;
+}
+
+static int parse_json(const char *buf, size_t len, const char *source, PhManifestDoc **ret, PhError **reterr) {
+        json_auto_t *root = NULL, *lines = NULL, *yroot = NULL;
+        json_error_t jerr;
+        size_t count = 0;
+        int r;
+
+        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+                if (jerr.line > 0)
+                        return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s", source, jerr.line, jerr.text);
+                return ph_error_set(reterr, EINVAL, "%s: JSON syntax error: %s", source, jerr.text);
+        }
+        r = check_limits(root, 0, &count);
+        if (r < 0)
+                return limits_error(r, source, reterr);
+        /* Lines only: JSON is (nearly always) YAML too, and the YAML pass knows where each field is. */
+        if (manifest_yaml_parse(buf, len, source, &yroot, &lines, NULL) < 0)
+                lines = NULL;
+        return doc_new(TAKE_PTR(root), TAKE_PTR(lines), source, ret, reterr);
+}
+
+int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManifestDoc **ret, PhError **reterr) {
+        json_t *root = NULL, *lines = NULL;
+        int r;
+
+        if (len > MANIFEST_MAX_BYTES)
+                return ph_error_set(reterr, EFBIG, "%s: the document is %zu bytes, more than the limit of %u bytes",
+                                    source, len, MANIFEST_MAX_BYTES);
+        if (looks_like_json(buf, len))
+                return parse_json(buf, len, source, ret, reterr);
+        r = manifest_yaml_parse(buf, len, source, &root, &lines, reterr);
+        if (r < 0)
+                return r;
+        return doc_new(root, lines, source, ret, reterr);
+}
+
+int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **ret, PhError **reterr) {
+        size_t count = 0;
+        int r;
+
+        if (!v)
+                return ph_error_set(reterr, EINVAL, "%s: no manifest", source);
+        /* Heat may carry the manifest as YAML text inside the config. */
+        if (json_is_string(v))
+                return manifest_doc_parse(json_string_value(v), json_string_length(v), source, ret, reterr);
+        r = check_limits(v, 0, &count);
+        if (r < 0)
+                return limits_error(r, source, reterr);
+        return doc_new(json_deep_copy(v), NULL, source, ret, reterr);
+}
+
+int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
+                  PhError **reterr) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        int r;
+
+        r = manifest_doc_parse(buf, len, source, &doc, reterr);
+        if (r < 0)
+                return r;
+        return manifest_validate(doc, ret, ret_warnings, reterr);
+}
+
+static void container_clear(PhContainer *c) {
+        free(c->name);
+        free(c->image);
+        strv_free(c->command);
+        free(c->working_dir);
+        for (size_t i = 0; i < c->n_ports; i++) {
+                free(c->ports[i].name);
+                free(c->ports[i].protocol);
+                free(c->ports[i].host_ip);
+        }
+        free(c->ports);
+        for (size_t i = 0; i < c->n_env; i++) {
+                free(c->env[i].name);
+                free(c->env[i].value);
+        }
+        free(c->env);
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                free(c->mounts[i].name);
+                free(c->mounts[i].mount_path);
+        }
+        free(c->mounts);
+        free(c->image_pull_policy);
+        json_decref(c->json);
+}
+
+PhManifest *manifest_free(PhManifest *m) {
+        if (!m)
+                return NULL;
+        free(m->version);
+        free(m->id);
+        free(m->uuid);
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                free(m->volumes[i].name);
+                free(m->volumes[i].host_path);
+        }
+        free(m->volumes);
+        for (size_t i = 0; i < m->n_containers; i++)
+                container_clear(&m->containers[i]);
+        free(m->containers);
+        json_decref(m->json);
+        free(m);
+        return NULL;
+}
+
+const PhVolume *manifest_find_volume(const PhManifest *m, const char *name) {
+        for (size_t i = 0; m && name && i < m->n_volumes; i++)
+                if (strcmp(m->volumes[i].name, name) == 0)
+                        return &m->volumes[i];
+        return NULL;
+}
