@@ -214,8 +214,7 @@ TestServer *testsrv_start(TestHandler handler, void *userdata) {
         s->userdata = userdata;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->released, NULL);
-        s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                             MHD_USE_ERROR_LOG,
+        s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
                                      0, NULL, NULL, on_request, s,
                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
                                      MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,

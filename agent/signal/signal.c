@@ -1,0 +1,212 @@
+/* One delivery attempt per call; the outbox in the agent core keeps and retries. Every HTTP status
+ * is judged here (heat-config-notify ignored them all: B3), and the body is trimmed for every
+ * transport, missing keys included (B1). */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "common/http.h"
+#include "openstack/keystone.h"
+#include "signal/signal.h"
+
+static const char *input_string(const json_t *inputs, const char *name) {
+        const char *v = json_string_value(json_object_get(inputs, name));
+        return v && *v ? v : NULL;
+}
+
+PhSignalKind signal_kind(const json_t *inputs) {
+        if (input_string(inputs, "deploy_signal_id")) {
+                const char *verb = input_string(inputs, "deploy_signal_verb");
+                return verb && strcmp(verb, "PUT") == 0 ? PH_SIGNAL_TEMP_URL : PH_SIGNAL_CFN;
+        }
+        if (input_string(inputs, "deploy_queue_id"))
+                return PH_SIGNAL_ZAQAR;
+        if (input_string(inputs, "deploy_auth_url"))
+                return PH_SIGNAL_HEAT;
+        return PH_SIGNAL_NONE;
+}
+
+const char *signal_kind_to_string(PhSignalKind k) {
+        switch (k) {
+        case PH_SIGNAL_NONE:
+                return "NO_SIGNAL";
+        case PH_SIGNAL_CFN:
+                return "CFN_SIGNAL";
+        case PH_SIGNAL_TEMP_URL:
+                return "TEMP_URL_SIGNAL";
+        case PH_SIGNAL_HEAT:
+                return "HEAT_SIGNAL";
+        case PH_SIGNAL_ZAQAR:
+                return "ZAQAR_SIGNAL";
+        }
+        return "UNKNOWN_SIGNAL";
+}
+
+static size_t dumped_len(const json_t *v) {
+        return json_dumpb(v, NULL, 0, JSON_COMPACT);
+}
+
+/* Drops the first n bytes of key's string value (moving forward to a UTF-8 character start). */
+static void cut_front(json_t *obj, const char *key, size_t n) {
+        json_t *v = json_object_get(obj, key); /* borrowed */
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+
+        if (!s || n == 0)
+                return;
+        if (n > len)
+                n = len;
+        while (n < len && ((unsigned char) s[n] & 0xC0) == 0x80)
+                n++;
+        json_object_set_new(obj, key, json_stringn(s + n, len - n));
+}
+
+json_t *signal_trim(const json_t *data, size_t max) {
+        json_t *copy = json_deep_copy(data);
+
+        if (!copy)
+                abort();
+        if (!json_is_object(copy))
+                return copy;
+        /* Each removed byte shortens the text by at least one byte, so one round normally does; the loop
+         * only mops up rounding. */
+        for (int round = 0; round < 16; round++) {
+                size_t len = dumped_len(copy);
+                if (len <= max)
+                        break;
+                size_t over = len - max;
+                size_t a = json_string_length(json_object_get(copy, "deploy_stdout"));
+                size_t b = json_string_length(json_object_get(copy, "deploy_stderr"));
+                if (a + b == 0)
+                        break; /* nothing left to cut: the caller sees it is still too big */
+                size_t cut_a = (size_t) ((double) over * (double) a / (double) (a + b) + 0.5);
+                if (cut_a > a)
+                        cut_a = a;
+                size_t cut_b = over - cut_a < b ? over - cut_a : b;
+                if (cut_a + cut_b < over)
+                        cut_a = over - cut_b < a ? over - cut_b : a;
+                cut_front(copy, "deploy_stdout", cut_a);
+                cut_front(copy, "deploy_stderr", cut_b);
+        }
+        return copy;
+}
+
+/* 2xx: 0; 408/429/5xx: -EAGAIN; anything else: permanent. */
+static int judge_status(long status, const char *what, PhError **reterr) {
+        if (status >= 200 && status <= 299)
+                return 0;
+        if (openstack_status_is_transient(status))
+                return ph_error_set(reterr, EAGAIN, "%s: HTTP %ld", what, status);
+        return ph_error_set(reterr, EREMOTEIO, "%s: HTTP %ld (not retried)", what, status);
+}
+
+static PhHttpRequest signal_request(const PhSignalOptions *o, const char *method, const char *url,
+                                    const char *const *headers, const char *body) {
+        long timeout = o && o->timeout_ms > 0 ? o->timeout_ms : 30000;
+        return (PhHttpRequest) {
+                .method = method,
+                .url = url,
+                .headers = headers,
+                .body = body,
+                .body_len = strlen(body),
+                .timeout_ms = timeout,
+                .connect_timeout_ms = timeout < 10000 ? timeout : 10000,
+                .max_body = 1024u * 1024u,
+                .ca_file = o ? o->ca_file : NULL,
+        };
+}
+
+static const char *const json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+
+/* CFN_SIGNAL and TEMP_URL_SIGNAL: the pre-signed URL, sent byte-for-byte. */
+static int send_url(PhSignalKind kind, const json_t *inputs, const char *body, const PhSignalOptions *o,
+                    PhError **reterr) {
+        const char *url = input_string(inputs, "deploy_signal_id");
+        const char *method = kind == PH_SIGNAL_TEMP_URL ? "PUT" : "POST";
+        _cleanup_free_ char *where = http_url_redact(url);
+        _cleanup_free_ char *what = xasprintf("%s %s %s", signal_kind_to_string(kind), method, where);
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        _cleanup_error_ PhError *err = NULL;
+
+        if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+                return ph_error_set(reterr, EINVAL, "%s: deploy_signal_id is not an http(s) URL",
+                                    signal_kind_to_string(kind));
+        PhHttpRequest req = signal_request(o, method, url, json_headers, body);
+        if (http_request(&req, &resp, &err) < 0)
+                return ph_error_set(reterr, EAGAIN, "%s: %s", signal_kind_to_string(kind), ph_error_msg(err));
+        return judge_status(resp.status, what, reterr);
+}
+
+static int send_heat(const json_t *inputs, const char *body, const PhSignalOptions *o, PhError **reterr) {
+        static const char *const required[] = { "deploy_auth_url", "deploy_user_id", "deploy_password",
+                                                "deploy_project_id", "deploy_stack_id", "deploy_resource_name" };
+        _cleanup_free_ char *missing = NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(required); i++) {
+                if (input_string(inputs, required[i]))
+                        continue;
+                char *next = xasprintf("%s%s%s", missing ? missing : "", missing ? ", " : "", required[i]);
+                free(missing);
+                missing = next;
+        }
+        if (missing)
+                return ph_error_set(reterr, EINVAL, "HEAT_SIGNAL: missing input %s", missing);
+
+        const PhKeystoneCredentials c = {
+                .auth_url = input_string(inputs, "deploy_auth_url"),
+                .user_id = input_string(inputs, "deploy_user_id"),
+                .password = input_string(inputs, "deploy_password"),
+                .project_id = input_string(inputs, "deploy_project_id"),
+                .region_name = input_string(inputs, "deploy_region_name"),
+        };
+        long timeout = o && o->timeout_ms > 0 ? o->timeout_ms : 30000;
+        _cleanup_(keystone_freep) PhKeystone *k = NULL;
+        r = keystone_new(&c, timeout, o ? o->ca_file : NULL, &k, reterr);
+        if (r < 0) {
+                ph_error_prefix(reterr, "HEAT_SIGNAL");
+                return r;
+        }
+
+        /* deploy_stack_id is "name/id": the slash stays literal, as heatclient sends it. */
+        _cleanup_free_ char *stack = openstack_path_quote(input_string(inputs, "deploy_stack_id"));
+        _cleanup_free_ char *res = http_escape(input_string(inputs, "deploy_resource_name"));
+        _cleanup_free_ char *path = xasprintf("/stacks/%s/resources/%s/signal", stack, res);
+        _cleanup_free_ char *what = xasprintf("HEAT_SIGNAL POST <orchestration>%s", path);
+        PhHttpRequest req = signal_request(o, "POST", path, json_headers, body);
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        _cleanup_error_ PhError *err = NULL;
+
+        r = keystone_call(k, "orchestration", &req, &resp, &err);
+        if (r < 0) {
+                /* Keystone or Heat did not answer, or answered 5xx: later. Refused credentials, a missing
+                 * endpoint or a malformed answer will not get better by themselves. */
+                int code = r == -EACCES || r == -ENOENT || r == -EPROTO || r == -EINVAL ? -r : EAGAIN;
+                return ph_error_set(reterr, code, "HEAT_SIGNAL: %s", ph_error_msg(err));
+        }
+        return judge_status(resp.status, what, reterr);
+}
+
+int signal_send(const json_t *inputs, const json_t *data, const PhSignalOptions *o, PhError **reterr) {
+        PhSignalKind kind = signal_kind(inputs);
+
+        if (kind == PH_SIGNAL_NONE)
+                return 0;
+        if (kind == PH_SIGNAL_ZAQAR)
+                return ph_error_set(reterr, EOPNOTSUPP, "ZAQAR_SIGNAL is not supported by podhook");
+        if (!json_is_object(data))
+                return ph_error_set(reterr, EINVAL, "%s: the signal data is not a JSON object",
+                                    signal_kind_to_string(kind));
+
+        json_auto_t *trimmed = signal_trim(data, SIGNAL_MAX_BODY);
+        _cleanup_free_ char *body = json_dumps(trimmed, JSON_COMPACT);
+        if (!body)
+                return ph_error_set(reterr, EINVAL, "%s: the signal data cannot be serialised",
+                                    signal_kind_to_string(kind));
+        if (strlen(body) > SIGNAL_MAX_BODY)
+                return ph_error_set(reterr, E2BIG, "%s: the signal data is %zu bytes even without stdout/stderr "
+                                    "(limit %u)", signal_kind_to_string(kind), strlen(body), SIGNAL_MAX_BODY);
+        if (kind == PH_SIGNAL_HEAT)
+                return send_heat(inputs, body, o, reterr);
+        return send_url(kind, inputs, body, o, reterr);
+}
