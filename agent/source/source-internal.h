@@ -40,3 +40,11 @@ int source_config_strings(const PhSource *s, const json_t *section, const PhSour
 PhHttpRequest source_http_request(const PhSource *s, const char *method, const char *url);
 /* Parses a 2xx JSON answer into a new ref; what names the request in errors (no secrets in it). */
 int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret, PhError **reterr);
+
+/* The text of the first <field> element inside DescribeStackResourceResult/StackResourceDetail of a
+ * CFN XML answer: CDATA copied, the five XML entities and numeric character references decoded.
+ * -ENOENT if there is no such element, -EBADMSG if the XML around it is not the expected shape. */
+int source_cfn_xml_text(const char *xml, size_t len, const char *field, char **ret, PhError **reterr);
+/* Deep merge as os-apply-config does it: objects merge key by key, later wins, anything else
+ * (lists included) is replaced. */
+void source_merge_deep(json_t *into, const json_t *from);

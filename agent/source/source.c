@@ -5,6 +5,9 @@
 
 static const PhSourceOps *const source_table[] = {
         &source_heat_ops,
+        &source_cfn_ops,
+        &source_request_ops,
+        &source_local_ops,
 };
 
 int source_new(const char *name, const json_t *section, const PhSourceOptions *o, PhSource **ret,
@@ -115,4 +118,17 @@ int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret
                                     jerr.column); /* jansson's text quotes the input: it may hold secrets */
         *ret = doc;
         return 0;
+}
+
+void source_merge_deep(json_t *into, const json_t *from) {
+        const char *key;
+        json_t *v; /* borrowed */
+
+        json_object_foreach((json_t *) from, key, v) {
+                json_t *cur = json_object_get(into, key); /* borrowed */
+                if (json_is_object(cur) && json_is_object(v))
+                        source_merge_deep(cur, v);
+                else
+                        json_object_set_new(into, key, json_deep_copy(v));
+        }
 }
