@@ -280,10 +280,11 @@ static bool get_strv(Checker *c, const json_t *obj, const char *opath, const cha
         v = xcalloc(json_array_size(list) + 1, sizeof(char *));
         json_array_foreach (list, i, item) {
                 _cleanup_free_ char *ipath = xasprintf("%s[%zu]", path, i);
-                if (check_string_value(c, item, ipath))
-                        v[i] = xstrdup(json_string_value(item));
-                else
+                /* Keeps checking the others, but stops filling: v must stay NULL-terminated for strv_free. */
+                if (!check_string_value(c, item, ipath))
                         ok = false;
+                else if (ok)
+                        v[i] = xstrdup(json_string_value(item));
         }
         if (ok)
                 *ret = TAKE_PTR(v);
@@ -510,7 +511,7 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
         static const char *const known[] = {"name", "hostPort", "containerPort", "protocol", "hostIP", NULL};
         const char *protocol, *host_ip;
         json_int_t container_port, host_port;
-        bool present, ok = true;
+        bool present;
 
         if (!json_is_object(port)) {
                 error_at(c, path, "must be a map, not %s", manifest_kind_of(port));
@@ -523,57 +524,58 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
         _cleanup_free_ char *hpath = child_path(path, "hostPort");
         _cleanup_free_ char *ppath = child_path(path, "protocol");
         _cleanup_free_ char *ipath = child_path(path, "hostIP");
-        if (!get_int(c, port, path, "containerPort", true, &container_port, &present) ||
-            !check_port_range(c, cpath, container_port, false))
-                ok = false;
-        if (!get_int(c, port, path, "hostPort", false, &host_port, &present) ||
-            !check_port_range(c, hpath, host_port, true))
-                ok = false;
+        /* Each conflict is checked as soon as the values it needs are valid, whatever else is wrong. */
+        bool cport_ok = get_int(c, port, path, "containerPort", true, &container_port, &present) &&
+                        check_port_range(c, cpath, container_port, false);
+        bool hport_ok = get_int(c, port, path, "hostPort", false, &host_port, &present) &&
+                        check_port_range(c, hpath, host_port, true);
 
         out->protocol = xstrdup("tcp");
-        if (!get_string(c, port, path, "protocol", false, &protocol))
-                ok = false;
-        else if (protocol) {
+        bool proto_ok = get_string(c, port, path, "protocol", false, &protocol);
+        if (proto_ok && protocol) {
                 if (strcasecmp(protocol, "tcp") == 0 || strcasecmp(protocol, "udp") == 0) {
                         for (char *p = out->protocol; *p; p++)
                                 *p = (char) tolower((unsigned char) protocol[p - out->protocol]);
                 } else {
                         _cleanup_free_ char *q = quote(protocol);
                         error_at(c, ppath, "%s is not supported (use TCP or UDP)", q);
-                        ok = false;
+                        proto_ok = false;
                 }
         }
 
         PortUse use = {.protocol = out->protocol, .wildcard = true, .where = (char *) path};
-        if (get_string(c, port, path, "hostIP", false, &host_ip) && host_ip) {
+        bool ip_ok = get_string(c, port, path, "hostIP", false, &host_ip);
+        if (ip_ok && host_ip) {
                 if (!ip_parse(host_ip, &use.family, use.addr)) {
                         _cleanup_free_ char *q = quote(host_ip);
                         error_at(c, ipath, "%s is not a valid IP address", q);
-                        ok = false;
+                        ip_ok = false;
                 } else
                         use.wildcard = ip_is_wildcard(use.addr);
                 out->host_ip = xstrdup(host_ip);
         }
-        if (!ok)
+        if (!proto_ok)
                 return;
-        out->container_port = (int) container_port;
-        out->host_port = (int) host_port;
 
-        use.port = out->container_port;
-        const PortUse *other = port_find(c->container_ports, c->n_container_ports, &use, false);
-        if (other)
-                error_at(c, cpath, "%d/%s is already used by %s (the containers of a pod share one network)",
-                         use.port, use.protocol, other->where);
-        else
-                port_add(&c->container_ports, &c->n_container_ports, &use);
-        if (out->host_port == 0)
-                return;
-        use.port = out->host_port;
-        other = port_find(c->host_ports, c->n_host_ports, &use, true);
-        if (other)
-                error_at(c, hpath, "%d/%s is already published by %s", use.port, use.protocol, other->where);
-        else
-                port_add(&c->host_ports, &c->n_host_ports, &use);
+        if (cport_ok) {
+                out->container_port = (int) container_port;
+                use.port = out->container_port;
+                const PortUse *other = port_find(c->container_ports, c->n_container_ports, &use, false);
+                if (other)
+                        error_at(c, cpath, "%d/%s is already used by %s (the containers of a pod share one network)",
+                                 use.port, use.protocol, other->where);
+                else
+                        port_add(&c->container_ports, &c->n_container_ports, &use);
+        }
+        if (hport_ok && ip_ok && host_port != 0) {
+                out->host_port = (int) host_port;
+                use.port = out->host_port;
+                const PortUse *other = port_find(c->host_ports, c->n_host_ports, &use, true);
+                if (other)
+                        error_at(c, hpath, "%d/%s is already published by %s", use.port, use.protocol, other->where);
+                else
+                        port_add(&c->host_ports, &c->n_host_ports, &use);
+        }
 }
 
 static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar *out) {

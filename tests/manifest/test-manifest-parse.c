@@ -1,0 +1,338 @@
+/* Parsing: YAML and JSON, bare and wrapped, YAML 1.1 scalars, line numbers, and the limits on hostile input. */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+#include "manifest/manifest.h"
+#include "tap.h"
+
+/* The error text of loading text, or NULL when it loads; *ret_m gets the manifest when asked. */
+static char *load(const char *text, size_t len, PhManifest **ret_m) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        if (manifest_load(text, len, "t.yaml", &m, &warnings, &err) < 0)
+                return xstrdup(ph_error_msg(err));
+        if (ret_m)
+                *ret_m = TAKE_PTR(m);
+        return NULL;
+}
+
+static char *load_str(const char *text) {
+        return load(text, strlen(text), NULL);
+}
+
+static double now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void test_bare_and_wrapped(void) {
+        static const char bare[] = "version: v1beta2\n"
+                                   "containers:\n"
+                                   "  - name: web\n"
+                                   "    image: podhook.local/apache:1\n"
+                                   "    ports: [{containerPort: 80, hostPort: 8000, protocol: TCP}]\n";
+        static const char wrapped[] = "manifest:\n"
+                                      "  version: V1BETA2\n"
+                                      "  containers:\n"
+                                      "    - name: web\n"
+                                      "      image: podhook.local/apache:1\n"
+                                      "      ports: [{containerPort: 80, hostPort: 8000, protocol: TCP}]\n";
+        _cleanup_(manifest_freep) PhManifest *a = NULL, *b = NULL;
+        _cleanup_free_ char *e1 = load(bare, strlen(bare), &a), *e2 = load(wrapped, strlen(wrapped), &b);
+
+        TAP_CHECK(!e1);
+        TAP_CHECK(!e2);
+        if (!a || !b)
+                return;
+        TAP_CHECK_STR(b->version, "v1beta2");
+        TAP_CHECK(a->n_containers == 1 && b->n_containers == 1);
+        TAP_CHECK_STR(b->containers[0].name, "web");
+        TAP_CHECK(b->containers[0].n_ports == 1 && b->containers[0].ports[0].host_port == 8000);
+        TAP_CHECK_STR(b->containers[0].ports[0].protocol, "tcp");
+        /* json is the unwrapped manifest: the same object either way. */
+        TAP_CHECK(json_equal(a->containers[0].json, b->containers[0].json));
+        TAP_CHECK(json_object_get(b->json, "containers") != NULL);
+}
+
+static void test_wrapped_lines(void) {
+        static const char text[] = "# a comment\n"
+                                   "manifest:\n"
+                                   "  version: v1beta2\n"
+                                   "  containers:\n"
+                                   "    - name: web\n"
+                                   "      image: x\n"
+                                   "      ports:\n"
+                                   "        - containerPort: 80\n"
+                                   "          hostPort: 70000\n";
+        _cleanup_free_ char *e = load_str(text);
+        TAP_CHECK_STR(e, "t.yaml:9: containers[0].ports[0].hostPort: 70000 is out of range 1-65535");
+}
+
+static void test_json(void) {
+        static const char text[] = "  {\n"
+                                   "  \"version\": \"v1beta2\",\n"
+                                   "  \"containers\": [\n"
+                                   "    {\"name\": \"web\", \"image\": \"x\",\n"
+                                   "     \"ports\": [{\"containerPort\": 80, \"hostPort\": 70000}]}\n"
+                                   "  ]\n"
+                                   "}\n";
+        static const char ok[] = "{\"manifest\": {\"version\": \"v1beta2\", \"containers\": [{\"name\": \"a\", "
+                                 "\"image\": \"b\", \"env\": [{\"name\": \"X\", \"value\": \"yes\"}]}]}}";
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_free_ char *e = load_str(text), *e2 = load(ok, strlen(ok), &m);
+        _cleanup_free_ char *e3 = load_str("{\"version\": \"v1beta2\",\n\"version\": \"v1beta2\"}");
+        _cleanup_free_ char *e4 = load_str("{\"version\": \"v1beta2\",\n\"containers\": [}");
+
+        TAP_CHECK_STR(e, "t.yaml:5: containers[0].ports[0].hostPort: 70000 is out of range 1-65535");
+        TAP_CHECK(!e2);
+        /* JSON strings stay strings: "yes" is not YAML's true here. */
+        TAP_CHECK(m && m->containers[0].n_env == 1 && strcmp(m->containers[0].env[0].value, "yes") == 0);
+        TAP_CHECK_HAS(e3, "t.yaml:2: JSON syntax error: duplicate object key");
+        TAP_CHECK_HAS(e4, "t.yaml:2: JSON syntax error: ");
+}
+
+static void test_from_json(void) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL, *doc2 = NULL;
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *v = json_pack("{s:{s:s,s:[{s:s,s:s,s:[{s:i}]}]}}", "manifest", "version", "v1beta2",
+                                   "containers", "name", "web", "image", "x", "ports", "containerPort", 0);
+        json_auto_t *s = json_string("version: v1beta2\ncontainers:\n  - {name: a, image: b}\n");
+
+        TAP_CHECK(manifest_doc_from_json(v, "heat", &doc, &err) == 0);
+        TAP_CHECK(doc && manifest_validate(doc, &m, NULL, &err) == -EINVAL);
+        /* No source lines for a JSON value. */
+        TAP_CHECK_STR(ph_error_msg(err), "heat: containers[0].ports[0].containerPort: 0 is out of range 1-65535");
+        /* A YAML string in a Heat config is parsed as text. */
+        TAP_CHECK(manifest_doc_from_json(s, "heat", &doc2, &err) == 0);
+        TAP_CHECK(doc2 && manifest_validate(doc2, &m, NULL, NULL) == 0);
+        TAP_CHECK(m && m->n_containers == 1);
+}
+
+static void test_scalars(void) {
+        static const char text[] = "version: v1beta2\n"
+                                   "containers:\n"
+                                   "  - name: a\n"
+                                   "    image: b\n"
+                                   "    memory: 0x4000000\n"
+                                   "    cpu: 0o17\n"
+                                   "    privileged: yes\n"
+                                   "    workingDir: ~\n"
+                                   "    ports: [{containerPort: 8_080, hostPort: 010}]\n"
+                                   "    env:\n"
+                                   "      - {name: A, value: 'yes'}\n"
+                                   "      - {name: B, value: !!str 12}\n"
+                                   "      - {name: C}\n"
+                                   "      - {name: D, value: \"\"}\n"
+                                   "    volumeMounts: [{name: v, mountPath: /v, readOnly: off}]\n"
+                                   "volumes: [{name: v}]\n";
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_free_ char *e = load(text, strlen(text), &m);
+
+        TAP_CHECK(!e);
+        if (!m)
+                return;
+        const PhContainer *c = &m->containers[0];
+        TAP_CHECK(c->memory == 0x4000000);
+        TAP_CHECK(c->cpu == 15);
+        TAP_CHECK(c->privileged);
+        TAP_CHECK(c->working_dir == NULL);
+        TAP_CHECK(c->ports[0].container_port == 8080);
+        TAP_CHECK(c->ports[0].host_port == 8); /* YAML 1.1: a leading 0 is octal */
+        TAP_CHECK_STR(c->env[0].value, "yes");
+        TAP_CHECK_STR(c->env[1].value, "12");
+        TAP_CHECK_STR(c->env[2].value, "");
+        TAP_CHECK_STR(c->env[3].value, "");
+        TAP_CHECK(!c->mounts[0].read_only);
+        TAP_CHECK(m->volumes[0].kind == PH_VOLUME_EMPTY_DIR);
+}
+
+typedef struct Case {
+        const char *text, *want;
+} Case;
+
+static void check_cases(const Case *cases, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *e = load_str(cases[i].text);
+                TAP_CHECK_STR(e, cases[i].want);
+        }
+}
+
+static void test_scalar_types(void) {
+        static const Case cases[] = {
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, memory: 1.5}\n",
+                 "t.yaml:3: containers[0].memory: must be an integer, not a number with a fraction"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, cpu: '100'}\n",
+                 "t.yaml:3: containers[0].cpu: must be an integer, not the string \"100\""},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, cpu: 08}\n",
+                 "t.yaml:3: containers[0].cpu: must be an integer, not the string \"08\""},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, command: [x, 1]}\n",
+                 "t.yaml:3: containers[0].command[1]: must be a string, not an integer (put it in quotes)"},
+        };
+        check_cases(cases, ELEMENTSOF(cases));
+}
+
+static void test_aliases(void) {
+        static const char text[] = "version: v1beta2\n"
+                                   "containers:\n"
+                                   "  - name: a\n"
+                                   "    image: b\n"
+                                   "    env: &common\n"
+                                   "      - {name: MODE, value: prod}\n"
+                                   "  - name: c\n"
+                                   "    image: d\n"
+                                   "    env: *common\n";
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_free_ char *e = load(text, strlen(text), &m);
+        _cleanup_free_ char *e2 = load_str("version: v1beta2\ncontainers: *nothing\n");
+        _cleanup_free_ char *e3 = load_str("version: v1beta2\n&a a: 1\n*a : 2\ncontainers: []\n");
+
+        TAP_CHECK(!e);
+        TAP_CHECK(m && m->containers[1].n_env == 1 && strcmp(m->containers[1].env[0].value, "prod") == 0);
+        TAP_CHECK_STR(e2, "t.yaml:2: alias *nothing refers to no anchor defined before it");
+        TAP_CHECK_STR(e3, "t.yaml:3: alias *a used as a key: only plain keys are supported");
+}
+
+static void test_billion_laughs(void) {
+        /* Ten levels of ten aliases: 10^10 nodes if anything expanded it. */
+        char text[4096];
+        size_t n = 0;
+        char prev = 'a';
+
+        n += (size_t) snprintf(text + n, sizeof(text) - n, "version: v1beta2\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (char c = 'b'; c <= 'j'; c++, prev++) {
+                n += (size_t) snprintf(text + n, sizeof(text) - n, "%c: &%c [", c, c);
+                for (int i = 0; i < 10; i++)
+                        n += (size_t) snprintf(text + n, sizeof(text) - n, "*%c%s", prev, i < 9 ? ", " : "]\n");
+        }
+        n += (size_t) snprintf(text + n, sizeof(text) - n, "containers: *j\n");
+
+        double start = now();
+        _cleanup_free_ char *e = load(text, n, NULL);
+        double took = now() - start;
+
+        TAP_CHECK_STR(e, "t.yaml:6: alias expansion makes the document larger than 100000 nodes");
+        /* "At once": far below a second even under the sanitizers. */
+        TAP_CHECK(took < 0.5);
+        printf("# billion laughs rejected in %.3f ms\n", took * 1000);
+}
+
+static void test_many_nodes(void) {
+        /* Without aliases: a flat list of more nodes than the limit (2 bytes a node, under the size limit). */
+        size_t count = MANIFEST_MAX_NODES + 10, n = 0;
+        _cleanup_free_ char *text = xmalloc(count * 2 + 64);
+
+        n += (size_t) sprintf(text, "x: [");
+        for (size_t i = 0; i < count; i++) {
+                text[n++] = '1';
+                if (i + 1 < count)
+                        text[n++] = ',';
+        }
+        text[n++] = ']';
+        text[n++] = '\n';
+        _cleanup_free_ char *e = load(text, n, NULL);
+        TAP_CHECK_STR(e, "t.yaml:1: the document has more than 100000 nodes");
+}
+
+/* Appends levels empty lists nested in each other ("[[...]]") at text + n; returns the new length. */
+static size_t nest(char *text, size_t n, unsigned levels) {
+        for (unsigned i = 0; i < levels; i++)
+                text[n++] = '[';
+        for (unsigned i = 0; i < levels; i++)
+                text[n++] = ']';
+        text[n] = 0;
+        return n;
+}
+
+static void test_depth(void) {
+        char text[512];
+        size_t n;
+
+        /* 64 lists inside the top map: 65 levels. */
+        n = nest(text, (size_t) snprintf(text, sizeof(text), "version: v1beta2\nx: "), MANIFEST_MAX_DEPTH);
+        _cleanup_free_ char *e = load(text, n, NULL);
+        TAP_CHECK_STR(e, "t.yaml:2: nesting is deeper than 64 levels");
+
+        /* Exactly 64 levels is fine (only an unknown field). */
+        n = (size_t) snprintf(text, sizeof(text), "version: v1beta2\ncontainers: [{name: a, image: b}]\nx: ");
+        n = nest(text, n, MANIFEST_MAX_DEPTH - 1);
+        _cleanup_free_ char *e2 = load(text, n, NULL);
+        TAP_CHECK(!e2);
+
+        /* The same limit for JSON text. */
+        n = nest(text, (size_t) snprintf(text, sizeof(text), "{\"x\": "), MANIFEST_MAX_DEPTH);
+        text[n++] = '}';
+        text[n] = 0;
+        _cleanup_free_ char *e3 = load(text, n, NULL);
+        TAP_CHECK_STR(e3, "t.yaml: nesting is deeper than 64 levels");
+}
+
+static void test_size(void) {
+        size_t len = MANIFEST_MAX_BYTES + 1;
+        _cleanup_free_ char *text = xmalloc(len);
+        _cleanup_error_ PhError *err = NULL;
+        PhManifestDoc *doc = NULL;
+
+        memset(text, '#', len);
+        TAP_CHECK(manifest_doc_parse(text, len, "big.yaml", &doc, &err) < 0);
+        TAP_CHECK(!doc);
+        TAP_CHECK_STR(ph_error_msg(err), "big.yaml: the document is 1048577 bytes, more than the limit of 1048576 bytes");
+}
+
+static void test_structure_errors(void) {
+        static const Case cases[] = {
+                {"version: v1beta2\ncontainers:\n  - name: a\n    image: b\n    name: c\n",
+                 "t.yaml:5: containers[0].name: duplicate key (first at line 3)"},
+                {"version: v1beta2\nversion: v1beta1\n", "t.yaml:2: version: duplicate key (first at line 1)"},
+                {"version: v1beta2\n---\nversion: v1beta2\n",
+                 "t.yaml:2: a second YAML document: a file holds one manifest"},
+                {"version: v1beta2\ncontainers:\n  - name: a\n   image: b\n",
+                 "t.yaml:4: YAML syntax error: did not find expected '-' indicator (while parsing a block collection "
+                 "at line 3)"},
+                {"\n- a\n- b\n", "t.yaml:2: the manifest must be a map, not a list"},
+                {"just text\n", "t.yaml:1: the manifest must be a map, not a string"},
+                {"# nothing\n", "t.yaml:1: the document is empty"},
+                {"manifest: [1]\n", "t.yaml:1: manifest: must be a map, not a list"},
+                {"? [a]\n: b\n", "t.yaml:1: (top): a key must be a plain value, not a list"},
+        };
+        check_cases(cases, ELEMENTSOF(cases));
+
+        _cleanup_free_ char *syntax2 = load_str("version: v1beta2\ncontainers: [a, b\n\n\nx: 1\n");
+        TAP_CHECK_HAS(syntax2, "YAML syntax error: did not find expected ',' or ']'");
+}
+
+static void test_wrapped_siblings(void) {
+        static const char text[] = "manifest:\n"
+                                   "  version: v1beta2\n"
+                                   "  containers: [{name: a, image: b}]\n"
+                                   "colour: blue\n";
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        TAP_CHECK(manifest_load(text, strlen(text), "t.yaml", &m, &warnings, &err) == 0);
+        TAP_CHECK(warnings && warnings[0] && !warnings[1]);
+        TAP_CHECK_STR(warnings ? warnings[0] : NULL, "t.yaml:4: colour: unknown field");
+}
+
+int main(void) {
+        test_bare_and_wrapped();
+        test_wrapped_lines();
+        test_json();
+        test_from_json();
+        test_scalars();
+        test_scalar_types();
+        test_aliases();
+        test_billion_laughs();
+        test_many_nodes();
+        test_depth();
+        test_size();
+        test_structure_errors();
+        test_wrapped_siblings();
+        return tap_done();
+}

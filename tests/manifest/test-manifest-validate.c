@@ -1,0 +1,382 @@
+/* Validation: every rule with its exact message and line, warnings, and the typed manifest it fills. */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "manifest/manifest.h"
+#include "tap.h"
+
+/* The error text of a manifest given as the lines after "version: v1beta2\n" (so line 2 is its first
+ * line), or NULL when it is valid. */
+static char *errors_of(const char *body) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *text = xasprintf("version: v1beta2\n%s", body);
+
+        if (manifest_load(text, strlen(text), "web.yaml", &m, NULL, &err) < 0)
+                return xstrdup(ph_error_msg(err));
+        return NULL;
+}
+
+/* Warnings of a valid or invalid manifest, joined by newlines ("" when none). */
+static char *warnings_of(const char *text) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_strv_free_ char **w = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        char *out = xstrdup("");
+
+        (void) manifest_load(text, strlen(text), "web.yaml", &m, &w, &err);
+        for (size_t i = 0; w && w[i]; i++) {
+                char *n = xasprintf("%s%s%s", out, i ? "\n" : "", w[i]);
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+#define CHECK_ERRORS(body, want)                                   \
+        do {                                                       \
+                _cleanup_free_ char *_e = errors_of(body);         \
+                TAP_CHECK_STR(_e, want);                           \
+        } while (0)
+
+static void test_version(void) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        static const char no_version[] = "containers: [{name: a, image: b}]\n";
+        static const char upper[] = "version: V1Beta1\ncontainers: [{name: a, image: b}]\n";
+
+        TAP_CHECK(manifest_load(no_version, strlen(no_version), "web.yaml", &m, NULL, &err) == -EINVAL);
+        TAP_CHECK_STR(ph_error_msg(err), "web.yaml:1: version: is required");
+        TAP_CHECK(manifest_load(upper, strlen(upper), "web.yaml", &m, NULL, &err) == 0);
+        TAP_CHECK_STR(m ? m->version : NULL, "v1beta1");
+
+        _cleanup_free_ char *e = NULL;
+        static const char bad[] = "version: v1\ncontainers: [{name: a, image: b}]\n";
+        _cleanup_(manifest_freep) PhManifest *m2 = NULL;
+        TAP_CHECK(manifest_load(bad, strlen(bad), "web.yaml", &m2, NULL, &err) == -EINVAL);
+        TAP_CHECK_STR(ph_error_msg(err), "web.yaml:1: version: \"v1\" is not supported (use v1beta1 or v1beta2)");
+        static const char num[] = "version: 2\ncontainers: [{name: a, image: b}]\n";
+        TAP_CHECK(manifest_load(num, strlen(num), "web.yaml", &m2, NULL, &err) == -EINVAL);
+        TAP_CHECK_STR(ph_error_msg(err), "web.yaml:1: version: must be a string, not an integer (put it in quotes)");
+}
+
+static void test_containers_required(void) {
+        CHECK_ERRORS("id: x\n", "web.yaml:1: containers: is required");
+        CHECK_ERRORS("containers: []\n", "web.yaml:2: containers: must list at least one container");
+        CHECK_ERRORS("containers: {name: a}\n", "web.yaml:2: containers: must be a list, not a map");
+        CHECK_ERRORS("containers:\n  - just-a-string\n", "web.yaml:3: containers[0]: must be a map, not a string");
+        CHECK_ERRORS("containers:\n  - name: a\n", "web.yaml:3: containers[0].image: is required");
+        CHECK_ERRORS("containers:\n  - image: a\n", "web.yaml:3: containers[0].name: is required");
+        CHECK_ERRORS("containers:\n  - {name: '', image: b}\n", "web.yaml:3: containers[0].name: must not be empty");
+        CHECK_ERRORS("containers:\n  - {name: a, image: 'bad image'}\n",
+                     "web.yaml:3: containers[0].image: \"bad image\" is not a valid image reference");
+}
+
+static void test_names(void) {
+        CHECK_ERRORS("containers:\n  - {name: web.1, image: b}\n",
+                     "web.yaml:3: containers[0].name: \"web.1\" must not contain a dot: the pod's containers are "
+                     "named <pod>.<container>");
+        CHECK_ERRORS("containers:\n  - {name: _web, image: b}\n",
+                     "web.yaml:3: containers[0].name: \"_web\" is not a valid container name: use letters, digits, "
+                     "'_' and '-', starting with a letter or digit");
+        CHECK_ERRORS("containers:\n  - {name: \"a\\tb\", image: b}\n",
+                     "web.yaml:3: containers[0].name: \"a\\x09b\" is not a valid container name: use letters, "
+                     "digits, '_' and '-', starting with a letter or digit");
+        CHECK_ERRORS("containers:\n  - {name: a234567890123456789012345678901234567890123456789012345678901234, image: b}\n",
+                     "web.yaml:3: containers[0].name: \"a234567890123456789012345678901234567890123456789012345678901234\" "
+                     "is longer than 63 characters");
+        CHECK_ERRORS("containers:\n  - {name: web, image: b}\n  - {name: db, image: b}\n  - {name: web, image: c}\n",
+                     "web.yaml:5: containers[2].name: \"web\" is already used by containers[0]");
+        /* Underscores and capitals are fine: the seed's example uses them. */
+        _cleanup_free_ char *ok = errors_of("containers:\n  - {name: Apache_container-2, image: b}\n");
+        TAP_CHECK(ok == NULL);
+
+        CHECK_ERRORS("id: bad/id\ncontainers: [{name: a, image: b}]\n",
+                     "web.yaml:2: id: \"bad/id\" is not a valid pod id: use letters, digits, '_', '.' and '-', "
+                     "starting with a letter or digit, at most 128 characters");
+        _cleanup_free_ char *id_ok = errors_of("id: my_pod.example-1\ncontainers: [{name: a, image: b}]\n");
+        TAP_CHECK(id_ok == NULL);
+}
+
+static void test_ports(void) {
+        CHECK_ERRORS("containers:\n"
+                     "  - name: a\n"
+                     "    image: b\n"
+                     "    ports:\n"
+                     "      - {containerPort: 80, hostPort: 70000}\n",
+                     "web.yaml:6: containers[0].ports[0].hostPort: 70000 is out of range 1-65535");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {hostPort: 80}\n",
+                     "web.yaml:6: containers[0].ports[0].containerPort: is required");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - containerPort: 0\n",
+                     "web.yaml:6: containers[0].ports[0].containerPort: 0 is out of range 1-65535");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 1, hostPort: -1}\n",
+                     "web.yaml:6: containers[0].ports[0].hostPort: -1 is out of range 1-65535");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: '80'}\n",
+                     "web.yaml:6: containers[0].ports[0].containerPort: must be an integer, not the string \"80\"");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 80, protocol: sctp}\n",
+                     "web.yaml:6: containers[0].ports[0].protocol: \"sctp\" is not supported (use TCP or UDP)");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 80, hostIP: 1.2.3}\n",
+                     "web.yaml:6: containers[0].ports[0].hostIP: \"1.2.3\" is not a valid IP address");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports: 80\n",
+                     "web.yaml:5: containers[0].ports: must be a list, not an integer");
+        /* Port names: the container-name charset, unique within one container only. */
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n"
+                     "      - {name: http, containerPort: 80}\n      - {name: http, containerPort: 81}\n",
+                     "web.yaml:7: containers[0].ports[1].name: \"http\" is already used by containers[0].ports[0]");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {name: h.1, containerPort: 80}\n",
+                     "web.yaml:6: containers[0].ports[0].name: \"h.1\" must not contain a dot");
+        _cleanup_free_ char *ok = errors_of("containers:\n"
+                                            "  - {name: a, image: b, ports: [{name: http, containerPort: 80}]}\n"
+                                            "  - {name: c, image: b, ports: [{name: http, containerPort: 81}]}\n");
+        TAP_CHECK(ok == NULL);
+}
+
+static void test_port_conflicts(void) {
+        /* One host port and protocol, once in the pod; tcp and TCP are the same, udp is another. */
+        CHECK_ERRORS("containers:\n"
+                     "  - name: a\n"
+                     "    image: b\n"
+                     "    ports: [{containerPort: 80, hostPort: 8000, protocol: tcp}]\n"
+                     "  - name: c\n"
+                     "    image: d\n"
+                     "    ports:\n"
+                     "      - {containerPort: 81, hostPort: 8000, protocol: TCP}\n"
+                     "      - {containerPort: 82, hostPort: 8000, protocol: UDP}\n",
+                     "web.yaml:9: containers[1].ports[0].hostPort: 8000/tcp is already published by "
+                     "containers[0].ports[0]");
+        /* Different host addresses may share a port; a wildcard conflicts with any. */
+        _cleanup_free_ char *ips = errors_of("containers:\n"
+                                             "  - name: a\n"
+                                             "    image: b\n"
+                                             "    ports:\n"
+                                             "      - {containerPort: 80, hostPort: 8000, hostIP: 127.0.0.1}\n"
+                                             "      - {containerPort: 81, hostPort: 8000, hostIP: 127.0.0.2}\n"
+                                             "      - {containerPort: 82, hostPort: 8000, hostIP: '::'}\n");
+        TAP_CHECK_STR(ips, "web.yaml:8: containers[0].ports[2].hostPort: 8000/tcp is already published by "
+                           "containers[0].ports[0]");
+        /* The containers share one network namespace: one container port, once. */
+        CHECK_ERRORS("containers:\n"
+                     "  - {name: a, image: b, ports: [{containerPort: 80}]}\n"
+                     "  - {name: c, image: d, ports: [{containerPort: 80, protocol: udp}, {containerPort: 80}]}\n",
+                     "web.yaml:4: containers[1].ports[1].containerPort: 80/tcp is already used by "
+                     "containers[0].ports[0] (the containers of a pod share one network)");
+}
+
+static void test_env(void) {
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env:\n      - {name: 1X, value: v}\n",
+                     "web.yaml:6: containers[0].env[0].name: \"1X\" is not a valid variable name: use letters, "
+                     "digits and '_', not starting with a digit");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env:\n      - {value: v}\n",
+                     "web.yaml:6: containers[0].env[0].name: is required");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env:\n      - {name: A, value: 3}\n",
+                     "web.yaml:6: containers[0].env[0].value: must be a string, not an integer (put it in quotes)");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env: {A: b}\n",
+                     "web.yaml:5: containers[0].env: must be a list, not a map");
+}
+
+static void test_volumes(void) {
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: data, mountPath: /d}\n",
+                     "web.yaml:6: containers[0].volumeMounts[0].name: \"data\" is not a volume declared in volumes");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: d}\n"
+                     "volumes: [{name: v}]\n",
+                     "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"d\" must be an absolute path");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v}\n"
+                     "volumes: [{name: v}]\n",
+                     "web.yaml:6: containers[0].volumeMounts[0].mountPath: is required");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: /}\n"
+                     "volumes: [{name: v}]\n",
+                     "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"/\" cannot be a mount point");
+        CHECK_ERRORS("containers:\n"
+                     "  - name: a\n"
+                     "    image: b\n"
+                     "    volumeMounts:\n"
+                     "      - {name: v, mountPath: /data}\n"
+                     "      - {name: w, mountPath: /x/../data/}\n"
+                     "volumes: [{name: v}, {name: w}]\n",
+                     "web.yaml:7: containers[0].volumeMounts[1].mountPath: \"/x/../data/\" is already a mount point "
+                     "of containers[0].volumeMounts[0]");
+        /* Two containers may mount one path each: the rule is per container. */
+        _cleanup_free_ char *two = errors_of("containers:\n"
+                                             "  - {name: a, image: b, volumeMounts: [{name: v, mountPath: /d}]}\n"
+                                             "  - {name: c, image: b, volumeMounts: [{name: v, mountPath: /d, readOnly: true}]}\n"
+                                             "volumes: [{name: v}]\n");
+        TAP_CHECK(two == NULL);
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n  - name: v\n",
+                     "web.yaml:5: volumes[1].name: \"v\" is already used by volumes[0]");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: my.vol\n",
+                     "web.yaml:4: volumes[0].name: \"my.vol\" must not contain a dot: the pod's volumes are named "
+                     "<pod>.<volume>");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - {}\n", "web.yaml:4: volumes[0].name: is required");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: rel}}\n",
+                     "web.yaml:5: volumes[0].source.hostDir.path: \"rel\" must be an absolute path");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: ''}}\n",
+                     "web.yaml:5: volumes[0].source.hostDir.path: must not be empty");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {}}\n",
+                     "web.yaml:5: volumes[0].source.hostDir.path: is required");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      hostDir:\n",
+                     "web.yaml:6: volumes[0].source.hostDir.path: is required");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: /a}, emptyDir: {}}\n",
+                     "web.yaml:5: volumes[0].source: has more than one of hostDir, emptyDir and persistentDisk: a "
+                     "volume has exactly one source");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {}\n",
+                     "web.yaml:5: volumes[0].source: must have one of hostDir or emptyDir");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      persistentDisk: {pdName: x}\n",
+                     "web.yaml:6: volumes[0].source.persistentDisk: is not supported on this node (use hostDir or "
+                     "emptyDir)");
+}
+
+static void test_resources_and_policies(void) {
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, memory: -1}\n",
+                     "web.yaml:3: containers[0].memory: -1 must not be negative");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, memory: 1000}\n",
+                     "web.yaml:3: containers[0].memory: 1000 bytes is less than Docker's minimum of 6291456 (6 MiB)");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, cpu: -100}\n",
+                     "web.yaml:3: containers[0].cpu: -100 must not be negative");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, privileged: maybe}\n",
+                     "web.yaml:3: containers[0].privileged: must be true or false, not a string");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, imagePullPolicy: Always}\n",
+                     "web.yaml:3: containers[0].imagePullPolicy: \"Always\" is not one of PullAlways, PullNever, "
+                     "PullIfNotPresent");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, command: /bin/sh}\n",
+                     "web.yaml:3: containers[0].command: must be a list, not a string");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, workingDir: tmp}\n",
+                     "web.yaml:3: containers[0].workingDir: \"tmp\" must be an absolute path");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nrestartPolicy:\n  always: {}\n  never: {}\n",
+                     "web.yaml:3: restartPolicy: only one of always, onFailure and never may be set");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nrestartPolicy: Always\n",
+                     "web.yaml:3: restartPolicy: must be a map, not a string");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nrestartPolicy: {never: 1}\n",
+                     "web.yaml:3: restartPolicy.never: must be a map, not an integer");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: [true, x]}\n",
+                     "web.yaml:6: containers[0].livenessProbe.exec.command[0]: must be a string, not true/false (put "
+                     "it in quotes)");
+}
+
+static void test_all_together(void) {
+        /* Every problem at once, in the order of the lines. */
+        CHECK_ERRORS("restartPolicy: {always: {}, onFailure: {}}\n"
+                     "containers:\n"
+                     "  - name: a.b\n"
+                     "    image: x\n"
+                     "    ports: [{containerPort: 99999}]\n"
+                     "  - name: c\n",
+                     "web.yaml:2: restartPolicy: only one of always, onFailure and never may be set\n"
+                     "web.yaml:4: containers[0].name: \"a.b\" must not contain a dot: the pod's containers are named "
+                     "<pod>.<container>\n"
+                     "web.yaml:6: containers[0].ports[0].containerPort: 99999 is out of range 1-65535\n"
+                     "web.yaml:7: containers[1].image: is required");
+}
+
+static void test_warnings(void) {
+        static const char text[] = "version: v1beta2\n"
+                                   "colour: blue\n"
+                                   "containers:\n"
+                                   "  - name: a\n"
+                                   "    image: b\n"
+                                   "    capAdd: [NET_ADMIN]\n"
+                                   "    ports: [{containerPort: 80, nme: x}]\n"
+                                   "    livenessProbe:\n"
+                                   "      httpGet: {path: /healthz, port: 80}\n"
+                                   "      initialDelaySeconds: 5\n"
+                                   "    lifecycle:\n"
+                                   "      preStop: {exec: {command: [/bin/stop]}}\n"
+                                   "volumes:\n"
+                                   "  - name: v\n"
+                                   "    source: {gitRepo: {repository: x}, emptyDir: {}}\n";
+        _cleanup_free_ char *w = warnings_of(text);
+        TAP_CHECK_STR(w, "web.yaml:2: colour: unknown field\n"
+                         "web.yaml:6: containers[0].capAdd: unknown field\n"
+                         "web.yaml:7: containers[0].ports[0].nme: unknown field\n"
+                         "web.yaml:8: containers[0].livenessProbe: not supported by podhook, ignored\n"
+                         "web.yaml:11: containers[0].lifecycle: not supported by podhook, ignored\n"
+                         "web.yaml:15: volumes[0].source.gitRepo: unknown field");
+        /* Warnings never make a manifest invalid. */
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        TAP_CHECK(manifest_load(text, strlen(text), "web.yaml", &m, NULL, NULL) == 0);
+        /* And they come with an invalid one too. */
+        _cleanup_free_ char *w2 = warnings_of("version: v1beta2\ncontainers: []\nfoo: 1\n");
+        TAP_CHECK_STR(w2, "web.yaml:3: foo: unknown field");
+}
+
+static void test_typed(void) {
+        static const char text[] = "version: v1beta2\n"
+                                   "id: pod1\n"
+                                   "uuid: abc-1234\n"
+                                   "containers:\n"
+                                   "  - name: web\n"
+                                   "    image: podhook.local/apache:1\n"
+                                   "    command: [/run-apache.sh, -v]\n"
+                                   "    workingDir: /var/www\n"
+                                   "    memory: 67108864\n"
+                                   "    cpu: 250\n"
+                                   "    privileged: true\n"
+                                   "    imagePullPolicy: PullNever\n"
+                                   "    ports:\n"
+                                   "      - {name: http, containerPort: 80, hostPort: 8000, protocol: Udp, hostIP: '::1'}\n"
+                                   "      - {containerPort: 443}\n"
+                                   "    env: [{name: A, value: b}, {name: C}]\n"
+                                   "    volumeMounts:\n"
+                                   "      - {name: host, mountPath: /h, readOnly: true}\n"
+                                   "      - {name: empty, mountPath: /e}\n"
+                                   "  - name: db\n"
+                                   "    image: podhook.local/redis:1\n"
+                                   "volumes:\n"
+                                   "  - {name: host, source: {hostDir: {path: /srv/x}}}\n"
+                                   "  - {name: empty, source: {emptyDir: {}}}\n"
+                                   "  - {name: none}\n"
+                                   "restartPolicy: {never: {}}\n";
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        TAP_CHECK(manifest_load(text, strlen(text), "web.yaml", &m, NULL, &err) == 0);
+        if (!m) {
+                printf("# %s\n", ph_error_msg(err));
+                return;
+        }
+        TAP_CHECK_STR(m->id, "pod1");
+        TAP_CHECK_STR(m->uuid, "abc-1234");
+        TAP_CHECK(m->restart_policy == PH_RESTART_NEVER);
+        TAP_CHECK(m->n_containers == 2 && m->n_volumes == 3);
+        const PhContainer *c = &m->containers[0];
+        TAP_CHECK(c->command && strcmp(c->command[0], "/run-apache.sh") == 0 && strcmp(c->command[1], "-v") == 0 &&
+                  !c->command[2]);
+        TAP_CHECK_STR(c->working_dir, "/var/www");
+        TAP_CHECK(c->memory == 67108864 && c->cpu == 250 && c->privileged);
+        TAP_CHECK_STR(c->image_pull_policy, "PullNever");
+        TAP_CHECK(c->n_ports == 2);
+        TAP_CHECK_STR(c->ports[0].name, "http");
+        TAP_CHECK_STR(c->ports[0].protocol, "udp");
+        TAP_CHECK_STR(c->ports[0].host_ip, "::1");
+        TAP_CHECK(c->ports[0].container_port == 80 && c->ports[0].host_port == 8000);
+        TAP_CHECK(c->ports[1].name == NULL && c->ports[1].host_port == 0 && c->ports[1].host_ip == NULL);
+        TAP_CHECK_STR(c->ports[1].protocol, "tcp");
+        TAP_CHECK(c->n_env == 2);
+        TAP_CHECK_STR(c->env[1].value, "");
+        TAP_CHECK(c->n_mounts == 2 && c->mounts[0].read_only && !c->mounts[1].read_only);
+        TAP_CHECK(json_is_object(c->json) && json_object_get(c->json, "ports"));
+        TAP_CHECK(m->containers[1].command == NULL && m->containers[1].n_ports == 0);
+        const PhVolume *v = manifest_find_volume(m, "host");
+        TAP_CHECK(v && v->kind == PH_VOLUME_HOST_DIR && strcmp(v->host_path, "/srv/x") == 0);
+        v = manifest_find_volume(m, "empty");
+        TAP_CHECK(v && v->kind == PH_VOLUME_EMPTY_DIR && !v->host_path);
+        v = manifest_find_volume(m, "none");
+        TAP_CHECK(v && v->kind == PH_VOLUME_EMPTY_DIR);
+        TAP_CHECK(manifest_find_volume(m, "nope") == NULL);
+        TAP_CHECK(m->containers[1].n_mounts == 0);
+}
+
+int main(void) {
+        test_version();
+        test_containers_required();
+        test_names();
+        test_ports();
+        test_port_conflicts();
+        test_env();
+        test_volumes();
+        test_resources_and_policies();
+        test_all_together();
+        test_warnings();
+        test_typed();
+        return tap_done();
+}
