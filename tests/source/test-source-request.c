@@ -16,6 +16,7 @@ typedef struct Lab {
         unsigned status;  /* forced status, 0 = normal */
         const char *body; /* forced body */
         bool hang;
+        TestReplyMode mode; /* for the 200 answer */
         bool no_validators;
 } Lab;
 
@@ -41,6 +42,7 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                 testreply_header(reply, "ETag: %s", etag);
                 testreply_header(reply, "Last-Modified: %s", lab->version == 1 ? LM1 : LM2);
         }
+        reply->mode = lab->mode;
         testreply_set(reply, 200, "%s", lab->body ? lab->body : "");
         if (!lab->body)
                 testreply_set(reply, 200, "{\"deployments\": [{\"id\": \"d%u\"}]}", lab->version);
@@ -121,6 +123,18 @@ int main(void) {
         lab.status = 304;
         TAP_CHECK(source_collect(s, &same, &err) < 0 && !same);
         lab.status = 0;
+
+        /* A cut or stalled body: an error, never half the metadata. */
+        lab.version = 4;
+        lab.mode = TEST_REPLY_CUT;
+        TAP_CHECK(source_collect(s, &same, &err) < 0 && !same);
+        no_secret(err);
+        lab.mode = TEST_REPLY_SLOW;
+        _cleanup_(source_freep) PhSource *s1 = NULL;
+        TAP_CHECK(source_new("request", sec, &(PhSourceOptions) { .timeout_ms = 500 }, &s1, &err) == 0);
+        TAP_CHECK(source_collect(s1, &same, &err) == -ETIMEDOUT && !same);
+        no_secret(err);
+        lab.mode = TEST_REPLY_NORMAL;
 
         /* No answer: an error within the timeout. */
         lab.hang = true;
