@@ -1,0 +1,45 @@
+/* Agent settings: one key table drives the config file, PODHOOK_* environment variables, --options
+ * and --help. Layers: defaults < /etc/os-collect-config.conf < --config file < environment < flags.
+ * All bad values are reported together. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/error.h"
+
+typedef struct json_t json_t;
+
+typedef struct PhConfig {
+        char *state_dir;
+        unsigned interval;     /* cap of the poll back-off, s (os-collect-config polling_interval) */
+        unsigned min_interval; /* first poll back-off, s */
+        unsigned retry_max;    /* cap of the signal retry back-off, s */
+        unsigned hook_timeout; /* s an external hook may run; 0 = no limit */
+        char *hook_dirs;       /* after $HEAT_CONFIG_HOOKS */
+        char *bootstrap;       /* "" = the cfn-init-data paths */
+        char *occ_config;      /* os-collect-config's ini file; "" = none */
+        char *config;          /* our own config file; "" = none */
+        char *docker_host;     /* "" = the hook's default */
+        unsigned grace_seconds;
+        unsigned request_timeout; /* s, sources and signals */
+        char *ca_file;
+        char *log_level;
+        bool one_time, force, print, show_secrets, help;
+        /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],
+         * [request], [local] sections; NULL when they say nothing. */
+        json_t *occ;
+        char **warnings; /* unknown keys in the config file: logged by the caller */
+} PhConfig;
+
+/* Builds a config from argv (after the subcommand name; argv[0] ignored) and the environment envp
+ * (NULL: environ). On error nothing is returned and the message names every bad key. */
+int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **reterr);
+PhConfig *config_free(PhConfig *c);
+PH_DEFINE_CLEANUP(PhConfig *, config_free)
+void config_help(FILE *f);
+/* Converts an os-collect-config ini text into {"collectors": [..], "SECTION": {..}} (new ref,
+ * NULL when it has neither), and its [DEFAULT] polling settings into ret_interval and ret_min_interval
+ * (left untouched when absent). */
+int config_parse_occ_ini(const char *name, const char *text, json_t **ret_occ, char **ret_interval,
+                         char **ret_min_interval, PhError **reterr);

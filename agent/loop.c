@@ -1,0 +1,531 @@
+/* The agent's passes and its poll loop. The only place of the daemon that logs at warning or above. */
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PH_LOG_MODULE "agent"
+#include "bootstrap.h"
+#include "common/digest.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/secret.h"
+#include "loop.h"
+#include "signal/signal.h"
+
+#define OCC_STATE_FILE "os-collect-config.json"
+#define METADATA_STATE_FILE "metadata.json"
+#define LOCAL_DEFAULT_DIR "/var/lib/os-collect-config/local-data"
+
+static void sources_free(PhSource **s, json_t **last, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                source_free(s[i]);
+                if (last)
+                        json_decref(last[i]);
+        }
+        free(s);
+        free(last);
+}
+
+PhAgent *agent_free(PhAgent *a) {
+        if (!a)
+                return NULL;
+        sources_free(a->sources, a->last, a->n_sources);
+        json_decref(a->occ);
+        json_decref(a->applied);
+        free(a->boot_hash);
+        free(a->hook_dirs);
+        outbox_free(a->outbox);
+        state_free(a->state);
+        config_free(a->cfg);
+        free(a);
+        return NULL;
+}
+
+static char *occ_digest(const json_t *occ) {
+        _cleanup_free_ char *text = json_dumps(occ, JSON_SORT_KEYS | JSON_COMPACT);
+        return digest_sha256_hex(text ? text : "", text ? strlen(text) : 0);
+}
+
+int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, PhError **reterr) {
+        json_auto_t *boot = NULL, *saved = NULL;
+        int r;
+
+        if (cfg->bootstrap && *cfg->bootstrap)
+                r = bootstrap_read(cfg->bootstrap, &boot, reterr);
+        else if (cfg->occ)
+                r = bootstrap_from_json(cfg->occ, &boot, reterr);
+        else {
+                r = bootstrap_read_first(BOOTSTRAP_DEFAULT_PATHS, &boot, reterr);
+                if (r == -ENOENT)
+                        ph_error_prefix(reterr, "nothing to poll (pass --bootstrap FILE or write %s)",
+                                        cfg->occ_config && *cfg->occ_config ? cfg->occ_config : "a config file");
+        }
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *hash = occ_digest(boot);
+        _cleanup_free_ char *path = xasprintf("%s/%s", cfg->state_dir, OCC_STATE_FILE);
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        if (file_read_all(path, 16u * 1024 * 1024, &text, &len, NULL) >= 0)
+                saved = json_loadb(text, len, 0, NULL);
+        const char *saved_hash = json_string_value(json_object_get(saved, "bootstrap"));
+        json_t *followed = json_object_get(saved, "occ");
+        if (saved_hash && strcmp(saved_hash, hash) == 0 && json_is_object(followed))
+                *ret_occ = bootstrap_normalize(followed);
+        else
+                *ret_occ = TAKE_PTR(boot);
+        if (ret_hash)
+                *ret_hash = TAKE_PTR(hash);
+        return 0;
+}
+
+int agent_build_sources(const PhConfig *cfg, const json_t *occ, PhSource ***ret, size_t *ret_n, PhError **reterr) {
+        const json_t *collectors = json_object_get(occ, "collectors");
+        size_t n = 0, i;
+        PhSource **list = xcalloc(json_array_size(collectors) + 1, sizeof(*list));
+        const json_t *c;
+        PhSourceOptions o = { .timeout_ms = (long) cfg->request_timeout * 1000,
+                              .ca_file = cfg->ca_file && *cfg->ca_file ? cfg->ca_file : NULL };
+
+        json_array_foreach(collectors, i, c) {
+                const char *name = json_string_value(c);
+                const json_t *section = json_object_get(occ, name);
+                _cleanup_error_ PhError *err = NULL;
+
+                if (!name)
+                        continue;
+                /* Boot-time and EC2 data carry no deployments; zaqar is not supported by podhook. */
+                if (strcmp(name, "ec2") == 0 || strcmp(name, "heat_local") == 0 || strcmp(name, "zaqar") == 0) {
+                        log_info("collector %s is not used by podhook; skipped", name);
+                        continue;
+                }
+                /* Heat lists "local" for every server; without a section it is the default directory,
+                 * which is only worth polling when it exists. */
+                if (strcmp(name, "local") == 0 && !section && file_exists(LOCAL_DEFAULT_DIR) <= 0)
+                        continue;
+                if (source_new(name, section, &o, &list[n], &err) < 0) {
+                        sources_free(list, NULL, n);
+                        if (reterr)
+                                *reterr = TAKE_PTR(err);
+                        return -EINVAL;
+                }
+                n++;
+        }
+        if (n == 0) {
+                free(list);
+                return ph_error_set(reterr, EINVAL, "os-collect-config names no usable collector");
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+/* Swaps in sources for occ; on error the old ones stay. */
+static int agent_use_occ(PhAgent *a, const json_t *occ, PhError **reterr) {
+        PhSource **s = NULL;
+        size_t n = 0;
+        int r = agent_build_sources(a->cfg, occ, &s, &n, reterr);
+
+        if (r < 0)
+                return r;
+        sources_free(a->sources, a->last, a->n_sources);
+        a->sources = s;
+        a->n_sources = n;
+        a->last = xcalloc(n, sizeof(json_t *));
+        json_decref(a->occ);
+        a->occ = json_deep_copy(occ);
+        return 0;
+}
+
+static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data, const PhError *err,
+                        void *userdata) {
+        const char *name = json_string_value(json_object_get(dep, "name"));
+        const char *group = json_string_value(json_object_get(dep, "group"));
+        const char *action = "?";
+        size_t i;
+        const json_t *in;
+
+        json_array_foreach(json_object_get(dep, "inputs"), i, in) {
+                const char *n = json_string_value(json_object_get(in, "name"));
+                if (n && strcmp(n, "deploy_action") == 0 && json_is_string(json_object_get(in, "value")))
+                        action = json_string_value(json_object_get(in, "value"));
+        }
+        id = id ? id : "?", name = name ? name : "", group = group ? group : "Heat::Ungrouped";
+        switch (ev) {
+        case PH_DISPATCH_START:
+        case PH_DISPATCH_RESUME:
+                log_info("deployment %s (%s, group %s): %s %s", id, name, group,
+                         ev == PH_DISPATCH_RESUME ? "resuming interrupted" : "running", action);
+                break;
+        case PH_DISPATCH_RESULT: {
+                const json_t *code = json_object_get(data, "deploy_status_code");
+                bool failed = code && !json_is_null(code) && !(json_is_integer(code) && json_integer_value(code) == 0) &&
+                              !(json_is_string(code) && (strcmp(json_string_value(code), "0") == 0 ||
+                                                         json_string_length(code) == 0)) &&
+                              !json_is_false(code);
+                if (failed)
+                        log_warning("deployment %s (%s) %s failed; the result goes to Heat", id, name, action);
+                else
+                        log_info("deployment %s (%s) %s done", id, name, action);
+                break;
+        }
+        case PH_DISPATCH_NO_ACTION:
+                log_warning("deployment %s (%s): component has no config for action %s; nothing run", id, name, action);
+                break;
+        case PH_DISPATCH_ERROR:
+                log_warning("deployment %s: %s", id, ph_error_msg(err));
+                break;
+        case PH_DISPATCH_POD_REMOVED:
+                log_info("pod %s removed: its deployment %s is gone from the metadata", json_string_value(data), id);
+                break;
+        }
+}
+
+static void on_outbox(const char *id, int r, const PhError *err, unsigned attempts, unsigned retry_in,
+                      void *userdata) {
+        if (r >= 0)
+                log_info("signal for %s delivered", id);
+        else if (r == -EAGAIN)
+                log_warning("signal for %s not delivered (attempt %u), retrying in %u s: %s", id, attempts, retry_in,
+                            ph_error_msg(err));
+        else
+                log_error("signal for %s refused, dropped: %s", id, ph_error_msg(err));
+}
+
+static int send_signal(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
+        const PhAgent *a = userdata;
+        PhSignalOptions o = { .timeout_ms = (long) a->cfg->request_timeout * 1000,
+                              .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL };
+        return signal_send(inputs, data, &o, reterr);
+}
+
+/* Consumes pending signals without blocking; true when the agent should stop. */
+static bool agent_should_stop(void *userdata) {
+        PhAgent *a = userdata;
+        struct signalfd_siginfo si;
+
+        while (a->sfd >= 0 && read(a->sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (si.ssi_signo == SIGHUP)
+                        a->reload = true;
+                else
+                        a->stop = true;
+        }
+        return a->stop;
+}
+
+static void agent_apply_cfg(PhAgent *a) {
+        const PhConfig *c = a->cfg;
+        const char *env = getenv("HEAT_CONFIG_HOOKS");
+        PhLogLevel level;
+
+        free(a->hook_dirs);
+        a->hook_dirs = env && *env ? xasprintf("%s:%s", env, c->hook_dirs) : xstrdup(c->hook_dirs);
+        a->dispatch.hook_dirs = a->hook_dirs;
+        a->dispatch.hook_timeout = c->hook_timeout;
+        a->dispatch.force = c->force;
+        a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
+        a->dispatch.docker.grace_seconds = c->grace_seconds;
+        a->outbox->retry_max = c->retry_max;
+        if (ph_log_level_from_string(c->log_level, &level) == 0)
+                ph_log_set_max_level(level);
+}
+
+int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **reterr) {
+        _cleanup_(agent_freep) PhAgent *a = xcalloc(1, sizeof(*a));
+        json_auto_t *occ = NULL;
+        int r;
+
+        a->cfg = cfg;
+        a->argc = argc;
+        a->argv = argv;
+        a->sfd = -1;
+        a->delay = cfg->min_interval;
+        if (getrandom(&a->rng, sizeof(a->rng), GRND_NONBLOCK) != sizeof(a->rng))
+                a->rng = (uint64_t) getpid();
+        a->rng |= 1;
+        r = state_open(cfg->state_dir, &a->state, reterr);
+        if (r < 0)
+                return r;
+        r = outbox_open(cfg->state_dir, cfg->retry_max, send_signal, a, &a->outbox, reterr);
+        if (r < 0)
+                return r;
+        a->outbox->report = on_outbox;
+        dispatch_init(&a->dispatch);
+        a->dispatch.state = a->state;
+        a->dispatch.outbox = a->outbox;
+        a->dispatch.report = on_dispatch;
+        a->dispatch.should_stop = agent_should_stop;
+        a->dispatch.userdata = a;
+        agent_apply_cfg(a);
+        r = agent_resolve_occ(cfg, &occ, &a->boot_hash, reterr);
+        if (r < 0)
+                return r;
+        r = agent_use_occ(a, occ, reterr);
+        if (r < 0)
+                return r;
+        a->applied = state_load_json(a->state, METADATA_STATE_FILE);
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+/* Maps merge recursively, anything else is replaced: os-apply-config's rule. */
+static void merge_into(json_t *dst, const json_t *src) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach((json_t *) src, k, v) {
+                json_t *cur = json_object_get(dst, k);
+                if (json_is_object(cur) && json_is_object(v))
+                        merge_into(cur, v);
+                else
+                        json_object_set_new(dst, k, json_deep_copy(v));
+        }
+}
+
+/* Heat rewrote os-collect-config (e.g. a new transport): poll what it says from now on. */
+static void agent_follow(PhAgent *a, const json_t *merged) {
+        const json_t *occ = json_object_get(merged, "os-collect-config");
+        _cleanup_error_ PhError *err = NULL;
+
+        if (!json_is_object(occ))
+                return;
+        json_auto_t *n = bootstrap_normalize(occ);
+        if (json_array_size(json_object_get(n, "collectors")) == 0 || json_equal(n, a->occ))
+                return;
+        if (agent_use_occ(a, n, &err) < 0) {
+                log_warning("metadata names new sources that cannot be used, keeping the old ones: %s",
+                            ph_error_msg(err));
+                return;
+        }
+        json_auto_t *saved = json_pack("{s:s, s:O}", "bootstrap", a->boot_hash, "occ", n);
+        if (state_save_json(a->state, OCC_STATE_FILE, saved, &err) < 0)
+                log_warning("cannot save the new os-collect-config: %s", ph_error_msg(err));
+        log_info("following the os-collect-config of the metadata: now polling %zu source(s)", a->n_sources);
+}
+
+int agent_pass(PhAgent *a, PhError **reterr) {
+        json_auto_t *merged = json_object();
+        bool complete = true, any = false;
+        int r;
+
+        for (size_t i = 0; i < a->n_sources; i++) {
+                _cleanup_error_ PhError *err = NULL;
+                json_t *m = NULL;
+
+                r = source_collect(a->sources[i], &m, &err);
+                if (r == 0) {
+                        json_decref(a->last[i]);
+                        a->last[i] = m;
+                } else if (r < 0) {
+                        complete = false;
+                        log_warning("%s; treating it as no change", ph_error_msg(err));
+                }
+                if (a->last[i]) {
+                        merge_into(merged, a->last[i]);
+                        any = true;
+                } else
+                        complete = false;
+        }
+        if (!any)
+                return 1;
+        agent_follow(a, merged);
+
+        const json_t *deployments = json_object_get(merged, "deployments");
+        if (!json_is_array(deployments)) {
+                complete = false;
+                deployments = NULL;
+        }
+        if (deployments) {
+                if (complete)
+                        dispatch_forget_vanished(&a->dispatch, deployments);
+                r = dispatch_all(&a->dispatch, deployments);
+                if (r == -EINTR)
+                        return 1;
+                if (complete) {
+                        _cleanup_error_ PhError *err = NULL;
+                        if (dispatch_reconcile(&a->dispatch, deployments, &err) < 0)
+                                log_warning("cannot reconcile pods: %s", ph_error_msg(err));
+                }
+        }
+        if (!a->applied || !json_equal(a->applied, merged)) {
+                _cleanup_error_ PhError *err = NULL;
+                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0)
+                        log_warning("%s", ph_error_msg(err));
+                json_decref(a->applied);
+                a->applied = json_incref(merged);
+        }
+        (void) reterr;
+        return complete ? 0 : 1;
+}
+
+int agent_deliver(PhAgent *a, bool all, time_t *ret_next_due, PhError **reterr) {
+        return outbox_flush(a->outbox, time(NULL), all, ret_next_due, reterr);
+}
+
+int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
+        json_auto_t *occ = NULL, *out = json_object();
+        PhSource **s = NULL;
+        size_t n = 0;
+        int r = agent_resolve_occ(cfg, &occ, NULL, reterr), ok = 0;
+
+        if (r < 0)
+                return r;
+        r = agent_build_sources(cfg, occ, &s, &n, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_error_ PhError *err = NULL;
+                json_t *m = NULL;
+                if (source_collect(s[i], &m, &err) == 0) {
+                        json_object_set_new(out, source_name(s[i]), m);
+                        ok++;
+                } else
+                        log_warning("%s", ph_error_msg(err));
+        }
+        sources_free(s, NULL, n);
+        if (!cfg->show_secrets)
+                secret_redact_json(out);
+        _cleanup_free_ char *text = json_dumps(out, JSON_INDENT(1));
+        fprintf(f, "%s\n", text ? text : "{}");
+        if (ok == 0)
+                return ph_error_set(reterr, EIO, "no source answered");
+        return 0;
+}
+
+static void agent_reload(PhAgent *a) {
+        _cleanup_(config_freep) PhConfig *c = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *occ = NULL;
+        _cleanup_free_ char *hash = NULL;
+
+        a->reload = false;
+        if (config_load(a->argc, a->argv, NULL, &c, &err) < 0) {
+                log_warning("reload: new config rejected, keeping the old one:\n%s", ph_error_msg(err));
+                return;
+        }
+        for (char **w = c->warnings; w && *w; w++)
+                log_warning("%s", *w);
+        if (strcmp(c->state_dir, a->cfg->state_dir) != 0)
+                log_warning("reload: state-dir changes need a restart; still using %s", a->cfg->state_dir);
+        free(c->state_dir);
+        c->state_dir = xstrdup(a->cfg->state_dir);
+        if (agent_resolve_occ(c, &occ, &hash, &err) < 0) {
+                log_warning("reload: bootstrap rejected, keeping the old config: %s", ph_error_msg(err));
+                return;
+        }
+        if (!json_equal(occ, a->occ) && agent_use_occ(a, occ, &err) < 0) {
+                log_warning("reload: sources rejected, keeping the old config: %s", ph_error_msg(err));
+                return;
+        }
+        free(a->boot_hash);
+        a->boot_hash = TAKE_PTR(hash);
+        config_free(a->cfg);
+        a->cfg = TAKE_PTR(c);
+        agent_apply_cfg(a);
+        log_info("configuration reloaded");
+}
+
+static uint64_t next_rand(uint64_t *s) {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        return *s;
+}
+
+/* The next poll: 1 s doubling to the interval cap, +-10% jitter (os-collect-config never resets it). */
+static long poll_delay_ms(PhAgent *a) {
+        long ms = (long) a->delay * 1000;
+        long j = ms / 10;
+
+        if (j > 0)
+                ms += (long) (next_rand(&a->rng) % (uint64_t) (2 * j + 1)) - j;
+        if (a->delay < a->cfg->interval)
+                a->delay = a->delay * 2 > a->cfg->interval ? a->cfg->interval : a->delay * 2;
+        return ms > 100 ? ms : 100;
+}
+
+static long long mono_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int loop_run(PhAgent *a, PhError **reterr) {
+        _cleanup_close_ int sfd = -1, tfd = -1;
+        sigset_t mask;
+        long long next_poll = 0;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return ph_error_set(reterr, errno, "sigprocmask: %s", strerror(errno));
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                return ph_error_set(reterr, errno, "signalfd: %s", strerror(errno));
+        tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (tfd < 0)
+                return ph_error_set(reterr, errno, "timerfd_create: %s", strerror(errno));
+        a->sfd = sfd;
+
+        for (;;) {
+                _cleanup_error_ PhError *err = NULL;
+                time_t next_due = 0;
+
+                if (agent_should_stop(a))
+                        break;
+                if (a->reload)
+                        agent_reload(a);
+                if (mono_ms() >= next_poll) {
+                        r = agent_pass(a, &err);
+                        if (r < 0)
+                                log_warning("pass failed: %s", ph_error_msg(err));
+                        next_poll = mono_ms() + poll_delay_ms(a);
+                }
+                if (agent_should_stop(a))
+                        break;
+                r = agent_deliver(a, false, &next_due, &err);
+                if (r < 0)
+                        log_warning("outbox: %s", ph_error_msg(err));
+
+                long long wake = next_poll;
+                if (r > 0 && next_due > 0) {
+                        long long due = mono_ms() + ((long long) next_due - (long long) time(NULL)) * 1000;
+                        if (due < wake)
+                                wake = due;
+                }
+                long long left = wake - mono_ms();
+                if (left < 1)
+                        left = 1;
+                struct itimerspec its = { .it_value = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 } };
+                if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
+                        r = ph_error_set(reterr, errno, "timerfd_settime: %s", strerror(errno));
+                        a->sfd = -1;
+                        return r;
+                }
+                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0 && errno != EINTR) {
+                        r = ph_error_set(reterr, errno, "poll: %s", strerror(errno));
+                        a->sfd = -1;
+                        return r;
+                }
+                if (p[1].revents & POLLIN) {
+                        uint64_t ticks;
+                        (void) !read(tfd, &ticks, sizeof(ticks));
+                }
+        }
+        log_info("stopping");
+        a->sfd = -1;
+        return 0;
+}

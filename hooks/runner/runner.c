@@ -1,0 +1,304 @@
+/* External heat-config hooks, run exactly as 55-heat-config runs them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "runner/runner.h"
+
+
+/* Output beyond this is read and dropped, so a chatty hook cannot exhaust memory. */
+#define RUNNER_MAX_OUTPUT (64u * 1024 * 1024)
+
+extern char **environ;
+
+int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhError **reterr) {
+        _cleanup_free_ char *name = xmalloc(strlen(group ? group : "") + 1);
+        _cleanup_free_ char *copy = xstrdup(dirs ? dirs : "");
+        size_t n = 0;
+        char *save = NULL;
+
+        for (const char *p = group ? group : ""; *p; p++)
+                if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+                    *p == '-')
+                        name[n++] = *p;
+        name[n] = '\0';
+        if (n == 0)
+                return ph_error_set(reterr, ENOENT, "no hook for group '%s': empty name", group ? group : "");
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", d, name);
+                struct stat st;
+
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0) {
+                        *ret_path = TAKE_PTR(path);
+                        return 0;
+                }
+        }
+        return ph_error_set(reterr, ENOENT, "no hook for group '%s' in %s", name, dirs && *dirs ? dirs : "(no dirs)");
+}
+
+/* Length of the valid UTF-8 sequence at s (no overlongs, surrogates or NUL), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t left) {
+        unsigned c = s[0];
+        size_t need;
+        unsigned cp;
+
+        if (c >= 0x01 && c < 0x80)
+                return 1;
+        if ((c & 0xe0) == 0xc0)
+                need = 2, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+                need = 3, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+                need = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (need > left)
+                return 0;
+        for (size_t k = 1; k < need; k++) {
+                if ((s[k] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[k] & 0x3f);
+        }
+        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return need;
+}
+
+/* Bytes as a JSON string: invalid UTF-8 becomes U+FFFD, as Python's errors='replace' does. */
+static json_t *text_json(const char *s, size_t len) {
+        _cleanup_free_ char *out = NULL;
+        size_t o = 0, i = 0;
+
+        if (!s)
+                return json_string("");
+        out = xmalloc(len * 3 + 1);
+        while (i < len) {
+                size_t n = utf8_seq((const unsigned char *) s + i, len - i);
+                if (n > 0) {
+                        memcpy(out + o, s + i, n);
+                        o += n;
+                        i += n;
+                } else {
+                        memcpy(out + o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        i++;
+                }
+        }
+        return json_stringn(out, o);
+}
+
+typedef struct Buf {
+        char *data;
+        size_t len;
+        bool truncated;
+} Buf;
+
+static void buf_add(Buf *b, const char *p, size_t n) {
+        if (b->len + n > RUNNER_MAX_OUTPUT) {
+                n = RUNNER_MAX_OUTPUT - b->len;
+                b->truncated = true;
+        }
+        b->data = xrealloc(b->data, b->len + n + 1);
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static long long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The child: stdin/stdout/stderr from the pipes, default signals, its own process group (so a
+ * timeout kills everything it started), and the hook run with no arguments. */
+static void child_exec(const char *path, int in, int out, int err) {
+        sigset_t all;
+
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) signal(s, SIG_DFL);
+        (void) setpgid(0, 0);
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+                _exit(127);
+        char *const argv[] = { (char *) path, NULL };
+        execve(path, argv, environ);
+        dprintf(2, "podhook: cannot run hook %s: %s\n", path, strerror(errno));
+        _exit(127);
+}
+
+static void close_fd(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+/* Feeds stdin and drains stdout/stderr until both close, or the deadline passes (-ETIME).
+ * fd[0] = stdin writer, fd[1] = stdout reader, fd[2] = stderr reader; all closed on return. */
+static int pump(int fd[3], const char *input, size_t input_len, long long deadline, Buf *bout, Buf *berr) {
+        size_t written = 0;
+        char chunk[65536];
+        int r = 0;
+
+        if (input_len == 0)
+                close_fd(&fd[0]);
+        while (fd[1] >= 0 || fd[2] >= 0) {
+                struct pollfd p[3] = { { .fd = fd[1], .events = POLLIN }, { .fd = fd[2], .events = POLLIN },
+                                       { .fd = fd[0], .events = POLLOUT } };
+                int timeout = -1;
+
+                if (deadline > 0) {
+                        long long left = deadline - now_ms();
+                        if (left <= 0) {
+                                r = -ETIME;
+                                break;
+                        }
+                        timeout = left > 1000000 ? 1000000 : (int) left;
+                }
+                if (poll(p, 3, timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                for (int i = 0; i < 2; i++) {
+                        if (fd[i + 1] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        ssize_t n = read(fd[i + 1], chunk, sizeof(chunk));
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        if (n <= 0)
+                                close_fd(&fd[i + 1]);
+                        else
+                                buf_add(i == 0 ? bout : berr, chunk, (size_t) n);
+                }
+                if (fd[0] >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+                        ssize_t n = write(fd[0], input + written, input_len - written);
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        /* EPIPE: the hook does not read its input; that is its business. */
+                        if (n < 0 || (written += (size_t) n) >= input_len)
+                                close_fd(&fd[0]);
+                }
+        }
+        for (int i = 0; i < 3; i++)
+                close_fd(&fd[i]);
+        return r;
+}
+
+/* heat-config's four cases (55-heat-config): JSON stdout wins; else the three deploy_* keys;
+ * empty stdout and exit 0 give {}. */
+static json_t *result_data(const Buf *out, const Buf *err, int code) {
+        bool empty = out->len == 0;
+
+        if (!empty) {
+                json_t *j = json_loadb(out->data, out->len, 0, NULL);
+                if (json_is_object(j))
+                        return j;
+                json_decref(j);
+        }
+        if (empty && code == 0)
+                return json_object();
+        json_t *d = json_object();
+        json_object_set_new(d, "deploy_stdout", text_json(out->data ? out->data : "", out->len));
+        json_object_set_new(d, "deploy_stderr", text_json(err->data ? err->data : "", err->len));
+        json_object_set_new(d, "deploy_status_code", json_integer(code));
+        return d;
+}
+
+int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, json_t **ret_data,
+               PhError **reterr) {
+        _cleanup_free_ char *input = json_dumps(deployment, JSON_INDENT(4));
+        int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+        Buf bout = { 0 }, berr = { 0 };
+        sigset_t pipe_mask, old_mask;
+        int r, status = 0, code;
+        bool timed_out = false;
+        pid_t pid;
+
+        if (!input)
+                return ph_error_set(reterr, EINVAL, "hook %s: cannot serialise the deployment", path);
+        if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
+                r = -errno;
+                for (int i = 0; i < 2; i++) {
+                        if (pin[i] >= 0)
+                                close(pin[i]);
+                        if (pout[i] >= 0)
+                                close(pout[i]);
+                }
+                return ph_error_set(reterr, -r, "hook %s: pipe: %s", path, strerror(-r));
+        }
+        (void) fcntl(pin[1], F_SETFL, O_NONBLOCK);
+        /* A hook that exits without reading stdin must give EPIPE here, not kill the agent. */
+        sigemptyset(&pipe_mask);
+        sigaddset(&pipe_mask, SIGPIPE);
+        (void) sigprocmask(SIG_BLOCK, &pipe_mask, &old_mask);
+
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+                close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]), close(perr[0]), close(perr[1]);
+                return ph_error_set(reterr, -r, "hook %s: fork: %s", path, strerror(-r));
+        }
+        if (pid == 0)
+                child_exec(path, pin[0], pout[1], perr[1]);
+        close(pin[0]), close(pout[1]), close(perr[1]);
+
+        int fds[3] = { pin[1], pout[0], perr[0] };
+        r = pump(fds, input, strlen(input), timeout_s ? now_ms() + timeout_s * 1000LL : 0, &bout, &berr);
+        if (r == -ETIME) {
+                timed_out = true;
+                (void) kill(-pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
+        }
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+
+        /* Drop a SIGPIPE we caused, then restore the caller's mask. */
+        {
+                sigset_t pending;
+                struct timespec zero = { 0, 0 };
+                if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) && !sigismember(&old_mask, SIGPIPE))
+                        (void) sigtimedwait(&pipe_mask, NULL, &zero);
+                (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        }
+
+        if (WIFEXITED(status))
+                code = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status))
+                code = -WTERMSIG(status); /* Python's returncode for a killed child */
+        else
+                code = 1;
+        if (timed_out) {
+                char msg[128];
+                int n = snprintf(msg, sizeof(msg), "%spodhook: hook %s timed out after %u s and was killed\n",
+                                 berr.len && berr.data[berr.len - 1] != '\n' ? "\n" : "", path, timeout_s);
+                buf_add(&berr, msg, (size_t) n);
+                /* Whatever the hook printed, a timeout is a failure. */
+                json_t *d = json_object();
+                json_object_set_new(d, "deploy_stdout", text_json(bout.data ? bout.data : "", bout.len));
+                json_object_set_new(d, "deploy_stderr", text_json(berr.data, berr.len));
+                json_object_set_new(d, "deploy_status_code", json_integer(code ? code : 124));
+                *ret_data = d;
+        } else if (r < 0) {
+                free(bout.data), free(berr.data);
+                return ph_error_set(reterr, -r, "hook %s: %s", path, strerror(-r));
+        } else
+                *ret_data = result_data(&bout, &berr, code);
+        free(bout.data);
+        free(berr.data);
+        return 0;
+}

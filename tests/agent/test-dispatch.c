@@ -1,0 +1,183 @@
+/* Dispatch: list order, markers, resume of an interrupted deployment, missing hook reported as a
+ * failure, write-before-send, the docker group in-process, pod reconciliation. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "dispatch.h"
+#include "tap.h"
+
+typedef struct Ctx {
+        const char *state_dir;
+        json_t *sent;    /* [{"id":..., "data":...}] in send order */
+        bool all_on_disk;
+        int answer;
+        json_t *removed; /* pod names */
+        int events[8];
+} Ctx;
+
+static int fake_send(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
+        Ctx *c = userdata;
+        const char *id = json_string_value(json_object_get(inputs, "test_id"));
+        _cleanup_free_ char *path = xasprintf("%s/outbox/%s.json", c->state_dir, id ? id : "?");
+        if (file_exists(path) <= 0)
+                c->all_on_disk = false;
+        json_array_append_new(c->sent, json_pack("{s:s, s:O}", "id", id ? id : "?", "data", data));
+        return c->answer < 0 ? ph_error_set(reterr, -c->answer, "fake") : 0;
+}
+
+static int fake_docker_run(const json_t *dep, const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
+        *ret = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "[{\"Id\": \"abc\"}]", "deploy_stderr", "",
+                         "deploy_status_code", 0);
+        return 0;
+}
+
+static int fake_docker_list(const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
+        *ret = json_pack("{s:s, s:s, s:s, s:s}", "pod-a", "id-docker", "pod-b", "not-ours", "pod-c", "", "pod-d",
+                         "id-old");
+        return 0;
+}
+
+static int fake_docker_remove(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
+        (void) o;
+        (void) reterr;
+        return 0;
+}
+
+static Ctx *the_ctx;
+static int remove_recording(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
+        json_array_append_new(the_ctx->removed, json_string(pod));
+        return fake_docker_remove(o, pod, reterr);
+}
+
+static void on_event(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data, const PhError *err,
+                     void *userdata) {
+        Ctx *c = userdata;
+        c->events[ev]++;
+        if (ev == PH_DISPATCH_ERROR)
+                printf("# error %s: %s\n", id ? id : "?", ph_error_msg(err));
+}
+
+static json_t *dep(const char *id, const char *group, const char *config, const char *resource) {
+        return json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:[]}", "id",
+                         id, "name", resource, "group", group, "config", config, "inputs", "name", "test_id", "type",
+                         "String", "value", id, "name", "deploy_action", "value", "CREATE", "name", "deploy_stack_id",
+                         "value", "st/1", "name", "deploy_resource_name", "value", resource, "outputs");
+}
+
+static const json_t *sent_data(const Ctx *c, const char *id) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(c->sent, i, e) if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0) return json_object_get(e, "data");
+        return NULL;
+}
+
+int main(void) {
+        char tmp[] = "/tmp/ph-test-dispatch-XXXXXX";
+        if (!mkdtemp(tmp))
+                return 1;
+        _cleanup_free_ char *sd = xasprintf("%s/state", tmp);
+        _cleanup_free_ char *work = xasprintf("HEAT_SCRIPT_WORKING=%s/work", tmp);
+        _cleanup_free_ char *outs = xasprintf("HEAT_SCRIPT_OUTPUTS=%s/outs", tmp);
+        putenv(work);
+        putenv(outs);
+        Ctx c = { .state_dir = sd, .sent = json_array(), .all_on_disk = true, .removed = json_array() };
+        the_ctx = &c;
+        PhState *st = NULL;
+        PhOutbox *ob = NULL;
+        const char *hooks = getenv("PH_TEST_HOOKS");
+        _cleanup_free_ char *dirs = xasprintf("%s/nohooks:%s", tmp, hooks ? hooks : "/nonexistent");
+
+        TAP_CHECK(state_open(sd, &st, NULL) == 0);
+        TAP_CHECK(outbox_open(sd, 30, fake_send, &c, &ob, NULL) == 0);
+        PhDispatch d = { .state = st, .outbox = ob, .hook_dirs = dirs, .hook_timeout = 30, .docker_run = fake_docker_run,
+                         .docker_list = fake_docker_list, .docker_remove = remove_recording, .report = on_event,
+                         .userdata = &c };
+
+        json_auto_t *list = json_array();
+        json_array_append_new(list, dep("id-script", "script", "#!/bin/sh\necho from-script\n", "res-script"));
+        json_array_append_new(list, dep("id-docker", "docker", "{}", "res-docker"));
+        json_array_append_new(list, dep("id-puppet", "puppet", "class {}", "res-puppet"));
+
+        TAP_CHECK(dispatch_all(&d, list) == 3);
+        TAP_CHECK(json_array_size(c.sent) == 3);
+        TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(c.sent, 0), "id")), "id-script");
+        TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(c.sent, 1), "id")), "id-docker");
+        TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(c.sent, 2), "id")), "id-puppet");
+        { _cleanup_free_ char *dbg = json_dumps(c.sent, JSON_COMPACT); printf("# sent %s\n", dbg); }
+        TAP_CHECK(c.all_on_disk); /* each result was on disk while it was being sent */
+        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-script"), "deploy_stdout")), "from-script\n");
+        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-docker"), "deploy_stdout")),
+                      "[{\"Id\": \"abc\"}]");
+        /* Missing hook: a failure Heat can see, instead of a stack left waiting. */
+        const json_t *miss = sent_data(&c, "id-puppet");
+        TAP_CHECK(json_integer_value(json_object_get(miss, "deploy_status_code")) != 0);
+        TAP_CHECK_HAS(json_string_value(json_object_get(miss, "deploy_stderr")), "no hook for group 'puppet'");
+        TAP_CHECK(c.events[PH_DISPATCH_START] == 3 && c.events[PH_DISPATCH_RESULT] == 3);
+
+        /* Done means done: nothing runs or is sent again. */
+        TAP_CHECK(dispatch_all(&d, list) == 0);
+        TAP_CHECK(json_array_size(c.sent) == 3);
+
+        /* A deployment interrupted before its result reached the outbox is run again. */
+        json_auto_t *again = dep("id-crash", "script", "#!/bin/sh\necho resumed\n", "res-crash");
+        TAP_CHECK(state_deploy_begin(st, "id-crash", again, NULL) == 0);
+        TAP_CHECK(dispatch_one(&d, again, NULL) == 1);
+        TAP_CHECK(c.events[PH_DISPATCH_RESUME] == 1);
+        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-crash"), "deploy_stdout")), "resumed\n");
+        TAP_CHECK(state_deploy_state(st, "id-crash") == PH_DEPLOY_DONE);
+
+        /* A signal that cannot be delivered stays in the outbox; the deployment is not run twice. */
+        c.answer = -EAGAIN;
+        json_auto_t *later = dep("id-later", "script", "#!/bin/sh\nexit 0\n", "res-later");
+        TAP_CHECK(dispatch_one(&d, later, NULL) == 1);
+        json_auto_t *entry = outbox_entry(ob, "id-later");
+        TAP_CHECK(json_integer_value(json_object_get(entry, "attempts")) == 1);
+        TAP_CHECK(json_integer_value(json_object_get(json_object_get(entry, "data"), "deploy_status_code")) == 0);
+        TAP_CHECK(json_is_string(json_object_get(json_object_get(entry, "data"), "deploy_stdout")));
+        TAP_CHECK(dispatch_one(&d, later, NULL) == 0);
+        c.answer = 0;
+
+        /* --force re-runs what is marked done. */
+        d.force = true;
+        size_t before = json_array_size(c.sent);
+        TAP_CHECK(dispatch_one(&d, json_array_get(list, 0), NULL) == 1);
+        TAP_CHECK(json_array_size(c.sent) == before + 1);
+        d.force = false;
+
+        /* Reconciliation: id-old is ours (marker) and belongs to res-docker, still listed under a newer
+         * id: kept. Pods of unknown or no deployments are never touched. */
+        json_auto_t *old = dep("id-old", "docker", "{}", "res-docker");
+        TAP_CHECK(state_deploy_begin(st, "id-old", old, NULL) == 0 && state_deploy_finish(st, "id-old", old, NULL) == 0);
+        TAP_CHECK(dispatch_reconcile(&d, list, NULL) == 0);
+        TAP_CHECK(json_array_size(c.removed) == 0);
+        /* The deployments are gone from the metadata: our two pods go, the others stay. */
+        json_auto_t *empty = json_array();
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 2);
+        _cleanup_free_ char *rm = json_dumps(c.removed, JSON_COMPACT);
+        TAP_CHECK_STR(rm, "[\"pod-a\",\"pod-d\"]");
+
+        /* In-progress records of ids no longer listed are dropped. */
+        json_auto_t *stale = dep("id-stale", "script", "", "res-stale");
+        TAP_CHECK(state_deploy_begin(st, "id-stale", stale, NULL) == 0);
+        dispatch_forget_vanished(&d, list);
+        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_DONE);
+
+        /* A malformed entry is reported and the next one still runs. */
+        json_auto_t *mixed = json_array();
+        json_array_append_new(mixed, json_pack("{s:s}", "group", "script"));
+        json_array_append_new(mixed, dep("id-next", "script", "#!/bin/sh\n", "res-next"));
+        TAP_CHECK(dispatch_all(&d, mixed) == 1);
+        TAP_CHECK(c.events[PH_DISPATCH_ERROR] == 1);
+
+        outbox_free(ob);
+        state_free(st);
+        json_decref(c.sent);
+        json_decref(c.removed);
+        _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
+        (void) !system(cmd);
+        return tap_done();
+}
