@@ -1,25 +1,377 @@
-/* Placeholder until the pod commands land: replaced by the docker work. */
+/* The pod commands: validate, apply, delete, ps, hook. Each is a boundary: it logs the one error line
+ * and turns it into an exit code. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "docker/docker.h"
+#include "docker/hook-docker.h"
+#include "docker/pod.h"
+#include "manifest/manifest.h"
 
-static int not_yet(const char *what) {
-        fprintf(stderr, "podhook %s: not implemented yet\n", what);
-        return 1;
+#define EXIT_USAGE 2
+/* sysexits' EX_NOINPUT: a file that cannot be read. */
+#define EXIT_NOINPUT 66
+#define HOOK_INPUT_MAX (16u * 1024u * 1024u)
+#define GRACE_MAX 3600u
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+        fprintf(stderr, "podhook %s: ", cmd);
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, " (see 'podhook %s --help')\n", cmd);
+        return EXIT_USAGE;
 }
+
+static int fail(const char *cmd, const PhError *err) {
+        fprintf(stderr, "podhook %s: %s\n", cmd, ph_error_msg(err));
+        return EXIT_FAILURE;
+}
+
+static int parse_grace(const char *cmd, const char *s, unsigned *ret) {
+        char *end = NULL;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || !end || *end || end == s || v < 1 || v > GRACE_MAX || s[0] == '-')
+                return usage_error(cmd, "--grace wants whole seconds from 1 to 3600, not '%s'", s);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+/* The options of the pod commands; each command accepts a subset. */
+typedef struct PodArgs {
+        const char *name;
+        PhPodOptions po;
+        bool purge;
+        bool json;
+} PodArgs;
+
+/* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
+ * j json; --help always). Returns -1 to go on, else the exit code to return at once. */
+static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "name", required_argument, NULL, 'n' },
+                { "grace", required_argument, NULL, 'g' },
+                { "no-init", no_argument, NULL, 'I' },
+                { "purge", no_argument, NULL, 'p' },
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        int c, r;
+
+        optind = 1;
+        opterr = 0; /* one message, ours */
+        while ((c = getopt_long(argc, argv, "hn:g:", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        fputs(help, stdout);
+                        return EXIT_SUCCESS;
+                }
+                if (c == '?' || c == ':' || !strchr(allowed, c))
+                        return usage_error(cmd, "unknown option or missing value: '%s'", argv[optind - 1]);
+                switch (c) {
+                case 'n':
+                        a->name = optarg;
+                        break;
+                case 'g':
+                        r = parse_grace(cmd, optarg, &a->po.grace_seconds);
+                        if (r != 0)
+                                return r;
+                        break;
+                case 'I':
+                        a->po.no_init = true;
+                        break;
+                case 'p':
+                        a->purge = true;
+                        break;
+                case 'j':
+                        a->json = true;
+                        break;
+                }
+        }
+        return -1;
+}
+
+/* Reads and checks one manifest file; prints its problems and warnings on stderr. */
+static int load_file(const char *path, PhManifest **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        size_t len = 0;
+        int r;
+
+        r = file_read_all(path, MANIFEST_MAX_BYTES, &buf, &len, &err);
+        if (r < 0) {
+                if (r == -EFBIG)
+                        fprintf(stderr, "%s: larger than %u bytes\n", path, MANIFEST_MAX_BYTES);
+                else
+                        fprintf(stderr, "%s\n", ph_error_msg(err));
+                return EXIT_NOINPUT;
+        }
+        r = manifest_load(buf, len, path, ret, &warnings, &err);
+        for (char **w = warnings; w && *w; w++)
+                fprintf(stderr, "warning: %s\n", *w);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", ph_error_msg(err));
+                return PODHOOK_EXIT_INVALID;
+        }
+        return 0;
+}
+
+/* --- validate ---------------------------------------------------------------------------------- */
+
+static const char validate_help[] =
+        "Usage: podhook validate FILE...\n"
+        "\n"
+        "Checks v1beta2 container manifests (YAML or JSON, bare or under a 'manifest:' key) and reports\n"
+        "every problem as FILE:LINE: FIELD: what is wrong. Warnings (unknown fields) do not fail.\n"
+        "Nothing is deployed. '-' reads standard input.\n"
+        "\n"
+        "Exit status: 0 all valid, 65 some manifest invalid, 66 some file unreadable.\n";
 
 int cli_validate(int argc, char **argv) {
-        return not_yet("validate");
+        PodArgs a = {};
+        int status = 0, r;
+
+        r = parse_args("validate", validate_help, "", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (optind >= argc)
+                return usage_error("validate", "%s", "no FILE given");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_(manifest_freep) PhManifest *m = NULL;
+                r = load_file(argv[i], &m);
+                if (r == 0)
+                        printf("%s: valid\n", argv[i]);
+                /* unreadable wins over invalid: both are failures, the first is not about the content */
+                if (r != 0 && status != EXIT_NOINPUT)
+                        status = r;
+        }
+        return status;
 }
+
+/* --- apply ------------------------------------------------------------------------------------- */
+
+static const char apply_help[] =
+        "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] FILE\n"
+        "\n"
+        "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
+        "unix:///var/run/docker.sock), replacing the pod of the same name: images are pulled first, then\n"
+        "the old containers are stopped and removed and the new ones created and started. If a step fails,\n"
+        "nothing of the new pod is left. Named volumes (emptyDir) and host directories are kept.\n"
+        "Prints the 'docker inspect' of every container of the pod as a JSON array (secrets redacted).\n"
+        "\n"
+        "  --name POD        pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --grace SECONDS   stop grace period for the old containers (default 10)\n"
+        "  --no-init         do not run Docker's init as PID 1 in the containers\n"
+        "\n"
+        "Exit status: 0 deployed, 65 invalid manifest (nothing touched), 1 deployment failed.\n";
+
+/* FILE's base name without its extension, as a pod name. */
+static char *name_from_file(const char *path) {
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *base = basename(copy);
+        char *dot = strrchr(base, '.');
+
+        if (dot && dot != base)
+                *dot = '\0';
+        return pod_name_sanitize(base);
+}
+
 int cli_apply(int argc, char **argv) {
-        return not_yet("apply");
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *pod = NULL;
+        json_auto_t *inspect = NULL;
+        PodArgs a = { .po.progress = isatty(STDERR_FILENO) == 1 };
+        const char *name;
+        int r;
+
+        r = parse_args("apply", apply_help, "ngI", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        name = a.name;
+        if (optind != argc - 1)
+                return usage_error("apply", "%s", "exactly one FILE is needed");
+        if (name && !pod_name_is_valid(name))
+                return usage_error("apply", "--name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
+                                   name);
+        r = load_file(argv[optind], &m);
+        if (r != 0)
+                return r;
+        if (name)
+                pod = xstrdup(name);
+        else if (m->id && *m->id)
+                pod = pod_name_is_valid(m->id) ? xstrdup(m->id) : pod_name_sanitize(m->id);
+        else
+                pod = name_from_file(argv[optind]);
+
+        r = docker_open(NULL, &d, &err);
+        if (r >= 0)
+                r = pod_apply(d, pod, m, &(PhPodMeta) {}, &a.po, &inspect, &err);
+        if (r < 0)
+                return fail("apply", err);
+        if (json_dumpf(inspect, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+                return EXIT_FAILURE;
+        return EXIT_SUCCESS;
 }
+
+/* --- delete ------------------------------------------------------------------------------------ */
+
+static const char delete_help[] =
+        "Usage: podhook delete [--purge] [--grace SECONDS] POD\n"
+        "\n"
+        "Stops (all at once, with the grace period) and removes the containers of the pod. Its named\n"
+        "volumes stay unless --purge is given; host directories are never removed.\n"
+        "\n"
+        "  --purge           also remove the pod's named volumes (emptyDir): their data is lost\n"
+        "  --grace SECONDS   stop grace period (default 10)\n";
+
 int cli_delete(int argc, char **argv) {
-        return not_yet("delete");
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        PodArgs a = {};
+        int r;
+
+        r = parse_args("delete", delete_help, "gp", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (optind != argc - 1)
+                return usage_error("delete", "%s", "exactly one POD is needed");
+        if (!pod_name_is_valid(argv[optind]))
+                return usage_error("delete", "'%s' is not a valid pod name", argv[optind]);
+        r = docker_open(NULL, &d, &err);
+        if (r >= 0)
+                r = pod_delete(d, argv[optind], &a.po, a.purge, &err);
+        if (r < 0)
+                return fail("delete", err);
+        return EXIT_SUCCESS;
 }
+
+/* --- ps ---------------------------------------------------------------------------------------- */
+
+static const char ps_help[] =
+        "Usage: podhook ps [--json] [POD]\n"
+        "\n"
+        "Lists the containers of every podhook pod (or of POD): POD CONTAINER STATE STATUS IMAGE.\n"
+        "The infra container, which holds the pod's network and ports, shows as CONTAINER '-'.\n"
+        "\n"
+        "  --json   the Engine's container summaries as a JSON array instead\n";
+
+static const char *label_of(const json_t *c, const char *key) {
+        return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
+}
+
 int cli_ps(int argc, char **argv) {
-        return not_yet("ps");
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *list = NULL;
+        json_t *row;
+        const char *pod = NULL;
+        PodArgs a = {};
+        size_t i;
+        int r;
+
+        r = parse_args("ps", ps_help, "j", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (argc - optind > 1)
+                return usage_error("ps", "%s", "at most one POD");
+        if (optind < argc) {
+                pod = argv[optind];
+                if (!pod_name_is_valid(pod))
+                        return usage_error("ps", "'%s' is not a valid pod name", pod);
+        }
+        r = docker_open(NULL, &d, &err);
+        if (r >= 0)
+                r = pod_list(d, pod, &list, &err);
+        if (r < 0)
+                return fail("ps", err);
+        if (a.json) {
+                if (json_dumpf(list, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                        return EXIT_FAILURE;
+                return EXIT_SUCCESS;
+        }
+        printf("%-24s %-20s %-10s %-28s %s\n", "POD", "CONTAINER", "STATE", "STATUS", "IMAGE");
+        json_array_foreach(list, i, row) {
+                const char *p = label_of(row, POD_LABEL_POD);
+                const char *cn = label_of(row, POD_LABEL_CONTAINER);
+                const char *state = json_string_value(json_object_get(row, "State"));
+                const char *status = json_string_value(json_object_get(row, "Status"));
+                const char *image = json_string_value(json_object_get(row, "Image"));
+                printf("%-24s %-20s %-10s %-28s %s\n", p ? p : "?", cn ? cn : "-", state ? state : "?",
+                       status ? status : "", image ? image : "?");
+        }
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* --- hook -------------------------------------------------------------------------------------- */
+
+static const char hook_help[] =
+        "Usage: podhook hook [--grace SECONDS] [--no-init]\n"
+        "\n"
+        "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
+        "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
+        "deploy_stderr and deploy_status_code. The pod is named after the deployment's 'name'.\n"
+        "deploy_action CREATE, UPDATE and RESUME apply the manifest in 'config'; DELETE removes the pod\n"
+        "(volumes stay); SUSPEND stops its containers. Installed as an executable named 'docker' in a\n"
+        "heat-config hooks directory, podhook acts as this hook.\n";
+
+/* Always one JSON object on stdout, even when the input is unusable: heat-config reads it. */
+static int hook_emit(json_t *result) {
+        if (json_dumpf(result, stdout, JSON_COMPACT) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+                return EXIT_FAILURE;
+        return 0;
+}
+
+static int hook_fail(const char *msg) {
+        json_auto_t *res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr", msg,
+                                     "deploy_status_code", 1);
+
+        fprintf(stderr, "podhook hook: %s\n", msg);
+        (void) hook_emit(res);
+        return EXIT_FAILURE;
+}
+
 int cli_hook(int argc, char **argv) {
-        return not_yet("hook");
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *buf = NULL;
+        json_auto_t *deployment = NULL, *result = NULL;
+        PodArgs a = {};
+        json_error_t jerr;
+        size_t len = 0;
+        int r;
+
+        r = parse_args("hook", hook_help, "gI", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        PhDockerHookOptions o = { .grace_seconds = a.po.grace_seconds, .no_init = a.po.no_init };
+        r = fd_read_all(STDIN_FILENO, HOOK_INPUT_MAX, &buf, &len, &err);
+        if (r < 0)
+                return hook_fail(ph_error_msg(err));
+        deployment = json_loadb(buf, len, 0, &jerr);
+        if (!deployment) {
+                _cleanup_free_ char *msg = xasprintf("standard input is not a JSON deployment: line %d: %s", jerr.line,
+                                                     jerr.text);
+                return hook_fail(msg);
+        }
+        r = docker_hook_run(deployment, &o, &result, &err);
+        if (r < 0)
+                return hook_fail(ph_error_msg(err));
+        int status = (int) json_integer_value(json_object_get(result, "deploy_status_code"));
+        if (status != 0)
+                fprintf(stderr, "podhook hook: %s", json_string_value(json_object_get(result, "deploy_stderr")));
+        if (hook_emit(result) != 0)
+                return EXIT_FAILURE;
+        return status == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

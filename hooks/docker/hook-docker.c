@@ -34,7 +34,8 @@ static void result_fail(HookResult *h, int status, const PhError *err) {
 }
 
 static json_t *result_json(HookResult *h) {
-        _cleanup_free_ char *out = json_dumps(h->stdout_json ? h->stdout_json : json_array(), JSON_COMPACT);
+        json_auto_t *none = json_array();
+        _cleanup_free_ char *out = json_dumps(h->stdout_json ? h->stdout_json : none, JSON_COMPACT);
 
         return json_pack("{s:s, s:s, s:i}", "deploy_stdout", out ? out : "[]", "deploy_stderr",
                          h->stderr_text ? h->stderr_text : "", "deploy_status_code", h->status);

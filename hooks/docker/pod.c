@@ -76,11 +76,52 @@ static int list_by_labels(PhDocker *d, const char *what, const char *const *labe
         return 0;
 }
 
+static const char *label_of(const json_t *c, const char *key) {
+        return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
+}
+
+/* Summaries by pod, apps before infra, then by creation (manifest order) and name. */
+static int summary_compare(const void *a, const void *b) {
+        json_t *const *x = a, *const *y = b;
+        const char *px = label_of(*x, POD_LABEL_POD), *py = label_of(*y, POD_LABEL_POD);
+        const char *rx = label_of(*x, POD_LABEL_ROLE), *ry = label_of(*y, POD_LABEL_ROLE);
+        const char *nx = label_of(*x, POD_LABEL_CONTAINER), *ny = label_of(*y, POD_LABEL_CONTAINER);
+        bool ix = rx && strcmp(rx, "infra") == 0, iy = ry && strcmp(ry, "infra") == 0;
+        json_int_t cx = json_integer_value(json_object_get(*x, "Created"));
+        json_int_t cy = json_integer_value(json_object_get(*y, "Created"));
+        int k = strcmp(px ? px : "", py ? py : "");
+
+        if (k != 0)
+                return k;
+        if (ix != iy)
+                return ix ? 1 : -1;
+        if (cx != cy)
+                return cx < cy ? -1 : 1;
+        return strcmp(nx ? nx : "", ny ? ny : "");
+}
+
 int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         _cleanup_free_ char *l_pod = pod ? xasprintf(POD_LABEL_POD "=%s", pod) : xstrdup(POD_LABEL_POD);
         const char *labels[] = { POD_LABEL_MANAGED "=1", l_pod, NULL };
+        _cleanup_free_ json_t **items = NULL;
+        json_auto_t *list = NULL;
+        json_t *sorted;
+        size_t n;
+        int r;
 
-        return list_by_labels(d, "containers", labels, ret, reterr);
+        r = list_by_labels(d, "containers", labels, &list, reterr);
+        if (r < 0)
+                return r;
+        n = json_array_size(list);
+        items = xcalloc(n + 1, sizeof(json_t *));
+        for (size_t i = 0; i < n; i++)
+                items[i] = json_array_get(list, i);
+        qsort(items, n, sizeof(json_t *), summary_compare);
+        sorted = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append(sorted, items[i]);
+        *ret = sorted;
+        return 0;
 }
 
 /* Ids of the pod's containers, NULL-terminated. */
@@ -221,40 +262,13 @@ static int inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **re
         return 0;
 }
 
-static int by_role_then_created(const void *a, const void *b) {
-        json_t *const *x = a, *const *y = b;
-        const char *rx = json_string_value(json_object_get(json_object_get(*x, "Labels"), POD_LABEL_ROLE));
-        const char *ry = json_string_value(json_object_get(json_object_get(*y, "Labels"), POD_LABEL_ROLE));
-        bool ix = rx && strcmp(rx, "infra") == 0, iy = ry && strcmp(ry, "infra") == 0;
-        json_int_t cx = json_integer_value(json_object_get(*x, "Created"));
-        json_int_t cy = json_integer_value(json_object_get(*y, "Created"));
-
-        if (ix != iy)
-                return ix ? 1 : -1;
-        return cx < cy ? -1 : cx > cy ? 1 : 0;
-}
-
 int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
-        json_auto_t *list = NULL;
-        _cleanup_free_ json_t **items = NULL;
         _cleanup_strv_free_ char **ids = NULL;
-        size_t n;
         int r;
 
-        r = pod_list(d, pod, &list, reterr);
+        r = pod_container_ids(d, pod, &ids, reterr);
         if (r < 0)
                 return r;
-        n = json_array_size(list);
-        items = xcalloc(n + 1, sizeof(json_t *));
-        for (size_t i = 0; i < n; i++)
-                items[i] = json_array_get(list, i);
-        qsort(items, n, sizeof(json_t *), by_role_then_created);
-        ids = xcalloc(n + 1, sizeof(char *));
-        for (size_t i = 0, k = 0; i < n; i++) {
-                const char *id = json_string_value(json_object_get(items[i], "Id"));
-                if (id)
-                        ids[k++] = xstrdup(id);
-        }
         return inspect_ids(d, ids, ret, reterr);
 }
 
@@ -396,14 +410,6 @@ static const char *restart_name(PhRestartPolicy p) {
         }
 }
 
-/* Same as manifest_find_volume(); local until the manifest library is linked everywhere. */
-static const PhVolume *find_volume(const PhManifest *m, const char *name) {
-        for (size_t i = 0; i < m->n_volumes; i++)
-                if (strcmp(m->volumes[i].name, name) == 0)
-                        return &m->volumes[i];
-        return NULL;
-}
-
 static json_t *app_body(const char *pod, const PhManifest *m, const PhContainer *c, const char *infra_id,
                         const PhPodMeta *meta, const PhPodOptions *o) {
         json_t *body = json_object(), *labels = json_object(), *host = json_object();
@@ -431,7 +437,7 @@ static json_t *app_body(const char *pod, const PhManifest *m, const PhContainer 
 
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const PhVolumeMount *vm = &c->mounts[i];
-                const PhVolume *v = find_volume(m, vm->name);
+                const PhVolume *v = manifest_find_volume(m, vm->name);
                 _cleanup_free_ char *vname = v && v->kind != PH_VOLUME_HOST_DIR ? volume_name(pod, v->name) : NULL;
                 if (!v)
                         continue; /* validation guarantees it exists */

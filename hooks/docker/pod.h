@@ -56,5 +56,6 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
 /* The inspect array of the pod's existing containers (apps in creation order, then infra), redacted.
  * An empty array when the pod does not exist. */
 int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);
-/* Container summaries (GET /containers/json) of one pod, or of every podhook pod when pod is NULL. */
+/* Container summaries (GET /containers/json) of one pod, or of every podhook pod when pod is NULL;
+ * sorted by pod, then apps (in creation order) before the infra container. */
 int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);

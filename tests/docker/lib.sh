@@ -1,0 +1,124 @@
+# Shared helpers of the pod integration tests (bash). Each test script sets PREFIX (its pods are named
+# $PREFIX-...) before sourcing this file, and gets: $PODHOOK, $D (the docker client), cleanup by label
+# in an EXIT trap, wait_for, and check/fail that count and report.
+set -uo pipefail
+
+PODHOOK=${1:?usage: $0 PODHOOK-EXECUTABLE SOURCE-ROOT}
+SRCROOT=${2:?usage: $0 PODHOOK-EXECUTABLE SOURCE-ROOT}
+: "${PREFIX:?set PREFIX before sourcing lib.sh}"
+# Debian's 20.10 client matches the engine; /usr/local/bin may hold a newer one.
+for tool in jq curl; do command -v $tool >/dev/null || { echo "FAIL: $tool is needed" >&2; exit 1; }; done
+D=/usr/bin/docker
+[ -x "$D" ] || D=$(command -v docker || echo docker)
+TMP=$(mktemp -d)
+FAILED=0
+CHECKS=0
+
+if ! "$D" version >/dev/null 2>&1; then
+        if [ "${PODHOOK_REQUIRE_ALL:-0}" = 1 ]; then
+                echo "FAIL: no Docker Engine answers (PODHOOK_REQUIRE_ALL=1)" >&2
+                exit 1
+        fi
+        echo "SKIP: no Docker Engine answers" >&2
+        exit 77
+fi
+
+# Everything of this script's pods, found by label (never by name): containers, then volumes.
+cleanup() {
+        local ids
+        ids=$("$D" ps -a --filter label=io.podhook.managed=1 --format '{{.ID}} {{.Label "io.podhook.pod"}}' |
+                awk -v p="$PREFIX-" 'index($2, p) == 1 { print $1 }')
+        [ -n "$ids" ] && "$D" rm -f $ids >/dev/null 2>&1
+        ids=$("$D" volume ls --filter label=io.podhook.managed=1 --format '{{.Name}} {{.Label "io.podhook.pod"}}' |
+                awk -v p="$PREFIX-" 'index($2, p) == 1 { print $1 }')
+        [ -n "$ids" ] && "$D" volume rm -f $ids >/dev/null 2>&1
+        ids=$("$D" ps -aq --filter label=io.podhook.test-prefix="$PREFIX")
+        [ -n "$ids" ] && "$D" rm -f $ids >/dev/null 2>&1
+        return 0
+}
+finish() {
+        local rc=$?
+        cleanup
+        rm -rf "$TMP"
+        if [ "$FAILED" -ne 0 ]; then
+                echo "$FAILED of $CHECKS checks failed" >&2
+                exit 1
+        fi
+        echo "$CHECKS checks passed"
+        exit "$rc"
+}
+trap finish EXIT
+cleanup
+
+"$SRCROOT/tools/build-images.sh" || { echo "FAIL: tools/build-images.sh" >&2; exit 1; }
+
+fail() {
+        FAILED=$((FAILED + 1))
+        echo "FAIL: $*" >&2
+}
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+        local what=$1
+        shift
+        CHECKS=$((CHECKS + 1))
+        if "$@"; then
+                echo "ok - $what"
+        else
+                fail "$what"
+        fi
+}
+# check_eq DESCRIPTION GOT WANT
+check_eq() {
+        CHECKS=$((CHECKS + 1))
+        if [ "$2" = "$3" ]; then
+                echo "ok - $1"
+        else
+                fail "$1: got '$2', want '$3'"
+        fi
+}
+# wait_for SECONDS COMMAND...: runs the command until it succeeds or the deadline passes.
+wait_for() {
+        local deadline=$((SECONDS + $1))
+        shift
+        while ! "$@" >/dev/null 2>&1; do
+                [ "$SECONDS" -ge "$deadline" ] && return 1
+                sleep 0.1
+        done
+        return 0
+}
+
+# IDs of a pod's containers (sorted), found by label.
+pod_ids() {
+        "$D" ps -aq --no-trunc --filter label=io.podhook.managed=1 --filter "label=io.podhook.pod=$1" | sort
+}
+pod_count() {
+        pod_ids "$1" | grep -c . || true
+}
+# state of container NAME
+state_of() {
+        "$D" inspect -f '{{.State.Status}}' "$1" 2>/dev/null
+}
+http_get() {
+        curl -fsS --max-time 2 "$@"
+}
+# TCP "+PONG" check with bash's /dev/tcp: read one line from HOST PORT.
+tcp_line() {
+        local line
+        exec 7<>"/dev/tcp/$1/$2" || return 1
+        IFS= read -r -t 2 line <&7
+        exec 7<&-
+        printf '%s\n' "${line%$'\r'}"
+}
+# jq_true FILTER FILE: the filter yields something other than false/null.
+jq_true() {
+        jq -e "$@" >/dev/null
+}
+# all_gone ID...: none of the containers exists any more.
+all_gone() {
+        [ $# -gt 0 ] || return 1
+        local id
+        for id in "$@"; do
+                "$D" inspect "$id" >/dev/null 2>&1 && return 1
+        done
+        return 0
+}
