@@ -99,7 +99,7 @@ state_of() {
         "$D" inspect -f '{{.State.Status}}' "$1" 2>/dev/null
 }
 http_get() {
-        curl -fsS --max-time 2 "$@"
+        curl -fsS --max-time 2 -o /dev/null "$@"
 }
 # TCP "+PONG" check with bash's /dev/tcp: read one line from HOST PORT.
 tcp_line() {
