@@ -192,8 +192,12 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
 
 static void on_outbox(const char *id, int r, const PhError *err, unsigned attempts, unsigned retry_in,
                       void *userdata) {
-        if (r >= 0)
-                log_info("signal for %s delivered", id);
+        const PhAgent *a = userdata;
+
+        if (r >= 0 && a->last_kind == PH_SIGNAL_NONE)
+                log_info("deployment %s uses no signal transport: nothing sent", id);
+        else if (r >= 0)
+                log_info("signal for %s delivered (%s)", id, signal_kind_to_string((PhSignalKind) a->last_kind));
         else if (r == -EAGAIN)
                 log_warning("signal for %s not delivered (attempt %u), retrying in %u s: %s", id, attempts, retry_in,
                             ph_error_msg(err));
@@ -202,9 +206,10 @@ static void on_outbox(const char *id, int r, const PhError *err, unsigned attemp
 }
 
 static int send_signal(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
-        const PhAgent *a = userdata;
+        PhAgent *a = userdata;
         PhSignalOptions o = { .timeout_ms = (long) a->cfg->request_timeout * 1000,
                               .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL };
+        a->last_kind = (int) signal_kind(inputs);
         return signal_send(inputs, data, &o, reterr);
 }
 

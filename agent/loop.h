@@ -32,6 +32,7 @@ typedef struct PhAgent {
         int sfd;         /* signalfd, -1 outside loop_run */
         bool stop, reload;
         unsigned delay; /* current poll back-off, s */
+        int last_kind;  /* PhSignalKind of the last send, for the log line */
         uint64_t rng;
 } PhAgent;
 

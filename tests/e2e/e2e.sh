@@ -1,0 +1,317 @@
+#!/bin/bash
+# End-to-end against the real Heat lab (../shared/heat): stacks from heat-templates/, `podhook agent`
+# as the node, pods on the real Docker Engine.
+#   e2e.sh CASE PODHOOK LAB_DIR SRC_DIR
+# CASE: heat (POLL_SERVER_HEAT + HEAT_SIGNAL: create, update, invalid update, delete),
+#       cfn  (POLL_SERVER_CFN + CFN_SIGNAL: create, update, delete),
+#       crash (SIGKILL in the middle of a deployment, restart, the deployment finishes and is signalled).
+# Exit 77 when the lab or Docker cannot run here (a failure under PODHOOK_REQUIRE_ALL).
+set -uo pipefail
+
+case_name=$1
+podhook=$(realpath "$2")
+lab=$3
+src=$(realpath "$4")
+tmpl=$src/heat-templates/deployed-server-pod.yaml
+work=$(mktemp -d "${TMPDIR:-/tmp}/phe2e-$case_name.XXXXXX")
+chmod 700 "$work"
+stacks=()
+agents=()
+pods=()
+failed=0
+
+log() { echo "# $(date -u +%T) $*"; }
+skip() {
+        if [ -n "${PODHOOK_REQUIRE_ALL:-}" ]; then
+                echo "FAIL (PODHOOK_REQUIRE_ALL is set): $*"
+                exit 1
+        fi
+        echo "SKIP: $*"
+        exit 77
+}
+fail() {
+        echo "FAIL: $*"
+        failed=1
+        exit 1
+}
+check() { # check DESCRIPTION COMMAND...
+        if "${@:2}"; then
+                echo "ok - $1"
+        else
+                fail "$1"
+        fi
+}
+
+# ---------------------------------------------------------------- lab, docker, images
+lab_up() {
+        curl -s -o /dev/null --max-time 5 http://127.0.0.1:5000/v3 &&
+                curl -s -o /dev/null --max-time 5 http://127.0.0.1:8004/ &&
+                curl -s -o /dev/null --max-time 5 http://127.0.0.1:8000/ &&
+                curl -s -o /dev/null --max-time 5 http://127.0.0.1:8774/ &&
+                [ -r /etc/heatlab-demorc ]
+}
+docker version >/dev/null 2>&1 || skip "no Docker Engine"
+if ! lab_up; then
+        [ -x "$lab/setup.sh" ] || skip "no Heat lab at $lab"
+        log "Heat lab is down: running $lab/setup.sh"
+        if ! "$lab/setup.sh" >"$work/setup.log" 2>&1 || ! lab_up; then
+                tail -20 "$work/setup.log"
+                skip "the Heat lab could not be started"
+        fi
+fi
+# shellcheck disable=SC1091
+. /etc/heatlab-demorc
+command -v openstack >/dev/null || skip "no openstack client"
+"$src/tools/build-images.sh" >"$work/images.log" 2>&1 || { cat "$work/images.log"; fail "tools/build-images.sh"; }
+
+# ---------------------------------------------------------------- helpers
+stack_status() { openstack stack show "$1" -f value -c stack_status 2>/dev/null || echo GONE; }
+
+# wait_status STACK SECONDS WANTED... : waits until the stack reaches one of WANTED or a *_FAILED state.
+wait_status() {
+        local stack=$1 deadline=$((SECONDS + $2)) s
+        shift 2
+        while :; do
+                s=$(stack_status "$stack")
+                for w in "$@"; do [ "$s" = "$w" ] && { echo "$s"; return 0; }; done
+                case $s in *_FAILED) echo "$s"; return 1 ;; esac
+                [ $SECONDS -ge $deadline ] && { echo "$s (timed out)"; return 1; }
+                sleep 1
+        done
+}
+
+# output STACK NAME: the output's value (JSON text for maps, the string itself for strings)
+output() {
+        openstack stack output show "$1" "$2" -f json 2>/dev/null |
+                python3 -c 'import json,sys; v=json.load(sys.stdin)["output_value"]; print(v if isinstance(v, str) else json.dumps(v))'
+}
+
+# bootstrap STACK FILE: waits for the server's os_collect_config (Heat fills it in while the deployment waits).
+bootstrap() {
+        local deadline=$((SECONDS + 120)) v
+        while [ $SECONDS -lt $deadline ]; do
+                v=$(output "$1" os_collect_config)
+                if [ -n "$v" ] && [ "$v" != null ] && [ "$v" != None ]; then
+                        (umask 077 && printf '%s\n' "$v" >"$2")
+                        return 0
+                fi
+                sleep 1
+        done
+        return 1
+}
+
+# start_agent NAME BOOT STATE: the agent in the background; its pid in $agent_pid.
+start_agent() {
+        "$podhook" agent --bootstrap "$2" --state-dir "$3" --interval 2 --retry-max 4 --occ-config '' \
+                --config '' --log-level debug >>"$work/$1.log" 2>&1 &
+        agent_pid=$!
+        agents+=("$agent_pid")
+}
+
+stop_agent() {
+        kill "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+}
+
+# pod_ids POD: ids of the pod's running app containers (not its infra container), sorted.
+pod_ids() {
+        local ids
+        ids=$(docker ps -q --no-trunc --filter "label=io.podhook.pod=$1")
+        [ -z "$ids" ] && return 0
+        # shellcheck disable=SC2086
+        docker inspect $ids | python3 -c 'import json,sys; print("\n".join(sorted(c["Id"] for c in json.load(sys.stdin) if c["Config"]["Labels"].get("io.podhook.role")!="infra")))'
+}
+pod_all() { docker ps -aq --filter "label=io.podhook.pod=$1"; }
+
+# serves PORT: the pod's apache answers (it may need a moment after the signal).
+serves() {
+        local deadline=$((SECONDS + 30))
+        while [ $SECONDS -lt $deadline ]; do
+                curl -sf --max-time 3 "http://127.0.0.1:$1/" | grep -q "podhook apache example" && return 0
+                sleep 0.5
+        done
+        return 1
+}
+
+# inspect_ids TEXT: the container ids in a deploy_stdout (a JSON array of docker inspect objects).
+inspect_ids() {
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("\n".join(sorted(c["Id"] for c in d if c.get("Config",{}).get("Labels",{}).get("io.podhook.role")!="infra")))' "$1"
+}
+inspect_running() {
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d and all(c["State"]["Running"] for c in d) else 1)' "$1"
+}
+
+free_port() { # a port of this suite's range (18500-18999) nobody listens on
+        local p
+        for p in $(shuf -i "$1-$2"); do
+                ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+        done
+        return 1
+}
+
+# no_secret FILE BOOT: no password or secret key of the bootstrap appears in FILE.
+no_secret() {
+        python3 - "$1" "$2" <<'PY'
+import json, sys
+text = open(sys.argv[1], errors="replace").read()
+boot = json.load(open(sys.argv[2]))
+secrets = [v for sec in boot.values() if isinstance(sec, dict) for k, v in sec.items()
+           if k in ("password", "secret_access_key") and v]
+sys.exit(1 if any(s in text for s in secrets) or not secrets else 0)
+PY
+}
+
+cleanup() {
+        local rc=$?
+        for s in "${stacks[@]}"; do
+                [ "$(stack_status "$s")" = GONE ] && continue
+                # DELETE actions wait for the node: an agent answers them; if it cannot, tell the Nova
+                # stub the server is gone so Heat stops waiting.
+                local boot=$work/$s.boot.json
+                local pid=
+                if [ -s "$boot" ]; then
+                        "$podhook" agent --bootstrap "$boot" --state-dir "$work/$s.cleanup-state" --interval 2 \
+                                --occ-config '' --config '' >>"$work/$s.cleanup.log" 2>&1 &
+                        pid=$!
+                fi
+                openstack stack delete -y "$s" >/dev/null 2>&1
+                if ! wait_status "$s" 120 GONE >/dev/null; then
+                        local sid
+                        sid=$(openstack stack resource show "$s" server -f value -c physical_resource_id 2>/dev/null)
+                        [ -n "$sid" ] && echo "$sid" >>/var/lib/heatlab/nova_stub_gone
+                        openstack stack delete -y "$s" >/dev/null 2>&1
+                        wait_status "$s" 120 GONE >/dev/null || echo "# could not delete stack $s"
+                fi
+                [ -n "$pid" ] && stop_agent "$pid"
+        done
+        for a in "${agents[@]}"; do stop_agent "$a"; done
+        for f in "$work"/started.*; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+        for p in "${pods[@]}"; do
+                pod_all "$p" | xargs -r docker rm -f >/dev/null 2>&1
+                docker volume ls -q --filter "label=io.podhook.pod=$p" | xargs -r docker volume rm >/dev/null 2>&1
+        done
+        if [ $rc -ne 0 ] || [ $failed -ne 0 ]; then
+                for f in "$work"/*.log; do
+                        echo "---- $(basename "$f") (last 40 lines)"
+                        tail -40 "$f"
+                done
+        fi
+        rm -rf "$work"
+        exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---------------------------------------------------------------- cases
+# pod_lifecycle CONFIG_TRANSPORT SIGNAL_TRANSPORT PORT_LO PORT_HI WITH_INVALID
+pod_lifecycle() {
+        local name=phe2e-$case_name-$$ port s
+        port=$(free_port "$3" "$4") || fail "no free port in $3-$4"
+        stacks+=("$name")
+        pods+=("$name")
+        local boot=$work/$name.boot.json state=$work/$name.state
+
+        log "create $name ($1 + $2), pod on port $port"
+        openstack stack create -t "$tmpl" --parameter config_transport="$1" --parameter signal_transport="$2" \
+                --parameter pod_name="$name" --parameter server_name="$name-node" --parameter host_port="$port" \
+                --parameter message=v1 --parameter grace_period=2 "$name" >/dev/null || fail "stack create"
+        bootstrap "$name" "$boot" || fail "no os_collect_config output"
+        start_agent "$name" "$boot" "$state"
+        s=$(wait_status "$name" 300 CREATE_COMPLETE)
+        check "create: $s" [ "$s" = CREATE_COMPLETE ]
+        check "the pod serves on port $port" serves "$port"
+        local out1 ids1
+        out1=$(output "$name" deploy_stdout)
+        ids1=$(inspect_ids "$out1") || fail "deploy_stdout is not docker inspect output: ${out1:0:300}"
+        check "deploy_stdout holds the inspect of the running pod" inspect_running "$out1"
+        check "deploy_stdout names the pod's containers" grep -q "\"/$name.web\"" <<<"$out1"
+        check "the inspected containers are the running ones" [ "$ids1" = "$(pod_ids "$name")" ]
+        check "deploy_status_code 0" [ "$(output "$name" deploy_status_code)" = 0 ]
+
+        log "update $name (message v1 -> v2)"
+        openstack stack update --existing --parameter message=v2 "$name" >/dev/null || fail "stack update"
+        s=$(wait_status "$name" 300 UPDATE_COMPLETE)
+        check "update: $s" [ "$s" = UPDATE_COMPLETE ]
+        local out2 ids2
+        out2=$(output "$name" deploy_stdout)
+        ids2=$(inspect_ids "$out2") || fail "deploy_stdout after update: ${out2:0:300}"
+        check "update re-deployed: new container ids" test -n "$ids2" -a "$ids2" != "$ids1"
+        check "the new containers run" [ "$ids2" = "$(pod_ids "$name")" ]
+        check "new env in the inspect output" grep -q 'MESSAGE=v2' <<<"$out2"
+        check "the pod serves after the update" serves "$port"
+
+        if [ "$5" = yes ]; then
+                log "invalid update of $name"
+                local bad
+                bad=$(printf 'version: v1beta2\ncontainers:\n  - name: web.frontend\n    image: podhook.local/apache:1\n')
+                openstack stack update --existing --parameter manifest="$bad" "$name" >/dev/null || fail "stack update (invalid)"
+                s=$(wait_status "$name" 300 UPDATE_COMPLETE)
+                check "invalid manifest: UPDATE_FAILED ($s)" [ "$s" = UPDATE_FAILED ]
+                local reason
+                reason=$(openstack stack show "$name" -f value -c stack_status_reason)
+                check "the status reason says the deployment failed" grep -q "Deployment to server failed" <<<"$reason"
+                local err
+                err=$(output "$name" deploy_stderr)
+                check "deploy_stderr has the validation message" grep -q 'web.frontend.*must not contain a dot' <<<"$err"
+                check "deploy_status_code is not 0" [ "$(output "$name" deploy_status_code)" != 0 ]
+                check "the running pod was left alone" [ "$ids2" = "$(pod_ids "$name")" ]
+                check "the pod still serves" serves "$port"
+        fi
+
+        log "delete $name"
+        openstack stack delete -y "$name" >/dev/null || fail "stack delete"
+        s=$(wait_status "$name" 300 GONE)
+        check "delete: $s" [ "$s" = GONE ]
+        check "the pod is gone" [ -z "$(pod_all "$name")" ]
+        check "no secret of the bootstrap in the agent's log" no_secret "$work/$name.log" "$boot"
+        check "state files are private" [ -z "$(find "$state" -perm /077 ! -type l)" ]
+        stop_agent "$agent_pid"
+}
+
+crash_resume() {
+        local name=phe2e-crash-$$ s
+        local boot=$work/$name.boot.json state=$work/$name.state hooks=$work/hooks
+        stacks+=("$name")
+        mkdir -p "$hooks"
+        cp "$src/tests/e2e/block-hook" "$hooks/phe2e_block"
+        mkfifo "$work/fifo"
+        export PHE2E_DIR=$work HEAT_CONFIG_HOOKS=$hooks
+
+        log "create $name (a deployment that blocks until released)"
+        openstack stack create -t "$src/tests/e2e/crash-stack.yaml" --parameter server_name="$name-node" "$name" \
+                >/dev/null || fail "stack create"
+        bootstrap "$name" "$boot" || fail "no os_collect_config output"
+        start_agent "$name" "$boot" "$state"
+        local first=$agent_pid deadline=$((SECONDS + 180))
+        while [ ! -e "$work/started.1" ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+        check "the deployment started" [ -e "$work/started.1" ]
+        kill -9 "$first"
+        wait "$first" 2>/dev/null
+        kill "$(cat "$work/started.1")" 2>/dev/null # the orphaned hook of the killed agent
+        check "the state shows it in progress" compgen -G "$state/deployed/*.inprogress" >/dev/null
+        check "nothing was signalled" [ "$(stack_status "$name")" = CREATE_IN_PROGRESS ]
+
+        log "restart the agent"
+        start_agent "$name" "$boot" "$state"
+        deadline=$((SECONDS + 120))
+        while [ ! -e "$work/started.2" ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+        check "the restarted agent resumed the deployment" [ -e "$work/started.2" ]
+        echo go >"$work/fifo"
+        s=$(wait_status "$name" 180 CREATE_COMPLETE)
+        check "create after the crash: $s" [ "$s" = CREATE_COMPLETE ]
+        check "the signal came from the second run" [ "$(output "$name" runs)" = 2 ]
+        check "deploy_stdout is the hook's" [ "$(output "$name" deploy_stdout)" = "released go" ]
+        check "the agent logged the resume" grep -q "resuming interrupted CREATE" "$work/$name.log"
+        check "no in-progress record left" [ -z "$(compgen -G "$state/deployed/*.inprogress")" ]
+        check "Number inputs reach the hook as numbers" grep -q '"value": 42' "$work/input.json"
+        check "no secret of the bootstrap in the agent's log" no_secret "$work/$name.log" "$boot"
+        stop_agent "$agent_pid"
+}
+
+case $case_name in
+heat) pod_lifecycle POLL_SERVER_HEAT HEAT_SIGNAL 18500 18699 yes ;;
+cfn) pod_lifecycle POLL_SERVER_CFN CFN_SIGNAL 18700 18899 no ;;
+crash) crash_resume ;;
+*) fail "unknown case $case_name" ;;
+esac
+echo "PASS: $case_name"
