@@ -61,6 +61,10 @@ int main(void) {
         err = ph_error_free(err);
 
         r = docker_open(NULL, &d, &err);
+        if (r < 0 && !(getenv("PODHOOK_REQUIRE_ALL") && strcmp(getenv("PODHOOK_REQUIRE_ALL"), "1") == 0)) {
+                printf("# SKIP the rest: no Docker Engine: %s\n", ph_error_msg(err));
+                return tap_done();
+        }
         if (!TAP_CHECK(r == 0)) {
                 printf("# %s\n", ph_error_msg(err));
                 return tap_done();

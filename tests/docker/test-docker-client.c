@@ -1,0 +1,128 @@
+/* The Engine client against an in-process fake Engine over TCP (DOCKER_HOST=tcp://...): version
+ * negotiation, paths, Docker's error text, and pull streams that fail inside a 200 answer. */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "common/http.h"
+#include "docker/docker.h"
+#include "tap.h"
+#include "testsrv.h"
+
+typedef struct Fake {
+        const char *api_version;
+} Fake;
+
+static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
+        Fake *f = userdata;
+        const char *q = req->query ? req->query : "";
+
+        if (strcmp(req->path, "/version") == 0) {
+                testreply_set(reply, 200, "{\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"1.12\"}", f->api_version);
+        } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-late")) {
+                /* progress first, then the error: the status is already 200 */
+                testreply_set(reply, 200,
+                              "{\"status\":\"Pulling from fails-late\",\"id\":\"1\"}\r\n"
+                              "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}\r\n"
+                              "{\"errorDetail\":{\"message\":\"unauthorized: authentication required\"},"
+                              "\"error\":\"unauthorized: authentication required\"}\r\n");
+        } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-early")) {
+                testreply_set(reply, 404, "{\"message\":\"pull access denied for fails-early, repository does not exist\"}\n");
+        } else if (strstr(req->path, "/images/create")) {
+                testreply_set(reply, 200, "{\"status\":\"Pulling\"}\r\n{\"status\":\"Digest: sha256:00\"}\r\n"
+                                          "{\"status\":\"Status: Downloaded newer image\"}\r\n");
+        } else if (strstr(req->path, "/containers/create")) {
+                testreply_set(reply, 409, "{\"message\":\"Conflict. The container name \\\"/x\\\" is already in use\"}\n");
+        } else if (strstr(req->path, "/stop")) {
+                testreply_set(reply, 304, "%s", "");
+        } else {
+                testreply_set(reply, 500, "%s", "plain text failure\n");
+        }
+}
+
+static const TestRequest *last(TestServer *s) {
+        return testsrv_request(s, testsrv_count(s) - 1);
+}
+
+int main(void) {
+        Fake f = { .api_version = "1.43" };
+        TestServer *srv = testsrv_start(handler, &f);
+        _cleanup_free_ char *host = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        PhDocker *d = NULL;
+        int r;
+
+        if (http_global_init(&err) < 0 || !srv)
+                return 1;
+        host = xasprintf("tcp://%s", testsrv_url(srv) + strlen("http://"));
+
+        /* A newer engine is spoken to in 1.41. */
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.41");
+        TAP_CHECK_STR(last(srv)->path, "/version");
+
+        /* tag is always sent; the stream's success lines are a success */
+        r = docker_image_pull(d, "busybox", false, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(last(srv)->path, "/v1.41/images/create");
+        TAP_CHECK_STR(last(srv)->query, "fromImage=busybox&tag=latest");
+        r = docker_image_pull(d, "registry.example:5000/team/app@sha256:abc", false, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(last(srv)->query, "fromImage=registry.example%3A5000%2Fteam%2Fapp&tag=sha256%3Aabc");
+
+        /* An errorDetail inside the 200 stream is a failure, with its message. */
+        r = docker_image_pull(d, "fails-late:1", false, &err);
+        TAP_CHECK(r < 0);
+        TAP_CHECK_STR(ph_error_msg(err), "pulling image fails-late:1: unauthorized: authentication required");
+        err = ph_error_free(err);
+        /* A failure before the stream: the normal error object. */
+        r = docker_image_pull(d, "fails-early:1", false, &err);
+        TAP_CHECK(r == -ENOENT);
+        TAP_CHECK_STR(ph_error_msg(err),
+                      "pulling image fails-early:1: pull access denied for fails-early, repository does not exist");
+        err = ph_error_free(err);
+
+        /* A JSON body goes out as application/json; Docker's message comes back; 409 is -EEXIST. */
+        json_auto_t *body = json_pack("{s:s}", "Image", "x");
+        r = docker_call(d, "POST", "/containers/create?name=x", body, NULL, NULL, &err);
+        TAP_CHECK(r == -EEXIST);
+        TAP_CHECK_STR(ph_error_msg(err), "Conflict. The container name \"/x\" is already in use");
+        TAP_CHECK_STR(testreq_header(last(srv), "Content-Type"), "application/json");
+        TAP_CHECK_STR(last(srv)->body, "{\"Image\":\"x\"}");
+        err = ph_error_free(err);
+        /* 304 (already stopped) is success */
+        long status = 0;
+        r = docker_call(d, "POST", "/containers/abc/stop?t=1", NULL, &status, NULL, &err);
+        TAP_CHECK(r == 0 && status == 304);
+        /* a non-JSON error body is shown as it is */
+        r = docker_call(d, "GET", "/info", NULL, &status, NULL, &err);
+        TAP_CHECK(r == -EIO && status == 500);
+        TAP_CHECK_STR(ph_error_msg(err), "plain text failure");
+        err = ph_error_free(err);
+        /* concurrent calls report every failure */
+        char *paths[] = { "/containers/a/stop", "/info", "/containers/b/stop" };
+        r = docker_call_parallel(d, "POST", paths, 3, 5000, false, &err);
+        TAP_CHECK(r < 0);
+        TAP_CHECK_STR(ph_error_msg(err), "plain text failure");
+        err = ph_error_free(err);
+        d = docker_free(d);
+
+        /* An older engine is spoken to in its own version... */
+        f.api_version = "1.30";
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.30");
+        r = docker_image_pull(d, "busybox:1", false, &err);
+        TAP_CHECK_STR(last(srv)->path, "/v1.30/images/create");
+        d = docker_free(d);
+        /* ... unless it is too old for what pods need. */
+        f.api_version = "1.24";
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == -ENOTSUP);
+        TAP_CHECK_HAS(ph_error_msg(err), "API 1.24 is too old");
+        err = ph_error_free(err);
+
+        testsrv_stop(srv);
+        return tap_done();
+}
