@@ -21,6 +21,17 @@ int manifest_yaml_parse(const char *buf, size_t len, const char *source, json_t 
 /* Source line of path, or of its nearest ancestor that has one; 0 when unknown. */
 int manifest_doc_line(const PhManifestDoc *doc, const char *path);
 
+/* Longest field path that gets a source line: deeper or longer paths use their nearest ancestor's, which
+ * bounds the line map of a hostile document. */
+#define MANIFEST_PATH_MAX 256u
+
+/* parent + "." + key (just key at the top), with key made fit for a one-line message: control characters
+ * escaped, cut at 64 bytes. Parser and validator build paths with it, so they agree. */
+char *manifest_path_join(const char *parent, const char *key);
+
+/* Cuts s at most at max bytes without splitting a UTF-8 sequence; returns the new length. */
+size_t manifest_utf8_cut(const char *s, size_t max);
+
 /* Appends a copy of s to a NULL-terminated vector. */
 void manifest_strv_push(char ***v, char *s);
 

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "manifest/manifest-internal.h"
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NAME_MAX_LEN 63
 #define ID_MAX_LEN   128
 /* Docker refuses a memory limit below 6 MiB (daemon linuxMinMemory); better said here than half-way. */
@@ -110,7 +111,7 @@ static void problem_list_sort(ProblemList *l) {
 
 /* A value as it may appear in a one-line message: quoted, control characters escaped, long ones cut. */
 static char *quote(const char *s) {
-        size_t n = strlen(s), cut = n > 80 ? 77 : n;
+        size_t n = strlen(s), cut = n > 80 ? manifest_utf8_cut(s, 77) : n;
         char *out = xmalloc(cut * 4 + 8), *p = out;
 
         *p++ = '"';
@@ -132,7 +133,7 @@ static char *quote(const char *s) {
 }
 
 static char *child_path(const char *parent, const char *key) {
-        return parent[0] ? xasprintf("%s.%s", parent, key) : xstrdup(key);
+        return manifest_path_join(parent, key);
 }
 
 /* ---- typed field access: each reports its own problem and returns false on one ---- */
@@ -881,14 +882,20 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
         check_restart_policy(c, root, m);
 }
 
-static char **problems_to_strv(ProblemList *l, char *const *first) {
-        char **v = xcalloc(strv_length(first) + l->n + 1, sizeof(char *));
+/* More than this many problems are summed up in one last line: hostile input gets a bounded answer. */
+#define MAX_PROBLEMS 100
+
+static char **problems_to_strv(const Checker *c, ProblemList *l, char *const *first) {
+        size_t shown = MIN(l->n, MAX_PROBLEMS);
+        char **v = xcalloc(strv_length(first) + shown + 2, sizeof(char *));
         size_t n = 0;
 
         for (size_t i = 0; first && first[i]; i++)
                 v[n++] = xstrdup(first[i]);
-        for (size_t i = 0; i < l->n; i++)
+        for (size_t i = 0; i < shown; i++)
                 v[n++] = TAKE_PTR(l->items[i].text);
+        if (l->n > shown)
+                v[n++] = xasprintf("%s: ... and %zu more", c->doc->source, l->n - shown);
         return v;
 }
 
@@ -903,11 +910,12 @@ int manifest_validate(const PhManifestDoc *doc, PhManifest **ret, char ***ret_wa
         problem_list_sort(&c.errors);
         problem_list_sort(&c.warnings);
         if (ret_warnings)
-                *ret_warnings = problems_to_strv(&c.warnings, doc->notes);
+                *ret_warnings = problems_to_strv(&c, &c.warnings, doc->notes);
         if (c.errors.n > 0) {
+                _cleanup_strv_free_ char **lines = problems_to_strv(&c, &c.errors, NULL);
                 PhError *err = NULL;
-                for (size_t i = 0; i < c.errors.n; i++)
-                        (void) ph_error_append(&err, EINVAL, "%s", c.errors.items[i].text);
+                for (size_t i = 0; lines[i]; i++)
+                        (void) ph_error_append(&err, EINVAL, "%s", lines[i]);
                 checker_done(&c);
                 if (reterr) {
                         ph_error_free(*reterr);

@@ -14,7 +14,7 @@
 
 typedef struct Frame {
         json_t *node;  /* borrowed: owned by its parent (or by the root variable) */
-        char *path;    /* field path of this node */
+        char *path;    /* field path of this node; NULL past MANIFEST_PATH_MAX (no lines below it) */
         char *key;     /* pending key of a map, NULL while waiting for one */
         int key_line;
         size_t index;  /* next index of a list */
@@ -54,6 +54,11 @@ static void builder_done(Builder *b) {
         json_decref(b->root);
         json_decref(b->lines);
         json_decref(b->names);
+}
+
+static char *mfree(char *p) {
+        free(p);
+        return NULL;
 }
 
 static int fail(Builder *b, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -258,6 +263,8 @@ static int take_key(Builder *b, const yaml_event_t *e) {
 
         if (strlen(k) != e->data.scalar.length)
                 return fail(b, line, "%s: a key must not contain a NUL character", f->path[0] ? f->path : "(top)");
+        if (strcmp(k, "<<") == 0 && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+                return fail(b, line, "merge keys (<<) are not supported: write the fields out");
         if (json_object_get(f->node, k)) {
                 _cleanup_free_ char *path = f->path[0] ? xasprintf("%s.%s", f->path, k) : xstrdup(k);
                 json_t *first = json_object_get(b->lines, path);
@@ -272,7 +279,8 @@ static int take_key(Builder *b, const yaml_event_t *e) {
         return count_nodes(b, 1, line, false);
 }
 
-/* Attaches a new value (new ref, stolen) where the top frame expects one; returns its path in *ret_path. */
+/* Attaches a new value (new ref, stolen) where the top frame expects one; returns its path in *ret_path
+ * (NULL when too long to record). */
 static int attach(Builder *b, json_t *v, int line, char **ret_path) {
         _cleanup_free_ char *path = NULL;
 
@@ -288,17 +296,23 @@ static int attach(Builder *b, json_t *v, int line, char **ret_path) {
         } else {
                 Frame *f = &b->frames[b->depth - 1];
                 if (json_is_object(f->node)) {
-                        path = f->path[0] ? xasprintf("%s.%s", f->path, f->key) : xstrdup(f->key);
+                        if (f->path)
+                                path = manifest_path_join(f->path, f->key);
                         line = f->key_line;
                         json_object_set_new(f->node, f->key, v);
                         free(f->key);
                         f->key = NULL;
                 } else {
-                        path = xasprintf("%s[%zu]", f->path, f->index++);
+                        if (f->path)
+                                path = xasprintf("%s[%zu]", f->path, f->index);
+                        f->index++;
                         json_array_append_new(f->node, v);
                 }
         }
-        json_object_set_new(b->lines, path, json_integer(line));
+        if (path && strlen(path) > MANIFEST_PATH_MAX)
+                path = mfree(path);
+        if (path)
+                json_object_set_new(b->lines, path, json_integer(line));
         if (ret_path)
                 *ret_path = TAKE_PTR(path);
         return 0;
@@ -350,7 +364,7 @@ static int on_start(Builder *b, const yaml_event_t *e, bool map) {
         char *path = NULL;
 
         if (expecting_key(b))
-                return fail(b, line, "%s: a key must be a plain value, not a %s", b->frames[b->depth - 1].path[0] ? b->frames[b->depth - 1].path : "(top)", map ? "map" : "list");
+                return fail(b, line, "a key must be a plain value, not a %s", map ? "map" : "list");
         if (b->depth >= MANIFEST_MAX_DEPTH)
                 return fail(b, line, "nesting is deeper than %u levels", MANIFEST_MAX_DEPTH);
         r = count_nodes(b, 1, line, false);

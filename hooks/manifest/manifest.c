@@ -14,6 +14,37 @@ void manifest_strv_push(char ***v, char *s) {
         (*v)[n + 1] = NULL;
 }
 
+size_t manifest_utf8_cut(const char *s, size_t max) {
+        size_t n = strnlen(s, max + 1);
+
+        if (n <= max)
+                return n;
+        n = max;
+        while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
+                n--;
+        return n;
+}
+
+char *manifest_path_join(const char *parent, const char *key) {
+        size_t n = manifest_utf8_cut(key, 64);
+        char *out = xmalloc(strlen(parent) + 1 + n * 4 + 4 + 1), *p = out;
+
+        p = stpcpy(p, parent);
+        if (parent[0])
+                *p++ = '.';
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char) key[i];
+                if (ch < 0x20 || ch == 0x7f)
+                        p += sprintf(p, "\\x%02x", ch);
+                else
+                        *p++ = (char) ch;
+        }
+        if (key[n])
+                p = stpcpy(p, "...");
+        *p = 0;
+        return out;
+}
+
 PhManifestDoc *manifest_doc_free(PhManifestDoc *d) {
         if (!d)
                 return NULL;
@@ -133,9 +164,10 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                 json_object_foreach (root, k, v) {
                         if (strcmp(k, "manifest") == 0)
                                 continue;
-                        int line = manifest_doc_line(d, k);
-                        manifest_strv_push(&d->notes, line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, k)
-                                                               : xasprintf("%s: %s: unknown field", source, k));
+                        _cleanup_free_ char *path = manifest_path_join("", k);
+                        int line = manifest_doc_line(d, path);
+                        manifest_strv_push(&d->notes, line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, path)
+                                                               : xasprintf("%s: %s: unknown field", source, path));
                 }
                 d->root = json_incref(inner);
                 d->prefix = xstrdup("manifest");
@@ -161,6 +193,9 @@ static int parse_json(const char *buf, size_t len, const char *source, PhManifes
         int r;
 
         root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root && manifest_yaml_parse(buf, len, source, &yroot, &lines, NULL) >= 0)
+                /* Not JSON but a YAML flow map ("{version: v1beta2, ...}"). */
+                return doc_new(TAKE_PTR(yroot), TAKE_PTR(lines), source, ret, reterr);
         if (!root) {
                 if (jerr.line > 0)
                         return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s", source, jerr.line, jerr.text);

@@ -298,12 +298,58 @@ static void test_structure_errors(void) {
                 {"just text\n", "t.yaml:1: the manifest must be a map, not a string"},
                 {"# nothing\n", "t.yaml:1: the document is empty"},
                 {"manifest: [1]\n", "t.yaml:1: manifest: must be a map, not a list"},
-                {"? [a]\n: b\n", "t.yaml:1: (top): a key must be a plain value, not a list"},
+                {"? [a]\n: b\n", "t.yaml:1: a key must be a plain value, not a list"},
+                {"base: &b {image: x}\ncontainers:\n  - <<: *b\n    name: a\n",
+                 "t.yaml:3: merge keys (<<) are not supported: write the fields out"},
         };
         check_cases(cases, ELEMENTSOF(cases));
 
         _cleanup_free_ char *syntax2 = load_str("version: v1beta2\ncontainers: [a, b\n\n\nx: 1\n");
         TAP_CHECK_HAS(syntax2, "YAML syntax error: did not find expected ',' or ']'");
+}
+
+static void test_flow_map(void) {
+        /* Starts like JSON but is YAML: parsed as YAML, with lines. */
+        _cleanup_free_ char *e = load_str("{version: v1beta2,\n containers: [{name: a, image: b, cpu: -1}]}\n");
+        TAP_CHECK_STR(e, "t.yaml:2: containers[0].cpu: -1 must not be negative");
+}
+
+static void test_hostile_keys(void) {
+        /* Keys are shown escaped and cut, so that every message stays one line. */
+        char key[300];
+        memset(key, 'k', sizeof(key) - 1);
+        key[sizeof(key) - 1] = 0;
+        _cleanup_free_ char *text = xasprintf("version: v1beta2\ncontainers: [{name: a, image: b}]\n"
+                                              "\"a\\nb\": 1\n%s: 1\n", key);
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_strv_free_ char **w = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        TAP_CHECK(manifest_load(text, strlen(text), "t.yaml", &m, &w, &err) == 0);
+        TAP_CHECK(w && w[0] && w[1] && !w[2]);
+        TAP_CHECK_STR(w ? w[0] : NULL, "t.yaml:3: a\\x0ab: unknown field");
+        _cleanup_free_ char *want = xasprintf("t.yaml:4: %.64s...: unknown field", key);
+        TAP_CHECK_STR(w ? w[1] : NULL, want);
+}
+
+static void test_many_problems(void) {
+        /* A bounded answer: 100 lines and a count of the rest. */
+        size_t n = 0;
+        _cleanup_free_ char *text = xmalloc(64 * 1024);
+        _cleanup_error_ PhError *err = NULL;
+        PhManifest *m = NULL;
+
+        n += (size_t) sprintf(text, "version: v1beta2\ncontainers:\n");
+        for (int i = 0; i < 150; i++)
+                n += (size_t) sprintf(text + n, "  - {name: c%d, image: b, cpu: -1}\n", i);
+        TAP_CHECK(manifest_load(text, n, "t.yaml", &m, NULL, &err) == -EINVAL);
+        const char *msg = ph_error_msg(err);
+        size_t lines = 1;
+        for (const char *p = msg; *p; p++)
+                lines += *p == '\n';
+        TAP_CHECK(lines == 101);
+        TAP_CHECK_HAS(msg, "t.yaml:3: containers[0].cpu: -1 must not be negative\n");
+        TAP_CHECK_HAS(msg, "\nt.yaml: ... and 50 more");
 }
 
 static void test_wrapped_siblings(void) {
@@ -334,5 +380,8 @@ int main(void) {
         test_size();
         test_structure_errors();
         test_wrapped_siblings();
+        test_flow_map();
+        test_hostile_keys();
+        test_many_problems();
         return tap_done();
 }

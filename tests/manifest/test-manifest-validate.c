@@ -99,6 +99,19 @@ static void test_names(void) {
         TAP_CHECK(id_ok == NULL);
 }
 
+static void test_long_values(void) {
+        /* Long values are cut in messages, never inside a UTF-8 sequence: messages go into JSON signals. */
+        char name[202] = "a";
+        for (int i = 0; i < 50; i++)
+                strcat(name, "\xc3\xa9!"); /* "é!" */
+        _cleanup_free_ char *body = xasprintf("containers:\n  - {name: \"%s\", image: b}\n", name);
+        _cleanup_free_ char *e = errors_of(body);
+        json_auto_t *j = e ? json_string(e) : NULL;
+
+        TAP_CHECK(j != NULL);
+        TAP_CHECK_HAS(e, "!...\" is not a valid container name");
+}
+
 static void test_ports(void) {
         CHECK_ERRORS("containers:\n"
                      "  - name: a\n"
@@ -370,6 +383,7 @@ int main(void) {
         test_version();
         test_containers_required();
         test_names();
+        test_long_values();
         test_ports();
         test_port_conflicts();
         test_env();
