@@ -117,7 +117,7 @@ static int load_file(const char *path, PhManifest **ret) {
                         fprintf(stderr, "%s\n", ph_error_msg(err));
                 return EXIT_NOINPUT;
         }
-        r = manifest_load(buf, len, path, ret, &warnings, &err);
+        r = manifest_load(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret, &warnings, &err);
         for (char **w = warnings; w && *w; w++)
                 fprintf(stderr, "warning: %s\n", *w);
         if (r < 0) {

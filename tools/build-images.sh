@@ -15,7 +15,8 @@ docker=/usr/bin/docker
 force=0
 [ "${1:-}" = "--force" ] && force=1
 
-if ! file "$busybox" 2>/dev/null | grep -q 'statically linked'; then
+# The images hold nothing but busybox: it must not need a dynamic loader (readelf comes with gcc).
+if [ ! -x "$busybox" ] || LC_ALL=C readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
         echo "build-images.sh: $busybox is not a static busybox (apt-get install busybox-static)" >&2
         exit 1
 fi
@@ -65,3 +66,7 @@ build() {
 build podhook.local/busybox:1 '["/bin/sh"]'
 build podhook.local/apache:1 '["/run-apache.sh"]'
 build podhook.local/redis:1 '["/run-redis.sh"]'
+# A rebuild leaves the previous images untagged: drop those of ours.
+if [ "$force" = 1 ]; then
+        "$docker" image prune -f --filter label=io.podhook.test=1 >/dev/null
+fi

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
-      docker.io busybox-static curl python3 iproute2 netcat-openbsd procps)
+      docker.io busybox-static curl python3 iproute2 netcat-openbsd procps jq docker-registry)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -20,6 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
                 tail -n 20 /tmp/podhook-apt.log >&2
                 exit 1
         }
+        # The pull tests start their own docker-registry on a port of theirs; the packaged service would
+        # take :5000, Keystone's port in the Heat lab.
+        if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl > /dev/null; then
+                systemctl disable --now docker-registry > /dev/null 2>&1 || true
+        fi
 fi
 
 # Debian's own client talks API 1.41 to Debian's engine; a newer client elsewhere on PATH is not needed.

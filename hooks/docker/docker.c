@@ -242,13 +242,12 @@ static void stream_line(StreamState *s, const char *line, size_t len) {
                 s->error = xstrdup(msg);
         if (!s->message && json_is_string(json_object_get(j, "message")))
                 s->message = xstrdup(json_string_value(json_object_get(j, "message")));
-        if (s->progress && !msg) {
+        /* One line per layer step ("Pulling fs layer", "Pull complete"), not the byte counters. */
+        if (s->progress && !msg && !json_object_get(json_object_get(j, "progressDetail"), "current")) {
                 const char *status = json_string_value(json_object_get(j, "status"));
                 const char *id = json_string_value(json_object_get(j, "id"));
-                const char *bar = json_string_value(json_object_get(j, "progress"));
                 if (status)
-                        fprintf(stderr, "%s%s%s%s%s\n", id ? id : "", id ? ": " : "", status, bar ? " " : "",
-                                bar ? bar : "");
+                        fprintf(stderr, "%s%s%s\n", id ? id : "", id ? ": " : "", status);
         }
 }
 
