@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/http.h"
 #include "docker/docker.h"
@@ -99,6 +100,10 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
         r = parse_host(d, host, reterr);
         if (r < 0)
                 return r;
+        /* curl would only say it could not reach "localhost port 80": name the socket instead. */
+        if (d->unix_socket && access(d->unix_socket, F_OK) < 0)
+                return ph_error_set(reterr, errno, "Docker Engine at %s: %s: %m (is dockerd running?)", host,
+                                    d->unix_socket);
         r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &resp, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "Docker Engine at %s", host);

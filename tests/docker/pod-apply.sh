@@ -86,3 +86,14 @@ check "delete: the port is closed" bash -c "! curl -fsS --max-time 2 http://127.
 "$PODHOOK" delete "$POD"
 check "delete of a pod that is gone exits 0" [ $? -eq 0 ]
 check "delete --help" bash -c "'$PODHOOK' delete --help | grep -q -- --purge"
+
+# --- an engine that does not answer: one clear line, exit 1 ---
+DOCKER_HOST=unix:///nonexistent/docker.sock "$PODHOOK" ps >"$TMP/out" 2>"$TMP/err"
+check_eq "no engine: ps exits 1" "$?" 1
+check "no engine: one line naming the socket" bash -c "[ \"\$(grep -c . '$TMP/err')\" = 1 ] && grep -q '/nonexistent/docker.sock' '$TMP/err'"
+DOCKER_HOST=ssh://example "$PODHOOK" delete "$POD" 2>"$TMP/err"
+check_eq "unsupported DOCKER_HOST: exit 1" "$?" 1
+check "unsupported DOCKER_HOST: says what is supported" grep -q 'only unix://PATH and tcp://HOST:PORT' "$TMP/err"
+for cmd in validate apply delete ps hook; do
+        check "$cmd --help" bash -c "'$PODHOOK' $cmd --help | grep -q '^Usage: podhook $cmd'"
+done

@@ -126,10 +126,12 @@ check "garbage on stdin: non-zero deploy_status_code" [ "$(status)" != 0 ]
 # --- config as an object (StructuredConfig), a name Docker would refuse ---
 deployment cfg-8 "$PREFIX-odd name/x" CREATE "" |
         jq --argjson m "$(jq -n '{version: "v1beta2", containers: [{name: "web",
-                image: "podhook.local/busybox:1", command: ["/bin/sleep", "100000"]}]}')" '.config = $m' >"$TMP/obj.json"
+                image: "podhook.local/busybox:1", command: ["/bin/sleep", "100000"]}]}')" \
+                '.config = $m | .options.init = false' >"$TMP/obj.json"
 run_hook "$PODHOOK" hook <"$TMP/obj.json"
 check_eq "object config: deploy_status_code 0" "$(status)" 0
 check_eq "a name Docker refuses is sanitised" "$(pod_count "$PREFIX-odd-name-x")" 2
+check_eq "options.init false: no Docker init" "$("$D" inspect -f '{{.HostConfig.Init}}' "$PREFIX-odd-name-x.web")" false
 check "and deploy_stderr says so" jq_true '.deploy_stderr | contains("pod '"'$PREFIX-odd-name-x'"'")' "$TMP/res"
 
 # --- installed as an executable named docker, run with no arguments ---
