@@ -32,8 +32,9 @@ char *manifest_path_join(const char *parent, const char *key);
 /* Cuts s at most at max bytes without splitting a UTF-8 sequence; returns the new length. */
 size_t manifest_utf8_cut(const char *s, size_t max);
 
-/* Appends a copy of s to a NULL-terminated vector. */
-void manifest_strv_push(char ***v, char *s);
+/* Makes room for one more item in an array of *n items of size bytes, doubling its capacity *cap: appending
+ * is amortized O(1) even where realloc always copies (ASan). */
+void *manifest_grow(void *p, size_t *cap, size_t n, size_t size);
 
 /* What a value is, for messages: "a map", "a list", "a string", "an integer", ... */
 const char *manifest_kind_of(const json_t *v);

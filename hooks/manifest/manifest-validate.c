@@ -24,7 +24,7 @@ typedef struct Problem {
 
 typedef struct ProblemList {
         Problem *items;
-        size_t n;
+        size_t n, cap;
 } ProblemList;
 
 /* A port in use somewhere in the pod; the pod's containers share one network namespace. */
@@ -37,13 +37,18 @@ typedef struct PortUse {
         char *where; /* "containers[0].ports[1]" */
 } PortUse;
 
+typedef struct PortTable {
+        PortUse *items;
+        size_t n, cap;
+        json_t *index; /* "80/tcp" -> list of indexes into items: a lookup is not a scan of the pod */
+} PortTable;
+
 typedef struct Checker {
         const PhManifestDoc *doc;
         ProblemList errors, warnings;
         size_t seq;
         json_t *volume_names; /* declared volume name -> true */
-        PortUse *host_ports, *container_ports;
-        size_t n_host_ports, n_container_ports;
+        PortTable host_ports, container_ports;
 } Checker;
 
 static void problem_list_done(ProblemList *l) {
@@ -52,18 +57,19 @@ static void problem_list_done(ProblemList *l) {
         free(l->items);
 }
 
-static void port_uses_free(PortUse *p, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(p[i].where);
-        free(p);
+static void port_table_done(PortTable *t) {
+        for (size_t i = 0; i < t->n; i++)
+                free(t->items[i].where);
+        free(t->items);
+        json_decref(t->index);
 }
 
 static void checker_done(Checker *c) {
         problem_list_done(&c->errors);
         problem_list_done(&c->warnings);
         json_decref(c->volume_names);
-        port_uses_free(c->host_ports, c->n_host_ports);
-        port_uses_free(c->container_ports, c->n_container_ports);
+        port_table_done(&c->host_ports);
+        port_table_done(&c->container_ports);
 }
 
 static void vreport(Checker *c, ProblemList *l, const char *path, const char *fmt, va_list ap) {
@@ -72,7 +78,7 @@ static void vreport(Checker *c, ProblemList *l, const char *path, const char *fm
 
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
-        l->items = xrealloc(l->items, (l->n + 1) * sizeof(Problem));
+        l->items = manifest_grow(l->items, &l->cap, l->n, sizeof(Problem));
         l->items[l->n++] = (Problem){
                 .line = line,
                 .seq = c->seq++,
@@ -481,11 +487,17 @@ static bool ip_is_wildcard(const unsigned char addr[16]) {
         return true;
 }
 
-static const PortUse *port_find(const PortUse *uses, size_t n, const PortUse *u, bool by_address) {
-        for (size_t i = 0; i < n; i++) {
-                const PortUse *o = &uses[i];
-                if (o->port != u->port || strcmp(o->protocol, u->protocol) != 0)
-                        continue;
+static char *port_key(const PortUse *u) {
+        return xasprintf("%d/%s", u->port, u->protocol);
+}
+
+static const PortUse *port_find(const PortTable *t, const PortUse *u, bool by_address) {
+        _cleanup_free_ char *key = port_key(u);
+        json_t *list = t->index ? json_object_get(t->index, key) : NULL, *idx;
+        size_t i;
+
+        json_array_foreach (list, i, idx) {
+                const PortUse *o = &t->items[json_integer_value(idx)];
                 if (!by_address || o->wildcard || u->wildcard)
                         return o;
                 if (o->family == u->family && memcmp(o->addr, u->addr, 16) == 0)
@@ -494,11 +506,22 @@ static const PortUse *port_find(const PortUse *uses, size_t n, const PortUse *u,
         return NULL;
 }
 
-static void port_add(PortUse **uses, size_t *n, const PortUse *u) {
-        *uses = xrealloc(*uses, (*n + 1) * sizeof(PortUse));
-        (*uses)[*n] = *u;
-        (*uses)[*n].where = xstrdup(u->where);
-        (*n)++;
+static void port_add(PortTable *t, const PortUse *u) {
+        _cleanup_free_ char *key = port_key(u);
+        json_t *list;
+
+        if (!t->index)
+                t->index = json_object();
+        list = json_object_get(t->index, key);
+        if (!list) {
+                list = json_array();
+                json_object_set_new(t->index, key, list);
+        }
+        json_array_append_new(list, json_integer((json_int_t) t->n));
+        t->items = manifest_grow(t->items, &t->cap, t->n, sizeof(PortUse));
+        t->items[t->n] = *u;
+        t->items[t->n].where = xstrdup(u->where);
+        t->n++;
 }
 
 static bool check_port_range(Checker *c, const char *path, json_int_t v, bool zero_ok) {
@@ -561,21 +584,21 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
         if (cport_ok) {
                 out->container_port = (int) container_port;
                 use.port = out->container_port;
-                const PortUse *other = port_find(c->container_ports, c->n_container_ports, &use, false);
+                const PortUse *other = port_find(&c->container_ports, &use, false);
                 if (other)
                         error_at(c, cpath, "%d/%s is already used by %s (the containers of a pod share one network)",
                                  use.port, use.protocol, other->where);
                 else
-                        port_add(&c->container_ports, &c->n_container_ports, &use);
+                        port_add(&c->container_ports, &use);
         }
         if (hport_ok && ip_ok && host_port != 0) {
                 out->host_port = (int) host_port;
                 use.port = out->host_port;
-                const PortUse *other = port_find(c->host_ports, c->n_host_ports, &use, true);
+                const PortUse *other = port_find(&c->host_ports, &use, true);
                 if (other)
                         error_at(c, hpath, "%d/%s is already published by %s", use.port, use.protocol, other->where);
                 else
-                        port_add(&c->host_ports, &c->n_host_ports, &use);
+                        port_add(&c->host_ports, &use);
         }
 }
 

@@ -36,7 +36,7 @@ typedef struct Builder {
         json_t *lines;   /* new ref */
         json_t *names;   /* anchor name -> index into anchors */
         Anchor *anchors;
-        size_t n_anchors;
+        size_t n_anchors, cap_anchors;
         size_t total;    /* nodes of the whole document, aliases expanded */
         PhError **reterr;
 } Builder;
@@ -249,7 +249,7 @@ static void register_anchor(Builder *b, const char *name, json_t *node, size_t c
                 a->count = count;
                 return;
         }
-        b->anchors = xrealloc(b->anchors, (b->n_anchors + 1) * sizeof(Anchor));
+        b->anchors = manifest_grow(b->anchors, &b->cap_anchors, b->n_anchors, sizeof(Anchor));
         b->anchors[b->n_anchors] = (Anchor){json_incref(node), count};
         json_object_set_new(b->names, name, json_integer((json_int_t) b->n_anchors));
         b->n_anchors++;

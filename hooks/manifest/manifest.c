@@ -6,12 +6,11 @@
 #include "common/cleanup.h"
 #include "manifest/manifest-internal.h"
 
-void manifest_strv_push(char ***v, char *s) {
-        size_t n = strv_length(*v);
-
-        *v = xrealloc(*v, (n + 2) * sizeof(char *));
-        (*v)[n] = s;
-        (*v)[n + 1] = NULL;
+void *manifest_grow(void *p, size_t *cap, size_t n, size_t size) {
+        if (n < *cap)
+                return p;
+        *cap = *cap ? *cap * 2 : 8;
+        return xrealloc(p, *cap * size);
 }
 
 size_t manifest_utf8_cut(const char *s, size_t max) {
@@ -161,13 +160,15 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                         return ph_error_set(reterr, EINVAL, "%s: manifest: must be a map, not %s", source,
                                             manifest_kind_of(inner));
                 }
+                size_t n = 0;
+                d->notes = xcalloc(json_object_size(root), sizeof(char *));
                 json_object_foreach (root, k, v) {
                         if (strcmp(k, "manifest") == 0)
                                 continue;
                         _cleanup_free_ char *path = manifest_path_join("", k);
                         int line = manifest_doc_line(d, path);
-                        manifest_strv_push(&d->notes, line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, path)
-                                                               : xasprintf("%s: %s: unknown field", source, path));
+                        d->notes[n++] = line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, path)
+                                                 : xasprintf("%s: %s: unknown field", source, path);
                 }
                 d->root = json_incref(inner);
                 d->prefix = xstrdup("manifest");
