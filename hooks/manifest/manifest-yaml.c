@@ -262,12 +262,12 @@ static int take_key(Builder *b, const yaml_event_t *e) {
         int line = (int) e->start_mark.line + 1;
 
         if (strlen(k) != e->data.scalar.length)
-                return fail(b, line, "%s: a key must not contain a NUL character", f->path[0] ? f->path : "(top)");
+                return fail(b, line, "a key must not contain a NUL character");
         if (strcmp(k, "<<") == 0 && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
                 return fail(b, line, "merge keys (<<) are not supported: write the fields out");
         if (json_object_get(f->node, k)) {
-                _cleanup_free_ char *path = f->path[0] ? xasprintf("%s.%s", f->path, k) : xstrdup(k);
-                json_t *first = json_object_get(b->lines, path);
+                _cleanup_free_ char *path = manifest_path_join(f->path ?: "...", k); /* "....key" deep down */
+                json_t *first = f->path ? json_object_get(b->lines, path) : NULL;
                 if (first)
                         return fail(b, line, "%s: duplicate key (first at line %d)", path,
                                     (int) json_integer_value(first));

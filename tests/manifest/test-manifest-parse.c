@@ -299,6 +299,7 @@ static void test_structure_errors(void) {
                 {"# nothing\n", "t.yaml:1: the document is empty"},
                 {"manifest: [1]\n", "t.yaml:1: manifest: must be a map, not a list"},
                 {"? [a]\n: b\n", "t.yaml:1: a key must be a plain value, not a list"},
+                {"version: v1beta2\n\"a\\0b\": 1\n", "t.yaml:2: a key must not contain a NUL character"},
                 {"base: &b {image: x}\ncontainers:\n  - <<: *b\n    name: a\n",
                  "t.yaml:3: merge keys (<<) are not supported: write the fields out"},
         };
@@ -330,6 +331,18 @@ static void test_hostile_keys(void) {
         TAP_CHECK_STR(w ? w[0] : NULL, "t.yaml:3: a\\x0ab: unknown field");
         _cleanup_free_ char *want = xasprintf("t.yaml:4: %.64s...: unknown field", key);
         TAP_CHECK_STR(w ? w[1] : NULL, want);
+}
+
+static void test_long_paths(void) {
+        /* Past MANIFEST_PATH_MAX no lines are kept: a duplicate deep down still fails, naming its path. */
+        char key[70];
+        memset(key, 'k', sizeof(key) - 1);
+        key[sizeof(key) - 1] = 0;
+        _cleanup_free_ char *text = xasprintf("%s:\n %s:\n  %s:\n   %s:\n    %s:\n     a: 1\n     a: 2\n", key, key,
+                                              key, key, key);
+        _cleanup_free_ char *e = load_str(text);
+        TAP_CHECK_HAS(e, "t.yaml:7: ");
+        TAP_CHECK_HAS(e, "....a: duplicate key");
 }
 
 static void test_many_problems(void) {
@@ -383,5 +396,6 @@ int main(void) {
         test_flow_map();
         test_hostile_keys();
         test_many_problems();
+        test_long_paths();
         return tap_done();
 }
