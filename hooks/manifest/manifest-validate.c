@@ -47,7 +47,7 @@ typedef struct Checker {
         const PhManifestDoc *doc;
         ProblemList errors, warnings;
         size_t seq;
-        json_t *volume_names; /* declared volume name -> true */
+        json_t *volume_names; /* declared volume name -> path of its first declaration */
         PortTable host_ports, container_ports;
 } Checker;
 

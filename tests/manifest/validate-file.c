@@ -1,5 +1,6 @@
-/* Validates one manifest file: exit 0 when valid. With --expect-invalid, exit 0 only when the file is
- * rejected, and, with --expect FILE, only when the messages equal FILE's text. Prints every message. */
+/* Validates one manifest file: exit 0 when valid (and, with --strict, without warnings). With
+ * --expect-invalid, exit 0 only when the file is rejected, and, with --expect FILE, only when the messages
+ * equal FILE's text. Prints every message. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,13 +15,15 @@ int main(int argc, char **argv) {
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
         const char *file = NULL, *expect_file = NULL, *source = NULL;
-        bool expect_invalid = false;
+        bool expect_invalid = false, strict = false;
         size_t len = 0;
         int r;
 
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--expect-invalid") == 0)
                         expect_invalid = true;
+                else if (strcmp(argv[i], "--strict") == 0)
+                        strict = true;
                 else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc)
                         expect_file = argv[++i];
                 else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc)
@@ -29,7 +32,7 @@ int main(int argc, char **argv) {
                         file = argv[i];
         }
         if (!file) {
-                fprintf(stderr, "usage: validate-file [--expect-invalid] [--expect MESSAGES] [--source NAME] FILE\n");
+                fprintf(stderr, "usage: validate-file [--strict] [--expect-invalid] [--expect MESSAGES] [--source NAME] FILE\n");
                 return 2;
         }
         r = file_read_all(file, MANIFEST_MAX_BYTES + 1, &buf, &len, &err);
@@ -45,7 +48,7 @@ int main(int argc, char **argv) {
         else
                 printf("%s: valid, %zu container(s), %zu volume(s)\n", file, m->n_containers, m->n_volumes);
         if (!expect_invalid)
-                return r < 0 ? 1 : 0;
+                return r < 0 || (strict && warnings && warnings[0]) ? 1 : 0;
         if (r >= 0) {
                 fprintf(stderr, "%s: expected validation to fail, but it passed\n", file);
                 return 1;
