@@ -300,6 +300,10 @@ static void test_structure_errors(void) {
                 {"manifest: [1]\n", "t.yaml:1: manifest: must be a map, not a list"},
                 {"? [a]\n: b\n", "t.yaml:1: a key must be a plain value, not a list"},
                 {"version: v1beta2\n\"a\\0b\": 1\n", "t.yaml:2: a key must not contain a NUL character"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: \"b\xc3\x28\"}\n",
+                 "t.yaml:3: YAML syntax error: invalid trailing UTF-8 octet"},
+                {"version: v1beta2\r\ncontainers:\r\n  - {name: a, image: b, cpu: x}\r\n",
+                 "t.yaml:3: containers[0].cpu: must be an integer, not the string \"x\""},
                 {"base: &b {image: x}\ncontainers:\n  - <<: *b\n    name: a\n",
                  "t.yaml:3: merge keys (<<) are not supported: write the fields out"},
         };
