@@ -112,6 +112,21 @@ static void test_from_json(void) {
         TAP_CHECK(manifest_doc_from_json(s, "heat", &doc2, &err) == 0);
         TAP_CHECK(doc2 && manifest_validate(doc2, &m, NULL, NULL) == 0);
         TAP_CHECK(m && m->n_containers == 1);
+
+        /* The same limits for a JSON value as for text. */
+        json_auto_t *deep = json_array();
+        json_t *cur = deep;
+        for (unsigned i = 0; i < MANIFEST_MAX_DEPTH; i++) {
+                json_t *next = json_array();
+                json_array_append_new(cur, next);
+                cur = next;
+        }
+        PhManifestDoc *doc3 = NULL;
+        TAP_CHECK(manifest_doc_from_json(deep, "heat", &doc3, &err) == -EINVAL && !doc3);
+        TAP_CHECK_STR(ph_error_msg(err), "heat: nesting is deeper than 64 levels");
+        json_auto_t *list = json_pack("[i]", 1);
+        TAP_CHECK(manifest_doc_from_json(list, "heat", &doc3, &err) == -EINVAL && !doc3);
+        TAP_CHECK_STR(ph_error_msg(err), "heat: the manifest must be a map, not a list");
 }
 
 static void test_scalars(void) {
