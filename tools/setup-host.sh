@@ -15,11 +15,20 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
         echo "setup-host: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # Keep package scripts from starting daemons (docker-registry would take :5000, Keystone's port in
+        # the Heat lab); we start what we need ourselves.
+        own_policy=0
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+                printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+                chmod +x /usr/sbin/policy-rc.d
+                own_policy=1
+        fi
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" > /tmp/podhook-apt.log 2>&1 || {
                 tail -n 20 /tmp/podhook-apt.log >&2
                 exit 1
         }
+        [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
         # The pull tests start their own docker-registry on a port of theirs; the packaged service would
         # take :5000, Keystone's port in the Heat lab.
         if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl > /dev/null; then
