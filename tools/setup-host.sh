@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
                 tail -n 20 /tmp/podhook-apt.log >&2
                 exit 1
         }
-        [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+        if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
         # The pull tests start their own docker-registry on a port of theirs; the packaged service would
         # take :5000, Keystone's port in the Heat lab.
         if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl > /dev/null; then

@@ -91,7 +91,8 @@ bootstrap() {
         local deadline=$((SECONDS + 120)) v
         while [ $SECONDS -lt $deadline ]; do
                 v=$(output "$1" os_collect_config)
-                if [ -n "$v" ] && [ "$v" != null ] && [ "$v" != None ]; then
+                # Until the server resource is created the output is null or {}.
+                if grep -q '"collectors"' <<<"$v"; then
                         (umask 077 && printf '%s\n' "$v" >"$2")
                         return 0
                 fi
