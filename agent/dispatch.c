@@ -124,7 +124,11 @@ json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared) {
         }
         if (runner_find_hook(group, d->hook_dirs, &path, &err) < 0)
                 return failure("podhook: %s%s; the deployment cannot run\n", ph_error_msg(err), "");
-        if (runner_run(path, prepared, d->hook_timeout, &data, &err) < 0)
+        int r = runner_run_cancellable(path, prepared, d->hook_timeout, d->should_stop ? d->cancel_fd : -1,
+                                       d->should_stop, d->userdata, &data, &err);
+        if (r == -ECANCELED)
+                return NULL;
+        if (r < 0)
                 return failure("podhook: %s: %s\n", path, ph_error_msg(err));
         return data;
 }
@@ -152,6 +156,8 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         if (r < 0)
                 return r;
         data = dispatch_run_hook(d, prepared);
+        if (!data)
+                return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
         inputs = dispatch_inputs_map(prepared);
         r = outbox_add(d->outbox, id, inputs, data, reterr);
         if (r < 0)
@@ -176,6 +182,10 @@ int dispatch_all(PhDispatch *d, const json_t *deployments) {
                 if (d->should_stop && d->should_stop(d->userdata))
                         return -EINTR;
                 r = dispatch_one(d, dep, &err);
+                if (r == -EINTR) {
+                        report(d, PH_DISPATCH_ERROR, json_string_value(json_object_get(dep, "id")), dep, NULL, err);
+                        return -EINTR;
+                }
                 if (r < 0)
                         report(d, PH_DISPATCH_ERROR, json_string_value(json_object_get(dep, "id")), dep, NULL, err);
                 else

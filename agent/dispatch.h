@@ -40,6 +40,7 @@ typedef struct PhDispatch {
         void (*report)(PhDispatchEvent ev, const char *id, const json_t *deployment, const json_t *data,
                        const PhError *err, void *userdata);
         bool (*should_stop)(void *userdata); /* checked between deployments */
+        int cancel_fd; /* readable when should_stop may say yes (a signalfd); -1: external hooks are not interrupted */
         void *userdata;
 } PhDispatch;
 
@@ -52,9 +53,11 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr);
 /* name -> value map of the entry's inputs (new ref). */
 json_t *dispatch_inputs_map(const json_t *deployment);
 /* Runs a prepared entry through its hook. Always gives a result (a failure is data: a missing hook
- * is deploy_status_code 1 with the reason in deploy_stderr). */
+ * is deploy_status_code 1 with the reason in deploy_stderr), except NULL when should_stop interrupted
+ * an external hook (the deployment stays in progress and is resumed at the next start). */
 json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared);
-/* One entry: 1 when it ran, 0 when skipped (done, or nothing to do), < 0 on error. */
+/* One entry: 1 when it ran, 0 when skipped (done, or nothing to do), -EINTR when stopped while its hook
+ * ran, other < 0 on error. */
 int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr);
 /* Every entry of the list in order; an error in one is reported and the next continues. Returns the
  * number that ran, or -EINTR when should_stop said so. */

@@ -270,6 +270,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->dispatch.report = on_dispatch;
         a->dispatch.should_stop = agent_should_stop;
         a->dispatch.userdata = a;
+        a->dispatch.cancel_fd = -1;
         agent_apply_cfg(a);
         r = agent_resolve_occ(cfg, &occ, &a->boot_hash, reterr);
         if (r < 0)
@@ -483,6 +484,7 @@ int loop_run(PhAgent *a, PhError **reterr) {
         if (tfd < 0)
                 return ph_error_set(reterr, errno, "timerfd_create: %s", strerror(errno));
         a->sfd = sfd;
+        a->dispatch.cancel_fd = sfd;
 
         for (;;) {
                 _cleanup_error_ PhError *err = NULL;
@@ -516,13 +518,13 @@ int loop_run(PhAgent *a, PhError **reterr) {
                 struct itimerspec its = { .it_value = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 } };
                 if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
                         r = ph_error_set(reterr, errno, "timerfd_settime: %s", strerror(errno));
-                        a->sfd = -1;
+                        a->sfd = a->dispatch.cancel_fd = -1;
                         return r;
                 }
                 struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
                 if (poll(p, 2, -1) < 0 && errno != EINTR) {
                         r = ph_error_set(reterr, errno, "poll: %s", strerror(errno));
-                        a->sfd = -1;
+                        a->sfd = a->dispatch.cancel_fd = -1;
                         return r;
                 }
                 if (p[1].revents & POLLIN) {
@@ -532,5 +534,6 @@ int loop_run(PhAgent *a, PhError **reterr) {
         }
         log_info("stopping");
         a->sfd = -1;
+        a->dispatch.cancel_fd = -1;
         return 0;
 }

@@ -147,7 +147,14 @@ static void close_fd(int *fd) {
 
 /* Feeds stdin and drains stdout/stderr until both close, or the deadline passes (-ETIME).
  * fd[0] = stdin writer, fd[1] = stdout reader, fd[2] = stderr reader; all closed on return. */
-static int pump(int fd[3], const char *input, size_t input_len, long long deadline, Buf *bout, Buf *berr) {
+typedef struct Cancel {
+        int fd;
+        bool (*should_cancel)(void *userdata);
+        void *userdata;
+} Cancel;
+
+static int pump(int fd[3], const char *input, size_t input_len, long long deadline, const Cancel *cancel, Buf *bout,
+                Buf *berr) {
         size_t written = 0;
         char chunk[65536];
         int r = 0;
@@ -155,8 +162,9 @@ static int pump(int fd[3], const char *input, size_t input_len, long long deadli
         if (input_len == 0)
                 close_fd(&fd[0]);
         while (fd[1] >= 0 || fd[2] >= 0) {
-                struct pollfd p[3] = { { .fd = fd[1], .events = POLLIN }, { .fd = fd[2], .events = POLLIN },
-                                       { .fd = fd[0], .events = POLLOUT } };
+                struct pollfd p[4] = { { .fd = fd[1], .events = POLLIN }, { .fd = fd[2], .events = POLLIN },
+                                       { .fd = fd[0], .events = POLLOUT },
+                                       { .fd = cancel->should_cancel ? cancel->fd : -1, .events = POLLIN } };
                 int timeout = -1;
 
                 if (deadline > 0) {
@@ -167,10 +175,14 @@ static int pump(int fd[3], const char *input, size_t input_len, long long deadli
                         }
                         timeout = left > 1000000 ? 1000000 : (int) left;
                 }
-                if (poll(p, 3, timeout) < 0) {
+                if (poll(p, 4, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         r = -errno;
+                        break;
+                }
+                if ((p[3].revents & POLLIN) && cancel->should_cancel(cancel->userdata)) {
+                        r = -ECANCELED;
                         break;
                 }
                 for (int i = 0; i < 2; i++) {
@@ -220,6 +232,14 @@ static json_t *result_data(const Buf *out, const Buf *err, int code) {
 
 int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, json_t **ret_data,
                PhError **reterr) {
+        return runner_run_cancellable(path, deployment, timeout_s, -1, NULL, NULL, ret_data, reterr);
+}
+
+int runner_run_cancellable(const char *path, const json_t *deployment, unsigned timeout_s, int cancel_fd,
+                           bool (*should_cancel)(void *userdata), void *userdata, json_t **ret_data,
+                           PhError **reterr) {
+        Cancel cancel = { .fd = cancel_fd, .should_cancel = cancel_fd >= 0 ? should_cancel : NULL,
+                          .userdata = userdata };
         _cleanup_free_ char *input = json_dumps(deployment, JSON_INDENT(4));
         int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
         Buf bout = { 0 }, berr = { 0 };
@@ -258,9 +278,9 @@ int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, j
         close(pin[0]), close(pout[1]), close(perr[1]);
 
         int fds[3] = { pin[1], pout[0], perr[0] };
-        r = pump(fds, input, strlen(input), timeout_s ? now_ms() + timeout_s * 1000LL : 0, &bout, &berr);
-        if (r == -ETIME) {
-                timed_out = true;
+        r = pump(fds, input, strlen(input), timeout_s ? now_ms() + timeout_s * 1000LL : 0, &cancel, &bout, &berr);
+        if (r == -ETIME || r == -ECANCELED) {
+                timed_out = r == -ETIME;
                 (void) kill(-pid, SIGKILL);
                 (void) kill(pid, SIGKILL);
         }
@@ -293,6 +313,9 @@ int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, j
                 json_object_set_new(d, "deploy_stderr", text_json(berr.data, berr.len));
                 json_object_set_new(d, "deploy_status_code", json_integer(code ? code : 124));
                 *ret_data = d;
+        } else if (r == -ECANCELED) {
+                free(bout.data), free(berr.data);
+                return ph_error_set(reterr, ECANCELED, "hook %s: cancelled", path);
         } else if (r < 0) {
                 free(bout.data), free(berr.data);
                 return ph_error_set(reterr, -r, "hook %s: %s", path, strerror(-r));

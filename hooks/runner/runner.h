@@ -2,6 +2,8 @@
  * heat-config contract (deployment JSON on stdin; result from stdout by 55-heat-config's rules). */
 #pragma once
 
+#include <stdbool.h>
+
 #include "common/error.h"
 
 typedef struct json_t json_t;
@@ -17,3 +19,8 @@ int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhErr
  * a timed-out hook is killed and reported as a failure in the data, not as an error. */
 int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, json_t **ret_data,
                PhError **reterr);
+/* runner_run that also watches cancel_fd (e.g. a signalfd): when it is readable, should_cancel(userdata)
+ * decides; true kills the hook with everything it started and returns -ECANCELED (no data). */
+int runner_run_cancellable(const char *path, const json_t *deployment, unsigned timeout_s, int cancel_fd,
+                           bool (*should_cancel)(void *userdata), void *userdata, json_t **ret_data,
+                           PhError **reterr);

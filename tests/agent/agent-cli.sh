@@ -2,26 +2,22 @@
 # podhook agent as a program: --print redaction, --one-time with a heat-agents hook, markers,
 # following a new os-collect-config (persisted), the single-instance lock, SIGHUP reload, SIGTERM
 # stop, bad settings all reported at once. Uses the local source only (no network).
-#   agent-cli.sh PODHOOK HOOKS_DIR
+# Also: SIGTERM while an external hook blocks stops the agent at once, and the next start resumes it.
+#   agent-cli.sh PODHOOK HOOKS_DIR BLOCK_HOOK
 set -uo pipefail
 podhook=$1
 hooks=$2
+block_hook=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/ph-agent-cli.XXXXXX")
 daemon=
-trap '[ -n "$daemon" ] && kill "$daemon" 2>/dev/null; rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if "${@:2}"; then ok "$1"; else nok "$1"; fi; }
-wait_for() { # wait_for SECONDS COMMAND...
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -ge $deadline ] && return 1
-                sleep 0.2
-        done
+cleanup() {
+        [ -n "$daemon" ] && kill "$daemon" 2>/dev/null
+        for f in "$work"/started.*; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+        rm -rf "$work"
 }
+trap cleanup EXIT
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 mkdir -m 700 "$work/d1" "$work/d2"
 export HEAT_CONFIG_HOOKS=$hooks HEAT_SCRIPT_WORKING=$work/w HEAT_SCRIPT_OUTPUTS=$work/o
@@ -69,13 +65,20 @@ check "second run exits 0" test $? = 0
 check "second run polls the followed source" grep -q "deployment cfg-2 (second, group script): running CREATE" "$work/run2.log"
 check "cfg-1 is not run again" test -z "$(grep 'cfg-1' "$work/run2.log")"
 
-"$podhook" agent --bootstrap "$work/boot.json" --state-dir "$work/state" --occ-config '' --config '' \
-        --interval 1 --log-level debug >"$work/daemon.log" 2>&1 &
+printf '[DEFAULT]\ninterval = 1\n' >"$work/agent.conf"
+"$podhook" agent --bootstrap "$work/boot.json" --state-dir "$work/state" --occ-config '' --config "$work/agent.conf" \
+        --log-level debug >"$work/daemon.log" 2>&1 &
 daemon=$!
 check "the daemon takes the lock" wait_for 10 bash -c "! flock -n '$work/state/lock' true"
 "$podhook" agent "${common[@]}" --one-time >"$work/second.log" 2>&1
 check "a second agent on the same state dir is refused" test $? != 0
 check "with a clear message" grep -q "another podhook agent" "$work/second.log"
+printf '[DEFAULT]\ninterval = never\nretry-max = -1\n' >"$work/agent.conf"
+kill -HUP "$daemon"
+check "SIGHUP with a bad config keeps the old one" wait_for 10 grep -q "new config rejected, keeping the old one" "$work/daemon.log"
+check "naming every bad key" bash -c "grep -q \"interval: 'never'\" '$work/daemon.log' && grep -q \"retry-max: '-1'\" '$work/daemon.log'"
+check "and keeps running" kill -0 "$daemon"
+printf '[DEFAULT]\ninterval = 2\n' >"$work/agent.conf"
 kill -HUP "$daemon"
 check "SIGHUP reloads" wait_for 10 grep -q "configuration reloaded" "$work/daemon.log"
 kill -TERM "$daemon"
@@ -88,5 +91,40 @@ check "it said so" grep -q "stopping" "$work/daemon.log"
 check "bad settings: exit 2" test $? = 2
 check "every bad setting is named" bash -c "grep -q \"'--nope'\" '$work/bad.log' && grep -q 'interval' '$work/bad.log' && grep -q 'retry-max' '$work/bad.log'"
 
-echo "1..$n"
-[ $fails = 0 ]
+# SIGTERM in the middle of a hook: the agent stops now; the deployment is resumed at the next start.
+mkdir -m 700 "$work/d3" "$work/bh"
+ln -s "$block_hook" "$work/bh/phe2e_block"
+mkfifo "$work/fifo"
+cat >"$work/boot3.json" <<EOF2
+{"collectors": ["local"], "local": {"path": ["$work/d3"]}}
+EOF2
+(umask 077 && cat >"$work/d3/meta.json" <<EOF2
+{"deployments": [{"id": "cfg-b", "name": "blocker", "group": "phe2e_block", "config": "",
+                  "inputs": [{"name": "deploy_action", "type": "String", "value": "CREATE"}], "outputs": []}]}
+EOF2
+)
+b=(--bootstrap "$work/boot3.json" --state-dir "$work/state3" --occ-config '' --config '' --interval 1)
+PHE2E_DIR=$work HEAT_CONFIG_HOOKS=$work/bh "$podhook" agent "${b[@]}" >"$work/block1.log" 2>&1 &
+daemon=$!
+check "the blocking hook started" wait_for 20 test -e "$work/started.1"
+t0=$SECONDS
+kill -TERM "$daemon"
+wait "$daemon"
+rc=$?
+daemon=
+check "SIGTERM during a hook: exit 0" test $rc = 0
+check "and promptly" test $((SECONDS - t0)) -lt 10
+check "the hook was killed" bash -c "! kill -0 $(cat "$work/started.1") 2>/dev/null"
+check "the deployment is left in progress" test -e "$work/state3/deployed/cfg-b.inprogress"
+check "the agent said it will resume" grep -q "interrupted; it runs again at the next start" "$work/block1.log"
+PHE2E_DIR=$work HEAT_CONFIG_HOOKS=$work/bh "$podhook" agent "${b[@]}" --one-time >"$work/block2.log" 2>&1 &
+one=$!
+check "the next start resumes it" wait_for 20 test -e "$work/started.2"
+echo released >"$work/fifo"
+wait "$one"
+check "and finishes it" test $? = 0
+check "resume logged" grep -q "resuming interrupted CREATE" "$work/block2.log"
+check "result recorded" grep -q "released released" "$work/state3/deployed/cfg-b.notify.json"
+check "not in progress any more" test ! -e "$work/state3/deployed/cfg-b.inprogress"
+
+tap_done

@@ -42,6 +42,11 @@ static json_int_t code(const json_t *d) {
         return json_integer_value(json_object_get(d, "deploy_status_code"));
 }
 
+static bool yes(void *userdata) {
+        (void) userdata;
+        return true;
+}
+
 int main(void) {
         if (!mkdtemp(tmp))
                 return 1;
@@ -92,6 +97,21 @@ int main(void) {
         TAP_CHECK(d9 && code(d9) != 0);
         TAP_CHECK_HAS(s(d9, "deploy_stderr"), "timed out after 1 s");
         TAP_CHECK_STR(s(d9, "deploy_stdout"), "started\n");
+
+        /* Cancellation: a readable fd and a yes from the callback kill the hook at once. */
+        int cp[2];
+        TAP_CHECK(pipe(cp) == 0);
+        TAP_CHECK(write(cp[1], "x", 1) == 1);
+        _cleanup_free_ char *blocker = hook("block", "echo started; sleep 30");
+        json_auto_t *bdep = json_pack("{s:s}", "id", "blk");
+        json_t *bd = NULL;
+        _cleanup_error_ PhError *cerr = NULL;
+        t0 = time(NULL);
+        TAP_CHECK(runner_run_cancellable(blocker, bdep, 60, cp[0], yes, NULL, &bd, &cerr) == -ECANCELED);
+        TAP_CHECK(time(NULL) - t0 < 10);
+        TAP_CHECK(bd == NULL);
+        TAP_CHECK_HAS(ph_error_msg(cerr), "cancelled");
+        close(cp[0]), close(cp[1]);
 
         /* Lookup: the group is sanitised; dirs are searched in order; missing is -ENOENT. */
         _cleanup_free_ char *found = NULL, *dirs = xasprintf("/nonexistent:%s", tmp);

@@ -109,8 +109,12 @@ start_agent() {
         agents+=("$agent_pid")
 }
 
+# stop_agent PID: SIGTERM, and SIGKILL if it has not stopped within 30 s.
 stop_agent() {
-        kill "$1" 2>/dev/null
+        local deadline=$((SECONDS + 30))
+        kill "$1" 2>/dev/null || return 0
+        while kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+        kill -9 "$1" 2>/dev/null
         wait "$1" 2>/dev/null
 }
 
@@ -164,6 +168,8 @@ PY
 
 cleanup() {
         local rc=$?
+        for a in "${agents[@]}"; do stop_agent "$a"; done
+        for f in "$work"/started.*; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
         for s in "${stacks[@]}"; do
                 [ "$(stack_status "$s")" = GONE ] && continue
                 # DELETE actions wait for the node: an agent answers them; if it cannot, tell the Nova
@@ -171,7 +177,7 @@ cleanup() {
                 local boot=$work/$s.boot.json
                 local pid=
                 if [ -s "$boot" ]; then
-                        "$podhook" agent --bootstrap "$boot" --state-dir "$work/$s.cleanup-state" --interval 2 \
+                        "$podhook" agent --bootstrap "$boot" --state-dir "$work/$s.state" --interval 2 \
                                 --occ-config '' --config '' >>"$work/$s.cleanup.log" 2>&1 &
                         pid=$!
                 fi
@@ -185,8 +191,6 @@ cleanup() {
                 fi
                 [ -n "$pid" ] && stop_agent "$pid"
         done
-        for a in "${agents[@]}"; do stop_agent "$a"; done
-        for f in "$work"/started.*; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
         for p in "${pods[@]}"; do
                 pod_all "$p" | xargs -r docker rm -f >/dev/null 2>&1
                 docker volume ls -q --filter "label=io.podhook.pod=$p" | xargs -r docker volume rm >/dev/null 2>&1
@@ -289,7 +293,7 @@ crash_resume() {
         kill -9 "$first"
         wait "$first" 2>/dev/null
         kill "$(cat "$work/started.1")" 2>/dev/null # the orphaned hook of the killed agent
-        check "the state shows it in progress" compgen -G "$state/deployed/*.inprogress" >/dev/null
+        check "the state shows it in progress" test -n "$(compgen -G "$state/deployed/*.inprogress")"
         check "nothing was signalled" [ "$(stack_status "$name")" = CREATE_IN_PROGRESS ]
 
         log "restart the agent"
@@ -307,6 +311,9 @@ crash_resume() {
         check "Number inputs reach the hook as numbers" grep -q '"value": 42' "$work/input.json"
         check "no secret of the bootstrap in the agent's log" no_secret "$work/$name.log" "$boot"
         stop_agent "$agent_pid"
+        openstack stack delete -y "$name" >/dev/null || fail "stack delete"
+        s=$(wait_status "$name" 300 GONE)
+        check "delete (no DELETE action, nothing to signal): $s" [ "$s" = GONE ]
 }
 
 case $case_name in

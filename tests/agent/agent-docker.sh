@@ -1,0 +1,90 @@
+#!/bin/bash
+# podhook agent with group docker on the real engine, metadata from the local source:
+# pods are created in-process, a pod whose deployment left successfully fetched metadata is removed,
+# a failing source removes nothing, and pods this agent did not deploy are never touched.
+#   agent-docker.sh PODHOOK SRC_DIR
+set -uo pipefail
+podhook=$1
+src=$2
+docker version >/dev/null 2>&1 || {
+        [ -n "${PODHOOK_REQUIRE_ALL:-}" ] && { echo "Bail out! no Docker Engine"; exit 1; }
+        echo "1..0 # SKIP no Docker Engine"
+        exit 77
+}
+work=$(mktemp -d "${TMPDIR:-/tmp}/ph-agent-docker.XXXXXX")
+p=phagent-$$
+daemon=
+cleanup() {
+        [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        for pod in "$p-a" "$p-b" "$p-c"; do
+                docker ps -aq --filter "label=io.podhook.pod=$pod" | xargs -r docker rm -f >/dev/null 2>&1
+                docker volume ls -q --filter "label=io.podhook.pod=$pod" | xargs -r docker volume rm >/dev/null 2>&1
+        done
+        rm -rf "$work"
+}
+trap cleanup EXIT
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+running() { [ -n "$(docker ps -q --filter "label=io.podhook.pod=$1")" ]; }
+gone() { [ -z "$(docker ps -aq --filter "label=io.podhook.pod=$1")" ]; }
+
+"$src/tools/build-images.sh" >"$work/images.log" 2>&1 || { cat "$work/images.log"; echo "Bail out! images"; exit 1; }
+
+dep() { # dep ID POD
+        cat <<EOF2
+{"id": "$1", "name": "$2", "group": "docker",
+ "config": "version: v1beta2\ncontainers:\n  - name: main\n    image: podhook.local/busybox:1\n    command: [sleep, '3600']\n",
+ "inputs": [{"name": "deploy_action", "type": "String", "value": "CREATE"},
+            {"name": "deploy_stack_id", "type": "String", "value": "st-$$/1"},
+            {"name": "deploy_resource_name", "type": "String", "value": "$2"}],
+ "outputs": [], "options": {"grace_period": 1}}
+EOF2
+}
+meta() { # meta DIR DEPLOYMENTS_JSON...
+        local dir=$1 IFS=,
+        shift
+        (umask 077 && printf '{"deployments": [%s]}\n' "$*" >"$dir/meta.json.tmp" && mv "$dir/meta.json.tmp" "$dir/meta.json")
+}
+mkdir -m 700 "$work/d1" "$work/d2"
+printf '{"collectors": ["local"], "local": {"path": ["%s"]}}\n' "$work/d1" >"$work/boot1.json"
+printf '{"collectors": ["local"], "local": {"path": ["%s"]}}\n' "$work/d2" >"$work/boot2.json"
+common=(--occ-config '' --config '' --interval 1 --grace-seconds 1)
+
+meta "$work/d1" "$(dep "$p-id-a" "$p-a")" "$(dep "$p-id-b" "$p-b")"
+"$podhook" agent --bootstrap "$work/boot1.json" --state-dir "$work/s1" "${common[@]}" --one-time >"$work/one.log" 2>&1
+check "one pass: exit 0" test $? = 0
+check "pod a runs" running "$p-a"
+check "pod b runs" running "$p-b"
+inspect_has() { # inspect_has NOTIFY_FILE CONTAINER_NAME
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=json.loads(d["deploy_stdout"]); sys.exit(0 if any(x["Name"]==sys.argv[2] and x["State"]["Running"] for x in c) else 1)' "$@"
+}
+check "the result holds the inspect output" inspect_has "$work/s1/deployed/$p-id-a.notify.json" "/$p-a.main"
+
+# Another agent (another state dir) deploys pod c: not ours, never touched by the first agent.
+meta "$work/d2" "$(dep "$p-id-c" "$p-c")"
+"$podhook" agent --bootstrap "$work/boot2.json" --state-dir "$work/s2" "${common[@]}" --one-time >"$work/other.log" 2>&1
+check "pod c runs" running "$p-c"
+
+meta "$work/d1" "$(dep "$p-id-a" "$p-a")"
+"$podhook" agent --bootstrap "$work/boot1.json" --state-dir "$work/s1" "${common[@]}" --log-level debug \
+        >"$work/daemon.log" 2>&1 &
+daemon=$!
+check "pod b, gone from the metadata, is removed" wait_for 60 gone "$p-b"
+check "pod a stays" running "$p-a"
+check "pod c (not ours) stays" running "$p-c"
+check "the removal is logged" grep -q "pod $p-b removed" "$work/daemon.log"
+
+# The source fails (a world-writable directory is refused): that is "no change", not "no deployments".
+chmod 777 "$work/d1"
+meta "$work/d1"
+before=$(grep -c "treating it as no change" "$work/daemon.log")
+check "the source fails" wait_for 30 bash -c "[ \$(grep -c 'treating it as no change' '$work/daemon.log') -ge $((before + 2)) ]"
+check "pod a is kept while the source fails" running "$p-a"
+chmod 700 "$work/d1"
+check "once the source answers, pod a (no longer listed) is removed" wait_for 60 gone "$p-a"
+check "pod c still stays" running "$p-c"
+kill "$daemon"
+wait "$daemon"
+check "the daemon stops with 0" test $? = 0
+daemon=
+tap_done
