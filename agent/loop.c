@@ -318,6 +318,19 @@ static void agent_follow(PhAgent *a, const json_t *merged) {
         log_info("following the os-collect-config of the metadata: now polling %zu source(s)", a->n_sources);
 }
 
+static bool has_docker(const json_t *deployments) {
+        size_t i;
+        const json_t *d;
+
+        json_array_foreach(deployments, i, d) {
+                const char *g = json_string_value(json_object_get(d, "group"));
+                /* A component may resolve to docker for some action: count it too. */
+                if (g && (strcmp(g, "docker") == 0 || strcmp(g, "component") == 0))
+                        return true;
+        }
+        return false;
+}
+
 int agent_pass(PhAgent *a, PhError **reterr) {
         json_auto_t *merged = json_object();
         bool complete = true, any = false;
@@ -356,7 +369,9 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 r = dispatch_all(&a->dispatch, deployments);
                 if (r == -EINTR)
                         return 1;
-                if (complete) {
+                /* Only nodes that run pods talk to Docker: a script-only node may have none. */
+                if (complete && (has_docker(deployments) ||
+                                 has_docker(json_object_get(a->applied, "deployments")))) {
                         _cleanup_error_ PhError *err = NULL;
                         if (dispatch_reconcile(&a->dispatch, deployments, &err) < 0)
                                 log_warning("cannot reconcile pods: %s", ph_error_msg(err));

@@ -4,7 +4,8 @@
 #   e2e.sh CASE PODHOOK LAB_DIR SRC_DIR
 # CASE: heat (POLL_SERVER_HEAT + HEAT_SIGNAL: create, update, invalid update, delete),
 #       cfn  (POLL_SERVER_CFN + CFN_SIGNAL: create, update, delete),
-#       crash (SIGKILL in the middle of a deployment, restart, the deployment finishes and is signalled).
+#       crash (SIGKILL in the middle of a deployment, restart, the deployment finishes and is signalled),
+#       crash-docker (the same for a docker deployment: SIGKILL while an update waits out a stop grace period).
 # Exit 77 when the lab or Docker cannot run here (a failure under PODHOOK_REQUIRE_ALL).
 set -uo pipefail
 
@@ -316,10 +317,85 @@ crash_resume() {
         check "delete (no DELETE action, nothing to signal): $s" [ "$s" = GONE ]
 }
 
+# stubborn_manifest PORT MESSAGE: apache plus a container that ignores SIGTERM (its stop waits the grace period).
+stubborn_manifest() {
+        cat <<EOF2
+version: v1beta2
+containers:
+  - name: web
+    image: podhook.local/apache:1
+    command: [/run-apache.sh]
+    ports:
+      - containerPort: 80
+        hostPort: $1
+  - name: stubborn
+    image: podhook.local/busybox:1
+    command: [sh, -c, "trap '' TERM; while :; do sleep 1; done"]
+    env:
+      - name: MESSAGE
+        value: "$2"
+EOF2
+}
+
+crash_docker() {
+        local name=phe2e-crashd-$$ port s
+        port=$(free_port 18900 18999) || fail "no free port in 18900-18999"
+        stacks+=("$name")
+        pods+=("$name")
+        local boot=$work/$name.boot.json state=$work/$name.state
+
+        log "create $name (pod with a container that ignores SIGTERM, grace 20 s)"
+        # --parameter-file: the client splits --parameter values at ';'.
+        stubborn_manifest "$port" v1 >"$work/m1.yaml"
+        stubborn_manifest "$port" v2 >"$work/m2.yaml"
+        openstack stack create -t "$tmpl" --parameter pod_name="$name" --parameter server_name="$name-node" \
+                --parameter-file manifest="$work/m1.yaml" --parameter grace_period=20 "$name" \
+                >/dev/null || fail "stack create"
+        bootstrap "$name" "$boot" || fail "no os_collect_config output"
+        start_agent "$name" "$boot" "$state"
+        s=$(wait_status "$name" 300 CREATE_COMPLETE)
+        check "create: $s" [ "$s" = CREATE_COMPLETE ]
+        local ids1
+        ids1=$(pod_ids "$name")
+        check "two containers run" [ "$(wc -l <<<"$ids1")" = 2 ]
+
+        log "update $name, SIGKILL the agent while the update runs"
+        openstack stack update -t "$tmpl" --existing --parameter-file manifest="$work/m2.yaml" "$name" >/dev/null ||
+                fail "stack update"
+        local first=$agent_pid deadline=$((SECONDS + 120))
+        while [ -z "$(compgen -G "$state/deployed/*.inprogress")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+        check "the update started" test -n "$(compgen -G "$state/deployed/*.inprogress")"
+        kill -9 "$first"
+        wait "$first" 2>/dev/null
+        check "nothing was signalled" [ "$(stack_status "$name")" = UPDATE_IN_PROGRESS ]
+
+        log "restart the agent"
+        start_agent "$name" "$boot" "$state"
+        s=$(wait_status "$name" 300 UPDATE_COMPLETE)
+        check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
+        check "the agent logged the resume" grep -q "resuming interrupted UPDATE" "$work/$name.log"
+        local out ids2
+        out=$(output "$name" deploy_stdout)
+        ids2=$(inspect_ids "$out") || fail "deploy_stdout after the update: ${out:0:300}"
+        check "new containers" test -n "$ids2" -a "$ids2" != "$ids1"
+        check "they are the running ones" [ "$ids2" = "$(pod_ids "$name")" ]
+        check "with the new spec" grep -q 'MESSAGE=v2' <<<"$out"
+        check "the pod serves" serves "$port"
+        check "no in-progress record left" [ -z "$(compgen -G "$state/deployed/*.inprogress")" ]
+
+        log "delete $name"
+        openstack stack delete -y "$name" >/dev/null || fail "stack delete"
+        s=$(wait_status "$name" 300 GONE)
+        check "delete: $s" [ "$s" = GONE ]
+        check "the pod is gone" [ -z "$(pod_all "$name")" ]
+        stop_agent "$agent_pid"
+}
+
 case $case_name in
 heat) pod_lifecycle POLL_SERVER_HEAT HEAT_SIGNAL 18500 18699 yes ;;
 cfn) pod_lifecycle POLL_SERVER_CFN CFN_SIGNAL 18700 18899 no ;;
 crash) crash_resume ;;
+crash-docker) crash_docker ;;
 *) fail "unknown case $case_name" ;;
 esac
 echo "PASS: $case_name"
