@@ -74,9 +74,7 @@ int main(void) {
         }
         json_auto_t *e2 = outbox_entry(ob, "id1");
         TAP_CHECK(json_integer_value(json_object_get(e2, "attempts")) == 9);
-        json_int_t gap = json_integer_value(json_object_get(e2, "next_attempt"));
-        json_auto_t *before = NULL;
-        (void) before;
+        TAP_CHECK(json_integer_value(json_object_get(e2, "next_attempt")) > 0);
         TAP_CHECK(f.calls == 9);
         /* Capped back-off: never more than retry_max (30 s) between attempts. */
         unsigned max_seen = 0;
@@ -89,7 +87,6 @@ int main(void) {
         }
         TAP_CHECK(max_seen >= 24);
         TAP_CHECK(outbox_backoff(1, 30, &rng) <= 2);
-        (void) gap;
 
         /* Delivered: gone. A second entry refused permanently: gone too, the first one kept order. */
         TAP_CHECK(outbox_add(ob, "id2", in2, d2, NULL) == 0);

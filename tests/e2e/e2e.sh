@@ -147,6 +147,18 @@ inspect_running() {
         python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d and all(c["State"]["Running"] for c in d) else 1)' "$1"
 }
 
+# redeployed STACK PORT IDS_BEFORE: after an update to MESSAGE=v2, deploy_stdout shows new containers that
+# are the running ones with the new spec, and the pod serves. Sets ids_now.
+redeployed() {
+        local out
+        out=$(output "$1" deploy_stdout)
+        ids_now=$(inspect_ids "$out") || fail "deploy_stdout after the update: ${out:0:300}"
+        check "update re-deployed: new container ids" test -n "$ids_now" -a "$ids_now" != "$3"
+        check "the new containers are the running ones" [ "$ids_now" = "$(pod_ids "$1")" ]
+        check "with the new spec in the inspect output" grep -q 'MESSAGE=v2' <<<"$out"
+        check "the pod serves after the update" serves "$2"
+}
+
 free_port() { # a port of this suite's range (18500-18999) nobody listens on
         local p
         for p in $(shuf -i "$1-$2"); do
@@ -238,13 +250,8 @@ pod_lifecycle() {
         openstack stack update --existing --parameter message=v2 "$name" >/dev/null || fail "stack update"
         s=$(wait_status "$name" 300 UPDATE_COMPLETE)
         check "update: $s" [ "$s" = UPDATE_COMPLETE ]
-        local out2 ids2
-        out2=$(output "$name" deploy_stdout)
-        ids2=$(inspect_ids "$out2") || fail "deploy_stdout after update: ${out2:0:300}"
-        check "update re-deployed: new container ids" test -n "$ids2" -a "$ids2" != "$ids1"
-        check "the new containers run" [ "$ids2" = "$(pod_ids "$name")" ]
-        check "new env in the inspect output" grep -q 'MESSAGE=v2' <<<"$out2"
-        check "the pod serves after the update" serves "$port"
+        redeployed "$name" "$port" "$ids1"
+        local ids2=$ids_now
 
         if [ "$5" = yes ]; then
                 log "invalid update of $name"
@@ -374,13 +381,7 @@ crash_docker() {
         s=$(wait_status "$name" 300 UPDATE_COMPLETE)
         check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
         check "the agent logged the resume" grep -q "resuming interrupted UPDATE" "$work/$name.log"
-        local out ids2
-        out=$(output "$name" deploy_stdout)
-        ids2=$(inspect_ids "$out") || fail "deploy_stdout after the update: ${out:0:300}"
-        check "new containers" test -n "$ids2" -a "$ids2" != "$ids1"
-        check "they are the running ones" [ "$ids2" = "$(pod_ids "$name")" ]
-        check "with the new spec" grep -q 'MESSAGE=v2' <<<"$out"
-        check "the pod serves" serves "$port"
+        redeployed "$name" "$port" "$ids1"
         check "no in-progress record left" [ -z "$(compgen -G "$state/deployed/*.inprogress")" ]
 
         log "delete $name"
