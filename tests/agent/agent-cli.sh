@@ -65,6 +65,13 @@ check "second run exits 0" test $? = 0
 check "second run polls the followed source" grep -q "deployment cfg-2 (second, group script): running CREATE" "$work/run2.log"
 check "cfg-1 is not run again" test -z "$(grep 'cfg-1' "$work/run2.log")"
 
+# A node set up for os-collect-config: its ini file is enough.
+printf '[DEFAULT]\ncommand = os-refresh-config\ncollectors = local\npolling_interval = 1\n[local]\npath = %s\n' \
+        "$work/d2" >"$work/occ.conf"
+"$podhook" agent --occ-config "$work/occ.conf" --config '' --state-dir "$work/state-occ" --one-time >"$work/occ.log" 2>&1
+check "/etc/os-collect-config.conf syntax is understood" test $? = 0
+check "and its collectors are polled" grep -q "deployment cfg-2 (second, group script): running CREATE" "$work/occ.log"
+
 printf '[DEFAULT]\ninterval = 1\n' >"$work/agent.conf"
 "$podhook" agent --bootstrap "$work/boot.json" --state-dir "$work/state" --occ-config '' --config "$work/agent.conf" \
         --log-level debug >"$work/daemon.log" 2>&1 &
