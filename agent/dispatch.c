@@ -48,6 +48,17 @@ json_t *dispatch_inputs_map(const json_t *deployment) {
         return map;
 }
 
+json_t *dispatch_signal_inputs(const json_t *deployment) {
+        json_t *map = dispatch_inputs_map(deployment);
+        const char *k;
+        json_t *v;
+        void *tmp;
+
+        /* The transports only read deploy_* inputs; other values (user secrets) stay out of the outbox. */
+        json_object_foreach_safe(map, tmp, k, v) if (strncmp(k, "deploy_", 7) != 0) json_object_del(map, k);
+        return map;
+}
+
 int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
         json_auto_t *d = NULL;
         json_t *inputs;
@@ -158,7 +169,7 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         data = dispatch_run_hook(d, prepared);
         if (!data)
                 return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
-        inputs = dispatch_inputs_map(prepared);
+        inputs = dispatch_signal_inputs(prepared);
         r = outbox_add(d->outbox, id, inputs, data, reterr);
         if (r < 0)
                 return r;

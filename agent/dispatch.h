@@ -52,6 +52,8 @@ void dispatch_init(PhDispatch *d);
 int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr);
 /* name -> value map of the entry's inputs (new ref). */
 json_t *dispatch_inputs_map(const json_t *deployment);
+/* The same with only the deploy_* inputs: what a signal transport needs, stored in the outbox. */
+json_t *dispatch_signal_inputs(const json_t *deployment);
 /* Runs a prepared entry through its hook. Always gives a result (a failure is data: a missing hook
  * is deploy_status_code 1 with the reason in deploy_stderr), except NULL when should_stop interrupted
  * an external hook (the deployment stays in progress and is resumed at the next start). */

@@ -21,7 +21,7 @@ typedef struct Ctx {
 
 static int fake_send(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
         Ctx *c = userdata;
-        const char *id = json_string_value(json_object_get(inputs, "test_id"));
+        const char *id = json_string_value(json_object_get(inputs, "deploy_test_id"));
         _cleanup_free_ char *path = xasprintf("%s/outbox/%s.json", c->state_dir, id ? id : "?");
         if (file_exists(path) <= 0)
                 c->all_on_disk = false;
@@ -63,7 +63,7 @@ static void on_event(PhDispatchEvent ev, const char *id, const json_t *dep, cons
 
 static json_t *dep(const char *id, const char *group, const char *config, const char *resource) {
         return json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:[]}", "id",
-                         id, "name", resource, "group", group, "config", config, "inputs", "name", "test_id", "type",
+                         id, "name", resource, "group", group, "config", config, "inputs", "name", "deploy_test_id", "type",
                          "String", "value", id, "name", "deploy_action", "value", "CREATE", "name", "deploy_stack_id",
                          "value", "st/1", "name", "deploy_resource_name", "value", resource, "outputs");
 }
@@ -133,8 +133,13 @@ int main(void) {
         /* A signal that cannot be delivered stays in the outbox; the deployment is not run twice. */
         c.answer = -EAGAIN;
         json_auto_t *later = dep("id-later", "script", "#!/bin/sh\nexit 0\n", "res-later");
+        json_array_append_new(json_object_get(later, "inputs"),
+                              json_pack("{s:s, s:s, s:s}", "name", "user_secret", "type", "String", "value", "s3cret"));
         TAP_CHECK(dispatch_one(&d, later, NULL) == 1);
         json_auto_t *entry = outbox_entry(ob, "id-later");
+        /* Only deploy_* inputs are kept with the result (user inputs may be secrets). */
+        TAP_CHECK(json_object_get(json_object_get(entry, "inputs"), "deploy_action") != NULL);
+        TAP_CHECK(json_object_get(json_object_get(entry, "inputs"), "user_secret") == NULL);
         TAP_CHECK(json_integer_value(json_object_get(entry, "attempts")) == 1);
         TAP_CHECK(json_integer_value(json_object_get(json_object_get(entry, "data"), "deploy_status_code")) == 0);
         TAP_CHECK(json_is_string(json_object_get(json_object_get(entry, "data"), "deploy_stdout")));
