@@ -201,8 +201,37 @@ static void on_outbox(const char *id, int r, const PhError *err, unsigned attemp
         else if (r == -EAGAIN)
                 log_warning("signal for %s not delivered (attempt %u), retrying in %u s: %s", id, attempts, retry_in,
                             ph_error_msg(err));
+        else if (r == -ESTALE)
+                log_info("signal for %s not sent: %s", id, ph_error_msg(err));
         else
                 log_error("signal for %s refused, dropped: %s", id, ph_error_msg(err));
+}
+
+static const char *map_str(const json_t *map, const char *k) {
+        return json_string_value(json_object_get(map, k));
+}
+
+/* An undelivered result whose config id has left the metadata while a newer config of the same Heat
+ * deployment (stack + resource) is listed must not be sent: Heat would take it as the newer one's. */
+static bool outbox_entry_stale(const char *id, const json_t *inputs, void *userdata) {
+        const PhAgent *a = userdata;
+        const char *stack = map_str(inputs, "deploy_stack_id"), *res = map_str(inputs, "deploy_resource_name");
+        const json_t *d;
+        size_t i;
+        bool newer = false;
+
+        if (!stack || !res || !a->applied)
+                return false;
+        json_array_foreach(json_object_get(a->applied, "deployments"), i, d) {
+                json_auto_t *m = dispatch_inputs_map(d);
+                const char *did = json_string_value(json_object_get(d, "id"));
+                if (did && strcmp(did, id) == 0)
+                        return false;
+                const char *s2 = map_str(m, "deploy_stack_id"), *r2 = map_str(m, "deploy_resource_name");
+                if (s2 && r2 && strcmp(s2, stack) == 0 && strcmp(r2, res) == 0)
+                        newer = true;
+        }
+        return newer;
 }
 
 static int send_signal(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
@@ -264,6 +293,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         if (r < 0)
                 return r;
         a->outbox->report = on_outbox;
+        a->outbox->is_stale = outbox_entry_stale;
         dispatch_init(&a->dispatch);
         a->dispatch.state = a->state;
         a->dispatch.outbox = a->outbox;
@@ -357,6 +387,15 @@ int agent_pass(PhAgent *a, PhError **reterr) {
         if (!any)
                 return 1;
         agent_follow(a, merged);
+        bool had_docker = has_docker(json_object_get(a->applied, "deployments"));
+        /* The metadata being acted on: the outbox checks undelivered results against it. */
+        if (!a->applied || !json_equal(a->applied, merged)) {
+                _cleanup_error_ PhError *err = NULL;
+                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0)
+                        log_warning("%s", ph_error_msg(err));
+                json_decref(a->applied);
+                a->applied = json_incref(merged);
+        }
 
         const json_t *deployments = json_object_get(merged, "deployments");
         if (!json_is_array(deployments)) {
@@ -370,19 +409,12 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 if (r == -EINTR)
                         return 1;
                 /* Only nodes that run pods talk to Docker: a script-only node may have none. */
-                if (complete && (has_docker(deployments) ||
-                                 has_docker(json_object_get(a->applied, "deployments")))) {
+                if (complete && (has_docker(deployments) || had_docker || a->reconcile_pending)) {
                         _cleanup_error_ PhError *err = NULL;
-                        if (dispatch_reconcile(&a->dispatch, deployments, &err) < 0)
-                                log_warning("cannot reconcile pods: %s", ph_error_msg(err));
+                        a->reconcile_pending = dispatch_reconcile(&a->dispatch, deployments, &err) < 0;
+                        if (a->reconcile_pending)
+                                log_warning("cannot reconcile pods, trying again next pass: %s", ph_error_msg(err));
                 }
-        }
-        if (!a->applied || !json_equal(a->applied, merged)) {
-                _cleanup_error_ PhError *err = NULL;
-                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0)
-                        log_warning("%s", ph_error_msg(err));
-                json_decref(a->applied);
-                a->applied = json_incref(merged);
         }
         (void) reterr;
         return complete ? 0 : 1;

@@ -31,6 +31,7 @@ typedef struct PhAgent {
         json_t *applied; /* last merged metadata dispatched (also <state>/metadata.json) */
         int sfd;         /* signalfd, -1 outside loop_run */
         bool stop, reload;
+        bool reconcile_pending; /* the last reconciliation failed (e.g. Docker was down) */
         unsigned delay; /* current poll back-off, s */
         int last_kind;  /* PhSignalKind of the last send, for the log line */
         uint64_t rng;

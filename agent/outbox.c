@@ -106,6 +106,8 @@ static int attempt(PhOutbox *ob, const char *id, json_t *e, time_t now, PhError 
 
         if (!json_is_object(inputs) || !json_is_object(data))
                 r = ph_error_set(&err, EINVAL, "malformed outbox entry");
+        else if (ob->is_stale && ob->is_stale(id, inputs, ob->userdata))
+                r = ph_error_set(&err, ESTALE, "superseded by a newer config of the same deployment");
         else
                 r = ob->send(inputs, data, ob->userdata, &err);
         if (r == -EAGAIN) {

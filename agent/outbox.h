@@ -22,6 +22,9 @@ typedef struct PhOutbox {
         unsigned retry_max; /* cap of the retry back-off, seconds */
         PhOutboxSendFn send;
         PhOutboxReportFn report; /* optional */
+        /* Optional: true when the entry must not be sent any more (Heat moved on to a newer config of
+         * the same deployment, and would take a late signal as that one's result). Reported as -ESTALE. */
+        bool (*is_stale)(const char *id, const json_t *inputs, void *userdata);
         void *userdata;
         uint64_t rng;
 } PhOutbox;

@@ -9,7 +9,8 @@ hooks=$2
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ph-agent-signal-retry.XXXXXX")
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+server2=
+trap 'kill $server $server2 2>/dev/null; rm -rf "$work"' EXIT
 # shellcheck source=tap.sh
 . "$here/tap.sh"
 
@@ -56,4 +57,35 @@ check "the signed URL is not in the logs" test -z "$(grep -l S1gnedS3cret "$work
 
 "$podhook" agent "${a[@]}" --one-time >"$work/run3.log" 2>&1
 check "a third run sends nothing more" test "$(grep -c '^POST' "$work/requests.log")" = 3
+# A result still undelivered when Heat has moved on to a newer config of the same deployment is
+# dropped: Heat would take a late signal as the newer config's result.
+python3 "$here/signal-server.py" "$work/port2" "$work/requests2.log" 2 &
+server2=$!
+wait_for 20 test -s "$work/port2" || { echo "Bail out! signal server did not start"; exit 1; }
+url2="http://127.0.0.1:$(cat "$work/port2")/v1/signal/arn2?Signature=S1gnedS3cret"
+meta2() { # meta2 ID ACTION TEXT
+        (umask 077 && cat >"$work/d2/meta.json" <<EOF2
+{"deployments": [{"id": "$1", "name": "o", "group": "script", "config": "#!/bin/sh\necho $3\n",
+  "inputs": [{"name": "deploy_action", "type": "String", "value": "$2"},
+             {"name": "deploy_stack_id", "type": "String", "value": "st/1"},
+             {"name": "deploy_resource_name", "type": "String", "value": "dep"},
+             {"name": "deploy_signal_id", "type": "String", "value": "$url2"},
+             {"name": "deploy_signal_verb", "type": "String", "value": "POST"}],
+  "outputs": []}]}
+EOF2
+)
+}
+mkdir -m 700 "$work/d2"
+printf '{"collectors": ["local"], "local": {"path": ["%s"]}}\n' "$work/d2" >"$work/boot2.json"
+b=(--bootstrap "$work/boot2.json" --state-dir "$work/state2" --occ-config '' --config '' --retry-max 2)
+meta2 cfg-create CREATE created
+"$podhook" agent "${b[@]}" --one-time >"$work/stale1.log" 2>&1
+check "CREATE's signal is pending" test -f "$work/state2/outbox/cfg-create.json"
+meta2 cfg-update UPDATE updated
+"$podhook" agent "${b[@]}" --one-time >"$work/stale2.log" 2>&1
+check "after the UPDATE arrived: exit 0" test $? = 0
+check "the UPDATE result is delivered" grep -q '"deploy_stdout": *"updated\\n"' "$work/requests2.log"
+check "the stale CREATE result is not sent again" test "$(grep -c 'created' "$work/requests2.log")" = 2
+check "and is gone from the outbox" test -z "$(ls "$work/state2/outbox")"
+check "why is logged" grep -q "signal for cfg-create not sent: superseded" "$work/stale2.log"
 tap_done

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,10 @@ static int fake_send(const json_t *inputs, const json_t *data, void *userdata, P
         if (f->answer < 0)
                 return ph_error_set(reterr, -f->answer, "fake answer %d", f->answer);
         return 0;
+}
+
+static bool stale_if_old(const char *id, const json_t *inputs, void *userdata) {
+        return strcmp(id, "old") == 0;
 }
 
 int main(void) {
@@ -109,6 +114,14 @@ int main(void) {
         TAP_CHECK(outbox_add(ob, "id1", in1, d2, NULL) == 0);
         TAP_CHECK(outbox_flush(ob, now, true, &next, NULL) == 1);
         TAP_CHECK_STR(f.last_stdout, "two");
+
+        /* A superseded entry is dropped without being sent. */
+        int calls = f.calls;
+        ob->is_stale = stale_if_old;
+        TAP_CHECK(outbox_add(ob, "old", in1, d1, NULL) == 0);
+        TAP_CHECK(outbox_flush_one(ob, "old", now, NULL) == 0);
+        TAP_CHECK(outbox_entry(ob, "old") == NULL);
+        TAP_CHECK(f.calls == calls);
 
         outbox_free(ob);
         free(f.last_stdout);
