@@ -51,7 +51,7 @@ static const CfgKey cfg_keys[] = {
         K("ca-file", CFG_STRING, ca_file, "", 0, 0, NULL, "CA bundle for https"),
         K("log-level", CFG_STRING, log_level, "info", 0, 0, NULL, "error, warning, info or debug"),
         K("one-time", CFG_BOOL, one_time, "false", 0, 0, NULL, "one pass, deliver signals, exit"),
-        K("force", CFG_BOOL, force, "false", 0, 0, NULL, "run every listed deployment again, even those already done (implies one-time)"),
+        K("force", CFG_BOOL, force, "false", 0, 0, NULL, "run one pass now even if nothing changed (implies one-time); deployments already done stay done"),
         K("print", CFG_BOOL, print, "false", 0, 0, NULL, "print the collected metadata (secrets redacted) and exit"),
         K("show-secrets", CFG_BOOL, show_secrets, "false", 0, 0, NULL, "with --print: do not redact secrets"),
         K("help", CFG_BOOL, help, "false", 0, 0, NULL, "show this help"),

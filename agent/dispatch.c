@@ -153,7 +153,8 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         if (!id || !state_id_valid(id))
                 return ph_error_set(reterr, EINVAL, "deployment with a missing or unusable id skipped");
         st = state_deploy_state(d->state, id);
-        if (st == PH_DEPLOY_DONE && !d->force)
+        /* Done is done, --force or not: as with heat-config, deleting the marker is how to re-run. */
+        if (st == PH_DEPLOY_DONE)
                 return 0;
         r = dispatch_prepare(deployment, &prepared, reterr);
         if (r < 0)

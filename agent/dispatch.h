@@ -31,7 +31,6 @@ typedef struct PhDispatch {
         PhOutbox *outbox;
         const char *hook_dirs; /* full search path, ':'-separated */
         unsigned hook_timeout; /* s, 0 = none */
-        bool force;            /* re-run deployments already marked done */
         PhDockerHookOptions docker;
         /* The docker group's hook; docker_hook_* unless a test replaces them. */
         PhDockerRunFn docker_run;

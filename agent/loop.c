@@ -265,7 +265,6 @@ static void agent_apply_cfg(PhAgent *a) {
         a->hook_dirs = env && *env ? xasprintf("%s:%s", env, c->hook_dirs) : xstrdup(c->hook_dirs);
         a->dispatch.hook_dirs = a->hook_dirs;
         a->dispatch.hook_timeout = c->hook_timeout;
-        a->dispatch.force = c->force;
         a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
         a->dispatch.docker.grace_seconds = c->grace_seconds;
         a->outbox->retry_max = c->retry_max;
