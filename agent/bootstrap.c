@@ -28,7 +28,10 @@ json_t *bootstrap_normalize(const json_t *occ) {
         if (json_is_array(collectors)) {
                 size_t i;
                 json_t *c;
-                json_array_foreach(collectors, i, c) if (json_is_string(c)) json_array_append(list, c);
+                json_array_foreach(collectors, i, c) {
+                        if (json_is_string(c))
+                                json_array_append(list, c);
+                }
         } else if (json_is_string(collectors)) {
                 _cleanup_free_ char *copy = xstrdup(json_string_value(collectors));
                 char *save = NULL;

@@ -55,7 +55,10 @@ json_t *dispatch_signal_inputs(const json_t *deployment) {
         void *tmp;
 
         /* The transports only read deploy_* inputs; other values (user secrets) stay out of the outbox. */
-        json_object_foreach_safe(map, tmp, k, v) if (strncmp(k, "deploy_", 7) != 0) json_object_del(map, k);
+        json_object_foreach_safe(map, tmp, k, v) {
+                if (strncmp(k, "deploy_", 7) != 0)
+                        json_object_del(map, k);
+        }
         return map;
 }
 
@@ -94,10 +97,11 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
                 json_array_foreach(configs, i, c) {
                         size_t j;
                         json_t *a;
-                        json_array_foreach(json_object_get(c, "actions"), j, a) if (action && json_is_string(a) &&
-                                                                                     strcmp(json_string_value(a), action) == 0) {
-                                found = c;
-                                break;
+                        json_array_foreach(json_object_get(c, "actions"), j, a) {
+                                if (action && json_is_string(a) && strcmp(json_string_value(a), action) == 0) {
+                                        found = c;
+                                        break;
+                                }
                         }
                         if (found)
                                 break;
