@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/secret.h"
 #include "dispatch.h"
 #include "pystr.h"
 #include "runner/runner.h"
@@ -174,6 +175,9 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         data = dispatch_run_hook(d, prepared);
         if (!data)
                 return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
+        /* A hook may echo a password or a signed URL it was given: none of them leaves the machine. */
+        _cleanup_strv_free_ char **secrets = secret_values_of_inputs(json_object_get(prepared, "inputs"));
+        secret_scrub_json(data, secrets);
         inputs = dispatch_signal_inputs(prepared);
         r = outbox_add(d->outbox, id, inputs, data, reterr);
         if (r < 0)

@@ -46,6 +46,81 @@ void secret_redact_env_array(json_t *env) {
         }
 }
 
+char **secret_values_of_inputs(const json_t *inputs) {
+        size_t i, n = 0;
+        json_t *in;
+        char **values = xcalloc(json_array_size(inputs) + 1, sizeof(char *));
+
+        json_array_foreach(inputs, i, in) {
+                const char *name = json_string_value(json_object_get(in, "name"));
+                const char *value = json_string_value(json_object_get(in, "value"));
+                if (!name || !value || strlen(value) < 4)
+                        continue;
+                if (secret_name_is_secret(name) || secret_url_is_signed(value))
+                        values[n++] = xstrdup(value);
+        }
+        return values;
+}
+
+static char *replace_all(const char *s, const char *needle) {
+        size_t nlen = strlen(needle), rlen = strlen(SECRET_REDACTED), count = 0;
+
+        for (const char *p = strstr(s, needle); p; p = strstr(p + nlen, needle))
+                count++;
+        if (count == 0)
+                return NULL;
+        char *out = xmalloc(strlen(s) - count * nlen + count * rlen + 1), *o = out;
+        for (const char *p = s, *hit; (hit = strstr(p, needle)); p = hit + nlen) {
+                memcpy(o, p, (size_t) (hit - p));
+                o += hit - p;
+                memcpy(o, SECRET_REDACTED, rlen);
+                o += rlen;
+                s = hit + nlen;
+        }
+        strcpy(o, s);
+        return out;
+}
+
+/* A copy of s with every value replaced, or NULL when none occurs. */
+static char *scrub_string(const char *s, char *const *values) {
+        char *cur = NULL;
+
+        for (char *const *v = values; v && *v; v++) {
+                char *next = replace_all(cur ? cur : s, *v);
+                if (next) {
+                        free(cur);
+                        cur = next;
+                }
+        }
+        return cur;
+}
+
+void secret_scrub_json(json_t *v, char *const *values) {
+        const char *key;
+        json_t *child;
+        size_t i;
+
+        if (!values || !*values)
+                return;
+        if (json_is_object(v)) {
+                json_object_foreach(v, key, child) {
+                        _cleanup_free_ char *s = json_is_string(child) ? scrub_string(json_string_value(child), values) : NULL;
+                        if (s)
+                                json_object_set_new(v, key, json_string(s));
+                        else
+                                secret_scrub_json(child, values);
+                }
+        } else if (json_is_array(v)) {
+                json_array_foreach(v, i, child) {
+                        _cleanup_free_ char *s = json_is_string(child) ? scrub_string(json_string_value(child), values) : NULL;
+                        if (s)
+                                json_array_set_new(v, i, json_string(s));
+                        else
+                                secret_scrub_json(child, values);
+                }
+        }
+}
+
 void secret_redact_json(json_t *v) {
         const char *key;
         json_t *child;

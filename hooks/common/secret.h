@@ -15,3 +15,9 @@ void secret_redact_env_array(json_t *env);
 void secret_redact_json(json_t *v);
 /* True if s looks like a URL whose query carries a signature or temp-url token. */
 bool secret_url_is_signed(const char *s);
+/* The secret values of a Heat input list ([{"name", "value"}, ...]): string values of secret-named
+ * inputs and signed URLs, at least 4 characters long. NULL-terminated; the caller frees (strv_free). */
+char **secret_values_of_inputs(const json_t *inputs);
+/* Replaces every occurrence of each of values in every string of v (recursively) by <redacted>:
+ * a hook that echoes a password must not carry it off the machine. */
+void secret_scrub_json(json_t *v, char *const *values);

@@ -122,6 +122,16 @@ int main(void) {
         TAP_CHECK(dispatch_all(&d, list) == 0);
         TAP_CHECK(json_array_size(c.sent) == 3);
 
+        /* A hook that prints a secret input it was given: the value never reaches the signal. */
+        json_auto_t *leaky = dep("id-leaky", "script",
+                                 "#!/bin/sh\necho \"pw=$db_password\"; echo \"$db_password\" >&2; exit 3\n", "res-leaky");
+        json_array_append_new(json_object_get(leaky, "inputs"),
+                              json_pack("{s:s, s:s, s:s}", "name", "db_password", "type", "String", "value", "hunter2-Secret"));
+        TAP_CHECK(dispatch_one(&d, leaky, NULL) == 1);
+        _cleanup_free_ char *leak = json_dumps(sent_data(&c, "id-leaky"), JSON_COMPACT);
+        TAP_CHECK(leak && !strstr(leak, "hunter2-Secret"));
+        TAP_CHECK_HAS(leak, "pw=<redacted>");
+
         /* A deployment interrupted before its result reached the outbox is run again. */
         json_auto_t *again = dep("id-crash", "script", "#!/bin/sh\necho resumed\n", "res-crash");
         TAP_CHECK(state_deploy_begin(st, "id-crash", again, NULL) == 0);
