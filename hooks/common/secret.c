@@ -95,29 +95,31 @@ static char *scrub_string(const char *s, char *const *values) {
         return cur;
 }
 
+/* For a string child: its scrubbed copy (new ref) or NULL when nothing matched; containers are
+ * scrubbed in place (NULL). */
+static json_t *scrub_child(json_t *child, char *const *values) {
+        if (!json_is_string(child)) {
+                secret_scrub_json(child, values);
+                return NULL;
+        }
+        _cleanup_free_ char *s = scrub_string(json_string_value(child), values);
+        return s ? json_string(s) : NULL;
+}
+
 void secret_scrub_json(json_t *v, char *const *values) {
         const char *key;
-        json_t *child;
+        json_t *child, *fresh;
         size_t i;
 
         if (!values || !*values)
                 return;
-        if (json_is_object(v)) {
-                json_object_foreach(v, key, child) {
-                        _cleanup_free_ char *s = json_is_string(child) ? scrub_string(json_string_value(child), values) : NULL;
-                        if (s)
-                                json_object_set_new(v, key, json_string(s));
-                        else
-                                secret_scrub_json(child, values);
-                }
-        } else if (json_is_array(v)) {
-                json_array_foreach(v, i, child) {
-                        _cleanup_free_ char *s = json_is_string(child) ? scrub_string(json_string_value(child), values) : NULL;
-                        if (s)
-                                json_array_set_new(v, i, json_string(s));
-                        else
-                                secret_scrub_json(child, values);
-                }
+        json_object_foreach(v, key, child) {
+                if ((fresh = scrub_child(child, values)))
+                        json_object_set_new(v, key, fresh);
+        }
+        json_array_foreach(v, i, child) {
+                if ((fresh = scrub_child(child, values)))
+                        json_array_set_new(v, i, fresh);
         }
 }
 
