@@ -19,13 +19,14 @@ typedef struct Frame {
         int key_line;
         size_t index;  /* next index of a list */
         size_t count;  /* nodes inside this one, itself included, aliases expanded */
+        size_t text;   /* bytes of keys and scalars inside this one, aliases expanded */
         char *anchor;  /* anchor to register when this node ends, or NULL */
         int line;
 } Frame;
 
 typedef struct Anchor {
         json_t *node; /* new ref */
-        size_t count;
+        size_t count, text;
 } Anchor;
 
 typedef struct Builder {
@@ -38,6 +39,7 @@ typedef struct Builder {
         Anchor *anchors;
         size_t n_anchors, cap_anchors;
         size_t total;    /* nodes of the whole document, aliases expanded */
+        size_t text;     /* bytes of keys and scalars of the whole document, aliases expanded */
         PhError **reterr;
 } Builder;
 
@@ -222,24 +224,32 @@ static json_t *resolve_scalar(const yaml_event_t *e) {
 
 /* ---- tree building ---- */
 
-/* Counts n more nodes (n > 1 for an alias: the size of what it refers to) against the limit. */
-static int count_nodes(Builder *b, size_t n, int line, bool alias) {
+/* Counts n more nodes and text more bytes (more than one node for an alias: the size of what it refers to)
+ * against the limits. */
+static int count_nodes(Builder *b, size_t n, size_t text, int line, bool alias) {
         b->total += n;
+        b->text += text;
         if (b->total > MANIFEST_MAX_NODES) {
                 if (alias)
                         return fail(b, line, "alias expansion makes the document larger than %u nodes",
                                     MANIFEST_MAX_NODES);
                 return fail(b, line, "the document has more than %u nodes", MANIFEST_MAX_NODES);
         }
+        /* Without aliases the text is under MANIFEST_MAX_BYTES: only an alias gets here. */
+        if (b->text > MANIFEST_MAX_TEXT)
+                return fail(b, line, "alias expansion makes the document's text larger than %u bytes",
+                            MANIFEST_MAX_TEXT);
         return 0;
 }
 
-static void add_to_parent(Builder *b, size_t n) {
-        if (b->depth > 0)
+static void add_to_parent(Builder *b, size_t n, size_t text) {
+        if (b->depth > 0) {
                 b->frames[b->depth - 1].count += n;
+                b->frames[b->depth - 1].text += text;
+        }
 }
 
-static void register_anchor(Builder *b, const char *name, json_t *node, size_t count) {
+static void register_anchor(Builder *b, const char *name, json_t *node, size_t count, size_t text) {
         json_t *idx = json_object_get(b->names, name);
         if (idx) {
                 /* A redefined anchor: later aliases refer to the new node. */
@@ -247,10 +257,11 @@ static void register_anchor(Builder *b, const char *name, json_t *node, size_t c
                 json_decref(a->node);
                 a->node = json_incref(node);
                 a->count = count;
+                a->text = text;
                 return;
         }
         b->anchors = manifest_grow(b->anchors, &b->cap_anchors, b->n_anchors, sizeof(Anchor));
-        b->anchors[b->n_anchors] = (Anchor){json_incref(node), count};
+        b->anchors[b->n_anchors] = (Anchor){json_incref(node), count, text};
         json_object_set_new(b->names, name, json_integer((json_int_t) b->n_anchors));
         b->n_anchors++;
 }
@@ -275,8 +286,8 @@ static int take_key(Builder *b, const yaml_event_t *e) {
         }
         f->key = xstrdup(k);
         f->key_line = line;
-        add_to_parent(b, 1);
-        return count_nodes(b, 1, line, false);
+        add_to_parent(b, 1, e->data.scalar.length);
+        return count_nodes(b, 1, e->data.scalar.length, line, false);
 }
 
 /* Attaches a new value (new ref, stolen) where the top frame expects one; returns its path in *ret_path
@@ -327,16 +338,16 @@ static int on_scalar(Builder *b, const yaml_event_t *e) {
 
         if (expecting_key(b))
                 return take_key(b, e);
-        r = count_nodes(b, 1, line, false);
+        r = count_nodes(b, 1, e->data.scalar.length, line, false);
         if (r < 0)
                 return r;
-        add_to_parent(b, 1);
+        add_to_parent(b, 1, e->data.scalar.length);
         json_t *v = resolve_scalar(e);
         r = attach(b, v, line, NULL);
         if (r < 0)
                 return r;
         if (e->data.scalar.anchor)
-                register_anchor(b, (const char *) e->data.scalar.anchor, v, 1); /* v is borrowed now */
+                register_anchor(b, (const char *) e->data.scalar.anchor, v, 1, e->data.scalar.length); /* v borrowed now */
         return 0;
 }
 
@@ -351,10 +362,10 @@ static int on_alias(Builder *b, const yaml_event_t *e) {
                 return fail(b, line, "alias *%s refers to no anchor defined before it", name);
         const Anchor *a = &b->anchors[json_integer_value(idx)];
         /* Counted at its full size before anything else happens: a "billion laughs" stops here. */
-        r = count_nodes(b, a->count, line, true);
+        r = count_nodes(b, a->count, a->text, line, true);
         if (r < 0)
                 return r;
-        add_to_parent(b, a->count);
+        add_to_parent(b, a->count, a->text);
         return attach(b, json_incref(a->node), line, NULL);
 }
 
@@ -367,7 +378,7 @@ static int on_start(Builder *b, const yaml_event_t *e, bool map) {
                 return fail(b, line, "a key must be a plain value, not a %s", map ? "map" : "list");
         if (b->depth >= MANIFEST_MAX_DEPTH)
                 return fail(b, line, "nesting is deeper than %u levels", MANIFEST_MAX_DEPTH);
-        r = count_nodes(b, 1, line, false);
+        r = count_nodes(b, 1, 0, line, false);
         if (r < 0)
                 return r;
         json_t *node = map ? json_object() : json_array();
@@ -388,8 +399,8 @@ static void on_end(Builder *b) {
         Frame f = b->frames[--b->depth];
 
         if (f.anchor)
-                register_anchor(b, f.anchor, f.node, f.count);
-        add_to_parent(b, f.count);
+                register_anchor(b, f.anchor, f.node, f.count, f.text);
+        add_to_parent(b, f.count, f.text);
         free(f.path);
         free(f.key);
         free(f.anchor);

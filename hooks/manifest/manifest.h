@@ -14,6 +14,9 @@ typedef struct json_t json_t;
 #define MANIFEST_MAX_BYTES (1024u * 1024u) /* document size */
 #define MANIFEST_MAX_DEPTH 64u             /* nesting of maps and lists */
 #define MANIFEST_MAX_NODES 100000u         /* nodes after alias expansion */
+/* Text of keys and values after alias expansion: an alias of one long string is a single node, but every
+ * copy of the typed manifest and every dump of it (spec hashes) pays for its whole length. */
+#define MANIFEST_MAX_TEXT (8u * 1024u * 1024u)
 
 typedef enum PhVolumeKind {
         PH_VOLUME_EMPTY_DIR, /* also: no source at all */

@@ -237,6 +237,36 @@ static void test_billion_laughs(void) {
         printf("# billion laughs rejected in %.3f ms\n", took * 1000);
 }
 
+static void test_alias_text(void) {
+        /* Few nodes, long text: every alias of a 512 KiB value would be a 512 KiB copy in the manifest. */
+        size_t len = 512 * 1024, n = 0;
+        _cleanup_free_ char *text = xmalloc(len + 4096);
+
+        n += (size_t) sprintf(text, "version: v1beta2\ncontainers:\n  - name: a\n    image: b\n    env:\n"
+                                    "      - name: A\n        value: &v ");
+        memset(text + n, 'x', len);
+        n += len;
+        n += (size_t) sprintf(text + n, "\n");
+        size_t base = n;
+        for (int i = 0; i < 20; i++)
+                n += (size_t) sprintf(text + n, "      - {name: B%d, value: *v}\n", i);
+
+        double start = now();
+        _cleanup_free_ char *e = load(text, n, NULL);
+        double took = now() - start;
+        TAP_CHECK_STR(e, "t.yaml:22: alias expansion makes the document's text larger than 8388608 bytes");
+        TAP_CHECK(took < 0.5);
+
+        /* A few aliases of it stay well under the limit. */
+        n = base;
+        for (int i = 0; i < 3; i++)
+                n += (size_t) sprintf(text + n, "      - {name: B%d, value: *v}\n", i);
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_free_ char *e2 = load(text, n, &m);
+        TAP_CHECK(!e2);
+        TAP_CHECK(m && m->containers[0].n_env == 4 && strlen(m->containers[0].env[3].value) == len);
+}
+
 static void test_many_nodes(void) {
         /* Without aliases: a flat list of more nodes than the limit (2 bytes a node, under the size limit). */
         size_t count = MANIFEST_MAX_NODES + 10, n = 0;
@@ -407,6 +437,7 @@ int main(void) {
         test_scalar_types();
         test_aliases();
         test_billion_laughs();
+        test_alias_text();
         test_many_nodes();
         test_depth();
         test_size();
