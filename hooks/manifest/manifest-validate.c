@@ -15,6 +15,9 @@
 #define ID_MAX_LEN   128
 /* Docker refuses a memory limit below 6 MiB (daemon linuxMinMemory); better said here than half-way. */
 #define DOCKER_MIN_MEMORY 6291456
+/* milli-CPU giving Docker's largest CPU shares (262144, at 1024 shares a CPU): also keeps the conversion to
+ * shares from overflowing. */
+#define MAX_MILLI_CPU 256000
 
 typedef struct Problem {
         int line;
@@ -807,6 +810,9 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
         if (get_int(c, ctr, path, "cpu", false, &v, &present) && present) {
                 if (v < 0)
                         error_at(c, cpath, "%lld must not be negative", (long long) v);
+                else if (v > MAX_MILLI_CPU)
+                        error_at(c, cpath, "%lld is more than %d (256 CPUs, Docker's largest CPU shares)",
+                                 (long long) v, MAX_MILLI_CPU);
                 out->cpu = v;
         }
         (void) get_bool(c, ctr, path, "privileged", &out->privileged);

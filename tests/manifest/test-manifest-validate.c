@@ -246,6 +246,11 @@ static void test_resources_and_policies(void) {
                      "web.yaml:3: containers[0].memory: 1000 bytes is less than Docker's minimum of 6291456 (6 MiB)");
         CHECK_ERRORS("containers:\n  - {name: a, image: b, cpu: -100}\n",
                      "web.yaml:3: containers[0].cpu: -100 must not be negative");
+        CHECK_ERRORS("containers:\n  - {name: a, image: b, cpu: 9223372036854775807}\n",
+                     "web.yaml:3: containers[0].cpu: 9223372036854775807 is more than 256000 (256 CPUs, Docker's "
+                     "largest CPU shares)");
+        _cleanup_free_ char *max_cpu = errors_of("containers:\n  - {name: a, image: b, cpu: 256000}\n");
+        TAP_CHECK(!max_cpu);
         CHECK_ERRORS("containers:\n  - {name: a, image: b, privileged: maybe}\n",
                      "web.yaml:3: containers[0].privileged: must be true or false, not a string");
         CHECK_ERRORS("containers:\n  - {name: a, image: b, imagePullPolicy: Always}\n",
