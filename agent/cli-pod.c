@@ -338,6 +338,9 @@ static int hook_fail(const char *msg) {
         json_auto_t *res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr", msg,
                                      "deploy_status_code", 1);
 
+        if (!res) /* msg is not UTF-8: JSON cannot carry it, and there must still be one object */
+                res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr",
+                                "podhook hook: the error message is not valid UTF-8", "deploy_status_code", 1);
         fprintf(stderr, "podhook hook: %s\n", msg);
         (void) hook_emit(res);
         return EXIT_FAILURE;
@@ -368,6 +371,8 @@ int cli_hook(int argc, char **argv) {
         r = docker_hook_run(deployment, &o, &result, &err);
         if (r < 0)
                 return hook_fail(ph_error_msg(err));
+        if (!json_is_object(result))
+                return hook_fail("the docker hook returned no result");
         int status = (int) json_integer_value(json_object_get(result, "deploy_status_code"));
         if (status != 0)
                 fprintf(stderr, "podhook hook: %s", json_string_value(json_object_get(result, "deploy_stderr")));

@@ -63,7 +63,15 @@ static char *error_text(const PhHttpResponse *resp) {
                 size_t n = resp->body_len;
                 while (n > 0 && (resp->body[n - 1] == '\n' || resp->body[n - 1] == '\r'))
                         n--;
-                return xstrndup(resp->body, n < 300 ? n : 300);
+                if (n > 300)
+                        n = 300;
+                /* The text ends up in JSON (the hook's result), which takes only UTF-8: cut between
+                 * characters (a sequence is at most 4 bytes), and quote no body that is not text. */
+                for (size_t cut = 0; cut < 4 && cut < n; cut++) {
+                        json_auto_t *text = json_stringn(resp->body, n - cut);
+                        if (text)
+                                return xstrndup(resp->body, n - cut);
+                }
         }
         return xasprintf("HTTP status %ld", resp->status);
 }

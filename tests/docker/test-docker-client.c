@@ -6,6 +6,7 @@
 
 #include "common/http.h"
 #include "docker/docker.h"
+#include "docker/hook-docker.h"
 #include "tap.h"
 #include "testsrv.h"
 
@@ -33,6 +34,11 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                                           "{\"status\":\"Status: Downloaded newer image\"}\r\n");
         } else if (strstr(req->path, "/containers/create")) {
                 testreply_set(reply, 409, "{\"message\":\"Conflict. The container name \\\"/x\\\" is already in use\"}\n");
+        } else if (strstr(req->path, "/containers/json")) {
+                /* not JSON, longer than the 300 bytes kept of it, a two-byte character across the cut */
+                testreply_set(reply, 500, "%0299d\xc3\xa9 and more", 0);
+        } else if (strstr(req->path, "/volumes")) {
+                testreply_set(reply, 500, "%s", "bad \xff\xfe bytes");
         } else if (strstr(req->path, "/stop")) {
                 testreply_set(reply, 304, "%s", "");
         } else {
@@ -106,6 +112,25 @@ int main(void) {
         TAP_CHECK(r < 0);
         TAP_CHECK_STR(ph_error_msg(err), "plain text failure");
         err = ph_error_free(err);
+        /* Error texts end up in JSON (the hook's result): a raw body is cut between characters, and one
+         * that is not UTF-8 text is not quoted at all. */
+        r = docker_call(d, "GET", "/containers/json", NULL, NULL, NULL, &err);
+        TAP_CHECK(r == -EIO);
+        TAP_CHECK(ph_error_msg(err) && strlen(ph_error_msg(err)) == 299);
+        err = ph_error_free(err);
+        r = docker_call(d, "GET", "/volumes", NULL, NULL, NULL, &err);
+        TAP_CHECK(r == -EIO);
+        TAP_CHECK_STR(ph_error_msg(err), "HTTP status 500");
+        err = ph_error_free(err);
+        /* ... so the hook still returns its one result object, with the engine's failure in it. */
+        json_auto_t *dep = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", "1", "name", "phtest-utf8", "inputs", "name",
+                                     "deploy_action", "value", "DELETE");
+        json_auto_t *result = NULL;
+        r = docker_hook_run(dep, &(PhDockerHookOptions) { .docker_host = host }, &result, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK(json_is_object(result));
+        TAP_CHECK(json_integer_value(json_object_get(result, "deploy_status_code")) == 1);
+        TAP_CHECK_HAS(json_string_value(json_object_get(result, "deploy_stderr")), "00000");
         d = docker_free(d);
 
         /* An older engine is spoken to in its own version... */
