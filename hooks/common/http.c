@@ -252,13 +252,13 @@ const char *http_response_header(const PhHttpResponse *r, const char *name) {
 }
 
 char *http_url_redact(const char *url) {
-        const char *scheme_end = strstr(url, "://");
-        const char *start = scheme_end ? scheme_end + 3 : url;
-        const char *at = strchr(start, '@');
-        const char *slash = strchr(start, '/');
         size_t cut = strcspn(url, "?#");
+        /* Only the part before the query: a "://" or "@" inside it says nothing about the URL's structure. */
+        const char *scheme_end = memmem(url, cut, "://", 3);
+        const char *start = scheme_end ? scheme_end + 3 : url;
+        const char *at = memrchr(start, '@', strcspn(start, "/?#"));
 
-        if (at && (!slash || at < slash)) {
+        if (at) {
                 /* drop user:password@ */
                 size_t scheme_len = (size_t) (start - url);
                 _cleanup_free_ char *head = xstrndup(url, scheme_len);
