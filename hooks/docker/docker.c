@@ -9,6 +9,7 @@
 #include "docker/docker.h"
 
 #define DEFAULT_HOST "unix:///var/run/docker.sock"
+#define DEFAULT_TCP_PORT "2375"
 #define CALL_TIMEOUT_MS (120L * 1000L)
 /* Pulls and imports report progress as they go; only a long silence means trouble. */
 #define STREAM_LOW_SPEED_SECS 600L
@@ -45,10 +46,15 @@ static int parse_host(PhDocker *d, const char *host, PhError **reterr) {
                 rest = host + 6;
         else if (strncmp(host, "http://", 7) == 0)
                 rest = host + 7;
-        if (!rest || !*rest)
+        size_t n = rest ? strcspn(rest, "/") : 0;
+        if (n == 0)
                 return ph_error_set(reterr, EINVAL, "DOCKER_HOST %s: only unix://PATH and tcp://HOST:PORT are supported",
                                     host);
-        d->base = xasprintf("http://%.*s", (int) strcspn(rest, "/"), rest);
+        /* As the docker CLI: tcp://HOST without a port means the Engine's plain-HTTP port 2375 (an IPv6
+         * [address] has colons of its own). */
+        const char *colon = memrchr(rest, ':', n), *bracket = memrchr(rest, ']', n);
+        bool has_port = colon && (!bracket || colon > bracket);
+        d->base = xasprintf("http://%.*s%s", (int) n, rest, has_port ? "" : ":" DEFAULT_TCP_PORT);
         return 0;
 }
 

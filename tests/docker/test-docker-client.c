@@ -148,6 +148,19 @@ int main(void) {
         TAP_CHECK_HAS(ph_error_msg(err), "API 1.24 is too old");
         err = ph_error_free(err);
 
+        /* tcp://HOST without a port is the Engine's port 2375, as for the docker CLI (not HTTP's 80). */
+        r = docker_open("tcp://127.0.0.1", &d, &err);
+        TAP_CHECK(r == 0 || strstr(ph_error_msg(err), "127.0.0.1:2375"));
+        d = docker_free(d);
+        err = ph_error_free(err);
+        r = docker_open("tcp://[::1]", &d, &err);
+        TAP_CHECK(r == 0 || strstr(ph_error_msg(err), "[::1]:2375"));
+        d = docker_free(d);
+        err = ph_error_free(err);
+        r = docker_open("tcp:///x", &d, &err);
+        TAP_CHECK(r == -EINVAL);
+        err = ph_error_free(err);
+
         testsrv_stop(srv);
         return tap_done();
 }
