@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,13 +63,15 @@ static int fsync_parent(const char *path) {
 }
 
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, PhError **reterr) {
-        _cleanup_free_ char *tmp = xasprintf("%s.tmp.%ld", path, (long) getpid());
+        /* A fresh name created with O_EXCL: two writers of one path (threads, or processes of two PID
+         * namespaces sharing the directory) never write into each other's temporary file. */
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
         _cleanup_close_ int fd = -1;
         const char *p = data;
 
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
-                return ph_error_set(reterr, errno, "%s: %s", tmp, strerror(errno));
+                return ph_error_set(reterr, errno, "writing %s: %s", path, strerror(errno));
         /* open() applies the umask; the state files must have exactly the mode asked for. */
         if (fchmod(fd, mode) < 0)
                 goto fail;

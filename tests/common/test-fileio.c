@@ -1,10 +1,60 @@
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "common/fileio.h"
 #include "tap.h"
+
+typedef struct Writer {
+        const char *path;
+        char fill;
+        int failures;
+} Writer;
+
+static void *write_many(void *userdata) {
+        Writer *w = userdata;
+        char text[4096];
+
+        memset(text, w->fill, sizeof(text));
+        for (int i = 0; i < 200; i++) {
+                _cleanup_error_ PhError *err = NULL;
+                if (file_write_atomic(w->path, text, sizeof(text), 0600, &err) < 0)
+                        w->failures++;
+        }
+        return NULL;
+}
+
+/* Two writers of one path at once: each write succeeds whole, the file is always one of them, no
+ * temporary file stays behind. */
+static void test_concurrent_writers(const char *dir) {
+        _cleanup_free_ char *f = xasprintf("%s/shared.json", dir);
+        _cleanup_free_ char *buf = NULL;
+        Writer a = {f, 'a', 0}, b = {f, 'b', 0};
+        pthread_t ta, tb;
+        size_t len = 0, entries = 0;
+
+        TAP_CHECK(pthread_create(&ta, NULL, write_many, &a) == 0);
+        TAP_CHECK(pthread_create(&tb, NULL, write_many, &b) == 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        TAP_CHECK(a.failures == 0 && b.failures == 0);
+        TAP_CHECK(file_read_all(f, 8192, &buf, &len, NULL) == 0 && len == 4096);
+        bool whole = buf && len == 4096;
+        for (size_t i = 1; whole && i < len; i++)
+                whole = buf[i] == buf[0];
+        TAP_CHECK(whole);
+
+        DIR *d = opendir(dir);
+        for (struct dirent *e; d && (e = readdir(d));)
+                if (strncmp(e->d_name, "shared.json", 11) == 0)
+                        entries++;
+        if (d)
+                closedir(d);
+        TAP_CHECK(entries == 1);
+}
 
 int main(void) {
         char dir[] = "/tmp/podhook-test-fileio.XXXXXX";
@@ -26,6 +76,7 @@ int main(void) {
         TAP_CHECK(file_read_all(f, 2, &buf, &len, &err) == -EFBIG);
         TAP_CHECK_HAS(err ? err->msg : NULL, "state.json");
         TAP_CHECK(file_exists(f) == 1);
+        test_concurrent_writers(dir);
 
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", dir);
         TAP_CHECK(system(cmd) == 0);
