@@ -46,19 +46,38 @@ static size_t dumped_len(const json_t *v) {
         return json_dumpb(v, NULL, 0, JSON_COMPACT);
 }
 
-/* Drops the first n bytes of key's string value (moving forward to a UTF-8 character start). */
+/* How many bytes byte c of a string takes in jansson's output without JSON_ENSURE_ASCII (a newline
+ * 2, a quote 2, another control character 6): sizes are counted in output bytes, so that escaped
+ * text is not cut several times over. */
+static size_t escaped_size(unsigned char c) {
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+                return 2;
+        return c < 0x20 ? 6 : 1;
+}
+
+static size_t escaped_len(const json_t *v) {
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v), n = 0;
+
+        for (size_t i = 0; s && i < len; i++)
+                n += escaped_size((unsigned char) s[i]);
+        return n;
+}
+
+/* Drops the shortest front of key's string value that takes at least n output bytes (moving forward
+ * to a UTF-8 character start). */
 static void cut_front(json_t *obj, const char *key, size_t n) {
         json_t *v = json_object_get(obj, key); /* borrowed */
         const char *s = json_string_value(v);
-        size_t len = json_string_length(v);
+        size_t len = json_string_length(v), i = 0;
 
         if (!s || n == 0)
                 return;
-        if (n > len)
-                n = len;
-        while (n < len && ((unsigned char) s[n] & 0xC0) == 0x80)
-                n++;
-        json_object_set_new(obj, key, json_stringn(s + n, len - n));
+        for (size_t removed = 0; i < len && removed < n; i++)
+                removed += escaped_size((unsigned char) s[i]);
+        while (i < len && ((unsigned char) s[i] & 0xC0) == 0x80)
+                i++;
+        json_object_set_new(obj, key, json_stringn(s + i, len - i));
 }
 
 json_t *signal_trim(const json_t *data, size_t max) {
@@ -68,15 +87,15 @@ json_t *signal_trim(const json_t *data, size_t max) {
                 abort();
         if (!json_is_object(copy))
                 return copy;
-        /* Each removed byte shortens the text by at least one byte, so one round normally does; the loop
+        /* Each cut removes at least the output bytes asked for, so one round normally does; the loop
          * only mops up rounding. */
         for (int round = 0; round < 16; round++) {
                 size_t len = dumped_len(copy);
                 if (len <= max)
                         break;
                 size_t over = len - max;
-                size_t a = json_string_length(json_object_get(copy, "deploy_stdout"));
-                size_t b = json_string_length(json_object_get(copy, "deploy_stderr"));
+                size_t a = escaped_len(json_object_get(copy, "deploy_stdout"));
+                size_t b = escaped_len(json_object_get(copy, "deploy_stderr"));
                 if (a + b == 0)
                         break; /* nothing left to cut: the caller sees it is still too big */
                 size_t cut_a = (size_t) ((double) over * (double) a / (double) (a + b) + 0.5);

@@ -268,6 +268,26 @@ static void test_trim(void) {
         json_auto_t *t2 = signal_trim(d2, 100000);
         TAP_CHECK(t2 && json_dumpb(t2, NULL, 0, JSON_COMPACT) <= 100000);
         TAP_CHECK(json_object_get(t2, "deploy_stderr") == NULL);
+        TAP_CHECK(json_dumpb(t2, NULL, 0, JSON_COMPACT) > 100000 - 10);
+
+        /* Text that doubles (quotes, as in docker inspect output) or grows six-fold (control characters)
+         * when escaped: cut by what it takes in the body, so the body is still nearly full and the end
+         * of stdout is kept, not all of it dropped. */
+        const char *units[] = { "\"", "\x01", "x\n" };
+        for (size_t u = 0; u < ELEMENTSOF(units); u++) {
+                size_t ul = strlen(units[u]);
+                for (size_t i = 0; i + ul <= big; i += ul)
+                        memcpy(out + i, units[u], ul);
+                memcpy(out + big - 10, "END-MARKER", 10);
+                out[big] = '\0';
+                json_auto_t *d = json_pack("{s:s,s:s,s:i}", "deploy_stdout", out, "deploy_stderr", "warn\n",
+                                           "deploy_status_code", 0);
+                json_auto_t *t4 = signal_trim(d, 300000);
+                size_t l4 = json_dumpb(t4, NULL, 0, JSON_COMPACT);
+                TAP_CHECK(l4 <= 300000 && l4 > 300000 - 10);
+                const char *s4 = json_string_value(json_object_get(t4, "deploy_stdout"));
+                TAP_CHECK(s4 && strlen(s4) >= 10 && strcmp(s4 + strlen(s4) - 10, "END-MARKER") == 0);
+        }
 
         /* Small data is returned as it is. */
         json_auto_t *small = result();
