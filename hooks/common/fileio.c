@@ -103,6 +103,8 @@ int dir_make_parents(const char *path, mode_t mode, PhError **reterr) {
         _cleanup_free_ char *p = xstrdup(path);
         struct stat st;
 
+        if (!p[0]) /* the loop starts past the first byte */
+                return ph_error_set(reterr, ENOENT, "creating a directory: the path is empty");
         for (char *s = p + 1;; s++) {
                 if (*s != '/' && *s != '\0')
                         continue;

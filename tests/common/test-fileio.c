@@ -67,6 +67,8 @@ int main(void) {
         _cleanup_free_ char *nested = xasprintf("%s/a/b/c", dir);
         TAP_CHECK(dir_make_parents(nested, 0700, &err) == 0);
         TAP_CHECK(stat(nested, &st) == 0 && S_ISDIR(st.st_mode));
+        TAP_CHECK(dir_make_parents("", 0700, &err) == -ENOENT);
+        TAP_CHECK_STR(err ? err->msg : NULL, "creating a directory: the path is empty");
 
         _cleanup_free_ char *f = xasprintf("%s/state.json", dir);
         TAP_CHECK(file_write_atomic(f, "{}\n", 3, 0600, &err) == 0);
