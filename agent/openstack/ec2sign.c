@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/digest.h"
@@ -50,7 +51,13 @@ int ec2_signed_get_url(const char *base_url, const PhEc2Param *params, size_t n,
         if (host_len == 0 || memchr(rest, '@', host_len))
                 return ph_error_set(reterr, EINVAL, "the URL has no host or carries user info");
 
+        bool https = rest == base_url + 8;
         _cleanup_free_ char *host = xstrndup(rest, host_len);
+        /* The server signs the Host header it got, and libcurl leaves the scheme's default port out of
+         * it even when the URL names it. */
+        const char *default_port = https ? ":443" : ":80";
+        if (host_len > strlen(default_port) && strcmp(host + host_len - strlen(default_port), default_port) == 0)
+                host[host_len - strlen(default_port)] = '\0';
         /* The server sees "/" for an empty path, and signs what it sees. */
         const char *path = rest[host_len] ? rest + host_len : "/";
 
@@ -65,7 +72,6 @@ int ec2_signed_get_url(const char *base_url, const PhEc2Param *params, size_t n,
         _cleanup_free_ char *sig = ec2_signature(secret, to_sign);
         _cleanup_free_ char *sig_q = http_escape(sig);
 
-        *ret = xasprintf("%s%s%s?%s&Signature=%s", rest == base_url + 7 ? "http://" : "https://", host, path, query,
-                         sig_q);
+        *ret = xasprintf("%.*s%s?%s&Signature=%s", (int) (rest - base_url + host_len), base_url, path, query, sig_q);
         return 0;
 }

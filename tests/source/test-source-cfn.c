@@ -133,6 +133,20 @@ static void test_signer(void) {
         TAP_CHECK_STR(url, "http://127.0.0.1:8000/v1/?AWSAccessKeyId=" ACCESS "&Action=DescribeStackResource"
                            "&LogicalResourceId=server&SignatureMethod=HmacSHA256&SignatureVersion=2&StackName=pcfn"
                            "&Signature=7kn2VQkTZmfUirhOGpmAAh6VBaKLJT%2BgYOElmNWc2n4%3D");
+        /* libcurl sends "Host: h" for h:80 and h:443 over https, and the server signs that Host: so
+         * must the agent. The URL itself is sent as given. */
+        const char *default_ports[][3] = { { "http://h:80/v1/", "h", "http://h:80/v1/" },
+                                           { "https://[::1]:443/v1/", "[::1]", "https://[::1]:443/v1/" },
+                                           { "https://h:8443/v1/", "h:8443", "https://h:8443/v1/" } };
+        for (size_t i = 0; i < ELEMENTSOF(default_ports); i++) {
+                _cleanup_free_ char *u = NULL;
+                _cleanup_free_ char *s = ec2_string_to_sign("GET", default_ports[i][1], "/v1/", cq);
+                _cleanup_free_ char *sg = ec2_signature(SECRET, s);
+                _cleanup_free_ char *sgq = http_escape(sg);
+                _cleanup_free_ char *want = xasprintf("%s?%s&Signature=%s", default_ports[i][2], cq, sgq);
+                TAP_CHECK(ec2_signed_get_url(default_ports[i][0], p, 3, ACCESS, SECRET, &u, &err) == 0);
+                TAP_CHECK_STR(u, want);
+        }
         TAP_CHECK(ec2_signed_get_url("http://h/v1/?x=1", p, 3, ACCESS, SECRET, &url, &err) == -EINVAL);
         TAP_CHECK(ec2_signed_get_url("ftp://h/v1/", p, 3, ACCESS, SECRET, &url, &err) == -EINVAL);
 }
