@@ -187,18 +187,21 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
 
 static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
-        int r;
+        _cleanup_error_ PhError *stop_err = NULL, *remove_err = NULL;
+        int r, rs;
 
         r = pod_container_ids(d, pod, &ids, reterr);
         if (r < 0 || !ids[0])
                 return r;
-        r = stop_ids(d, ids, grace_of(o), reterr);
+        /* A stop that failed must not leave the pod half stopped (an app without its infra's network):
+         * the removal, forced, goes on all the same, and every failure is reported. */
+        rs = stop_ids(d, ids, grace_of(o), &stop_err);
+        if (rs < 0)
+                (void) ph_error_set(reterr, rs, "stopping pod %s: %s", pod, ph_error_msg(stop_err));
+        r = remove_ids(d, ids, &remove_err);
         if (r < 0)
-                return ph_error_prefix(reterr, "stopping pod %s", pod);
-        r = remove_ids(d, ids, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "removing pod %s", pod);
-        return 0;
+                return ph_error_append(reterr, r, "removing pod %s: %s", pod, ph_error_msg(remove_err));
+        return rs < 0 ? rs : 0;
 }
 
 int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, PhError **reterr) {
