@@ -89,7 +89,7 @@ static int xml_find(const char *p, const char *end, const char *name, const char
                         if (!next)
                                 return -EBADMSG;
                         if ((size_t) (end - q) > nl + 2 && q[1] == '/' && memcmp(q + 2, name, nl) == 0 &&
-                            (q[2 + nl] == '>' || q[2 + nl] == ' ')) {
+                            (q[2 + nl] == '>' || memchr(" \t\r\n", q[2 + nl], 4))) { /* </name S? > */
                                 if (--depth == 0) {
                                         *ret_start = after;
                                         *ret_end = q;
@@ -200,6 +200,9 @@ int source_cfn_xml_text(const char *xml, size_t len, const char *field, char **r
         const char *end = xml + len, *s1, *e1, *s2, *e2, *s3, *e3;
         int r;
 
+        /* XML has no NUL character; one would silently cut the JSON text short. */
+        if (memchr(xml, '\0', len))
+                return ph_error_set(reterr, EBADMSG, "the XML answer holds a NUL byte");
         r = xml_find(xml, end, "DescribeStackResourceResult", &s1, &e1);
         if (r >= 0)
                 r = xml_find(s1, e1, "StackResourceDetail", &s2, &e2);

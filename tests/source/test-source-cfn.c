@@ -184,6 +184,24 @@ static void test_xml(void) {
         xml_case("<!DOCTYPE x [<!ENTITY e \"y\">]><DescribeStackResourceResult><StackResourceDetail>"
                  "<Metadata>&e;</Metadata></StackResourceDetail></DescribeStackResourceResult>", "Metadata", -EBADMSG,
                  NULL);
+        /* End tags may carry white space before '>'; same-name nesting, out-of-range or overlong
+         * character references and a document cut short are refused. */
+        xml_case("<DescribeStackResourceResult\n><StackResourceDetail><Metadata>{}</Metadata\n></StackResourceDetail\t>"
+                 "</DescribeStackResourceResult\r\n>", "Metadata", 0, "{}");
+        xml_case("<DescribeStackResourceResult><StackResourceDetail><Metadata><Metadata>{}</Metadata></Metadata>"
+                 "</StackResourceDetail></DescribeStackResourceResult>", "Metadata", -EBADMSG, NULL);
+        xml_case("<DescribeStackResourceResult><StackResourceDetail><Metadata>&#x110000;</Metadata>"
+                 "</StackResourceDetail></DescribeStackResourceResult>", "Metadata", -EBADMSG, NULL);
+        xml_case("<DescribeStackResourceResult><StackResourceDetail><Metadata>&#99999999999999999999999;</Metadata>"
+                 "</StackResourceDetail></DescribeStackResourceResult>", "Metadata", -EBADMSG, NULL);
+        xml_case("<DescribeStackResourceResult><StackResourceDetail><Metadata>{}</Metadata></StackResourceDetail>",
+                 "Metadata", -EBADMSG, NULL);
+        /* A NUL byte would cut the JSON short without a word. */
+        static const char nul[] = "<DescribeStackResourceResult><StackResourceDetail><Metadata>{}\0, \"x\"</Metadata>"
+                                  "</StackResourceDetail></DescribeStackResourceResult>";
+        _cleanup_free_ char *text = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        TAP_CHECK(source_cfn_xml_text(nul, sizeof(nul) - 1, "Metadata", &text, &err) == -EBADMSG && !text);
 }
 
 static json_t *cfn_section(TestServer *srv, json_t *path) {
