@@ -334,13 +334,18 @@ static int hook_emit(json_t *result) {
         return 0;
 }
 
-static int hook_fail(const char *msg) {
-        json_auto_t *res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr", msg,
-                                     "deploy_status_code", 1);
+static json_t *hook_failure(const char *msg) {
+        json_t *res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr", msg, "deploy_status_code", 1);
 
         if (!res) /* msg is not UTF-8: JSON cannot carry it, and there must still be one object */
                 res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr",
                                 "podhook hook: the error message is not valid UTF-8", "deploy_status_code", 1);
+        return res;
+}
+
+static int hook_fail(const char *msg) {
+        json_auto_t *res = hook_failure(msg);
+
         fprintf(stderr, "podhook hook: %s\n", msg);
         (void) hook_emit(res);
         return EXIT_FAILURE;
@@ -356,6 +361,10 @@ int cli_hook(int argc, char **argv) {
         int r;
 
         r = parse_args("hook", hook_help, "gI", argc, argv, &a);
+        if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
+                json_auto_t *res = hook_failure("podhook hook: bad command line (see 'podhook hook --help')");
+                (void) hook_emit(res);
+        }
         if (r >= 0)
                 return r;
         PhDockerHookOptions o = { .grace_seconds = a.po.grace_seconds, .no_init = a.po.no_init };

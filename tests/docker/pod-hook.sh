@@ -122,6 +122,11 @@ check_eq "invalid: nothing was created" "$(pod_count "$POD")" 0
 echo '{not json' | run_hook "$PODHOOK" hook
 check "garbage on stdin: one result object" one_object
 check "garbage on stdin: non-zero deploy_status_code" [ "$(status)" != 0 ]
+"$PODHOOK" hook --no-such-option </dev/null >"$TMP/res" 2>"$TMP/hookerr"
+check "a bad option: non-zero exit" [ $? -ne 0 ]
+check "a bad option: one result object" one_object
+check "a bad option: non-zero deploy_status_code" [ "$(status)" != 0 ]
+check "a bad option: one line on stderr" [ "$(grep -c . "$TMP/hookerr")" = 1 ]
 # an engine address with bytes that are not UTF-8 ends up in the error text, which JSON cannot carry
 deployment cfg-7b "$POD" DELETE "" | DOCKER_HOST=$'unix:///nonexistent/\xff.sock' run_hook "$PODHOOK" hook
 check "a DOCKER_HOST that is not UTF-8: one result object" one_object
