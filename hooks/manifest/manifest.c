@@ -198,8 +198,14 @@ static int parse_json(const char *buf, size_t len, const char *source, PhManifes
                 /* Not JSON but a YAML flow map ("{version: v1beta2, ...}"). */
                 return doc_new(TAKE_PTR(yroot), TAKE_PTR(lines), source, ret, reterr);
         if (!root) {
+                /* jansson quotes the text "near" the error: it may be a secret value (the message goes back
+                 * to Heat in deploy_stderr); the line and column say where instead. */
+                char *near = strstr(jerr.text, " near '");
+                if (near)
+                        *near = 0;
                 if (jerr.line > 0)
-                        return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s", source, jerr.line, jerr.text);
+                        return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s (column %d)", source,
+                                            jerr.line, jerr.text, jerr.column);
                 return ph_error_set(reterr, EINVAL, "%s: JSON syntax error: %s", source, jerr.text);
         }
         r = check_limits(root, 0, &count);

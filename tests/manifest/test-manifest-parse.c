@@ -94,6 +94,11 @@ static void test_json(void) {
         TAP_CHECK(m && m->containers[0].n_env == 1 && strcmp(m->containers[0].env[0].value, "yes") == 0);
         TAP_CHECK_HAS(e3, "t.yaml:2: JSON syntax error: duplicate object key");
         TAP_CHECK_HAS(e4, "t.yaml:2: JSON syntax error: ");
+
+        /* The text near the error is not repeated: it can be a secret env value. */
+        _cleanup_free_ char *e5 = load_str("{\"version\": \"v1beta2\", \"containers\": [{\"name\": \"a\", \"image\": \"b\",\n"
+                                           "  \"env\": [{\"name\": \"DB_PASSWORD\", \"value\": \"hunter2\x01\"}]}]}");
+        TAP_CHECK_STR(e5, "t.yaml:2: JSON syntax error: control character 0x1 (column 51)");
 }
 
 static void test_from_json(void) {
