@@ -72,7 +72,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return ph_error_set(reterr, errno, "writing %s: %s", path, strerror(errno));
-        /* open() applies the umask; the state files must have exactly the mode asked for. */
+        /* mkostemp creates it 0600; the file must have exactly the mode asked for, whatever the umask. */
         if (fchmod(fd, mode) < 0)
                 goto fail;
         while (len > 0) {
