@@ -94,6 +94,8 @@ static int transfer_setup(Transfer *t, const PhHttpRequest *req, PhError **reter
                 return ph_error_set(reterr, ENOMEM, "curl_easy_init failed");
         CURL *c = t->curl;
         curl_easy_setopt(c, CURLOPT_URL, req->url);
+        /* Pre-signed URLs are signed over their path: no "/./" or "/../" squashing. */
+        curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

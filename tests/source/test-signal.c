@@ -148,6 +148,15 @@ static void test_cfn_and_temp_url(void) {
         TAP_CHECK(signal_send(in, data, NULL, &err) == -EAGAIN);
         TAP_CHECK(signal_send(in, data, NULL, &err) == 0);
 
+        /* The signature covers the path as Heat sees it: libcurl must not squash dot segments or touch
+         * an encoded slash (older Heat quoted '/' in the ARN). */
+        static const char dot_path[] = "/v1/signal/arn%3Aopenstack%3Aheat%3A%3Aproj%3Astacks%2Fst/./0c3e/resources/../x";
+        json_auto_t *dots = cfn_inputs(srv, "POST", dot_path, CFN_QUERY);
+        TAP_CHECK(signal_send(dots, data, NULL, &err) == 0);
+        const TestRequest *rd = testsrv_request(srv, testsrv_count(srv) - 1);
+        TAP_CHECK_STR(rd ? rd->path : NULL, dot_path);
+        TAP_CHECK_STR(rd ? rd->query : NULL, CFN_QUERY);
+
         /* A non-object is refused before anything is sent. */
         size_t before = testsrv_count(srv);
         json_auto_t *str = json_string("{\"deploy_status_code\": 0}");
