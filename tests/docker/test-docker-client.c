@@ -27,6 +27,13 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                               "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}\r\n"
                               "{\"errorDetail\":{\"message\":\"unauthorized: authentication required\"},"
                               "\"error\":\"unauthorized: authentication required\"}\r\n");
+        } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-split")) {
+                /* curl reads 16 KiB at a time, headers (about 80 bytes) included: the first line ends some
+                 * 35 bytes before that, so the error line arrives in two pieces */
+                testreply_set(reply, 200,
+                              "{\"status\":\"Pulling fs layer\",\"id\":\"%016232d\"}\n"
+                              "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n",
+                              0);
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-early")) {
                 testreply_set(reply, 404, "{\"message\":\"pull access denied for fails-early, repository does not exist\"}\n");
         } else if (strstr(req->path, "/images/create")) {
@@ -81,6 +88,10 @@ int main(void) {
         r = docker_image_pull(d, "fails-late:1", false, &err);
         TAP_CHECK(r < 0);
         TAP_CHECK_STR(ph_error_msg(err), "pulling image fails-late:1: unauthorized: authentication required");
+        err = ph_error_free(err);
+        r = docker_image_pull(d, "fails-split:1", false, &err);
+        TAP_CHECK(r < 0);
+        TAP_CHECK_STR(ph_error_msg(err), "pulling image fails-split:1: manifest unknown");
         err = ph_error_free(err);
         /* A failure before the stream: the normal error object. */
         r = docker_image_pull(d, "fails-early:1", false, &err);
