@@ -565,7 +565,15 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                 if (ids[i])
                         created[k++] = TAKE_PTR(ids[i]);
         _cleanup_error_ PhError *cleanup_err = NULL;
-        if (remove_ids(d, created, &cleanup_err) < 0)
+        _cleanup_strv_free_ char **left = NULL;
+        r = remove_ids(d, created, &cleanup_err);
+        /* A container the engine made while its answer was lost (a timeout) has no id here; the old pod
+         * is gone, so whatever still carries the pod's labels is this apply's. */
+        if (r >= 0)
+                r = pod_container_ids(d, pod, &left, &cleanup_err);
+        if (r >= 0)
+                r = remove_ids(d, left, &cleanup_err);
+        if (r < 0)
                 (void) ph_error_append(reterr, EIO, "cleaning up after the failure: %s", ph_error_msg(cleanup_err));
         return ph_error_prefix(reterr, "pod %s", pod);
 }
