@@ -188,16 +188,32 @@ int keystone_authenticate(PhKeystone *k, PhError **reterr) {
         return 0;
 }
 
-static char *replace_all(const char *s, const char *what, const char *with) {
-        size_t wl = strlen(what);
-        char *out = xstrdup(s);
+/* url with %(tenant_id)s and %(project_id)s replaced by project_id in one pass: text put in is never
+ * searched again (a project id may hold anything). */
+static char *expand_project(const char *url, const char *project_id) {
+        static const char *const names[] = { "%(tenant_id)s", "%(project_id)s" };
+        char *out = xstrdup("");
 
-        for (char *p; (p = strstr(out, what));) {
-                char *n = xasprintf("%.*s%s%s", (int) (p - out), out, with, p + wl);
+        for (;;) {
+                const char *hit = NULL;
+                size_t hit_len = 0;
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        const char *p = strstr(url, names[i]);
+                        if (p && (!hit || p < hit)) {
+                                hit = p;
+                                hit_len = strlen(names[i]);
+                        }
+                }
+                if (!hit)
+                        break;
+                char *n = xasprintf("%s%.*s%s", out, (int) (hit - url), url, project_id);
                 free(out);
                 out = n;
+                url = hit + hit_len;
         }
-        return out;
+        char *n = xasprintf("%s%s", out, url);
+        free(out);
+        return n;
 }
 
 static bool region_matches(const json_t *ep, const char *region) {
@@ -223,8 +239,7 @@ int keystone_endpoint(PhKeystone *k, const char *type, char **ret, PhError **ret
                                 continue;
                         if (k->region_name && !region_matches(ep, k->region_name))
                                 continue;
-                        _cleanup_free_ char *a = replace_all(url, "%(tenant_id)s", k->project_id);
-                        _cleanup_free_ char *b = replace_all(a, "%(project_id)s", k->project_id);
+                        _cleanup_free_ char *b = expand_project(url, k->project_id);
                         size_t len = strlen(b);
                         while (len > 0 && b[len - 1] == '/')
                                 len--;

@@ -238,6 +238,26 @@ static void test_region_missing(void) {
         testsrv_stop(srv);
 }
 
+/* A project id that holds the placeholder itself is put in once, not expanded forever. */
+static void test_endpoint_placeholder(void) {
+        Lab lab = {};
+        TestServer *srv = testsrv_start(lab_handler, &lab);
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_(keystone_freep) PhKeystone *k = NULL;
+        _cleanup_free_ char *auth = xasprintf("%s/v3", testsrv_url(srv));
+        const PhKeystoneCredentials c = { .auth_url = auth, .user_id = "user-1", .password = PASSWORD,
+                                          .project_id = "p%(tenant_id)s%(project_id)s", .region_name = "RegionTwo" };
+
+        set_expiry(&lab, 3600);
+        TAP_CHECK(keystone_new(&c, 5000, NULL, &k, &err) == 0);
+        TAP_CHECK(keystone_authenticate(k, &err) == 0);
+        _cleanup_free_ char *ep = NULL;
+        TAP_CHECK(keystone_endpoint(k, "orchestration", &ep, &err) == 0);
+        _cleanup_free_ char *want = xasprintf("%s/v1/p%%(tenant_id)s%%(project_id)s", testsrv_url(srv));
+        TAP_CHECK_STR(ep, want);
+        testsrv_stop(srv);
+}
+
 static void test_unreachable_and_timeout(void) {
         Lab lab = {};
         TestServer *srv = testsrv_start(lab_handler, &lab);
@@ -259,6 +279,7 @@ int main(void) {
         test_poll();
         test_expiry_and_refusal();
         test_region_missing();
+        test_endpoint_placeholder();
         test_unreachable_and_timeout();
         return tap_done();
 }
