@@ -6,15 +6,31 @@ PREFIX=phtest-example
 
 POD=$PREFIX-apache-redis
 EXAMPLE=$SRCROOT/manifests-examples/apache-redis.yaml
+HTTP_PORT=8080
+REDIS_PORT=6379
+
+# The README's first command leaves this example running on 8080 and 6379 (so may anything else on the
+# host): then the same manifest is checked on free ports of this test's own range, nothing else changed.
+port_taken() {
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+if port_taken $HTTP_PORT || port_taken $REDIS_PORT; then
+        HTTP_PORT=18680
+        REDIS_PORT=18681
+        sed "s/hostPort: 8080\$/hostPort: $HTTP_PORT/; s/hostPort: 6379\$/hostPort: $REDIS_PORT/" "$EXAMPLE" >"$TMP/apache-redis.yaml"
+        check "the example publishes 8080 and 6379 (moved to $HTTP_PORT and $REDIS_PORT: taken here)" \
+                bash -c "[ \"\$(diff '$EXAMPLE' '$TMP/apache-redis.yaml' | grep -c '^>')\" = 2 ]"
+        EXAMPLE=$TMP/apache-redis.yaml
+fi
 
 "$PODHOOK" apply --name "$POD" "$EXAMPLE" >"$TMP/out.json" 2>"$TMP/err"
 check "the example applies" [ $? -eq 0 ]
 check_eq "both containers and the infra run" \
         "$(jq -r '[.[].Name] | join(" ")' "$TMP/out.json")" \
         "/$POD.apache_container /$POD.redis_container /$POD._infra"
-check "apache answers on host port 8080" wait_for 20 http_get http://127.0.0.1:8080/
-check "with the example page" bash -c "curl -fsS --max-time 2 http://127.0.0.1:8080/ | grep -q 'podhook apache example'"
-check_eq "redis answers on host port 6379" "$(wait_for 20 tcp_line 127.0.0.1 6379 && tcp_line 127.0.0.1 6379)" "+PONG"
+check "apache answers on host port $HTTP_PORT" wait_for 20 http_get http://127.0.0.1:$HTTP_PORT/
+check "with the example page" bash -c "curl -fsS --max-time 2 http://127.0.0.1:$HTTP_PORT/ | grep -q 'podhook apache example'"
+check_eq "redis answers on host port $REDIS_PORT" "$(wait_for 20 tcp_line 127.0.0.1 $REDIS_PORT && tcp_line 127.0.0.1 $REDIS_PORT)" "+PONG"
 check_eq "apache mounts the shared volume read-only" \
         "$(jq -r '.[0].Mounts[] | select(.Destination == "/log") | .RW' "$TMP/out.json")" false
 check_eq "redis mounts it read-write" \
