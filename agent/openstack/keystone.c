@@ -137,6 +137,7 @@ int keystone_authenticate(PhKeystone *k, PhError **reterr) {
         keystone_invalidate(k);
 
         _cleanup_free_ char *url = xasprintf("%s/auth/tokens", k->v3_url);
+        _cleanup_free_ char *where = http_url_redact(url); /* auth_url may carry user info */
         char *body = request_body(k);
         const char *headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
         PhHttpRequest req = {
@@ -158,25 +159,25 @@ int keystone_authenticate(PhKeystone *k, PhError **reterr) {
                 return ph_error_set(reterr, EAGAIN, "keystone token: %s", ph_error_msg(err));
 
         if (resp.status == 401 || resp.status == 403)
-                return ph_error_set(reterr, EACCES, "keystone token: POST %s: HTTP %ld (credentials refused)", url,
+                return ph_error_set(reterr, EACCES, "keystone token: POST %s: HTTP %ld (credentials refused)", where,
                                     resp.status);
         if (openstack_status_is_transient(resp.status))
-                return ph_error_set(reterr, EAGAIN, "keystone token: POST %s: HTTP %ld", url, resp.status);
+                return ph_error_set(reterr, EAGAIN, "keystone token: POST %s: HTTP %ld", where, resp.status);
         if (resp.status < 200 || resp.status > 299)
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: HTTP %ld", url, resp.status);
+                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: HTTP %ld", where, resp.status);
 
         const char *token = http_response_header(&resp, "X-Subject-Token");
         if (!token || !*token)
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: no X-Subject-Token in the answer", url);
+                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: no X-Subject-Token in the answer", where);
 
         json_error_t jerr;
         json_auto_t *doc = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &jerr);
         json_t *t = doc ? json_object_get(doc, "token") : NULL; /* borrowed */
         if (!json_is_object(t))
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: answer has no token object", url);
+                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: answer has no token object", where);
         json_t *catalog = json_object_get(t, "catalog");
         if (!json_is_array(catalog))
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: token has no catalog", url);
+                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: token has no catalog", where);
 
         const char *expires = json_string_value(json_object_get(t, "expires_at"));
         time_t exp = expires ? parse_expires_at(expires) : (time_t) -1;

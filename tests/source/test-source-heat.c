@@ -218,6 +218,17 @@ static void test_expiry_and_refusal(void) {
         TAP_CHECK(r == -EACCES && !none);
         TAP_CHECK_HAS(ph_error_msg(err), "HTTP 401");
         TAP_CHECK(!strstr(ph_error_msg(err), PASSWORD));
+
+        /* User info in auth_url stays out of the error text too. */
+        const char *hostport = strstr(testsrv_url(srv), "://") + 3;
+        _cleanup_free_ char *ui_url = xasprintf("http://u:UI-SECRET@%s/v3", hostport);
+        const PhKeystoneCredentials c = { .auth_url = ui_url, .user_id = "user-1", .password = PASSWORD,
+                                          .project_id = "proj-1" };
+        _cleanup_(keystone_freep) PhKeystone *k = NULL;
+        TAP_CHECK(keystone_new(&c, 5000, NULL, &k, &err) == 0);
+        TAP_CHECK(keystone_authenticate(k, &err) == -EACCES);
+        TAP_CHECK_HAS(ph_error_msg(err), "HTTP 401");
+        TAP_CHECK(!strstr(ph_error_msg(err), "UI-SECRET"));
         testsrv_stop(srv);
 }
 
