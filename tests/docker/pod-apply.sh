@@ -77,6 +77,12 @@ check "pod named after the file without extension" [ "$(pod_count "$PREFIX-fromf
 check "pod named by --name" [ "$(pod_count "$PREFIX-named")" = 3 ]
 check "--name with a bad name is refused" bash -c "! '$PODHOOK' apply --name 'bad/name' '$TMP/web.yaml' 2>/dev/null"
 
+# --- pods are found by exact label, never by a name or a prefix of one ---
+check_eq "ps of a prefix of every pod name lists nothing" "$("$PODHOOK" ps --json "$PREFIX" | jq 'length')" 0
+"$PODHOOK" delete --grace 1 "$PREFIX-nam"
+check "delete of a prefix of a pod's name exits 0" [ $? -eq 0 ]
+check_eq "and leaves that pod alone" "$(pod_count "$PREFIX-named")" 3
+
 # --- delete ---
 "$PODHOOK" delete --grace 2 "$POD"
 check "delete exits 0" [ $? -eq 0 ]
