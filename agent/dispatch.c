@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/deployment.h"
 #include "common/secret.h"
 #include "dispatch.h"
 #include "pystr.h"
@@ -21,18 +22,6 @@ static void report(PhDispatch *d, PhDispatchEvent ev, const char *id, const json
                    const PhError *err) {
         if (d->report)
                 d->report(ev, id, dep, data, err, d->userdata);
-}
-
-static const char *input_value(const json_t *deployment, const char *name) {
-        size_t i;
-        const json_t *in;
-
-        json_array_foreach(json_object_get(deployment, "inputs"), i, in) {
-                const char *n = json_string_value(json_object_get(in, "name"));
-                if (n && strcmp(n, name) == 0)
-                        return json_string_value(json_object_get(in, "value"));
-        }
-        return NULL;
 }
 
 json_t *dispatch_inputs_map(const json_t *deployment) {
@@ -92,7 +81,7 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
         }
         const char *group = json_string_value(json_object_get(d, "group"));
         if (group && strcmp(group, "component") == 0) {
-                const char *action = input_value(d, "deploy_action");
+                const char *action = deployment_input(d, "deploy_action");
                 json_t *configs = json_object_get(json_object_get(d, "config"), "configs"), *c;
                 json_t *found = NULL;
                 json_array_foreach(configs, i, c) {
@@ -236,8 +225,8 @@ void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments) {
 
 /* "<stack id>\n<resource name>": the Heat deployment resource an entry belongs to, stable across actions. */
 static char *resource_key(const json_t *deployment) {
-        const char *stack = input_value(deployment, "deploy_stack_id");
-        const char *res = input_value(deployment, "deploy_resource_name");
+        const char *stack = deployment_input(deployment, "deploy_stack_id");
+        const char *res = deployment_input(deployment, "deploy_resource_name");
 
         const char *name = json_string_value(json_object_get(deployment, "name"));
 

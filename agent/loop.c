@@ -14,6 +14,7 @@
 
 #define PH_LOG_MODULE "agent"
 #include "bootstrap.h"
+#include "common/deployment.h"
 #include "common/digest.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -150,15 +151,10 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                         void *userdata) {
         const char *name = json_string_value(json_object_get(dep, "name"));
         const char *group = json_string_value(json_object_get(dep, "group"));
-        const char *action = "?";
-        size_t i;
-        const json_t *in;
+        const char *action = deployment_input(dep, "deploy_action");
 
-        json_array_foreach(json_object_get(dep, "inputs"), i, in) {
-                const char *n = json_string_value(json_object_get(in, "name"));
-                if (n && strcmp(n, "deploy_action") == 0 && json_is_string(json_object_get(in, "value")))
-                        action = json_string_value(json_object_get(in, "value"));
-        }
+        if (!action)
+                action = "?";
         id = id ? id : "?", name = name ? name : "", group = group ? group : "Heat::Ungrouped";
         switch (ev) {
         case PH_DISPATCH_START:

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <sysexits.h>
 
+#include "common/deployment.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod.h"
@@ -47,20 +48,6 @@ static json_t *result_json(HookResult *h) {
                                 "podhook: the messages of this run are not valid UTF-8\n", "deploy_status_code",
                                 h->status);
         return res;
-}
-
-/* Value of a Heat input by name (borrowed string), or NULL. */
-static const char *input_value(const json_t *deployment, const char *name) {
-        const json_t *inputs = json_object_get(deployment, "inputs");
-        json_t *in;
-        size_t i;
-
-        json_array_foreach(inputs, i, in) {
-                const char *n = json_string_value(json_object_get(in, "name"));
-                if (n && strcmp(n, name) == 0)
-                        return json_string_value(json_object_get(in, "value"));
-        }
-        return NULL;
 }
 
 /* The deployment's `options` may carry grace_period (seconds) and init (bool). */
@@ -120,7 +107,7 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
         name = json_string_value(json_object_get(deployment, "name"));
         if (!name || !*name)
                 return ph_error_set(reterr, EINVAL, "the deployment has no name (the pod is named after it)");
-        action = input_value(deployment, "deploy_action");
+        action = deployment_input(deployment, "deploy_action");
         if (!action)
                 action = "CREATE";
         options_from_deployment(deployment, &po);
@@ -134,8 +121,8 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
 
         PhPodMeta meta = {
                 .deployment = json_string_value(json_object_get(deployment, "id")),
-                .stack = input_value(deployment, "deploy_stack_id"),
-                .resource = input_value(deployment, "deploy_resource_name"),
+                .stack = deployment_input(deployment, "deploy_stack_id"),
+                .resource = deployment_input(deployment, "deploy_resource_name"),
         };
 
         if (strcasecmp(action, "DELETE") == 0 || strcasecmp(action, "SUSPEND") == 0) {
