@@ -268,10 +268,6 @@ static const char ps_help[] =
         "\n"
         "  --json   the Engine's container summaries as a JSON array instead\n";
 
-static const char *label_of(const json_t *c, const char *key) {
-        return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
-}
-
 int cli_ps(int argc, char **argv) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -304,8 +300,8 @@ int cli_ps(int argc, char **argv) {
         }
         printf("%-24s %-20s %-10s %-28s %s\n", "POD", "CONTAINER", "STATE", "STATUS", "IMAGE");
         json_array_foreach(list, i, row) {
-                const char *p = label_of(row, POD_LABEL_POD);
-                const char *cn = label_of(row, POD_LABEL_CONTAINER);
+                const char *p = pod_label(row, POD_LABEL_POD);
+                const char *cn = pod_label(row, POD_LABEL_CONTAINER);
                 const char *state = json_string_value(json_object_get(row, "State"));
                 const char *status = json_string_value(json_object_get(row, "Status"));
                 const char *image = json_string_value(json_object_get(row, "Image"));

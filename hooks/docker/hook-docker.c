@@ -177,9 +177,8 @@ int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **
         if (r < 0)
                 return r;
         json_array_foreach(list, i, c) {
-                json_t *labels = json_object_get(c, "Labels");
-                const char *pod = json_string_value(json_object_get(labels, POD_LABEL_POD));
-                const char *dep = json_string_value(json_object_get(labels, POD_LABEL_DEPLOYMENT));
+                const char *pod = pod_label(c, POD_LABEL_POD);
+                const char *dep = pod_label(c, POD_LABEL_DEPLOYMENT);
                 if (!pod)
                         continue;
                 /* The infra and app containers of one apply carry the same deployment id; keep any non-empty one. */

@@ -76,16 +76,16 @@ static int list_by_labels(PhDocker *d, const char *what, const char *const *labe
         return 0;
 }
 
-static const char *label_of(const json_t *c, const char *key) {
-        return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
+const char *pod_label(const json_t *object, const char *key) {
+        return json_string_value(json_object_get(json_object_get(object, "Labels"), key));
 }
 
 /* Summaries by pod, apps before infra, then by creation (manifest order) and name. */
 static int summary_compare(const void *a, const void *b) {
         json_t *const *x = a, *const *y = b;
-        const char *px = label_of(*x, POD_LABEL_POD), *py = label_of(*y, POD_LABEL_POD);
-        const char *rx = label_of(*x, POD_LABEL_ROLE), *ry = label_of(*y, POD_LABEL_ROLE);
-        const char *nx = label_of(*x, POD_LABEL_CONTAINER), *ny = label_of(*y, POD_LABEL_CONTAINER);
+        const char *px = pod_label(*x, POD_LABEL_POD), *py = pod_label(*y, POD_LABEL_POD);
+        const char *rx = pod_label(*x, POD_LABEL_ROLE), *ry = pod_label(*y, POD_LABEL_ROLE);
+        const char *nx = pod_label(*x, POD_LABEL_CONTAINER), *ny = pod_label(*y, POD_LABEL_CONTAINER);
         bool ix = rx && strcmp(rx, "infra") == 0, iy = ry && strcmp(ry, "infra") == 0;
         json_int_t cx = json_integer_value(json_object_get(*x, "Created"));
         json_int_t cy = json_integer_value(json_object_get(*y, "Created"));
@@ -343,7 +343,7 @@ static int ensure_volumes(PhDocker *d, const char *pod, const PhManifest *m, con
                 r = docker_call(d, "POST", "/volumes/create", body, NULL, &resp, reterr);
                 if (r < 0)
                         return ph_error_prefix(reterr, "volume %s: creating %s", v->name, name);
-                const char *owner = json_string_value(json_object_get(json_object_get(resp, "Labels"), POD_LABEL_POD));
+                const char *owner = pod_label(resp, POD_LABEL_POD);
                 if (!owner || strcmp(owner, pod) != 0)
                         return ph_error_set(reterr, EEXIST, "volume %s: a Docker volume named %s exists and is not this pod's",
                                             v->name, name);

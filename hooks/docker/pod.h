@@ -19,6 +19,9 @@
 #define POD_LABEL_RESOURCE   "io.podhook.resource"
 #define POD_LABEL_SPEC_HASH  "io.podhook.spec-hash"
 
+/* The value of label key of a container summary or a volume (their "Labels"), borrowed, or NULL. */
+const char *pod_label(const json_t *object, const char *key);
+
 #define POD_INFRA_SUFFIX     "._infra"
 #define POD_DEFAULT_GRACE    10u
 #define POD_NAME_MAX         200u
