@@ -2,7 +2,9 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "common/digest.h"
 #include "docker/infra.h"
 
 /* pause-bin.c, generated at build time from infra/pause.c. */
@@ -12,8 +14,17 @@ extern const size_t ph_infra_pause_len;
 PH_DEFINE_CLEANUP(struct archive *, archive_write_free)
 PH_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free)
 
-const char *infra_image_ref(void) {
-        return INFRA_IMAGE_REPO ":" PODHOOK_VERSION;
+char *infra_image_tag(void) {
+        _cleanup_free_ char *digest = digest_sha256_hex(ph_infra_pause, ph_infra_pause_len);
+
+        /* digest is "sha256:<hex>" */
+        return xasprintf("%s-%.12s", PODHOOK_VERSION, digest + strlen("sha256:"));
+}
+
+char *infra_image_ref(void) {
+        _cleanup_free_ char *tag = infra_image_tag();
+
+        return xasprintf("%s:%s", INFRA_IMAGE_REPO, tag);
 }
 
 int infra_tar(void **ret, size_t *ret_len, PhError **reterr) {
@@ -43,14 +54,15 @@ int infra_tar(void **ret, size_t *ret_len, PhError **reterr) {
 
 int infra_image_ensure(PhDocker *d, PhError **reterr) {
         _cleanup_free_ void *tar = NULL;
+        _cleanup_free_ char *ref = infra_image_ref(), *tag = infra_image_tag();
         size_t len = 0;
         int r;
 
-        r = docker_image_exists(d, infra_image_ref(), reterr);
+        r = docker_image_exists(d, ref, reterr);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = infra_tar(&tar, &len, reterr);
         if (r < 0)
                 return r;
-        return docker_image_import(d, tar, len, INFRA_IMAGE_REPO, PODHOOK_VERSION, "CMD [\"/pause\"]", reterr);
+        return docker_image_import(d, tar, len, INFRA_IMAGE_REPO, tag, "CMD [\"/pause\"]", reterr);
 }

@@ -389,8 +389,8 @@ static json_t *infra_body(const char *pod, const PhManifest *m, const PhPodMeta 
         _cleanup_free_ char *hash = spec_hash(spec);
         json_object_set_new(labels, POD_LABEL_SPEC_HASH, json_string(hash));
 
-        _cleanup_free_ char *hostname = xstrndup(pod, HOSTNAME_MAX);
-        json_object_set_new(body, "Image", json_string(infra_image_ref()));
+        _cleanup_free_ char *hostname = xstrndup(pod, HOSTNAME_MAX), *image = infra_image_ref();
+        json_object_set_new(body, "Image", json_string(image));
         json_object_set_new(body, "Hostname", json_string(hostname));
         json_object_set_new(body, "Labels", labels);
         json_object_set_new(body, "ExposedPorts", exposed);

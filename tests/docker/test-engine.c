@@ -94,7 +94,13 @@ int main(void) {
         if (!TAP_CHECK(r == 0))
                 printf("# %s\n", ph_error_msg(err));
         err = ph_error_free(err);
-        TAP_CHECK(docker_image_exists(d, infra_image_ref(), NULL) == 1);
+        _cleanup_free_ char *ref = infra_image_ref();
+        TAP_CHECK(docker_image_exists(d, ref, NULL) == 1);
+        /* podhook/infra:<version>-<12 hex digits of the program's digest> */
+        _cleanup_free_ char *tag = infra_image_tag();
+        size_t tl = strlen(tag);
+        TAP_CHECK(strncmp(ref, "podhook/infra:", 14) == 0 && strcmp(ref + 14, tag) == 0);
+        TAP_CHECK(tl > 13 && tag[tl - 13] == '-' && strspn(tag + tl - 12, "0123456789abcdef") == 12);
 
         /* The import itself, every run: under a test name, removed again. */
         r = docker_image_import(d, tar, len, "podhook.local/phtest-infra", "1", "CMD [\"/pause\"]", &err);

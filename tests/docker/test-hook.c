@@ -15,9 +15,11 @@
 #define POD "phtest-inproc"
 
 static json_t *deployment(const char *id, const char *action) {
+        _cleanup_free_ char *image = infra_image_ref();
+
         return json_pack("{s:s, s:s, s:s, s:{s:s, s:[{s:s, s:s}]}, s:[{s:s, s:s}, {s:s, s:s}]}",
                          "id", id, "name", POD, "group", "docker",
-                         "config", "version", "v1beta2", "containers", "name", "idle", "image", infra_image_ref(),
+                         "config", "version", "v1beta2", "containers", "name", "idle", "image", image,
                          "inputs", "name", "deploy_action", "value", action, "name", "deploy_stack_id", "value",
                          "phtest/1");
 }
