@@ -174,11 +174,21 @@ static int remove_ids(PhDocker *d, char *const *ids, PhError **reterr) {
 
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
+        json_auto_t *no_restart = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
         int r;
 
         r = pod_container_ids(d, pod, &ids, reterr);
         if (r < 0)
                 return r;
+        /* A suspended pod stays stopped when dockerd restarts: without this, apps of restart policy
+         * "always" would come back while the infra container ("unless-stopped") stays down. The next
+         * apply creates the containers again with the manifest's policy. */
+        for (char **id = ids; *id; id++) {
+                _cleanup_free_ char *path = xasprintf("/containers/%s/update", *id);
+                r = docker_call(d, "POST", path, no_restart, NULL, NULL, reterr);
+                if (r < 0 && r != -ENOENT)
+                        return ph_error_prefix(reterr, "stopping pod %s", pod);
+        }
         r = stop_ids(d, ids, grace_of(o), reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "stopping pod %s", pod);

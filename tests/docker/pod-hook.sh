@@ -91,6 +91,8 @@ check_eq "SUSPEND: deploy_stdout shows every container stopped" \
         "$(inspect_out | jq -r '[.[].State.Running] | unique | join(",")')" false
 check_eq "SUSPEND: the containers are kept" "$(pod_count "$POD")" 2
 check_eq "SUSPEND: none runs" "$("$D" ps -q --filter "label=io.podhook.pod=$POD" | grep -c .)" 0
+check_eq "SUSPEND: none comes back when dockerd restarts (restart policy no)" \
+        "$(inspect_out | jq -r '[.[].HostConfig.RestartPolicy.Name] | unique | join(",")')" no
 
 # --- RESUME ---
 deployment cfg-4 "$POD" RESUME "$(manifest two)" | run_hook "$PODHOOK" hook
