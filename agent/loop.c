@@ -74,10 +74,7 @@ int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, Ph
                 return r;
         _cleanup_free_ char *hash = occ_digest(boot);
         _cleanup_free_ char *path = xasprintf("%s/%s", cfg->state_dir, OCC_STATE_FILE);
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        if (file_read_all(path, 16u * 1024 * 1024, &text, &len, NULL) >= 0)
-                saved = json_loadb(text, len, 0, NULL);
+        saved = file_load_json(path, 16u * 1024 * 1024);
         const char *saved_hash = json_string_value(json_object_get(saved, "bootstrap"));
         json_t *followed = json_object_get(saved, "occ");
         if (saved_hash && strcmp(saved_hash, hash) == 0 && json_is_object(followed))

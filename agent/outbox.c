@@ -79,12 +79,8 @@ static int entry_write(const PhOutbox *ob, const char *id, const json_t *e, PhEr
 
 json_t *outbox_entry(const PhOutbox *ob, const char *id) {
         _cleanup_free_ char *path = entry_path(ob, id);
-        _cleanup_free_ char *text = NULL;
-        size_t len;
 
-        if (file_read_all(path, OUTBOX_MAX_FILE, &text, &len, NULL) < 0)
-                return NULL;
-        return json_loadb(text, len, 0, NULL);
+        return file_load_json(path, OUTBOX_MAX_FILE);
 }
 
 int outbox_add(PhOutbox *ob, const char *id, const json_t *inputs, const json_t *data, PhError **reterr) {

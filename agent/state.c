@@ -149,12 +149,7 @@ char **state_in_progress(const PhState *s) {
 }
 
 static json_t *load_path(const char *path) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-
-        if (file_read_all(path, STATE_MAX_FILE, &text, &len, NULL) < 0)
-                return NULL;
-        return json_loadb(text, len, 0, NULL);
+        return file_load_json(path, STATE_MAX_FILE);
 }
 
 json_t *state_deploy_marker(const PhState *s, const char *id) {

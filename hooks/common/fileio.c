@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,15 @@ int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len, PhError **reter
         if (ret_len)
                 *ret_len = len;
         return 0;
+}
+
+json_t *file_load_json(const char *path, size_t max) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        if (file_read_all(path, max, &text, &len, NULL) < 0)
+                return NULL;
+        return json_loadb(text, len, 0, NULL);
 }
 
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhError **reterr) {

@@ -6,9 +6,14 @@
 
 #include "common/error.h"
 
+typedef struct json_t json_t;
+
 /* Reads the whole file (at most max bytes, else -EFBIG) into a new NUL-terminated buffer the caller
  * frees. path "-" reads stdin. */
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhError **reterr);
+/* The JSON value in path (new ref), or NULL when it is missing, larger than max, or not JSON: for
+ * state files, where any of those means "nothing usable was kept". */
+json_t *file_load_json(const char *path, size_t max);
 /* Reads a whole fd (at most max bytes) the same way. */
 int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len, PhError **reterr);
 /* Writes data to path atomically with the given mode: readers see the old or the new file, never half. */
