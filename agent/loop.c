@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -19,6 +18,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/secret.h"
+#include "jitter.h"
 #include "loop.h"
 #include "signal/signal.h"
 
@@ -275,9 +275,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->argv = argv;
         a->sfd = -1;
         a->delay = cfg->min_interval;
-        if (getrandom(&a->rng, sizeof(a->rng), GRND_NONBLOCK) != sizeof(a->rng))
-                a->rng = (uint64_t) getpid();
-        a->rng |= 1;
+        a->rng = jitter_seed();
         r = state_open(cfg->state_dir, &a->state, reterr);
         if (r < 0)
                 return r;
@@ -479,20 +477,13 @@ static void agent_reload(PhAgent *a) {
         log_info("configuration reloaded");
 }
 
-static uint64_t next_rand(uint64_t *s) {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        return *s;
-}
-
 /* The next poll: 1 s doubling to the interval cap, +-10% jitter (os-collect-config never resets it). */
 static long poll_delay_ms(PhAgent *a) {
         long ms = (long) a->delay * 1000;
         long j = ms / 10;
 
         if (j > 0)
-                ms += (long) (next_rand(&a->rng) % (uint64_t) (2 * j + 1)) - j;
+                ms += (long) (jitter_next(&a->rng) % (uint64_t) (2 * j + 1)) - j;
         if (a->delay < a->cfg->interval)
                 a->delay = a->delay * 2 > a->cfg->interval ? a->cfg->interval : a->delay * 2;
         return ms > 100 ? ms : 100;

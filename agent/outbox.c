@@ -6,10 +6,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "jitter.h"
 #include "outbox.h"
 
 
@@ -32,21 +32,12 @@ int outbox_open(const char *state_dir, unsigned retry_max, PhOutboxSendFn send, 
         ob->retry_max = retry_max ? retry_max : 1;
         ob->send = send;
         ob->userdata = userdata;
-        if (getrandom(&ob->rng, sizeof(ob->rng), GRND_NONBLOCK) != sizeof(ob->rng))
-                ob->rng = (uint64_t) getpid() * 0x9e3779b97f4a7c15ull;
-        ob->rng |= 1;
+        ob->rng = jitter_seed();
         r = dir_make_parents(ob->dir, 0700, reterr);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(ob);
         return 0;
-}
-
-static uint64_t xorshift(uint64_t *s) {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        return *s;
 }
 
 unsigned outbox_backoff(unsigned attempts, unsigned max, uint64_t *rng) {
@@ -57,7 +48,7 @@ unsigned outbox_backoff(unsigned attempts, unsigned max, uint64_t *rng) {
         if (base > max)
                 base = max;
         /* +-20%, never below 1 s and never above the cap. */
-        double f = 0.8 + 0.4 * (double) (xorshift(rng) % 1000) / 1000.0;
+        double f = 0.8 + 0.4 * (double) (jitter_next(rng) % 1000) / 1000.0;
         unsigned d = (unsigned) (base * f + 0.5);
         if (d < 1)
                 d = 1;
