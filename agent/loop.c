@@ -303,20 +303,6 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         return 0;
 }
 
-/* Maps merge recursively, anything else is replaced: os-apply-config's rule. */
-static void merge_into(json_t *dst, const json_t *src) {
-        const char *k;
-        json_t *v;
-
-        json_object_foreach((json_t *) src, k, v) {
-                json_t *cur = json_object_get(dst, k);
-                if (json_is_object(cur) && json_is_object(v))
-                        merge_into(cur, v);
-                else
-                        json_object_set_new(dst, k, json_deep_copy(v));
-        }
-}
-
 /* Heat rewrote os-collect-config (e.g. a new transport): poll what it says from now on. */
 static void agent_follow(PhAgent *a, const json_t *merged) {
         const json_t *occ = json_object_get(merged, "os-collect-config");
@@ -369,7 +355,7 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                         log_warning("%s; treating it as no change", ph_error_msg(err));
                 }
                 if (a->last[i]) {
-                        merge_into(merged, a->last[i]);
+                        source_merge_deep(merged, a->last[i]);
                         any = true;
                 } else
                         complete = false;

@@ -45,6 +45,3 @@ int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret
  * CFN XML answer: CDATA copied, the five XML entities and numeric character references decoded.
  * -ENOENT if there is no such element, -EBADMSG if the XML around it is not the expected shape. */
 int source_cfn_xml_text(const char *xml, size_t len, const char *field, char **ret, PhError **reterr);
-/* Deep merge as os-apply-config does it: objects merge key by key, later wins, anything else
- * (lists included) is replaced. */
-void source_merge_deep(json_t *into, const json_t *from);

@@ -24,5 +24,8 @@ int source_new(const char *name, const json_t *section, const PhSourceOptions *o
  * < 0: unavailable (network, auth, bad answer): the caller treats it as "no change", never "empty". */
 int source_collect(PhSource *s, json_t **ret_metadata, PhError **reterr);
 const char *source_name(const PhSource *s);
+/* Deep-merges from into into, os-apply-config's way: maps merge recursively, anything else (lists
+ * too) is replaced by a copy; later sources win. */
+void source_merge_deep(json_t *into, const json_t *from);
 PhSource *source_free(PhSource *s);
 PH_DEFINE_CLEANUP(PhSource *, source_free)
