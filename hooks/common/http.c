@@ -17,6 +17,7 @@ typedef struct Transfer {
         struct curl_slist *hdrs;
         char *body;
         size_t len;
+        size_t cap; /* allocated for body, without the NUL */
         char **resp_headers;
         size_t n_resp_headers;
         bool too_big;
@@ -47,7 +48,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
                 t->too_big = true;
                 return 0; /* makes curl fail with CURLE_WRITE_ERROR */
         }
-        t->body = xrealloc(t->body, t->len + n + 1);
+        /* Doubling: a large answer arrives in many small chunks. */
+        if (t->len + n > t->cap) {
+                t->cap = t->cap ? t->cap : 4096;
+                while (t->len + n > t->cap)
+                        t->cap *= 2;
+                t->body = xrealloc(t->body, t->cap + 1);
+        }
         memcpy(t->body + t->len, ptr, n);
         t->len += n;
         t->body[t->len] = '\0';
