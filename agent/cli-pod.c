@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/deployment.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "docker/docker.h"
@@ -330,17 +331,8 @@ static int hook_emit(json_t *result) {
         return 0;
 }
 
-static json_t *hook_failure(const char *msg) {
-        json_t *res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr", msg, "deploy_status_code", 1);
-
-        if (!res) /* msg is not UTF-8: JSON cannot carry it, and there must still be one object */
-                res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr",
-                                "podhook hook: the error message is not valid UTF-8", "deploy_status_code", 1);
-        return res;
-}
-
 static int hook_fail(const char *msg) {
-        json_auto_t *res = hook_failure(msg);
+        json_auto_t *res = deployment_result("", msg, 1);
 
         fprintf(stderr, "podhook hook: %s\n", msg);
         (void) hook_emit(res);
@@ -358,7 +350,7 @@ int cli_hook(int argc, char **argv) {
 
         r = parse_args("hook", hook_help, "gI", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
-                json_auto_t *res = hook_failure("podhook hook: bad command line (see 'podhook hook --help')");
+                json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
         }
         if (r >= 0)
@@ -376,8 +368,6 @@ int cli_hook(int argc, char **argv) {
         r = docker_hook_run(deployment, &o, &result, &err);
         if (r < 0)
                 return hook_fail(ph_error_msg(err));
-        if (!json_is_object(result))
-                return hook_fail("the docker hook returned no result");
         int status = (int) json_integer_value(json_object_get(result, "deploy_status_code"));
         if (status != 0)
                 fprintf(stderr, "podhook hook: %s", json_string_value(json_object_get(result, "deploy_stderr")));

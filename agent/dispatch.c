@@ -109,7 +109,7 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
 
 static json_t *failure(const char *fmt, const char *a, const char *b) {
         _cleanup_free_ char *msg = xasprintf(fmt, a, b);
-        return json_pack("{s:s, s:s, s:i}", "deploy_stdout", "", "deploy_stderr", msg, "deploy_status_code", 1);
+        return deployment_result("", msg, 1);
 }
 
 json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared) {

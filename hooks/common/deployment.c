@@ -1,6 +1,8 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "common/cleanup.h"
+
 #include "common/deployment.h"
 
 const char *deployment_input(const json_t *deployment, const char *name) {
@@ -13,4 +15,64 @@ const char *deployment_input(const json_t *deployment, const char *name) {
                         return json_string_value(json_object_get(in, "value"));
         }
         return NULL;
+}
+
+/* Length of the valid UTF-8 sequence at s (no overlongs, surrogates or NUL), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t left) {
+        unsigned c = s[0];
+        size_t need;
+        unsigned cp;
+
+        if (c >= 0x01 && c < 0x80)
+                return 1;
+        if ((c & 0xe0) == 0xc0)
+                need = 2, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+                need = 3, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+                need = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (need > left)
+                return 0;
+        for (size_t k = 1; k < need; k++) {
+                if ((s[k] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[k] & 0x3f);
+        }
+        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return need;
+}
+
+json_t *deployment_text(const char *s, size_t len) {
+        _cleanup_free_ char *out = NULL;
+        size_t o = 0, i = 0;
+
+        if (!s)
+                return json_string("");
+        out = xmalloc(len * 3 + 1);
+        while (i < len) {
+                size_t n = utf8_seq((const unsigned char *) s + i, len - i);
+                if (n > 0) {
+                        memcpy(out + o, s + i, n);
+                        o += n;
+                        i += n;
+                } else {
+                        memcpy(out + o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        i++;
+                }
+        }
+        return json_stringn(out, o);
+}
+
+json_t *deployment_result(const char *out, const char *err, int code) {
+        json_t *res = json_object();
+
+        json_object_set_new(res, "deploy_stdout", deployment_text(out, out ? strlen(out) : 0));
+        json_object_set_new(res, "deploy_stderr", deployment_text(err, err ? strlen(err) : 0));
+        json_object_set_new(res, "deploy_status_code", json_integer(code));
+        return res;
 }

@@ -38,16 +38,9 @@ static json_t *result_json(HookResult *h) {
         json_auto_t *none = json_array();
         _cleanup_free_ char *out = json_dumps(h->stdout_json ? h->stdout_json : none, JSON_COMPACT);
 
-        json_t *res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", out ? out : "[]", "deploy_stderr",
-                                h->stderr_text ? h->stderr_text : "", "deploy_status_code", h->status);
-
-        /* A message with bytes that are not UTF-8 (e.g. from $DOCKER_HOST) cannot go into JSON; there is
-         * still exactly one result. */
-        if (!res)
-                res = json_pack("{s:s, s:s, s:i}", "deploy_stdout", out ? out : "[]", "deploy_stderr",
-                                "podhook: the messages of this run are not valid UTF-8\n", "deploy_status_code",
-                                h->status);
-        return res;
+        /* Messages may carry bytes that are not UTF-8 (e.g. from $DOCKER_HOST): deployment_result
+         * replaces them, so there is still exactly one result. */
+        return deployment_result(out ? out : "[]", h->stderr_text, h->status);
 }
 
 /* The deployment's `options` may carry grace_period (seconds) and init (bool). */

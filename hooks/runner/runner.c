@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/deployment.h"
 #include "runner/runner.h"
 
 
@@ -43,58 +44,6 @@ int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhErr
                 }
         }
         return ph_error_set(reterr, ENOENT, "no hook for group '%s' in %s", name, dirs && *dirs ? dirs : "(no dirs)");
-}
-
-/* Length of the valid UTF-8 sequence at s (no overlongs, surrogates or NUL), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left) {
-        unsigned c = s[0];
-        size_t need;
-        unsigned cp;
-
-        if (c >= 0x01 && c < 0x80)
-                return 1;
-        if ((c & 0xe0) == 0xc0)
-                need = 2, cp = c & 0x1f;
-        else if ((c & 0xf0) == 0xe0)
-                need = 3, cp = c & 0x0f;
-        else if ((c & 0xf8) == 0xf0)
-                need = 4, cp = c & 0x07;
-        else
-                return 0;
-        if (need > left)
-                return 0;
-        for (size_t k = 1; k < need; k++) {
-                if ((s[k] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[k] & 0x3f);
-        }
-        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return need;
-}
-
-/* Bytes as a JSON string: invalid UTF-8 becomes U+FFFD, as Python's errors='replace' does. */
-static json_t *text_json(const char *s, size_t len) {
-        _cleanup_free_ char *out = NULL;
-        size_t o = 0, i = 0;
-
-        if (!s)
-                return json_string("");
-        out = xmalloc(len * 3 + 1);
-        while (i < len) {
-                size_t n = utf8_seq((const unsigned char *) s + i, len - i);
-                if (n > 0) {
-                        memcpy(out + o, s + i, n);
-                        o += n;
-                        i += n;
-                } else {
-                        memcpy(out + o, "\xef\xbf\xbd", 3);
-                        o += 3;
-                        i++;
-                }
-        }
-        return json_stringn(out, o);
 }
 
 typedef struct Buf {
@@ -224,8 +173,8 @@ static json_t *result_data(const Buf *out, const Buf *err, int code) {
         if (empty && code == 0)
                 return json_object();
         json_t *d = json_object();
-        json_object_set_new(d, "deploy_stdout", text_json(out->data ? out->data : "", out->len));
-        json_object_set_new(d, "deploy_stderr", text_json(err->data ? err->data : "", err->len));
+        json_object_set_new(d, "deploy_stdout", deployment_text(out->data ? out->data : "", out->len));
+        json_object_set_new(d, "deploy_stderr", deployment_text(err->data ? err->data : "", err->len));
         json_object_set_new(d, "deploy_status_code", json_integer(code));
         return d;
 }
@@ -309,8 +258,8 @@ int runner_run_cancellable(const char *path, const json_t *deployment, unsigned 
                 buf_add(&berr, msg, (size_t) n);
                 /* Whatever the hook printed, a timeout is a failure. */
                 json_t *d = json_object();
-                json_object_set_new(d, "deploy_stdout", text_json(bout.data ? bout.data : "", bout.len));
-                json_object_set_new(d, "deploy_stderr", text_json(berr.data, berr.len));
+                json_object_set_new(d, "deploy_stdout", deployment_text(bout.data ? bout.data : "", bout.len));
+                json_object_set_new(d, "deploy_stderr", deployment_text(berr.data, berr.len));
                 json_object_set_new(d, "deploy_status_code", json_integer(code ? code : 124));
                 *ret_data = d;
         } else if (r == -ECANCELED) {
