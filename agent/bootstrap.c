@@ -6,6 +6,7 @@
 
 #include "bootstrap.h"
 #include "common/fileio.h"
+#include "common/secret.h"
 
 
 #define BOOTSTRAP_MAX_FILE (16u * 1024 * 1024)
@@ -82,8 +83,11 @@ int bootstrap_read(const char *path, json_t **ret_occ, PhError **reterr) {
         if (r < 0)
                 return r;
         json_auto_t *doc = json_loadb(text, len, 0, &jerr);
-        if (!doc)
-                return ph_error_set(reterr, EINVAL, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
+        if (!doc) {
+                secret_cut_json_error(jerr.text); /* the file holds passwords */
+                return ph_error_set(reterr, EINVAL, "%s:%d: invalid JSON: %s (column %d)", path, jerr.line, jerr.text,
+                                    jerr.column);
+        }
         r = bootstrap_from_json(doc, ret_occ, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "%s", path);

@@ -13,6 +13,7 @@
 #include "common/deployment.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/secret.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod.h"
@@ -361,8 +362,9 @@ int cli_hook(int argc, char **argv) {
                 return hook_fail(ph_error_msg(err));
         deployment = json_loadb(buf, len, 0, &jerr);
         if (!deployment) {
-                _cleanup_free_ char *msg = xasprintf("standard input is not a JSON deployment: line %d: %s", jerr.line,
-                                                     jerr.text);
+                secret_cut_json_error(jerr.text); /* the deployment holds passwords */
+                _cleanup_free_ char *msg = xasprintf("standard input is not a JSON deployment: line %d: %s (column %d)",
+                                                     jerr.line, jerr.text, jerr.column);
                 return hook_fail(msg);
         }
         r = docker_hook_run(deployment, &o, &result, &err);

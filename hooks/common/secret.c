@@ -23,6 +23,13 @@ bool secret_name_is_secret(const char *name) {
         return n >= 4 && strcasecmp(name + n - 4, "_key") == 0;
 }
 
+void secret_cut_json_error(char *text) {
+        char *near = strstr(text, " near '");
+
+        if (near)
+                *near = '\0';
+}
+
 bool secret_url_is_signed(const char *s) {
         const char *q = strchr(s, '?');
 

@@ -13,6 +13,9 @@ bool secret_name_is_secret(const char *name);
 void secret_redact_env_array(json_t *env);
 /* Recursively replaces the values of secret-named object keys, and signed URLs, in v. */
 void secret_redact_json(json_t *v);
+/* Cuts the input that jansson quotes at the end of an error text (" near '...'") in place: it may be a
+ * password. Say where with the error's line and column instead. */
+void secret_cut_json_error(char *jansson_error_text);
 /* True if s looks like a URL whose query carries a signature or temp-url token. */
 bool secret_url_is_signed(const char *s);
 /* The secret values of a Heat input list ([{"name", "value"}, ...]): string values of secret-named

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/secret.h"
 #include "manifest/manifest-internal.h"
 
 void *manifest_grow(void *p, size_t *cap, size_t n, size_t size) {
@@ -200,9 +201,7 @@ static int parse_json(const char *buf, size_t len, const char *source, PhManifes
         if (!root) {
                 /* jansson quotes the text "near" the error: it may be a secret value (the message goes back
                  * to Heat in deploy_stderr); the line and column say where instead. */
-                char *near = strstr(jerr.text, " near '");
-                if (near)
-                        *near = 0;
+                secret_cut_json_error(jerr.text);
                 if (jerr.line > 0)
                         return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s (column %d)", source,
                                             jerr.line, jerr.text, jerr.column);

@@ -127,6 +127,7 @@ static void test_bootstrap(void) {
         _cleanup_free_ char *nocoll = write_tmp("heat-only.json", "{\"heat\": {\"user_id\": \"u\"}}");
         _cleanup_free_ char *junk = write_tmp("junk.json", "{\"deployments\": []}");
         _cleanup_free_ char *broken = write_tmp("broken.json", "{\"collectors\": [\n");
+        _cleanup_free_ char *leaky = write_tmp("leaky.json", "{\"heat\": {\"password\": \"pw-Secret\001\"}}");
         json_t *occ = NULL;
         _cleanup_error_ PhError *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
 
@@ -150,6 +151,11 @@ static void test_bootstrap(void) {
         TAP_CHECK_HAS(ph_error_msg(e3), "junk.json");
         TAP_CHECK(bootstrap_read(broken, &occ, &e4) == -EINVAL);
         TAP_CHECK_HAS(ph_error_msg(e4), "broken.json:");
+        /* jansson quotes the text near the error: a password must not reach the log that way. */
+        _cleanup_error_ PhError *e5 = NULL;
+        TAP_CHECK(bootstrap_read(leaky, &occ, &e5) == -EINVAL);
+        TAP_CHECK_HAS(ph_error_msg(e5), "leaky.json:1: invalid JSON: ");
+        TAP_CHECK(!strstr(ph_error_msg(e5), "pw-Secret"));
         TAP_CHECK(occ == NULL);
 
         _cleanup_free_ char *paths = xasprintf("%s/nope:%s", tmpdir, bare);
