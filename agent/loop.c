@@ -260,9 +260,29 @@ static void agent_apply_cfg(PhAgent *a) {
         a->dispatch.hook_timeout = c->hook_timeout;
         a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
         a->dispatch.docker.grace_seconds = c->grace_seconds;
+        a->dispatch.docker.state_dir = c->state_dir;
         a->outbox->retry_max = c->retry_max;
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
+}
+
+/* Pod updates a killed podhook left unfinished are undone (or finished) before anything else runs. No
+ * engine at all is no reason to say anything: there is nothing to repair then. */
+static void agent_repair_pods(PhAgent *a) {
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *summary = NULL;
+
+        if (a->dispatch.docker_run != docker_hook_run)
+                return;
+        if (docker_hook_recover(&a->dispatch.docker, &summary, &err) < 0) {
+                if (err && (err->code == ENOENT || err->code == ECONNREFUSED))
+                        log_debug("no pod repairs: %s", ph_error_msg(err));
+                else
+                        log_warning("repairing interrupted pod updates: %s", ph_error_msg(err));
+        }
+        char *save = NULL;
+        for (char *line = summary ? strtok_r(summary, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+                log_info("%s", line);
 }
 
 int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **reterr) {
@@ -299,6 +319,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         if (r < 0)
                 return r;
         a->applied = state_load_json(a->state, METADATA_STATE_FILE);
+        agent_repair_pods(a);
         *ret = TAKE_PTR(a);
         return 0;
 }

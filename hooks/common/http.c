@@ -220,6 +220,8 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                                 continue;
                         _cleanup_error_ PhError *err = NULL;
                         int r = transfer_finish(&ts[i], msg->data.result, &rets[i], &err);
+                        if (r < 0)
+                                rets[i].error = r;
                         if (r < 0 && result == 0) {
                                 result = r;
                                 if (reterr) {

@@ -30,6 +30,7 @@ typedef struct PhHttpResponse {
         char *body;      /* NUL-terminated, may be NULL when streamed or empty */
         size_t body_len;
         char **headers;  /* NULL-terminated "Name: value" lines of the last response */
+        int error;       /* http_request_parallel: -ETIMEDOUT, -ECONNREFUSED ... when no answer came */
 } PhHttpResponse;
 
 /* Performs one request. 0 when an HTTP answer arrived (any status); -ETIMEDOUT, -ECONNREFUSED,

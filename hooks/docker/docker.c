@@ -1,8 +1,10 @@
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/http.h"
@@ -14,10 +16,17 @@
 /* Pulls and imports report progress as they go; only a long silence means trouble. */
 #define STREAM_LOW_SPEED_SECS 600L
 
+/* Reads that fail for want of an answer (or with a 5xx) are tried this often before they count. */
+#define READ_ATTEMPTS 4
+
 struct PhDocker {
         char *base;        /* "http://localhost" or "http://host:port" */
         char *unix_socket; /* NULL over TCP */
         char version[16];  /* "1.41" */
+        /* The test fault point (DOCKER_CRASH_ENV): SIGKILL ourselves once this many mutating calls have
+         * been answered; 0 = off. */
+        unsigned long crash_after;
+        unsigned long mutating_done;
 };
 
 PhDocker *docker_free(PhDocker *d) {
@@ -118,17 +127,29 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
         if (d->unix_socket && access(d->unix_socket, F_OK) < 0)
                 return ph_error_set(reterr, errno, "Docker Engine at %s: %s: %m (is dockerd running?)", host,
                                     d->unix_socket);
-        r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &resp, reterr);
+        /* GET /_ping carries the API version in a header and costs the daemon nothing; GET /version
+         * makes dockerd run `runc --version` (6-8 ms). An engine (or proxy) without the header still
+         * answers /version. */
+        r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/_ping", false, &resp, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "Docker Engine at %s", host);
-        if (resp.status != 200) {
-                _cleanup_free_ char *msg = error_text(&resp);
-                return ph_error_set(reterr, EIO, "Docker Engine at %s: GET /version: %s", host, msg);
+        const char *api = http_response_header(&resp, "API-Version");
+        _cleanup_(http_response_done) PhHttpResponse vresp = {};
+        json_auto_t *v = NULL;
+        if (!api || sscanf(api, "%u.%u", &major, &minor) != 2) {
+                r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &vresp, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "Docker Engine at %s", host);
+                if (vresp.status != 200) {
+                        _cleanup_free_ char *msg = error_text(&vresp);
+                        return ph_error_set(reterr, EIO, "Docker Engine at %s: GET /version: %s", host, msg);
+                }
+                v = json_loads(vresp.body ? vresp.body : "", 0, NULL);
+                api = json_string_value(json_object_get(v, "ApiVersion"));
+                if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
+                        return ph_error_set(reterr, EPROTO, "Docker Engine at %s: no ApiVersion in GET /version",
+                                            host);
         }
-        json_auto_t *v = json_loads(resp.body ? resp.body : "", 0, NULL);
-        const char *api = json_string_value(json_object_get(v, "ApiVersion"));
-        if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
-                return ph_error_set(reterr, EPROTO, "Docker Engine at %s: no ApiVersion in GET /version", host);
         if (major > DOCKER_API_MAX_MAJOR || (major == DOCKER_API_MAX_MAJOR && minor > DOCKER_API_MAX_MINOR)) {
                 major = DOCKER_API_MAX_MAJOR;
                 minor = DOCKER_API_MAX_MINOR;
@@ -137,8 +158,30 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
                 return ph_error_set(reterr, ENOTSUP, "Docker Engine at %s: API %s is too old (1.%d or newer needed)",
                                     host, api, DOCKER_API_MIN_MINOR);
         snprintf(d->version, sizeof(d->version), "%u.%u", major, minor);
+        const char *crash = getenv(DOCKER_CRASH_ENV);
+        if (crash && *crash)
+                d->crash_after = strtoul(crash, NULL, 10);
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+/* Anything that may change the Engine's state: not a read, not a wait for a container. */
+static bool is_mutating(const char *method, const char *path) {
+        size_t n = strcspn(path, "?");
+
+        if (n >= 5 && strncmp(path + n - 5, "/wait", 5) == 0)
+                return false;
+        return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* The fault point of the crash tests: a kill right after an answered call, the worst moment for
+ * whatever comes next. */
+static void count_mutating(PhDocker *d, size_t n) {
+        if (n == 0 || d->crash_after == 0)
+                return;
+        d->mutating_done += n;
+        if (d->mutating_done >= d->crash_after)
+                (void) kill(getpid(), SIGKILL);
 }
 
 int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
@@ -160,6 +203,7 @@ int docker_call(PhDocker *d, const char *method, const char *path, const json_t 
         r = request(d, &req, path, true, &resp, reterr);
         if (r < 0)
                 return r;
+        count_mutating(d, is_mutating(method, path) ? 1 : 0);
         if (ret_status)
                 *ret_status = resp.status;
         if (!status_ok(resp.status)) {
@@ -171,38 +215,101 @@ int docker_call(PhDocker *d, const char *method, const char *path, const json_t 
         return 0;
 }
 
-int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
-                         bool ok_missing, PhError **reterr) {
+int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
+        static const char *const json_headers[] = { "Content-Type: application/json", NULL };
         _cleanup_free_ PhHttpRequest *reqs = xcalloc(n ? n : 1, sizeof(PhHttpRequest));
         _cleanup_free_ PhHttpResponse *resps = xcalloc(n ? n : 1, sizeof(PhHttpResponse));
-        _cleanup_free_ char **urls = xcalloc(n ? n : 1, sizeof(char *));
+        _cleanup_strv_free_ char **urls = xcalloc(n + 1, sizeof(char *));
+        _cleanup_strv_free_ char **texts = xcalloc(n + 1, sizeof(char *));
         _cleanup_error_ PhError *err = NULL;
+        size_t mutating = 0;
         int result = 0;
 
         if (n == 0)
                 return 0;
         for (size_t i = 0; i < n; i++) {
-                urls[i] = xasprintf("%s/v%s%s", d->base, d->version, paths[i]);
+                PhDockerCall *c = &calls[i];
+                urls[i] = xasprintf("%s/v%s%s", d->base, d->version, c->path);
+                texts[i] = c->body ? json_dumps(c->body, JSON_COMPACT) : NULL;
+                if (c->body && !texts[i])
+                        abort();
                 reqs[i] = (PhHttpRequest) {
-                        .method = method,
+                        .method = c->method,
                         .url = urls[i],
                         .unix_socket = d->unix_socket,
-                        .timeout_ms = timeout_ms,
+                        .headers = c->body ? json_headers : NULL,
+                        .body = texts[i],
+                        .body_len = texts[i] ? strlen(texts[i]) : 0,
+                        .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : CALL_TIMEOUT_MS,
                 };
+                c->r = 0;
+                c->status = 0;
+                c->json = NULL;
+                c->err = NULL;
         }
-        /* A transport failure of one request still leaves the others' answers in resps. */
-        if (http_request_parallel(reqs, n, resps, &err) < 0)
-                result = ph_error_append(reterr, err ? err->code : EIO, "%s", ph_error_msg(err));
+        /* A transport failure of one request still leaves the others' answers in resps; which one
+         * failed is told by its missing status. */
+        (void) http_request_parallel(reqs, n, resps, &err);
         for (size_t i = 0; i < n; i++) {
-                if (resps[i].status != 0 && !status_ok(resps[i].status) &&
-                    !(ok_missing && resps[i].status == 404)) {
-                        _cleanup_free_ char *msg = error_text(&resps[i]);
-                        result = ph_error_append(reterr, status_errno(resps[i].status), "%s", msg);
+                PhDockerCall *c = &calls[i];
+                c->status = resps[i].status;
+                if (c->status == 0) {
+                        int code = resps[i].error < 0 ? -resps[i].error : EIO;
+                        c->r = ph_error_set(&c->err, code, "%s %s: no answer: %s", c->method, c->path,
+                                            n == 1 ? ph_error_msg(err) : strerror(code));
+                } else {
+                        if (is_mutating(c->method, c->path))
+                                mutating++;
+                        if (!status_ok(c->status)) {
+                                _cleanup_free_ char *msg = error_text(&resps[i]);
+                                c->r = ph_error_set(&c->err, status_errno(c->status), "%s", msg);
+                        } else if (resps[i].body && resps[i].body_len > 0)
+                                c->json = json_loadb(resps[i].body, resps[i].body_len, 0, NULL);
                 }
+                if (c->r < 0 && result == 0)
+                        result = c->r;
                 http_response_done(&resps[i]);
-                free(urls[i]);
+        }
+        count_mutating(d, mutating);
+        return result;
+}
+
+void docker_call_done(PhDockerCall *c) {
+        json_decref(c->json);
+        c->json = NULL;
+        c->err = ph_error_free(c->err);
+}
+
+int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
+                         bool ok_missing, PhError **reterr) {
+        _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
+        int result = 0;
+
+        for (size_t i = 0; i < n; i++)
+                calls[i] = (PhDockerCall) { .method = method, .path = paths[i], .timeout_ms = timeout_ms };
+        (void) docker_call_many(d, calls, n);
+        for (size_t i = 0; i < n; i++) {
+                if (calls[i].r < 0 && !(ok_missing && calls[i].r == -ENOENT))
+                        result = ph_error_append(reterr, -calls[i].r, "%s", ph_error_msg(calls[i].err));
+                docker_call_done(&calls[i]);
         }
         return result;
+}
+
+int docker_get(PhDocker *d, const char *path, json_t **ret_json, PhError **reterr) {
+        for (unsigned attempt = 1;; attempt++) {
+                _cleanup_error_ PhError *err = NULL;
+                long status = 0;
+                int r = docker_call(d, "GET", path, NULL, &status, ret_json, &err);
+                /* A missing object is an answer; no answer, or a daemon in trouble, may pass. */
+                if (r >= 0 || r == -ENOENT || (status > 0 && status < 500) || attempt >= READ_ATTEMPTS) {
+                        if (r < 0 && reterr)
+                                *reterr = TAKE_PTR(err);
+                        return r;
+                }
+                struct timespec pause = { .tv_nsec = 50L * 1000000L << attempt };
+                (void) nanosleep(&pause, NULL);
+        }
 }
 
 void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag) {
@@ -222,13 +329,14 @@ void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag) {
         }
 }
 
-int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
+int docker_image_inspect(PhDocker *d, const char *ref, json_t **ret, PhError **reterr) {
         _cleanup_free_ char *name = http_escape(ref);
         _cleanup_free_ char *path = xasprintf("/images/%s/json", name);
         _cleanup_error_ PhError *err = NULL;
+        json_t *j = NULL;
         int r;
 
-        r = docker_call(d, "GET", path, NULL, NULL, NULL, &err);
+        r = docker_get(d, path, &j, &err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0) {
@@ -236,7 +344,15 @@ int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
                         *reterr = TAKE_PTR(err);
                 return r;
         }
+        if (ret)
+                *ret = j;
+        else
+                json_decref(j);
         return 1;
+}
+
+int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
+        return docker_image_inspect(d, ref, NULL, reterr);
 }
 
 /* The JSON-lines stream of /images/create: every line is parsed, the first error kept. */

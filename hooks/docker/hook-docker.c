@@ -7,6 +7,7 @@
 #include "common/deployment.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
+#include "docker/pod-exec.h"
 #include "docker/pod.h"
 #include "manifest/manifest.h"
 
@@ -41,6 +42,17 @@ static json_t *result_json(HookResult *h) {
         /* Messages may carry bytes that are not UTF-8 (e.g. from $DOCKER_HOST): deployment_result
          * replaces them, so there is still exactly one result. */
         return deployment_result(out ? out : "[]", h->stderr_text, h->status);
+}
+
+static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
+        return (PhPodOptions) {
+                .grace_seconds = o ? o->grace_seconds : 0,
+                .no_init = o && o->no_init,
+                .progress = o && o->progress,
+                .state_dir = o ? o->state_dir : NULL,
+                .start_window = o ? o->start_window : 0,
+                .start_window_set = o && o->start_window_set,
+        };
 }
 
 /* The deployment's `options` may carry grace_period (seconds) and init (bool). */
@@ -87,11 +99,7 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
         _cleanup_free_ char *pod = NULL, *source = NULL;
-        PhPodOptions po = {
-                .grace_seconds = o ? o->grace_seconds : 0,
-                .no_init = o && o->no_init,
-                .progress = o && o->progress,
-        };
+        PhPodOptions po = pod_options_of(o);
         const char *name, *action;
         int r;
 
@@ -135,16 +143,14 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                    strcasecmp(action, "RESUME") == 0) {
                 /* An invalid manifest touches nothing, not even the connection. */
                 if (load_manifest(deployment, source, &m, &h) >= 0) {
+                        _cleanup_free_ char *summary = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
                         if (r >= 0)
-                                r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &err);
+                                r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &summary, &err);
                         if (r < 0)
                                 result_fail(&h, 1, err);
-                        else {
-                                _cleanup_free_ char *note =
-                                        xasprintf("pod %s applied: %zu container(s)", pod, m->n_containers);
-                                result_say(&h, note);
-                        }
+                        else
+                                result_say(&h, summary);
                 }
         } else {
                 _cleanup_free_ char *msg = xasprintf("deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME",
@@ -185,11 +191,22 @@ int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **
 
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
-        PhPodOptions po = { .grace_seconds = o ? o->grace_seconds : 0 };
+        PhPodOptions po = pod_options_of(o);
         int r;
 
         r = docker_open(o ? o->docker_host : NULL, &d, reterr);
         if (r < 0)
                 return r;
         return pod_delete(d, pod, &po, false, reterr);
+}
+
+int docker_hook_recover(const PhDockerHookOptions *o, char **ret_summary, PhError **reterr) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        PhPodOptions po = pod_options_of(o);
+        int r;
+
+        r = docker_open(o ? o->docker_host : NULL, &d, reterr);
+        if (r < 0)
+                return r;
+        return pod_recover_all(d, &po, ret_summary, reterr);
 }

@@ -13,6 +13,9 @@ typedef struct PhDockerHookOptions {
         unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
         bool no_init;            /* do not run Docker's init as PID 1 */
         bool progress;           /* show pull progress on stderr (a terminal) */
+        const char *state_dir;   /* node key and update journals; NULL: /var/lib/podhook */
+        unsigned start_window;   /* seconds started containers must keep running (see PhPodOptions) */
+        bool start_window_set;   /* false: the default (2 s) */
 } PhDockerHookOptions;
 
 /* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",
@@ -28,3 +31,6 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
 /* Removes the pod's containers (volumes stay), as a DELETE would. */
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr);
+/* Repairs every update a killed process left unfinished (journals in the state directory, containers
+ * put aside), as the agent does when it starts. *ret_summary (optional): a line per pod repaired. */
+int docker_hook_recover(const PhDockerHookOptions *o, char **ret_summary, PhError **reterr);

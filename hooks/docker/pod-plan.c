@@ -39,7 +39,7 @@ PhObservedPod *pod_observed_from_summaries(const char *pod, const json_t *summar
         json_t *s;
 
         o->items = xcalloc(json_array_size(summaries) + 1, sizeof(PhObserved));
-        json_array_foreach((json_t *)summaries, i, s) {
+        json_array_foreach((json_t *) summaries, i, s) {
                 const char *id = json_string_value(json_object_get(s, "Id"));
                 const char *name = json_string_value(json_array_get(json_object_get(s, "Names"), 0));
                 const char *role = label_of(s, POD_LABEL_ROLE), *gen = label_of(s, POD_LABEL_GENERATION);
@@ -132,7 +132,7 @@ static bool strv_has(char *const *v, const char *s) {
 
 static void step_add(PhPlan *p, PhStepOp op, unsigned wave, bool fresh, size_t index, const char *to) {
         p->steps = xrealloc(p->steps, (p->n_steps + 1) * sizeof(PhStep));
-        p->steps[p->n_steps++] = (PhStep){
+        p->steps[p->n_steps++] = (PhStep) {
                 .op = op,
                 .wave = wave,
                 .fresh = fresh,
@@ -220,9 +220,9 @@ static ssize_t match(const PhPodSpec *want, const PhSpecContainer *c, const PhOb
                 if (c->container && strcmp(o->container, c->container) != 0)
                         continue;
                 if (strcmp(o->name, name) == 0)
-                        return (ssize_t)i;
+                        return (ssize_t) i;
                 if (any < 0)
-                        any = (ssize_t)i;
+                        any = (ssize_t) i;
         }
         return any;
 }
@@ -253,12 +253,11 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
                 const PhSpecContainer *c = &want->items[k];
                 PhPlanItem *it = &p->items[p->n_items++];
                 ssize_t h = match(want, c, have, taken);
-                it->want = (ssize_t)k;
+                it->want = (ssize_t) k;
                 it->have = h;
                 if (h < 0) {
                         it->action = PH_PLAN_ADD;
-                        it->reasons = xcalloc(2, sizeof(char *));
-                        it->reasons[0] = xstrdup(c->container ? "not in the pod" : "no infra container");
+                        it->reasons = xcalloc(1, sizeof(char *));
                         continue;
                 }
                 taken[h] = true;
@@ -278,7 +277,7 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
                 bool known = false;
                 for (size_t k = 0; k < n_apps && !known; k++)
                         known = o->container && strcmp(want->items[k].container, o->container) == 0;
-                *it = (PhPlanItem){.action = PH_PLAN_REMOVE, .want = -1, .have = (ssize_t)i};
+                *it = (PhPlanItem) {.action = PH_PLAN_REMOVE, .want = -1, .have = (ssize_t) i};
                 it->reasons = xcalloc(2, sizeof(char *));
                 it->reasons[0] = xstrdup(known || o->infra ? "a second container for the same name"
                                                            : "not in the manifest");
@@ -320,7 +319,7 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
         for (size_t i = 0; i < p->n_items; i++) {
                 const PhPlanItem *it = &p->items[i];
                 bool is_infra = it == infra;
-                size_t h = (size_t)it->have, w = (size_t)it->want;
+                size_t h = (size_t) it->have, w = (size_t) it->want;
                 const PhObserved *o = it->have >= 0 ? &have->items[h] : NULL;
 
                 if (it->action == PH_PLAN_KEEP)
@@ -464,7 +463,7 @@ static const char *action_done(PhPlanAction a) {
 
 const char *pod_plan_item_name(const PhPlan *p, const PhPlanItem *it, const PhPodSpec *want,
                                const PhObservedPod *have) {
-        (void)p;
+        (void) p;
         if (it->want >= 0)
                 return want->items[it->want].name;
         return have->items[it->have].name;

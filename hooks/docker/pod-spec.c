@@ -44,10 +44,11 @@ unsigned long pod_aside_generation(const char *pod, const char *name) {
         return g;
 }
 
-static void set_labels(json_t *labels, const char *pod, const PhPodMeta *meta, const char *role) {
+void pod_spec_set_labels(json_t *labels, const char *pod, const PhPodMeta *meta, const char *role) {
         json_object_set_new(labels, POD_LABEL_MANAGED, json_string("1"));
         json_object_set_new(labels, POD_LABEL_POD, json_string(pod));
-        json_object_set_new(labels, POD_LABEL_ROLE, json_string(role));
+        if (role)
+                json_object_set_new(labels, POD_LABEL_ROLE, json_string(role));
         if (meta && meta->deployment)
                 json_object_set_new(labels, POD_LABEL_DEPLOYMENT, json_string(meta->deployment));
         if (meta && meta->stack)
@@ -92,7 +93,7 @@ static json_t *infra_body(const PhSpecInput *in) {
                                                               p->host_ip ? p->host_ip : "", "HostPort", hp));
                 }
         }
-        set_labels(labels, in->pod, in->meta, "infra");
+        pod_spec_set_labels(labels, in->pod, in->meta, "infra");
         _cleanup_free_ char *hostname = xstrndup(in->pod, HOSTNAME_MAX);
         json_object_set_new(body, "Image", json_string(in->infra_image));
         json_object_set_new(body, "Hostname", json_string(hostname));
@@ -110,7 +111,7 @@ static json_t *app_body(const PhSpecInput *in, const PhContainer *c) {
         json_t *body = json_object(), *labels = json_object(), *host = json_object();
         json_t *env = json_array(), *mounts = json_array();
 
-        set_labels(labels, in->pod, in->meta, "app");
+        pod_spec_set_labels(labels, in->pod, in->meta, "app");
         json_object_set_new(labels, POD_LABEL_CONTAINER, json_string(c->name));
         json_object_set_new(body, "Image", json_string(c->image));
         /* v1beta2 `command` is Docker's Cmd, as the kubelet of that era did: the image ENTRYPOINT stays. */
@@ -192,7 +193,7 @@ static void body_fields(const PhSpecInput *in, const json_t *body, bool infra, j
         const char *key;
         json_t *v;
 
-        json_object_foreach((json_t *)body, key, v) {
+        json_object_foreach((json_t *) body, key, v) {
                 if (strcmp(key, "Labels") == 0)
                         continue;
                 /* The infra image is podhook's own pause program: a new podhook version must not restart
@@ -204,7 +205,7 @@ static void body_fields(const PhSpecInput *in, const json_t *body, bool infra, j
                         json_t *e;
                         json_array_foreach(v, i, e) {
                                 const char *s = json_string_value(e), *eq = strchr(s, '=');
-                                _cleanup_free_ char *name = xstrndup(s, (size_t)(eq - s));
+                                _cleanup_free_ char *name = xstrndup(s, (size_t) (eq - s));
                                 _cleanup_free_ char *field = xasprintf("Env %s", name);
                                 /* A secret is compared through its HMAC only: the label must not let
                                  * anyone test guesses of a password against it. */

@@ -62,6 +62,9 @@ static inline const PhSpecContainer *pod_spec_infra(const PhPodSpec *s) {
  * infra_id. */
 json_t *pod_spec_create_body(const PhSpecContainer *c, const char *infra_id, unsigned long generation);
 
+/* The labels every object of the pod carries: managed, pod, role (unless NULL: a volume) and where the
+ * pod came from. */
+void pod_spec_set_labels(json_t *labels, const char *pod, const PhPodMeta *meta, const char *role);
 /* "<pod>.<volume>": the named Docker volume of an emptyDir (or sourceless) volume. */
 char *pod_volume_name(const char *pod, const char *volume);
 /* The name of a container in place: "<pod>.<container>", or "<pod>._infra" for container NULL. */

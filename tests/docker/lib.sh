@@ -11,6 +11,8 @@ for tool in jq curl; do command -v $tool >/dev/null || { echo "FAIL: $tool is ne
 D=/usr/bin/docker
 [ -x "$D" ] || D=$(command -v docker || echo docker)
 TMP=$(mktemp -d)
+# podhook's node key, update journals and pod locks: the test's own, not the machine's.
+export PODHOOK_STATE_DIR=$TMP/state PODHOOK_RUN_DIR=$TMP/run
 FAILED=0
 CHECKS=0
 

@@ -1,5 +1,5 @@
 /* The Engine client against an in-process fake Engine over TCP (DOCKER_HOST=tcp://...): version
- * negotiation, paths, Docker's error text, and pull streams that fail inside a 200 answer. */
+ * negotiation (GET /_ping's API-Version, GET /version when an engine has no such header), paths, Docker's error text, and pull streams that fail inside a 200 answer. */
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
@@ -12,13 +12,18 @@
 
 typedef struct Fake {
         const char *api_version;
+        bool no_ping_header; /* an engine (or proxy) whose /_ping has no API-Version */
 } Fake;
 
 static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
         Fake *f = userdata;
         const char *q = req->query ? req->query : "";
 
-        if (strcmp(req->path, "/version") == 0) {
+        if (strcmp(req->path, "/_ping") == 0) {
+                if (!f->no_ping_header)
+                        testreply_header(reply, "API-Version: %s", f->api_version);
+                testreply_set(reply, 200, "%s", "OK");
+        } else if (strcmp(req->path, "/version") == 0) {
                 testreply_set(reply, 200, "{\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"1.12\"}", f->api_version);
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-late")) {
                 /* progress first, then the error: the status is already 200 */
@@ -69,11 +74,21 @@ int main(void) {
                 return 1;
         host = xasprintf("tcp://%s", testsrv_url(srv) + strlen("http://"));
 
-        /* A newer engine is spoken to in 1.41. */
+        /* A newer engine is spoken to in 1.41; /_ping's header says which it speaks (GET /version would
+         * make dockerd run runc). */
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.41");
+        TAP_CHECK(testsrv_count(srv) == 1);
+        TAP_CHECK_STR(last(srv)->path, "/_ping");
+        d = docker_free(d);
+        /* without the header, GET /version */
+        f.no_ping_header = true;
         r = docker_open(host, &d, &err);
         TAP_CHECK(r == 0);
         TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.41");
         TAP_CHECK_STR(last(srv)->path, "/version");
+        f.no_ping_header = false;
 
         /* tag is always sent; the stream's success lines are a success */
         r = docker_image_pull(d, "busybox", false, &err);
