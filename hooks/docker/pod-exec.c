@@ -209,20 +209,14 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                 if (!running && code == 0 && !keeps_running)
                         continue; /* a run-once container that did its job */
                 if (window == 0)
-                        result = ph_error_set(
-                                reterr, EIO,
-                                "container %s is not running right after its start (exit code %lld)",
-                                target_name(x, s), (long long) code);
-                else if (running)
                         result = ph_error_set(reterr, EIO,
-                                              "container %s exited (code %lld) and was restarted within the "
-                                              "%u s start window",
-                                              target_name(x, s), (long long) code, window);
+                                              "container %s is not running right after its start (exit code %lld)",
+                                              target_name(x, s), (long long) code);
                 else
-                        result = ph_error_set(
-                                reterr, EIO,
-                                "container %s exited with code %lld within the %u s start window",
-                                target_name(x, s), (long long) code, window);
+                        result = ph_error_set(reterr, EIO,
+                                              "container %s exited with code %lld within the %u s start window%s",
+                                              target_name(x, s), (long long) code, window,
+                                              running ? " (its restart policy started it again)" : "");
                 break;
         }
         return result;
