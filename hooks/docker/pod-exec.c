@@ -209,14 +209,16 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                 if (!running && code == 0 && !keeps_running)
                         continue; /* a run-once container that did its job */
                 if (window == 0)
-                        result = ph_error_set(reterr, EIO,
-                                              "container %s is not running right after its start (exit code %lld)",
-                                              target_name(x, s), (long long) code);
+                        result = ph_error_set(
+                                reterr, EIO,
+                                "container %s is not running right after its start (exit code %lld)",
+                                target_name(x, s), (long long) code);
                 else
-                        result = ph_error_set(reterr, EIO,
-                                              "container %s exited with code %lld within the %u s start window%s",
-                                              target_name(x, s), (long long) code, window,
-                                              running ? " (its restart policy started it again)" : "");
+                        result = ph_error_set(
+                                reterr, EIO,
+                                "container %s exited with code %lld within the %u s start window%s",
+                                target_name(x, s), (long long) code, window,
+                                running ? " (its restart policy started it again)" : "");
                 break;
         }
         return result;
@@ -224,8 +226,7 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
 
 /* One wave: its steps go to the Engine together. tolerant (a repair): a container that is gone is not
  * an error. */
-static int run_wave(Exec *x, const PhPlan *p, const PhStep *steps, size_t n, bool tolerant,
-                    PhError **reterr) {
+static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhError **reterr) {
         _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
         _cleanup_free_ const PhStep **of = xcalloc(n ? n : 1, sizeof(PhStep *));
         _cleanup_free_ PhStep *checks = xcalloc(n ? n : 1, sizeof(PhStep));
@@ -358,7 +359,6 @@ static int run_wave(Exec *x, const PhPlan *p, const PhStep *steps, size_t n, boo
         free(bodies);
         if (result == 0 && n_checks > 0)
                 result = check_started(x, checks, n_checks, reterr);
-        (void) p;
         return result;
 }
 
@@ -368,7 +368,7 @@ static int run_plan(Exec *x, const PhPlan *p, bool tolerant, PhError **reterr) {
                 size_t j = i;
                 while (j < p->n_steps && p->steps[j].wave == p->steps[i].wave)
                         j++;
-                int r = run_wave(x, p, &p->steps[i], j - i, tolerant, reterr);
+                int r = run_wave(x, &p->steps[i], j - i, tolerant, reterr);
                 if (r < 0)
                         return r;
                 i = j;
@@ -539,7 +539,8 @@ static int ensure_volumes(PhDocker *d, const char *pod, const PhManifest *m, con
 static int check_name(const char *pod, PhError **reterr) {
         if (!pod_name_is_valid(pod))
                 return ph_error_set(reterr, EINVAL,
-                                    "pod name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)", pod);
+                                    "pod name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
+                                    pod);
         return 0;
 }
 
