@@ -31,6 +31,6 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
 /* Removes the pod's containers (volumes stay), as a DELETE would. */
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr);
-/* Repairs every update a killed process left unfinished (journals in the state directory, containers
- * put aside), as the agent does when it starts. *ret_summary (optional): a line per pod repaired. */
+/* Repairs every update a killed process left unfinished (by the journals in the state directory), as
+ * the agent does when it starts. *ret_summary (optional): a line per pod repaired. */
 int docker_hook_recover(const PhDockerHookOptions *o, char **ret_summary, PhError **reterr);

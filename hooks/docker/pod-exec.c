@@ -762,33 +762,13 @@ int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta 
 
 int pod_recover_all(PhDocker *d, const PhPodOptions *o, char **ret_summary, PhError **reterr) {
         const char *state_dir = state_dir_of(o);
+        /* Only the updates this state directory journals: a container put aside without a journal may
+         * be another podhook's update in progress (another state and run directory on the same Engine);
+         * the next apply of that pod repairs it, under its lock. */
         _cleanup_strv_free_ char **pods = pod_journal_list(state_dir);
         _cleanup_free_ char *summary = xstrdup("");
-        json_auto_t *list = NULL;
-        json_t *c;
-        size_t i;
         int r, result = 0;
 
-        r = pod_list(d, NULL, &list, reterr);
-        if (r < 0)
-                return r;
-        json_array_foreach(list, i, c) {
-                const char *pod = pod_label(c, POD_LABEL_POD);
-                const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-                if (!pod || !name || !pod_name_is_valid(pod))
-                        continue;
-                if (pod_aside_generation(pod, name[0] == '/' ? name + 1 : name) > 0) {
-                        bool seen = false;
-                        for (char **p = pods; *p && !seen; p++)
-                                seen = strcmp(*p, pod) == 0;
-                        if (!seen) {
-                                size_t n = strv_length(pods);
-                                pods = xrealloc(pods, (n + 2) * sizeof(char *));
-                                pods[n] = xstrdup(pod);
-                                pods[n + 1] = NULL;
-                        }
-                }
-        }
         for (char **pod = pods; *pod; pod++) {
                 _cleanup_(exec_done) Exec x = {.d = d, .pod = *pod, .o = o, .state_dir = state_dir};
                 _cleanup_error_ PhError *err = NULL;

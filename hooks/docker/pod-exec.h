@@ -22,6 +22,6 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
  * as pod_plan_to_json(), *ret_text one line per container ("web.web  replace  image ID, env MODE"). */
 int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
              json_t **ret_json, char **ret_text, PhError **reterr);
-/* Repairs the interrupted updates of every pod that has a journal or a container put aside (the agent
+/* Repairs the interrupted updates of every pod that has a journal in the state directory (the agent
  * does this when it starts). *ret_summary (optional): one line per pod repaired. */
 int pod_recover_all(PhDocker *d, const PhPodOptions *o, char **ret_summary, PhError **reterr);
