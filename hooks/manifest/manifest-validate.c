@@ -663,59 +663,85 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
         (void) get_bool(c, mount, path, "readOnly", &out->read_only);
 }
 
-/* A probe or lifecycle handler: checked for shape only, since podhook does not run them. */
-static void check_handler(Checker *c, const json_t *h, const char *path, bool probe) {
+/* A handler's port as written: the validator does not judge it (podhook's Docker backend runs no probes). */
+static void port_ref_of(const json_t *v, PhPortRef *out) {
+        if (!v || json_is_null(v))
+                out->kind = PH_PORT_REF_NONE;
+        else if (json_is_integer(v)) {
+                out->kind = PH_PORT_REF_NUMBER;
+                out->number = json_integer_value(v);
+        } else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)) {
+                out->kind = PH_PORT_REF_NAME;
+                out->name = xstrdup(json_string_value(v));
+        } else
+                out->kind = PH_PORT_REF_OTHER;
+}
+
+/* A probe or lifecycle handler: checked for shape only, since podhook does not run them; what it says
+ * is kept in *out (and the probe's timings in *probe_out) for a backend that does. */
+static void check_handler(Checker *c, const json_t *h, const char *path, PhHandler *out, PhProbe *probe_out) {
         static const char *const probe_known[] = {"type", "httpGet", "tcpSocket", "exec", "initialDelaySeconds",
                                                   "timeoutSeconds", NULL};
         static const char *const handler_known[] = {"exec", "httpGet", NULL};
         static const char *const http_known[] = {"path", "port", "host", NULL};
         static const char *const tcp_known[] = {"port", NULL};
         static const char *const exec_known[] = {"command", NULL};
+        bool probe = probe_out != NULL;
         json_t *v;
         const char *s;
-        json_int_t i;
-        bool present;
-        _cleanup_strv_free_ char **command = NULL;
 
         check_known(c, h, path, probe ? probe_known : handler_known);
         if (get_typed(c, h, path, "httpGet", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "httpGet");
+                out->actions |= PH_HANDLER_HTTP_GET;
                 check_known(c, v, p, http_known);
-                (void) get_string(c, v, p, "path", false, &s);
-                (void) get_string(c, v, p, "host", false, &s);
+                if (get_string(c, v, p, "path", false, &s) && s)
+                        out->http_path = xstrdup(s);
+                if (get_string(c, v, p, "host", false, &s) && s)
+                        out->http_host = xstrdup(s);
+                port_ref_of(json_object_get(v, "port"), &out->http_port);
         }
         if (probe && get_typed(c, h, path, "tcpSocket", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "tcpSocket");
+                out->actions |= PH_HANDLER_TCP_SOCKET;
                 check_known(c, v, p, tcp_known);
+                port_ref_of(json_object_get(v, "port"), &out->tcp_port);
         }
         if (get_typed(c, h, path, "exec", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "exec");
+                out->actions |= PH_HANDLER_EXEC;
                 check_known(c, v, p, exec_known);
-                (void) get_strv(c, v, p, "command", &command);
+                (void) get_strv(c, v, p, "command", &out->exec_command);
         }
         if (probe) {
-                (void) get_int(c, h, path, "initialDelaySeconds", false, &i, &present);
-                (void) get_int(c, h, path, "timeoutSeconds", false, &i, &present);
+                json_int_t i;
+                (void) get_int(c, h, path, "initialDelaySeconds", false, &i, &probe_out->has_initial_delay);
+                probe_out->initial_delay_seconds = i;
+                (void) get_int(c, h, path, "timeoutSeconds", false, &i, &probe_out->has_timeout);
+                probe_out->timeout_seconds = i;
         }
 }
 
-static void check_unsupported(Checker *c, const json_t *ctr, const char *path) {
+static void check_unsupported(Checker *c, const json_t *ctr, const char *path, PhContainer *out) {
         json_t *v;
 
         if (get_typed(c, ctr, path, "livenessProbe", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "livenessProbe");
-                check_handler(c, v, p, true);
+                out->liveness_probe = xcalloc(1, sizeof(PhProbe));
+                check_handler(c, v, p, &out->liveness_probe->handler, out->liveness_probe);
                 warn_at(c, p, "not supported by podhook, ignored");
         }
         if (get_typed(c, ctr, path, "lifecycle", false, JSON_OBJECT, &v) && v) {
                 static const char *const known[] = {"postStart", "preStop", NULL};
                 _cleanup_free_ char *p = child_path(path, "lifecycle");
+                PhHandler **slots[] = {&out->post_start, &out->pre_stop};
                 json_t *h;
                 check_known(c, v, p, known);
-                for (const char *const *k = known; *k; k++)
-                        if (get_typed(c, v, p, *k, false, JSON_OBJECT, &h) && h) {
-                                _cleanup_free_ char *hp = child_path(p, *k);
-                                check_handler(c, h, hp, false);
+                for (size_t k = 0; known[k]; k++)
+                        if (get_typed(c, v, p, known[k], false, JSON_OBJECT, &h) && h) {
+                                _cleanup_free_ char *hp = child_path(p, known[k]);
+                                *slots[k] = xcalloc(1, sizeof(PhHandler));
+                                check_handler(c, h, hp, *slots[k], NULL);
                         }
                 warn_at(c, p, "not supported by podhook, ignored");
         }
@@ -827,7 +853,7 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                 }
                 out->image_pull_policy = xstrdup(pull);
         }
-        check_unsupported(c, ctr, path);
+        check_unsupported(c, ctr, path, out);
 }
 
 /* ---- the manifest ---- */

@@ -257,6 +257,14 @@ int manifest_load(const char *buf, size_t len, const char *source, PhManifest **
         return manifest_validate(doc, ret, ret_warnings, reterr);
 }
 
+static void handler_clear(PhHandler *h) {
+        free(h->http_path);
+        free(h->http_host);
+        free(h->http_port.name);
+        free(h->tcp_port.name);
+        strv_free(h->exec_command);
+}
+
 static void container_clear(PhContainer *c) {
         free(c->name);
         free(c->image);
@@ -279,6 +287,15 @@ static void container_clear(PhContainer *c) {
         }
         free(c->mounts);
         free(c->image_pull_policy);
+        if (c->liveness_probe)
+                handler_clear(&c->liveness_probe->handler);
+        free(c->liveness_probe);
+        PhHandler *hooks[] = {c->post_start, c->pre_stop};
+        for (size_t i = 0; i < ELEMENTSOF(hooks); i++) {
+                if (hooks[i])
+                        handler_clear(hooks[i]);
+                free(hooks[i]);
+        }
         json_decref(c->json);
 }
 

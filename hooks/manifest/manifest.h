@@ -54,6 +54,43 @@ typedef enum PhRestartPolicy {
         PH_RESTART_NEVER,
 } PhRestartPolicy;
 
+/* A port of a probe or handler (v1beta2's IntOrString), as written: validation checks its shape only. */
+typedef enum PhPortRefKind {
+        PH_PORT_REF_NONE,   /* absent or null */
+        PH_PORT_REF_NUMBER, /* an integer, not range-checked */
+        PH_PORT_REF_NAME,   /* a string: a port name, or digits */
+        PH_PORT_REF_OTHER,  /* any other JSON type */
+} PhPortRefKind;
+
+typedef struct PhPortRef {
+        PhPortRefKind kind;
+        int64_t number; /* PH_PORT_REF_NUMBER */
+        char *name;     /* PH_PORT_REF_NAME */
+} PhPortRef;
+
+/* Which actions a probe or handler names; v1beta2 validation lets it name none or several. */
+typedef enum PhHandlerAction {
+        PH_HANDLER_HTTP_GET = 1 << 0,
+        PH_HANDLER_TCP_SOCKET = 1 << 1, /* probes only */
+        PH_HANDLER_EXEC = 1 << 2,
+} PhHandlerAction;
+
+/* A livenessProbe's or lifecycle hook's action. podhook's Docker backend does not run them. */
+typedef struct PhHandler {
+        unsigned actions; /* PhHandlerAction bits */
+        char *http_path;  /* may be NULL */
+        char *http_host;  /* may be NULL */
+        PhPortRef http_port;
+        PhPortRef tcp_port;
+        char **exec_command; /* NULL-terminated; NULL when absent or empty */
+} PhHandler;
+
+typedef struct PhProbe {
+        PhHandler handler;
+        bool has_initial_delay, has_timeout;
+        int64_t initial_delay_seconds, timeout_seconds; /* as written, not range-checked */
+} PhProbe;
+
 typedef struct PhContainer {
         char *name;
         char *image;
@@ -69,6 +106,9 @@ typedef struct PhContainer {
         size_t n_mounts;
         bool privileged;
         char *image_pull_policy; /* may be NULL; PullAlways, PullNever, PullIfNotPresent */
+        PhProbe *liveness_probe; /* may be NULL */
+        PhHandler *post_start;   /* lifecycle.postStart, may be NULL */
+        PhHandler *pre_stop;     /* lifecycle.preStop, may be NULL */
         json_t *json;            /* this container's object as written (new ref), for spec hashes */
 } PhContainer;
 
