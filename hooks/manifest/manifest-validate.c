@@ -118,29 +118,6 @@ static void problem_list_sort(ProblemList *l) {
                 qsort(l->items, l->n, sizeof(Problem), problem_cmp);
 }
 
-/* A value as it may appear in a one-line message: quoted, control characters escaped, long ones cut. */
-static char *quote(const char *s) {
-        size_t n = strlen(s), cut = n > 80 ? manifest_utf8_cut(s, 77) : n;
-        char *out = xmalloc(cut * 4 + 8), *p = out;
-
-        *p++ = '"';
-        for (size_t i = 0; i < cut; i++) {
-                unsigned char ch = (unsigned char) s[i];
-                if (ch == '"' || ch == '\\') {
-                        *p++ = '\\';
-                        *p++ = (char) ch;
-                } else if (ch < 0x20 || ch == 0x7f)
-                        p += sprintf(p, "\\x%02x", ch);
-                else
-                        *p++ = (char) ch;
-        }
-        if (cut < n)
-                p += sprintf(p, "...");
-        *p++ = '"';
-        *p = 0;
-        return out;
-}
-
 static char *child_path(const char *parent, const char *key) {
         return manifest_path_join(parent, key);
 }
@@ -230,7 +207,7 @@ static bool get_int(Checker *c, const json_t *obj, const char *opath, const char
                 return r == 0;
         if (!json_is_integer(v)) {
                 if (json_is_string(v)) {
-                        _cleanup_free_ char *q = quote(json_string_value(v));
+                        _cleanup_free_ char *q = manifest_quote(json_string_value(v));
                         error_at(c, path, "must be an integer, not the string %s", q);
                 } else
                         error_at(c, path, "must be an integer, not %s", manifest_kind_of(v));
@@ -305,7 +282,7 @@ static bool get_strv(Checker *c, const json_t *obj, const char *opath, const cha
 
 /* Container, volume and port names: safe as the part after "<pod>." in a Docker name. */
 static bool check_name(Checker *c, const char *path, const char *name, const char *what) {
-        _cleanup_free_ char *q = quote(name);
+        _cleanup_free_ char *q = manifest_quote(name);
         size_t n = strlen(name);
         bool ok = isalnum((unsigned char) name[0]);
 
@@ -342,7 +319,7 @@ static void check_unique_name(Checker *c, const json_t *obj, const char *path, b
         _cleanup_free_ char *npath = child_path(path, "name");
         json_t *seen = json_object_get(names, name);
         if (check_name(c, npath, name, what) && seen) {
-                _cleanup_free_ char *q = quote(name);
+                _cleanup_free_ char *q = manifest_quote(name);
                 error_at(c, npath, "%s is already used by %s", q, json_string_value(seen));
         } else if (!seen)
                 json_object_set_new(names, name, json_string(path));
@@ -360,7 +337,7 @@ static bool is_c_identifier(const char *s) {
 
 static bool check_absolute(Checker *c, const char *path, const char *value) {
         if (value[0] != '/') {
-                _cleanup_free_ char *q = quote(value);
+                _cleanup_free_ char *q = manifest_quote(value);
                 error_at(c, path, "%s must be an absolute path", q);
                 return false;
         }
@@ -564,7 +541,7 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
                         for (char *p = out->protocol; *p; p++)
                                 *p = (char) tolower((unsigned char) protocol[p - out->protocol]);
                 } else {
-                        _cleanup_free_ char *q = quote(protocol);
+                        _cleanup_free_ char *q = manifest_quote(protocol);
                         error_at(c, ppath, "%s is not supported (use TCP or UDP)", q);
                         proto_ok = false;
                 }
@@ -574,7 +551,7 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
         bool ip_ok = get_string(c, port, path, "hostIP", false, &host_ip);
         if (ip_ok && host_ip) {
                 if (!ip_parse(host_ip, &use.family, use.addr)) {
-                        _cleanup_free_ char *q = quote(host_ip);
+                        _cleanup_free_ char *q = manifest_quote(host_ip);
                         error_at(c, ipath, "%s is not a valid IP address", q);
                         ip_ok = false;
                 } else
@@ -617,7 +594,7 @@ static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar 
         if (get_string(c, env, path, "name", true, &name) && name) {
                 if (!is_c_identifier(name)) {
                         _cleanup_free_ char *npath = child_path(path, "name");
-                        _cleanup_free_ char *q = quote(name);
+                        _cleanup_free_ char *q = manifest_quote(name);
                         error_at(c, npath,
                                  "%s is not a valid variable name: use letters, digits and '_', not starting with a digit",
                                  q);
@@ -640,7 +617,7 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
         if (get_string(c, mount, path, "name", true, &name) && name) {
                 if (!json_object_get(c->volume_names, name)) {
                         _cleanup_free_ char *npath = child_path(path, "name");
-                        _cleanup_free_ char *q = quote(name);
+                        _cleanup_free_ char *q = manifest_quote(name);
                         error_at(c, npath, "%s is not a volume declared in volumes", q);
                 }
                 out->name = xstrdup(name);
@@ -649,7 +626,7 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
                 _cleanup_free_ char *mpath = child_path(path, "mountPath");
                 if (check_absolute(c, mpath, mount_path)) {
                         _cleanup_free_ char *clean = path_clean(mount_path);
-                        _cleanup_free_ char *q = quote(mount_path);
+                        _cleanup_free_ char *q = manifest_quote(mount_path);
                         json_t *seen = json_object_get(mount_paths, clean);
                         if (strcmp(clean, "/") == 0)
                                 error_at(c, mpath, "%s cannot be a mount point", q);
@@ -803,7 +780,7 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                         ok = !isspace((unsigned char) *p) && !iscntrl((unsigned char) *p);
                 if (!ok) {
                         _cleanup_free_ char *ipath = child_path(path, "image");
-                        _cleanup_free_ char *q = quote(image);
+                        _cleanup_free_ char *q = manifest_quote(image);
                         error_at(c, ipath, "%s is not a valid image reference", q);
                 }
                 out->image = xstrdup(image);
@@ -848,7 +825,7 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                         ok = strcmp(*p, pull) == 0;
                 if (!ok) {
                         _cleanup_free_ char *ppath = child_path(path, "imagePullPolicy");
-                        _cleanup_free_ char *q = quote(pull);
+                        _cleanup_free_ char *q = manifest_quote(pull);
                         error_at(c, ppath, "%s is not one of PullAlways, PullNever, PullIfNotPresent", q);
                 }
                 out->image_pull_policy = xstrdup(pull);
@@ -891,7 +868,7 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
         check_known(c, root, "", known);
         if (get_string(c, root, "", "version", true, &version) && version) {
                 if (strcasecmp(version, "v1beta1") != 0 && strcasecmp(version, "v1beta2") != 0) {
-                        _cleanup_free_ char *q = quote(version);
+                        _cleanup_free_ char *q = manifest_quote(version);
                         error_at(c, "version", "%s is not supported (use v1beta1 or v1beta2)", q);
                 }
                 m->version = xstrdup(version);
@@ -903,7 +880,7 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
                 for (const char *p = id + 1; *p && ok; p++)
                         ok = isalnum((unsigned char) *p) || *p == '_' || *p == '.' || *p == '-';
                 if (!ok) {
-                        _cleanup_free_ char *q = quote(id);
+                        _cleanup_free_ char *q = manifest_quote(id);
                         error_at(c, "id",
                                  "%s is not a valid pod id: use letters, digits, '_', '.' and '-', starting with a "
                                  "letter or digit, at most %d characters",

@@ -25,6 +25,28 @@ size_t manifest_utf8_cut(const char *s, size_t max) {
         return n;
 }
 
+char *manifest_quote(const char *s) {
+        size_t n = strlen(s), cut = n > 80 ? manifest_utf8_cut(s, 77) : n;
+        char *out = xmalloc(cut * 4 + 8), *p = out;
+
+        *p++ = '"';
+        for (size_t i = 0; i < cut; i++) {
+                unsigned char ch = (unsigned char)s[i];
+                if (ch == '"' || ch == '\\') {
+                        *p++ = '\\';
+                        *p++ = (char)ch;
+                } else if (ch < 0x20 || ch == 0x7f)
+                        p += sprintf(p, "\\x%02x", ch);
+                else
+                        *p++ = (char)ch;
+        }
+        if (cut < n)
+                p += sprintf(p, "...");
+        *p++ = '"';
+        *p = 0;
+        return out;
+}
+
 char *manifest_path_join(const char *parent, const char *key) {
         size_t n = manifest_utf8_cut(key, 64);
         char *out = xmalloc(strlen(parent) + 1 + n * 4 + 4 + 1), *p = out;

@@ -150,5 +150,9 @@ int manifest_load(const char *buf, size_t len, const char *source, PhManifest **
 PhManifest *manifest_free(PhManifest *m);
 PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
 
+/* A value as it may appear in a one-line message: in double quotes, '"' and '\\' escaped, control
+ * characters as \xNN, and one longer than 80 bytes cut to 77 and "...". The caller frees it. */
+char *manifest_quote(const char *s);
+
 /* Returns the PhVolume named name, or NULL. */
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name);
