@@ -1,17 +1,21 @@
 #!/bin/bash
 # Makes a fresh Debian 12 machine ready to build and run podhook: installs what is missing (build
-# packages, docker.io, busybox-static) and starts a Docker engine when none answers.
+# packages, docker.io, busybox-static, Node.js and the npm package of the kubelet schema test) and starts a
+# Docker engine when none answers.
 # Idempotent; quiet when everything is already there. Needs root (apt-get, dockerd).
 set -euo pipefail
 
 PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
-      docker.io busybox-static curl python3 iproute2 netcat-openbsd procps jq docker-registry)
+      docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry)
 
 missing=()
 for p in "${PKGS[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js runs the Kubernetes schema check (tests/kubelet); one from elsewhere (with its own npm) will do.
+command -v node > /dev/null || missing+=(nodejs)
+command -v npm > /dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
         echo "setup-host: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -34,6 +38,18 @@ if [ ${#missing[@]} -gt 0 ]; then
         if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl > /dev/null; then
                 systemctl disable --now docker-registry > /dev/null 2>&1 || true
         fi
+fi
+
+# The kubernetes-models package that validates converted Pods (tests/kubelet/schema), at the locked
+# version; again when the lock file changed.
+schema_dir=$(cd "$(dirname "$0")/.." && pwd)/tests/kubelet/schema
+if [ ! -f "$schema_dir/node_modules/.package-lock.json" ] ||
+        [ "$schema_dir/package-lock.json" -nt "$schema_dir/node_modules/.package-lock.json" ]; then
+        echo "setup-host: installing the kubelet schema test's npm packages"
+        (cd "$schema_dir" && npm ci --no-audit --no-fund --loglevel=error > /tmp/podhook-npm.log 2>&1) || {
+                tail -n 20 /tmp/podhook-npm.log >&2
+                exit 1
+        }
 fi
 
 # Debian's own client talks API 1.41 to Debian's engine; a newer client elsewhere on PATH is not needed.
