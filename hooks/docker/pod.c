@@ -164,12 +164,22 @@ static int stop_ids(PhDocker *d, char *const *ids, unsigned grace, PhError **ret
                                     reterr);
 }
 
+/* ids: the apps first, the infra container last (as pod_list and apply order them). */
 static int remove_ids(PhDocker *d, char *const *ids, PhError **reterr) {
         /* force: a container of a restart policy may have come back between the stop and now.
          * v=false: named volumes hold the pod's data and are never removed with a container. */
         _cleanup_strv_free_ char **paths = paths_for(ids, "/containers/", "?v=false&force=true");
+        size_t n = strv_length(paths);
+        int r_apps, r_infra;
 
-        return docker_call_parallel(d, "DELETE", paths, strv_length(paths), 120L * 1000L, true, reterr);
+        /* The apps together, then the infra: Podman refuses, even forced, to remove a container whose
+         * network others joined while they exist ("has dependent containers"); Docker does not mind.
+         * The infra is tried even when an app failed (Docker removes it), each failure one line. */
+        if (n == 0)
+                return 0;
+        r_apps = docker_call_parallel(d, "DELETE", paths, n - 1, 120L * 1000L, true, reterr);
+        r_infra = docker_call_parallel(d, "DELETE", paths + n - 1, 1, 120L * 1000L, true, reterr);
+        return r_apps < 0 ? r_apps : r_infra;
 }
 
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
@@ -182,8 +192,10 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
                 return r;
         /* A suspended pod stays stopped when dockerd restarts: without this, apps of restart policy
          * "always" would come back while the infra container ("unless-stopped") stays down. The next
-         * apply creates the containers again with the manifest's policy. */
-        for (char **id = ids; *id; id++) {
+         * apply creates the containers again with the manifest's policy. Podman (4.3) has no such call
+         * (404 for every container; docs/podman.md): there the policies stay as they are. */
+        bool can_update = docker_engine(d)->kind != PH_ENGINE_PODMAN;
+        for (char **id = ids; can_update && *id; id++) {
                 _cleanup_free_ char *path = xasprintf("/containers/%s/update", *id);
                 r = docker_call(d, "POST", path, no_restart, NULL, NULL, reterr);
                 if (r < 0 && r != -ENOENT)
