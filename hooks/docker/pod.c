@@ -7,6 +7,7 @@
 #include "common/fileio.h"
 #include "common/http.h"
 #include "common/secret.h"
+#include "docker/hostports.h"
 #include "docker/infra.h"
 #include "docker/pod.h"
 
@@ -566,6 +567,9 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                 if (r < 0)
                         return ph_error_prefix(reterr, "pod %s", pod);
         }
+        r = hostports_check_engine(d, pod, m, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "pod %s", pod);
         r = ensure_volumes(d, pod, m, meta, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
