@@ -7,7 +7,7 @@ PREFIX=phtest-fail
 
 POD=$PREFIX-a
 OTHER=$PREFIX-other
-PORT=18020
+PORT=$((18020 + PORT_SHIFT))
 
 pod_yaml() { # NAME IMAGE2 HOSTPORT
         cat <<YAML
@@ -50,7 +50,8 @@ foreign=$("$D" inspect -f '{{.Id}}' "$POD.side")
 pod_yaml "$POD" podhook.local/busybox:1 $((PORT + 1)) >"$TMP/conflict.yaml"
 "$PODHOOK" apply "$TMP/conflict.yaml" >/dev/null 2>"$TMP/err"
 check "apply fails when the engine refuses to create the second app" [ $? -ne 0 ]
-check "with Docker's error text" grep -q 'The container name "/'"$POD"'.side" is already in use' "$TMP/err"
+# (Docker: 'The container name "/NAME" is already in use', Podman: 'the container name "NAME" is already in use')
+check "with the engine's error text" grep -qi 'the container name "/\?'"$POD"'.side" is already in use' "$TMP/err"
 check_eq "no container of the failed pod is left (infra and first app removed)" "$(pod_count "$POD")" 0
 check_eq "the foreign container is untouched" "$("$D" inspect -f '{{.Id}}' "$POD.side")" "$foreign"
 "$D" rm "$POD.side" >/dev/null
