@@ -104,13 +104,9 @@ static int read_dir(const char *dir, LocalFile **files, size_t *n, PhError **ret
                 return 0; /* like os-collect-config: a missing directory is skipped */
         if (dfd < 0)
                 return ph_error_set(reterr, errno, "local: %s: %s", dir, strerror(errno));
-        if (fstat(dfd, &st) < 0)
-                return ph_error_set(reterr, errno, "local: %s: %s", dir, strerror(errno));
-        if (st.st_uid != getuid())
-                return ph_error_set(reterr, EPERM, "local: %s is owned by uid %u, not by the agent's uid %u", dir,
-                                    (unsigned) st.st_uid, (unsigned) getuid());
-        if (st.st_mode & S_IWOTH)
-                return ph_error_set(reterr, EPERM, "local: %s is world-writable", dir);
+        r = dir_check_trusted(dfd, dir, geteuid(), PH_DIR_OWNED, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "local");
 
         int dfd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
         if (dfd2 < 0)
