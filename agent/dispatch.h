@@ -60,8 +60,9 @@ json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared);
 /* One entry: 1 when it ran, 0 when skipped (done, or nothing to do), -EINTR when stopped while its hook
  * ran, other < 0 on error. */
 int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr);
-/* Every entry of the list in order; an error in one is reported and the next continues. Returns the
- * number that ran, or -EINTR when should_stop said so. */
+/* Every entry of the list in order; an error in one is reported and the next continues. An id listed
+ * again is reported (each time) and only its first entry counts. Returns the number that ran, or -EINTR
+ * when should_stop said so. */
 int dispatch_all(PhDispatch *d, const json_t *deployments);
 /* Drops in-progress records of ids no longer listed (Heat moved on while we were down). */
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments);

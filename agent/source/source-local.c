@@ -65,13 +65,11 @@ static int file_cmp(const void *a, const void *b) {
 
 static int read_file(int dfd, const char *dir, const char *name, json_t **ret, PhError **reterr) {
         struct stat st;
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        _cleanup_close_ int fd = file_open_regular(dfd, name, reterr);
         if (fd < 0)
-                return ph_error_set(reterr, errno, "local: %s/%s: %s", dir, name, strerror(errno));
+                return ph_error_prefix(reterr, "local: %s", dir);
         if (fstat(fd, &st) < 0)
                 return ph_error_set(reterr, errno, "local: %s/%s: %s", dir, name, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return ph_error_set(reterr, EPERM, "local: %s/%s is not a regular file", dir, name);
         if (st.st_mode & S_IWOTH)
                 return ph_error_set(reterr, EPERM, "local: %s/%s is world-writable", dir, name);
 

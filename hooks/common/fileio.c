@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -49,15 +50,48 @@ json_t *file_load_json(const char *path, size_t max) {
         return json_loadb(text, len, 0, NULL);
 }
 
+static const char *kind_of(mode_t mode) {
+        if (S_ISFIFO(mode))
+                return "a FIFO";
+        if (S_ISSOCK(mode))
+                return "a socket";
+        if (S_ISDIR(mode))
+                return "a directory";
+        if (S_ISCHR(mode) || S_ISBLK(mode))
+                return "a device";
+        return "not a plain file";
+}
+
+int file_open_regular(int dirfd, const char *path, PhError **reterr) {
+        /* O_NONBLOCK: opening a FIFO for reading would wait for a writer. It changes nothing for a regular
+         * file, whose reads never block. */
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+
+        if (fd < 0) {
+                int e = errno;
+                /* A unix socket cannot be opened at all (ENXIO): say what it is. */
+                if (e == ENXIO && fstatat(dirfd, path, &st, 0) == 0 && !S_ISREG(st.st_mode))
+                        return ph_error_set(reterr, EPERM, "%s is %s, not a regular file", path,
+                                            kind_of(st.st_mode));
+                return ph_error_set(reterr, e, "%s: %s", path, strerror(e));
+        }
+        if (fstat(fd, &st) < 0)
+                return ph_error_set(reterr, errno, "%s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode) && !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+                return ph_error_set(reterr, EPERM, "%s is %s, not a regular file", path, kind_of(st.st_mode));
+        return TAKE_FD(fd);
+}
+
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhError **reterr) {
         _cleanup_close_ int fd = -1;
         int r;
 
         if (strcmp(path, "-") == 0)
                 return fd_read_all(STDIN_FILENO, max, ret, ret_len, reterr);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = file_open_regular(AT_FDCWD, path, reterr);
         if (fd < 0)
-                return ph_error_set(reterr, errno, "%s: %s", path, strerror(errno));
+                return fd;
         r = fd_read_all(fd, max, ret, ret_len, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "%s", path);

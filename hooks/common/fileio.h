@@ -8,8 +8,12 @@
 
 typedef struct json_t json_t;
 
+/* Opens path (relative to dirfd, or AT_FDCWD) for reading without ever blocking: a FIFO, a socket, a
+ * device or a directory is refused with -EPERM ("x is a FIFO, not a regular file"); /dev/null may stand
+ * for an empty file. Returns the fd (O_CLOEXEC). */
+int file_open_regular(int dirfd, const char *path, PhError **reterr);
 /* Reads the whole file (at most max bytes, else -EFBIG) into a new NUL-terminated buffer the caller
- * frees. path "-" reads stdin. */
+ * frees; the file is opened with file_open_regular. path "-" reads stdin. */
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhError **reterr);
 /* The JSON value in path (new ref), or NULL when it is missing, larger than max, or not JSON: for
  * state files, where any of those means "nothing usable was kept". */
