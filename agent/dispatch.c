@@ -113,6 +113,14 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
         return 0;
 }
 
+char **dispatch_secret_values(const json_t *deployment) {
+        const char *group = json_string_value(json_object_get(deployment, "group"));
+
+        if (group && strcmp(group, "docker") == 0)
+                return docker_hook_secret_values(deployment);
+        return secret_values_of_deployment(deployment);
+}
+
 static json_t *failure(const char *fmt, const char *a, const char *b) {
         _cleanup_free_ char *msg = xasprintf(fmt, a, b);
         return deployment_result("", msg, 1);
@@ -171,7 +179,7 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         if (!data)
                 return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
         /* A hook may echo a password or a signed URL it was given: none of them leaves the machine. */
-        _cleanup_strv_free_ char **secrets = secret_values_of_inputs(json_object_get(prepared, "inputs"));
+        _cleanup_strv_free_ char **secrets = dispatch_secret_values(prepared);
         secret_scrub_json(data, secrets);
         inputs = dispatch_signal_inputs(prepared);
         r = outbox_add(d->outbox, id, inputs, data, reterr);

@@ -53,6 +53,9 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr);
 json_t *dispatch_inputs_map(const json_t *deployment);
 /* The same with only the deploy_* inputs: what a signal transport needs, stored in the outbox. */
 json_t *dispatch_signal_inputs(const json_t *deployment);
+/* The values a result of the entry must not carry (secret.h): its inputs', and its config's where the
+ * group's hook reads one (a docker manifest, YAML text too). New strv. */
+char **dispatch_secret_values(const json_t *deployment);
 /* Runs a prepared entry through its hook. Always gives a result (a failure is data: a missing hook
  * is deploy_status_code 1 with the reason in deploy_stderr), except NULL when should_stop interrupted
  * an external hook (the deployment stays in progress and is resumed at the next start). */

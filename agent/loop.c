@@ -413,6 +413,32 @@ int agent_deliver(PhAgent *a, bool all, time_t *ret_next_due, PhError **reterr) 
         return outbox_flush(a->outbox, time(NULL), all, ret_next_due, reterr);
 }
 
+/* {"<source>": metadata}: the secrets of every deployment (those only its hook knows to find, in a YAML
+ * manifest, too) and of the rest go, wherever they appear. */
+static void redact_for_print(json_t *out) {
+        _cleanup_strv_free_ char **extra = xcalloc(1, sizeof(char *));
+        const char *name;
+        const json_t *md, *d;
+        size_t i;
+
+        json_object_foreach(out, name, md) {
+                json_array_foreach(json_object_get(md, "deployments"), i, d) {
+                        json_auto_t *prepared = NULL;
+                        /* As the hook would get it: a component resolves to its docker config. */
+                        if (dispatch_prepare(d, &prepared, NULL) != 0)
+                                prepared = json_incref((json_t *)d);
+                        _cleanup_strv_free_ char **values = dispatch_secret_values(prepared);
+                        for (char **v = values; *v; v++) {
+                                size_t k = strv_length(extra);
+                                extra = xrealloc(extra, (k + 2) * sizeof(char *));
+                                extra[k] = TAKE_PTR(*v);
+                                extra[k + 1] = NULL;
+                        }
+                }
+        }
+        secret_redact_deep(out, extra);
+}
+
 int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
         json_auto_t *occ = NULL, *out = json_object();
         PhSource **s = NULL;
@@ -435,7 +461,7 @@ int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
         }
         sources_free(s, NULL, n);
         if (!cfg->show_secrets)
-                secret_redact_json(out);
+                redact_for_print(out);
         _cleanup_free_ char *text = json_dumps(out, JSON_INDENT(1));
         fprintf(f, "%s\n", text ? text : "{}");
         if (ok == 0)

@@ -274,8 +274,7 @@ int dir_open_private(const char *path, uid_t uid, int *ret_fd, PhError **reterr)
         if (fd < 0 && errno != ENOENT)
                 return ph_error_set(reterr, errno, "%s: %s", path, strerror(errno));
         if (fd < 0) {
-                /* Nothing is made below a place someone else controls: the nearest existing ancestor first.
-                 */
+                /* Nothing is made below a place someone else controls: the nearest existing one first. */
                 _cleanup_free_ char *anc = xstrdup(path);
                 for (;;) {
                         char *slash = strrchr(anc, '/');

@@ -11,8 +11,7 @@
 typedef struct PhHttpCancel {
         int fd; /* readable when cancelled may say yes (a signalfd); -1: not watched */
         /* Whether to abort now (it may consume what made fd readable, e.g. a SIGHUP that only means
-         * "reload"); asked before a transfer starts and whenever fd is readable. NULL: readable means abort.
-         */
+         * "reload"); asked before a transfer starts and whenever fd is readable. NULL: readable = abort. */
         bool (*cancelled)(void *userdata);
         void *userdata;
 } PhHttpCancel;

@@ -5,6 +5,7 @@
 #include <sysexits.h>
 
 #include "common/deployment.h"
+#include "common/secret.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod.h"
@@ -159,7 +160,18 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 h.status = EX_DATAERR;
         }
         *ret_result = result_json(&h);
+        /* Heat gets this result (also through 55-heat-config, with no agent in between): nothing the
+         * deployment was given as a secret goes back, whatever the engine or a message repeated. */
+        _cleanup_strv_free_ char **secrets = docker_hook_secret_values(deployment);
+        secret_scrub_json(*ret_result, secrets);
         return 0;
+}
+
+char **docker_hook_secret_values(const json_t *deployment) {
+        char **values = secret_values_of_inputs(json_object_get(deployment, "inputs"));
+
+        manifest_secret_values(json_object_get(deployment, "config"), &values);
+        return values;
 }
 
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {

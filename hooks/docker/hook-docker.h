@@ -28,6 +28,10 @@ typedef struct PhDockerHookOptions {
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr);
 
+/* The values a result of deployment must not carry (secret.h): its inputs' and its manifest's, a YAML text
+ * manifest included. New strv. */
+char **docker_hook_secret_values(const json_t *deployment);
+
 /* Names of the pods that carry podhook's labels ("io.podhook.pod"), with the deployment id label of
  * each ("io.podhook.deployment", "" when absent): {"<pod>": "<deployment id>", ...} (new ref). */
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);

@@ -347,8 +347,7 @@ static char *pending_path(const Builder *b) {
                                        : xasprintf("%s[%zu]", f->path, f->index);
 }
 
-/* A tag on a value that is not of that type, or one podhook does not know: the value is refused, not guessed.
- */
+/* A tag on a value not of its type, or one podhook does not know: the value is refused, not guessed. */
 static int tag_error(Builder *b, int line, const char *tag, const char *text, const char *why) {
         _cleanup_free_ char *path = pending_path(b);
         const char *where = path && *path ? path : path ? "the document" : "...";

@@ -330,6 +330,13 @@ PhManifest *manifest_free(PhManifest *m) {
         return NULL;
 }
 
+void manifest_secret_values(const json_t *config, char ***values) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+
+        if (manifest_doc_from_json(config, "config", &doc, NULL) >= 0)
+                secret_collect(doc->root, values);
+}
+
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name) {
         for (size_t i = 0; m && name && i < m->n_volumes; i++)
                 if (strcmp(m->volumes[i].name, name) == 0)

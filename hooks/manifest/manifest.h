@@ -167,6 +167,10 @@ PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
 /* A value as it may appear in a one-line message: in double quotes, '"' and '\\' escaped, control
  * characters as \xNN, and one longer than 80 bytes cut to 77 and "...". The caller frees it. */
 char *manifest_quote(const char *s);
+/* Adds to *values (secret.h's secret_collect) the secret values of a manifest given as a deployment's
+ * config (YAML or JSON text, or an object): env entries and command arguments whose names say so. A text
+ * that does not parse adds nothing. */
+void manifest_secret_values(const json_t *config, char ***values);
 
 /* Returns the PhVolume named name, or NULL. */
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name);
