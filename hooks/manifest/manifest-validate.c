@@ -392,7 +392,7 @@ static bool path_within(const char *path, const char *dir) {
 static void check_host_dir(Checker *c, const char *ppath, const char *host_path) {
         static const char *const sockets[] = {"/var/run/docker.sock", "/run/docker.sock", NULL};
         _cleanup_free_ char *clean = path_clean(host_path);
-        _cleanup_free_ char *q = quote(host_path);
+        _cleanup_free_ char *q = manifest_quote(host_path);
 
         if (c->state_dir && strcmp(clean, c->state_dir) == 0) {
                 error_at(c, ppath, "%s is podhook's state directory: a pod must not reach it", q);
