@@ -268,8 +268,6 @@ static int inspect_one(PhDocker *d, const char *id, json_t **ret, PhError **rete
                 json_decref(j);
                 return ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object", id);
         }
-        /* Secret env values never leave the machine; the output goes back to Heat. */
-        secret_redact_env_array(json_object_get(json_object_get(j, "Config"), "Env"));
         *ret = j;
         return 0;
 }
@@ -284,6 +282,9 @@ static int inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **re
                         return r;
                 json_array_append_new(out, j);
         }
+        /* The output goes back to Heat: a secret of one container (its env, its command) is hidden wherever
+         * it appears in the pod, in another container's env or labels too. */
+        secret_redact_deep(out, NULL);
         *ret = json_incref(out);
         return 0;
 }
