@@ -1,5 +1,5 @@
-/* The pod commands: validate, apply, delete, ps, hook. Each is a boundary: it logs the one error line
- * and turns it into an exit code. */
+/* The pod commands: validate, apply, convert, delete, ps, hook. Each is a boundary: it logs the one error
+ * line and turns it into an exit code. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -18,6 +18,8 @@
 #include "docker/hook-docker.h"
 #include "docker/pod-exec.h"
 #include "docker/pod.h"
+#include "kubelet/convert.h"
+#include "kubelet/yaml-out.h"
 #include "manifest/manifest.h"
 
 #define EXIT_USAGE 2
@@ -145,8 +147,9 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
         return -1;
 }
 
-/* Reads and checks one manifest file; prints its problems and warnings on stderr. */
-static int load_file(const char *path, PhManifest **ret) {
+/* Reads and checks one manifest file for a node whose state directory is state_dir (NULL: the
+ * default); prints its problems and warnings on stderr. */
+static int load_file(const char *path, const char *state_dir, PhManifest **ret) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -154,14 +157,19 @@ static int load_file(const char *path, PhManifest **ret) {
         int r;
 
         r = file_read_all(path, MANIFEST_MAX_BYTES, &buf, &len, &err);
+        if (r == -EFBIG) {
+                /* Readable, but no manifest is that large: invalid input, like any other bad content. */
+                fprintf(stderr, "%s: larger than the limit of %u bytes for a manifest\n", path,
+                        MANIFEST_MAX_BYTES);
+                return PODHOOK_EXIT_INVALID;
+        }
         if (r < 0) {
-                if (r == -EFBIG)
-                        fprintf(stderr, "%s: larger than %u bytes\n", path, MANIFEST_MAX_BYTES);
-                else
-                        fprintf(stderr, "%s\n", ph_error_msg(err));
+                fprintf(stderr, "%s\n", ph_error_msg(err));
                 return EXIT_NOINPUT;
         }
-        r = manifest_load(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret, &warnings, &err);
+        const PhManifestHost host = {.state_dir = state_dir ? state_dir : PH_STATE_DIR_DEFAULT};
+        r = manifest_load_for(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, &host, ret, &warnings,
+                              &err);
         for (char **w = warnings; w && *w; w++)
                 fprintf(stderr, "warning: %s\n", *w);
         if (r < 0) {
@@ -180,7 +188,9 @@ static const char validate_help[] =
         "every problem as FILE:LINE: FIELD: what is wrong. Warnings (unknown fields) do not fail.\n"
         "Nothing is deployed. '-' reads standard input.\n"
         "\n"
-        "Exit status: 0 all valid, 65 some manifest invalid, 66 some file unreadable.\n";
+        "Exit status: 0 all valid, 65 some manifest invalid (or over 1 MiB), 66 some file unreadable (or "
+        "not\n"
+        "a regular file: a FIFO, a socket, a directory).\n";
 
 int cli_validate(int argc, char **argv) {
         PodArgs a = {};
@@ -193,7 +203,7 @@ int cli_validate(int argc, char **argv) {
                 return usage_error("validate", "%s", "no FILE given");
         for (int i = optind; i < argc; i++) {
                 _cleanup_(manifest_freep) PhManifest *m = NULL;
-                r = load_file(argv[i], &m);
+                r = load_file(argv[i], a.po.state_dir, &m);
                 if (r == 0)
                         printf("%s: valid\n", argv[i]);
                 /* unreadable wins over invalid: both are failures, the first is not about the content */
@@ -241,7 +251,7 @@ static char *name_from_file(const char *path) {
         return pod_name_sanitize(base);
 }
 
-/* --name, else the manifest's id, else FILE's base name. */
+/* The pod of apply and convert: --name, else the manifest id (made a valid name), else the file's. */
 static char *pod_name_of(const char *name, const PhManifest *m, const char *path) {
         if (name)
                 return xstrdup(name);
@@ -285,7 +295,7 @@ static int manifest_command(const char *cmd, const char *help, const char *allow
         if (a->name && !pod_name_is_valid(a->name))
                 return usage_error(cmd, "--name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
                                    a->name);
-        r = load_file(argv[optind], ret_m);
+        r = load_file(argv[optind], a->po.state_dir, ret_m);
         if (r != 0)
                 return r;
         *ret_pod = pod_name_of(a->name, *ret_m, argv[optind]);
@@ -346,6 +356,58 @@ int cli_diff(int argc, char **argv) {
         if (r >= 0)
                 return r;
         return print_diff("diff", pod, m, &a);
+}
+
+/* --- convert ----------------------------------------------------------------------------------- */
+
+static const char convert_help[] =
+        "Usage: podhook convert [--name POD] [--json] FILE\n"
+        "\n"
+        "Prints the Kubernetes v1 Pod that a kubelet runs for a v1beta2 manifest: a static pod, as YAML\n"
+        "(or JSON with --json). Nothing is deployed. command becomes args (the image's ENTRYPOINT stays),\n"
+        "hostDir a hostPath of type DirectoryOrCreate, memory and cpu resources.limits. Names v1 refuses\n"
+        "are made lower case with '-' for '_' (apache_container -> apache-container); the annotation\n"
+        "io.podhook/original-names keeps the originals. Labels and annotations io.podhook/pod and\n"
+        "io.podhook/spec-hash let podhook find its pods again. '-' reads standard input (name the pod\n"
+        "with --name when the manifest has no id).\n"
+        "\n"
+        "  --name POD   pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --json       JSON instead of YAML\n"
+        "\n"
+        "Exit status: 0 converted, 65 invalid manifest or not expressible as a v1 Pod (every reason on\n"
+        "stderr), 66 FILE unreadable.\n";
+
+int cli_convert(int argc, char **argv) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *pod = NULL, *text = NULL;
+        json_auto_t *v1 = NULL;
+        PodArgs a = {};
+        size_t len = 0;
+        int r;
+
+        r = manifest_command("convert", convert_help, "nj", argc, argv, &a, &m, &pod);
+        if (r >= 0)
+                return r;
+        const char *path = argv[optind];
+        if (!a.name && !(m->id && *m->id) && strcmp(path, "-") == 0)
+                return usage_error("convert", "%s", "standard input has no file name: give --name POD");
+        r = kubelet_pod_convert(m, pod, NULL, strcmp(path, "-") == 0 ? "<stdin>" : path, &v1, &err);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", ph_error_msg(err));
+                return PODHOOK_EXIT_INVALID;
+        }
+        if (a.json) {
+                if (json_dumpf(v1, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                        return EXIT_FAILURE;
+        } else {
+                r = kubelet_yaml_dump(v1, &text, &len, &err);
+                if (r < 0)
+                        return fail("convert", err);
+                if (fwrite(text, 1, len, stdout) != len)
+                        return EXIT_FAILURE;
+        }
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* --- delete ------------------------------------------------------------------------------------ */

@@ -5,15 +5,18 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "docker/pod-state.h"
 
 typedef struct json_t json_t;
+
 
 typedef struct PhDockerHookOptions {
         const char *docker_host; /* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
         unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
         bool no_init;            /* do not run Docker's init as PID 1 */
         bool progress;           /* show pull progress on stderr (a terminal) */
-        const char *state_dir;   /* node key and update journals; NULL: /var/lib/podhook */
+        const char *state_dir;   /* the agent's (absolute): node key and update journals, and no hostDir
+                                  * may reach it; NULL: PH_STATE_DIR_DEFAULT */
         unsigned start_window;   /* seconds started containers must keep running (see PhPodOptions) */
         bool start_window_set;   /* false: the default (2 s) */
 } PhDockerHookOptions;
@@ -25,6 +28,10 @@ typedef struct PhDockerHookOptions {
  * messages in deploy_stderr, not an error return. Errors (< 0) only for unusable input. */
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr);
+
+/* The values a result of deployment must not carry (secret.h): its inputs' and its manifest's, a YAML text
+ * manifest included. New strv. */
+char **docker_hook_secret_values(const json_t *deployment);
 
 /* Names of the pods that carry podhook's labels ("io.podhook.pod"), with the deployment id label of
  * each ("io.podhook.deployment", "" when absent): {"<pod>": "<deployment id>", ...} (new ref). */

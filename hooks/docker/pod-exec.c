@@ -6,6 +6,7 @@
 
 #include "common/fileio.h"
 #include "common/http.h"
+#include "docker/hostports.h"
 #include "docker/infra.h"
 #include "docker/pod-exec.h"
 #include "docker/pod-plan.h"
@@ -29,7 +30,7 @@ typedef struct Exec {
 } Exec;
 
 static const char *state_dir_of(const PhPodOptions *o) {
-        return o && o->state_dir ? o->state_dir : POD_DEFAULT_STATE_DIR;
+        return o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
 }
 
 static unsigned start_window_of(const PhPodOptions *o) {
@@ -267,6 +268,10 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                         calls[k] = (PhDockerCall) {.method = "POST"};
                         break;
                 case PH_STEP_UPDATE: {
+                        /* Podman (4.3) has no /update (docs/podman.md); a suspend there left the restart
+                         * policies as they were, so there is nothing to restore. */
+                        if (docker_engine(x->d)->kind == PH_ENGINE_PODMAN)
+                                continue;
                         const PhObserved *o = &x->have->items[s->index];
                         json_t *want = NULL;
                         for (size_t w = 0; x->spec && w < x->spec->n; w++)
@@ -647,15 +652,22 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         r = image_ids(d, m, o, true, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        r = ensure_volumes(d, pod, m, meta, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "pod %s", pod);
-
         spec = spec_for(pod, m, meta, o, ids, key);
         x.spec = spec;
         x.new_ids = xcalloc(spec->n + 1, sizeof(char *));
         x.n_new = spec->n;
         p = pod_plan_update(spec, x.have, o && o->recreate);
+        /* A new infra binds the host ports: none may be another running container's (on Podman a start
+         * onto a taken port takes that container's port rules too). A kept infra holds its own already,
+         * so an unchanged re-apply makes no such read. */
+        if (pod_plan_creates_infra(p)) {
+                r = hostports_check_engine(d, pod, m, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "pod %s", pod);
+        }
+        r = ensure_volumes(d, pod, m, meta, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "pod %s", pod);
         x.generation = p->generation;
         x.journal = (PhJournal) {
                 .generation = p->generation, .was_running = p->was_running, .started = p->started};

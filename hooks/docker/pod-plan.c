@@ -4,25 +4,31 @@
 
 #include "docker/pod-plan.h"
 
-/* The waves of an update, in order. Steps of one wave run together. */
+/* The waves of an update, in order. Steps of one wave run together. A removal of apps and their infra
+ * is two waves, the apps first: Podman refuses, even forced, to remove a container whose network
+ * others still join (docs/podman.md); Docker does not mind the order. */
 enum {
         W_CLEAR,        /* containers the Engine is removing already: wait until they are gone */
+        W_CLEAR_INFRA,  /* ... an infra among them after its apps */
         W_STOP_APPS,    /* old apps: stopped before the infra so that they leave with their network */
         W_STOP_INFRA,   /* the old infra: it holds the host ports the new one binds */
-        W_ASIDE,        /* old containers renamed aside (with --recreate: removed) */
+        W_ASIDE,        /* old containers renamed aside (with --recreate: the apps removed) */
+        W_ASIDE_INFRA,  /* --recreate: the old infra removed */
         W_CREATE_INFRA, /* the new infra; restart policies restored */
         W_START_INFRA,  /* the infra started while the apps are created (they need its id only) */
         W_START_APPS,
         W_CHECK,
         W_COMMIT,
-        W_REMOVE, /* the old containers put aside */
+        W_REMOVE,       /* the old apps put aside */
+        W_REMOVE_INFRA, /* the old infra put aside */
 };
 
 /* The waves of a recovery. */
 enum {
-        R_REMOVE,      /* undo: the interrupted update's new containers; finish: its old ones */
-        R_BACK,        /* old containers renamed back in place */
-        R_START_INFRA, /* ... and started as they were, the infra first */
+        R_REMOVE,       /* undo: the interrupted update's new apps; finish: its old ones */
+        R_REMOVE_INFRA, /* ... and then the infra among them */
+        R_BACK,         /* old containers renamed back in place */
+        R_START_INFRA,  /* ... and started as they were, the infra first */
         R_START_APPS,
         R_STOP, /* kept containers the update had started: stopped again */
 };
@@ -314,7 +320,8 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
         /* Steps. */
         for (size_t i = 0; i < have->n; i++)
                 if (pod_observed_is_gone(&have->items[i]) && !have->items[i].aside)
-                        step_add(p, PH_STEP_REMOVE, W_CLEAR, false, i, NULL);
+                        step_add(p, PH_STEP_REMOVE, have->items[i].infra ? W_CLEAR_INFRA : W_CLEAR, false, i,
+                                 NULL);
         bool any = false;
         for (size_t i = 0; i < p->n_items; i++) {
                 const PhPlanItem *it = &p->items[i];
@@ -330,12 +337,14 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
                         if (pod_observed_is_running(o))
                                 strv_push(&p->was_running, o->id);
                         if (recreate)
-                                step_add(p, PH_STEP_REMOVE, W_ASIDE, false, h, NULL);
+                                step_add(p, PH_STEP_REMOVE, o->infra ? W_ASIDE_INFRA : W_ASIDE, false, h,
+                                         NULL);
                         else {
                                 _cleanup_free_ char *aside =
                                         pod_aside_name(want->pod, o->container, p->generation);
                                 step_add(p, PH_STEP_RENAME, W_ASIDE, false, h, aside);
-                                step_add(p, PH_STEP_REMOVE, W_REMOVE, false, h, NULL);
+                                step_add(p, PH_STEP_REMOVE, o->infra ? W_REMOVE_INFRA : W_REMOVE, false, h,
+                                         NULL);
                         }
                 }
                 if (it->action == PH_PLAN_REPLACE || it->action == PH_PLAN_ADD) {
@@ -386,7 +395,9 @@ PhPlan *pod_plan_recover(const char *pod, const PhObservedPod *have, const PhJou
         if (committed) {
                 for (size_t i = 0; i < have->n; i++)
                         if (have->items[i].aside)
-                                step_add(p, PH_STEP_REMOVE, R_REMOVE, false, i, NULL);
+                                step_add(p, PH_STEP_REMOVE, have->items[i].infra ? R_REMOVE_INFRA : R_REMOVE,
+                                         false, i, NULL);
+                steps_sort(p);
                 return p;
         }
         for (size_t i = 0; i < have->n; i++) {
@@ -396,7 +407,7 @@ PhPlan *pod_plan_recover(const char *pod, const PhObservedPod *have, const PhJou
                              : back && (!o->restart_policy || strcmp(o->restart_policy, "no") != 0);
 
                 if (!o->aside && o->generation == g) {
-                        step_add(p, PH_STEP_REMOVE, R_REMOVE, false, i, NULL);
+                        step_add(p, PH_STEP_REMOVE, o->infra ? R_REMOVE_INFRA : R_REMOVE, false, i, NULL);
                         continue;
                 }
                 if (back) {
@@ -410,6 +421,12 @@ PhPlan *pod_plan_recover(const char *pod, const PhObservedPod *have, const PhJou
         }
         steps_sort(p);
         return p;
+}
+
+bool pod_plan_creates_infra(const PhPlan *p) {
+        const PhPlanItem *infra = p->n_items > 0 ? &p->items[p->n_items - 1] : NULL;
+
+        return !p->recovery && infra && (infra->action == PH_PLAN_ADD || infra->action == PH_PLAN_REPLACE);
 }
 
 PhPlan *pod_plan_free(PhPlan *p) {

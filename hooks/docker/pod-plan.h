@@ -116,6 +116,9 @@ PH_DEFINE_CLEANUP(PhPlan *, pod_plan_free)
 static inline bool pod_plan_is_empty(const PhPlan *p) {
         return p->n_steps == 0;
 }
+/* Whether the plan creates an infra container (a new pod, or the whole pod replaced): only then does
+ * it bind host ports. */
+bool pod_plan_creates_infra(const PhPlan *p);
 /* "keep", "start", "replace", "add", "remove" */
 const char *pod_plan_action_name(PhPlanAction a);
 /* The Docker name of an item's container (borrowed). */

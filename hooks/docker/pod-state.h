@@ -11,7 +11,9 @@
 #include "common/error.h"
 #include "docker/pod-plan.h"
 
-#define POD_DEFAULT_STATE_DIR "/var/lib/podhook"
+/* Where the agent keeps its state unless told otherwise (--state-dir): the pods' node key and journals
+ * are there too. */
+#define PH_STATE_DIR_DEFAULT  "/var/lib/podhook"
 #define POD_RUN_DIR_ENV       "PODHOOK_RUN_DIR"
 #define POD_DEFAULT_RUN_DIR   "/run/podhook"
 /* How long a second process waits for a pod another one is changing (an apply may pull images and

@@ -119,12 +119,14 @@ int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         return 0;
 }
 
-/* Ids of the pod's containers, NULL-terminated. */
-static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, PhError **reterr) {
+/* Ids of the pod's containers, NULL-terminated: the apps, then the infra containers (one in place, and
+ * one put aside by an interrupted update, if any); *ret_n_apps (optional): how many apps come first. */
+static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, size_t *ret_n_apps,
+                             PhError **reterr) {
         json_auto_t *list = NULL;
         char **ids;
         json_t *c;
-        size_t i, n = 0;
+        size_t i, n = 0, n_apps = 0;
         int r;
 
         r = pod_list(d, pod, &list, reterr);
@@ -133,10 +135,16 @@ static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, PhError 
         ids = xcalloc(json_array_size(list) + 1, sizeof(char *));
         json_array_foreach(list, i, c) {
                 const char *id = json_string_value(json_object_get(c, "Id"));
-                if (id)
-                        ids[n++] = xstrdup(id);
+                const char *role = pod_label(c, POD_LABEL_ROLE);
+                if (!id)
+                        continue;
+                ids[n++] = xstrdup(id);
+                if (!role || strcmp(role, "infra") != 0)
+                        n_apps = n; /* pod_list sorts the infra containers last */
         }
         *ret = ids;
+        if (ret_n_apps)
+                *ret_n_apps = n_apps;
         return 0;
 }
 
@@ -159,12 +167,22 @@ static int stop_ids(PhDocker *d, char *const *ids, unsigned grace, PhError **ret
                                     reterr);
 }
 
-static int remove_ids(PhDocker *d, char *const *ids, PhError **reterr) {
+/* ids: the n_apps apps first, then the infra containers (as pod_container_ids gives them). */
+static int remove_ids(PhDocker *d, char *const *ids, size_t n_apps, PhError **reterr) {
         /* force: a container of a restart policy may have come back between the stop and now.
          * v=false: named volumes hold the pod's data and are never removed with a container. */
         _cleanup_strv_free_ char **paths = paths_for(ids, "/containers/", "?v=false&force=true");
+        size_t n = strv_length(paths);
+        int r_apps, r_infra;
 
-        return docker_call_parallel(d, "DELETE", paths, strv_length(paths), 120L * 1000L, true, reterr);
+        /* The apps together, then the infra: Podman refuses, even forced, to remove a container whose
+         * network others joined while they exist ("has dependent containers"); Docker does not mind.
+         * The infra is tried even when an app failed (Docker removes it), each failure one line. */
+        if (n_apps > n)
+                n_apps = n;
+        r_apps = docker_call_parallel(d, "DELETE", paths, n_apps, 120L * 1000L, true, reterr);
+        r_infra = docker_call_parallel(d, "DELETE", paths + n_apps, n - n_apps, 120L * 1000L, true, reterr);
+        return r_apps < 0 ? r_apps : r_infra;
 }
 
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
@@ -176,13 +194,15 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
         r = pod_lock(pod, POD_LOCK_WAIT_SECS, &lock, reterr);
         if (r < 0)
                 return r;
-        r = pod_container_ids(d, pod, &ids, reterr);
+        r = pod_container_ids(d, pod, &ids, NULL, reterr);
         if (r < 0)
                 return r;
         /* A suspended pod stays stopped when dockerd restarts: without this, apps of restart policy
          * "always" would come back while the infra container ("unless-stopped") stays down. The next
-         * apply creates the containers again with the manifest's policy. */
-        for (char **id = ids; *id; id++) {
+         * apply creates the containers again with the manifest's policy. Podman (4.3) has no such call
+         * (404 for every container; docs/podman.md): there the policies stay as they are. */
+        bool can_update = docker_engine(d)->kind != PH_ENGINE_PODMAN;
+        for (char **id = ids; can_update && *id; id++) {
                 _cleanup_free_ char *path = xasprintf("/containers/%s/update", *id);
                 r = docker_call(d, "POST", path, no_restart, NULL, NULL, reterr);
                 if (r < 0 && r != -ENOENT)
@@ -197,9 +217,10 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
 static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_error_ PhError *stop_err = NULL, *remove_err = NULL;
+        size_t n_apps = 0;
         int r, rs;
 
-        r = pod_container_ids(d, pod, &ids, reterr);
+        r = pod_container_ids(d, pod, &ids, &n_apps, reterr);
         if (r < 0 || !ids[0])
                 return r;
         /* A stop that failed must not leave the pod half stopped (an app without its infra's network):
@@ -207,7 +228,7 @@ static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhE
         rs = stop_ids(d, ids, pod_grace(o), &stop_err);
         if (rs < 0)
                 (void) ph_error_set(reterr, rs, "stopping pod %s: %s", pod, ph_error_msg(stop_err));
-        r = remove_ids(d, ids, &remove_err);
+        r = remove_ids(d, ids, n_apps, &remove_err);
         if (r < 0)
                 return ph_error_append(reterr, r, "removing pod %s: %s", pod, ph_error_msg(remove_err));
         return rs < 0 ? rs : 0;
@@ -216,7 +237,7 @@ static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhE
 int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, PhError **reterr) {
         _cleanup_free_ char *l_pod = xasprintf(POD_LABEL_POD "=%s", pod);
         const char *labels[] = { POD_LABEL_MANAGED "=1", l_pod, NULL };
-        const char *state_dir = o && o->state_dir ? o->state_dir : POD_DEFAULT_STATE_DIR;
+        const char *state_dir = o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
         _cleanup_close_ int lock = -1;
         json_auto_t *vols = NULL;
         json_t *v;
@@ -263,8 +284,6 @@ static int inspect_one(PhDocker *d, const char *id, json_t **ret, PhError **rete
                 json_decref(j);
                 return ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object", id);
         }
-        /* Secret env values never leave the machine; the output goes back to Heat. */
-        secret_redact_env_array(json_object_get(json_object_get(j, "Config"), "Env"));
         *ret = j;
         return 0;
 }
@@ -279,6 +298,9 @@ int pod_inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reter
                         return r;
                 json_array_append_new(out, j);
         }
+        /* The output goes back to Heat: a secret of one container (its env, its command) is hidden wherever
+         * it appears in the pod, in another container's env or labels too. */
+        secret_redact_deep(out, NULL);
         *ret = json_incref(out);
         return 0;
 }
@@ -287,7 +309,7 @@ int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
         int r;
 
-        r = pod_container_ids(d, pod, &ids, reterr);
+        r = pod_container_ids(d, pod, &ids, NULL, reterr);
         if (r < 0)
                 return r;
         return pod_inspect_ids(d, ids, ret, reterr);

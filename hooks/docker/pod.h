@@ -39,7 +39,7 @@ typedef struct PhPodOptions {
         unsigned grace_seconds; /* 0: POD_DEFAULT_GRACE */
         bool no_init;           /* app containers without Docker's init as PID 1 */
         bool progress;          /* pull progress on stderr */
-        const char *state_dir;  /* node key and journals; NULL: POD_DEFAULT_STATE_DIR (pod-state.h) */
+        const char *state_dir;  /* node key and journals; NULL: PH_STATE_DIR_DEFAULT (pod-state.h) */
         /* Seconds a started container must keep running (one of restart policy never/onFailure may
          * instead exit 0) for the update to pass; 0 checks only that it runs right after its start. */
         unsigned start_window;

@@ -361,8 +361,8 @@ static void test_steps(void) {
         _cleanup_(pod_plan_freep) PhPlan *p = pod_plan_update(s2, have, false);
         _cleanup_free_ char *t = steps_text(p, s2, have);
         TAP_CHECK_STR(t,
-                      "1:stop web.a-g1 | 3:rename web.a-g1>web._old2.a | 5:create +web.a | 6:start +web.a | "
-                      "7:check +web.a | 8:commit | 9:remove web.a-g1");
+                      "2:stop web.a-g1 | 4:rename web.a-g1>web._old2.a | 7:create +web.a | 8:start +web.a | "
+                      "9:check +web.a | 10:commit | 11:remove web.a-g1");
         TAP_CHECK(strv_length(p->was_running) == 1 && strcmp(p->was_running[0], "web.a-g1") == 0);
         _cleanup_free_ char *sum = pod_plan_summary(p, s2, have, true);
         TAP_CHECK_STR(sum, "pod web: web.a replaced (env MODE), web.b kept, web.c kept, web._infra kept");
@@ -373,13 +373,13 @@ static void test_steps(void) {
         _cleanup_free_ char *u = steps_text(q, s3, have);
         TAP_CHECK_STR(
                 u,
-                "1:stop web.a-g1 | 1:stop web.b-g1 | 1:stop web.c-g1 | 2:stop web._infra-g1 | "
-                "3:rename web.a-g1>web._old2.a | 3:rename web.b-g1>web._old2.b | 3:rename "
+                "2:stop web.a-g1 | 2:stop web.b-g1 | 2:stop web.c-g1 | 3:stop web._infra-g1 | "
+                "4:rename web.a-g1>web._old2.a | 4:rename web.b-g1>web._old2.b | 4:rename "
                 "web.c-g1>web._old2.c | "
-                "3:rename web._infra-g1>web._old2._infra | 4:create +web._infra | 5:create +web.a | "
-                "5:create +web.b | 5:create +web.c | 5:start +web._infra | 6:start +web.a | 6:start +web.b | "
-                "6:start +web.c | 7:check +web.a | 7:check +web.b | 7:check +web.c | 7:check +web._infra | "
-                "8:commit | 9:remove web.a-g1 | 9:remove web.b-g1 | 9:remove web.c-g1 | 9:remove "
+                "4:rename web._infra-g1>web._old2._infra | 6:create +web._infra | 7:create +web.a | "
+                "7:create +web.b | 7:create +web.c | 7:start +web._infra | 8:start +web.a | 8:start +web.b | "
+                "8:start +web.c | 9:check +web.a | 9:check +web.b | 9:check +web.c | 9:check +web._infra | "
+                "10:commit | 11:remove web.a-g1 | 11:remove web.b-g1 | 11:remove web.c-g1 | 12:remove "
                 "web._infra-g1");
 
         /* --recreate: today's teardown first */
@@ -387,14 +387,14 @@ static void test_steps(void) {
         _cleanup_free_ char *rt = steps_text(rc, s1, have);
         TAP_CHECK(rc->pod_replace && rc->recreate);
         TAP_CHECK_HAS(rt,
-                      "3:remove web.a-g1 | 3:remove web.b-g1 | 3:remove web.c-g1 | 3:remove web._infra-g1 | "
-                      "4:create +web._infra");
+                      "4:remove web.a-g1 | 4:remove web.b-g1 | 4:remove web.c-g1 | 5:remove web._infra-g1 | "
+                      "6:create +web._infra");
         TAP_CHECK(!strstr(rt, "rename"));
 
         /* a dropped container: stopped and put aside like a replaced one, removed once the update passed */
         _cleanup_(pod_plan_freep) PhPlan *d = pod_plan_update(s4, have, false);
         _cleanup_free_ char *dt = steps_text(d, s4, have);
-        TAP_CHECK_STR(dt, "1:stop web.c-g1 | 3:rename web.c-g1>web._old2.c | 8:commit | 9:remove web.c-g1");
+        TAP_CHECK_STR(dt, "2:stop web.c-g1 | 4:rename web.c-g1>web._old2.c | 10:commit | 11:remove web.c-g1");
 
         /* nothing changed: no step at all */
         _cleanup_(pod_plan_freep) PhPlan *n = pod_plan_update(s1, have, false);
@@ -423,8 +423,8 @@ static void test_suspended(void) {
         _cleanup_free_ char *steps = steps_text(p, s, have);
         TAP_CHECK_STR(items, "web.a=start web.b=start web.c=start web._infra=start");
         TAP_CHECK_HAS(steps,
-                      "4:update web.a-g1 | 4:update web.b-g1 | 4:update web.c-g1 | 4:update web._infra-g1 | "
-                      "5:start web._infra-g1 | 6:start web.a-g1");
+                      "6:update web.a-g1 | 6:update web.b-g1 | 6:update web.c-g1 | 6:update web._infra-g1 | "
+                      "7:start web._infra-g1 | 8:start web.a-g1");
         TAP_CHECK(strv_length(p->started) == 4 && strv_length(p->was_running) == 0);
 
         /* a run-once container that finished (exit 0) is left alone */
@@ -451,8 +451,8 @@ static void test_suspended(void) {
                 "web.a=start(the infra container starts again) web.b=start(the infra container starts again) "
                 "web.c=start(the infra container starts again) web._infra=start");
         _cleanup_free_ char *rs = steps_text(r, s, h3);
-        TAP_CHECK_HAS(rs, "1:stop web.a-g1 | 1:stop web.b-g1 | 1:stop web.c-g1 | 5:start web._infra-g1 | "
-                          "6:start web.a-g1");
+        TAP_CHECK_HAS(rs, "2:stop web.a-g1 | 2:stop web.b-g1 | 2:stop web.c-g1 | 7:start web._infra-g1 | "
+                          "8:start web.a-g1");
 }
 
 /* Odd pods: a container the Engine is removing, two containers for one name, an older podhook's. */
@@ -481,7 +481,7 @@ static void test_odd(void) {
         _cleanup_free_ char *steps = steps_text(p, s, have);
         TAP_CHECK_STR(items, "web.a=replace(spec hash (made by an older podhook)) web.b=keep web.c=add "
                              "web.b-copy=remove(a second container for the same name) web._infra=keep");
-        TAP_CHECK_HAS(steps, "0:remove web.c-g1 | 1:stop web.a-g1 | 1:stop dup-b");
+        TAP_CHECK_HAS(steps, "0:remove web.c-g1 | 2:stop web.a-g1 | 2:stop dup-b");
 }
 
 /* Repairing an interrupted update, from what the Engine shows (and the journal when there is one). */
@@ -510,14 +510,14 @@ static void test_recover(void) {
         /* without a journal: undo (the new one goes, the old one comes back and runs) */
         _cleanup_(pod_plan_freep) PhPlan *u = pod_plan_recover("web", h, NULL);
         _cleanup_free_ char *ut = steps_text(u, s1, h);
-        TAP_CHECK_STR(ut, "0:remove web.a-g2 | 1:rename web.a-g1>web.a | 3:start web.a-g1");
+        TAP_CHECK_STR(ut, "0:remove web.a-g2 | 2:rename web.a-g1>web.a | 4:start web.a-g1");
         TAP_CHECK(u->generation == 2 && !u->finishes);
 
         /* the journal says the old one had not been running: it comes back stopped */
         PhJournal j = {.generation = 2};
         _cleanup_(pod_plan_freep) PhPlan *v = pod_plan_recover("web", h, &j);
         _cleanup_free_ char *vt = steps_text(v, s1, h);
-        TAP_CHECK_STR(vt, "0:remove web.a-g2 | 1:rename web.a-g1>web.a");
+        TAP_CHECK_STR(vt, "0:remove web.a-g2 | 2:rename web.a-g1>web.a");
 
         /* the journal says the update had passed: finish it */
         j.committed = true;
@@ -540,7 +540,7 @@ static void test_recover(void) {
         PhJournal j3 = {.generation = 2, .was_running = ran};
         _cleanup_(pod_plan_freep) PhPlan *y = pod_plan_recover("web", h3, &j3);
         _cleanup_free_ char *yt = steps_text(y, s1, h3);
-        TAP_CHECK_STR(yt, "3:start web.a-g1");
+        TAP_CHECK_STR(yt, "4:start web.a-g1");
 
         /* a pod replacement interrupted after the new infra was made: the infra comes back before the apps */
         json_auto_t *l4 = summaries_of(s1, 1, "exited");
@@ -555,9 +555,25 @@ static void test_recover(void) {
         _cleanup_(pod_plan_freep) PhPlan *z = pod_plan_recover("web", h4, NULL);
         _cleanup_free_ char *zt = steps_text(z, s1, h4);
         TAP_CHECK_STR(zt,
-                      "0:remove web._infra-g2 | 1:rename web.a-g1>web.a | 1:rename web.b-g1>web.b | "
-                      "1:rename web.c-g1>web.c | 1:rename web._infra-g1>web._infra | 2:start web._infra-g1 | "
-                      "3:start web.a-g1 | 3:start web.b-g1 | 3:start web.c-g1");
+                      "1:remove web._infra-g2 | 2:rename web.a-g1>web.a | 2:rename web.b-g1>web.b | "
+                      "2:rename web.c-g1>web.c | 2:rename web._infra-g1>web._infra | 3:start web._infra-g1 | "
+                      "4:start web.a-g1 | 4:start web.b-g1 | 4:start web.c-g1");
+
+        /* ... and after its apps were made too: they go first, then the new infra (Podman refuses to remove
+         * an infra that apps joined); finished, the old apps go before the old infra */
+        for (size_t i = 0; i < 3; i++)
+                json_array_append(l4, json_array_get(l5, i));
+        _cleanup_(pod_observed_freep) PhObservedPod *h5 = observed(l4);
+        _cleanup_(pod_plan_freep) PhPlan *z2 = pod_plan_recover("web", h5, NULL);
+        _cleanup_free_ char *z2t = steps_text(z2, s1, h5);
+        TAP_CHECK_HAS(z2t,
+                      "0:remove web.a-g2 | 0:remove web.b-g2 | 0:remove web.c-g2 | 1:remove web._infra-g2 | "
+                      "2:rename web.a-g1>web.a");
+        PhJournal jc = {.generation = 2, .committed = true};
+        _cleanup_(pod_plan_freep) PhPlan *z3 = pod_plan_recover("web", h5, &jc);
+        _cleanup_free_ char *z3t = steps_text(z3, s1, h5);
+        TAP_CHECK_STR(z3t,
+                      "0:remove web.a-g1 | 0:remove web.b-g1 | 0:remove web.c-g1 | 1:remove web._infra-g1");
 }
 
 int main(void) {
