@@ -530,3 +530,122 @@ char *docker_label_filter(const char *const *labels) {
                 abort();
         return http_escape(text);
 }
+
+/* --- exec and exits ------------------------------------------------------------------------------ */
+
+/* An attached exec's answer: the multiplexed stream of stdout and stderr (8-byte frame headers), which
+ * is only read to its end (the command's end); its bytes are not kept. */
+static int discard(const char *data, size_t len, void *userdata) {
+        size_t *n = userdata;
+
+        (void) data;
+        *n += len;
+        return 0;
+}
+
+int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit, PhError **reterr) {
+        static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+        _cleanup_free_ char *create = xasprintf("/containers/%s/exec", id);
+        json_auto_t *body = json_pack("{s:[], s:b, s:b}", "Cmd", "AttachStdout", true, "AttachStderr", true);
+        json_auto_t *created = NULL, *info = NULL;
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        size_t streamed = 0;
+        int r;
+
+        for (char *const *a = cmd; a && *a; a++)
+                json_array_append_new(json_object_get(body, "Cmd"), json_string(*a));
+        r = docker_call(d, "POST", create, body, NULL, &created, reterr);
+        if (r < 0)
+                return r;
+        const char *exec_id = json_string_value(json_object_get(created, "Id"));
+        if (!exec_id)
+                return ph_error_set(reterr, EPROTO, "no Id in the answer of POST %s", create);
+        _cleanup_free_ char *start = xasprintf("/exec/%s/start", exec_id);
+        _cleanup_free_ char *inspect = xasprintf("/exec/%s/json", exec_id);
+        /* Attached, and read to the end: Podman (4.3) never shows a detached exec as finished. */
+        static const char start_body[] = "{\"Detach\":false,\"Tty\":false}";
+        PhHttpRequest req = {
+                .method = "POST",
+                .headers = json_headers,
+                .body = start_body,
+                .body_len = sizeof(start_body) - 1,
+                .timeout_ms = timeout_ms > 0 ? timeout_ms : CALL_TIMEOUT_MS,
+                .on_data = discard,
+                .userdata = &streamed,
+        };
+        r = request(d, &req, start, true, &resp, reterr);
+        if (r < 0)
+                return r;
+        count_mutating(d, 1);
+        if (!status_ok(resp.status))
+                return ph_error_set(reterr, answer_errno(d, &resp), "POST %s: HTTP status %ld", start, resp.status);
+        r = docker_get(d, inspect, &info, reterr);
+        if (r < 0)
+                return r;
+        if (json_is_true(json_object_get(info, "Running")) || !json_is_integer(json_object_get(info, "ExitCode")))
+                return ph_error_set(reterr, EPROTO, "GET %s: the command's end was streamed, but it is not shown "
+                                                    "as finished", inspect);
+        *ret_exit = (int) json_integer_value(json_object_get(info, "ExitCode"));
+        return 0;
+}
+
+/* The events of one answer, one JSON object a line. */
+typedef struct EventLines {
+        char *buf;
+        size_t len;
+} EventLines;
+
+static int event_lines_add(const char *data, size_t len, void *userdata) {
+        EventLines *e = userdata;
+
+        if (e->len + len > 4u * 1024u * 1024u)
+                return -EFBIG;
+        e->buf = xrealloc(e->buf, e->len + len + 1);
+        memcpy(e->buf + e->len, data, len);
+        e->len += len;
+        e->buf[e->len] = '\0';
+        return 0;
+}
+
+int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code, PhError **reterr) {
+        bool podman = d->engine.kind == PH_ENGINE_PODMAN;
+        json_auto_t *filter = json_pack("{s:[s], s:[s]}", "container", id, "event", podman ? "died" : "die");
+        _cleanup_free_ char *ftext = json_dumps(filter, JSON_COMPACT);
+        _cleanup_free_ char *efilter = http_escape(ftext ? ftext : "{}");
+        /* Docker streams until "until"; Podman (4.3) answers nothing at all when given one, and ends
+         * its own list with stream=false. */
+        struct timespec now = {};
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        _cleanup_free_ char *path =
+                podman ? xasprintf("/libpod/events?stream=false&since=%lld&filters=%s", since, efilter)
+                       : xasprintf("/events?since=%lld&until=%lld.%09ld&filters=%s", since, (long long) now.tv_sec,
+                                   now.tv_nsec, efilter);
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        EventLines lines = {};
+        PhHttpRequest req = {.timeout_ms = 30000, .on_data = event_lines_add, .userdata = &lines};
+        int r;
+
+        r = request(d, &req, path, true, &resp, reterr);
+        if (r >= 0 && !status_ok(resp.status))
+                r = ph_error_set(reterr, answer_errno(d, &resp), "GET %s: HTTP status %ld", path, resp.status);
+        *ret_code = -1;
+        for (char *line = lines.buf, *next; r >= 0 && line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                json_auto_t *ev = json_loads(line, 0, NULL);
+                json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+                const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+                if (!code)
+                        code = json_string_value(json_object_get(attrs, "containerExitCode"));
+                if (code) {
+                        /* the first exit since then is the one that counts */
+                        *ret_code = (int) strtol(code, NULL, 10);
+                        break;
+                }
+                if (!next)
+                        break;
+        }
+        free(lines.buf);
+        return r < 0 ? r : *ret_code >= 0 ? 1 : 0;
+}

@@ -96,6 +96,16 @@ int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **ret
 int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
                         const char *changes, PhError **reterr);
 
+/* Runs cmd in the running container id through the Engine's exec API, attached (the answer is read to
+ * the command's end, within timeout_ms; 0: the default of a call), and gives its exit code. -ETIMEDOUT
+ * when it ran longer (it goes on in the container: the API cannot stop it); -EEXIST/-EIO as the Engine
+ * says when the container does not run (409 on Docker, 500 on Podman). */
+int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit, PhError **reterr);
+/* The exit code of the container's first exit since the time since (seconds since the epoch), from the
+ * Engine's events: what an inspect no longer says once a restart policy has started it again (Podman
+ * resets State.ExitCode then). 1 and *ret_code, or 0 (and -1) when no exit is listed. */
+int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code, PhError **reterr);
+
 /* "filters=" query value (escaped) selecting by exact labels: {"label":["k=v",...]} from a
  * NULL-terminated list of "k=v" strings. */
 char *docker_label_filter(const char *const *labels);

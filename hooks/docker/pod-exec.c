@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "common/fileio.h"
 #include "common/http.h"
@@ -26,7 +27,8 @@ typedef struct Exec {
         char **new_ids; /* per spec item: the container this update created (holes: none) */
         size_t n_new;
         unsigned long generation;
-        PhJournal journal; /* of the update being carried out (borrowed lists) */
+        PhJournal journal;    /* of the update being carried out (borrowed lists) */
+        long long started_at; /* when this update started its first container (seconds since the epoch) */
 } Exec;
 
 static const char *state_dir_of(const PhPodOptions *o) {
@@ -209,6 +211,13 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                         continue;
                 if (!running && code == 0 && !keeps_running)
                         continue; /* a run-once container that did its job */
+                /* A restart policy that started it again has reset what an inspect says of its exit
+                 * (on Podman): the Engine's events still have it. */
+                if (running || restarts > 0) {
+                        int first = -1;
+                        if (docker_container_exit_code(x->d, target_id(x, s), x->started_at, &first, NULL) > 0)
+                                code = first;
+                }
                 if (window == 0)
                         result = ph_error_set(
                                 reterr, EIO,
@@ -300,6 +309,8 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                         break;
                 }
                 case PH_STEP_START:
+                        if (!x->started_at)
+                                x->started_at = (long long) time(NULL);
                         paths[k] = xasprintf("/containers/%s/start", id);
                         calls[k] = (PhDockerCall) {.method = "POST"};
                         break;

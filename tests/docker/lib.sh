@@ -104,6 +104,23 @@ wait_for() {
         return 0
 }
 
+# pod_events SINCE UNTIL POD: "Type Action name" of every Engine event of the pod's objects between two
+# times (date +%s.%N). Podman (4.3) answers nothing at all on its Docker-compatible /events when given
+# an until: there its own /libpod/events is read (stream=false ends the list), with Podman's action
+# names (died, remove, init, cleanup: docs/podman.md).
+pod_events() {
+        if [ "$ENGINE" = podman ]; then
+                curl -fsS --max-time 30 --unix-socket "${DOCKER_HOST#unix://}" \
+                        "http://d/v1.41/libpod/events?stream=false&since=${1%.*}" |
+                        jq -r --arg pod "$3" --argjson t0 "$1" --argjson t1 "$2" \
+                                'select(.Actor.Attributes["io.podhook.pod"] == $pod and .timeNano / 1e9 >= $t0 and
+                                        .timeNano / 1e9 <= $t1) | "\(.Type) \(.Action) \(.Actor.Attributes.name)"'
+        else
+                "$D" events --since "$1" --until "$2" --filter "label=io.podhook.pod=$3" \
+                        --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+        fi
+}
+
 # IDs of a pod's containers (sorted), found by label.
 pod_ids() {
         "$D" ps -aq --no-trunc --filter label=io.podhook.managed=1 --filter "label=io.podhook.pod=$1" | sort
