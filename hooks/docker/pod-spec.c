@@ -161,6 +161,131 @@ static json_t *app_body(const PhSpecInput *in, const PhContainer *c) {
         return body;
 }
 
+/* --- probes and lifecycle hooks ------------------------------------------------------------------- */
+
+static char *action_what(const char *prefix, const PhSpecAction *a) {
+        switch (a->kind) {
+        case PH_HANDLER_HTTP_GET: {
+                /* A query string may carry a token: left out of messages. */
+                size_t n = strcspn(a->path ? a->path : "/", "?#");
+                return xasprintf("%s httpGet %s:%d%.*s", prefix, a->host ? a->host : "", a->port, (int) n,
+                                 a->path ? a->path : "/");
+        }
+        case PH_HANDLER_TCP_SOCKET:
+                return xasprintf("%s tcpSocket :%d", prefix, a->port);
+        case PH_HANDLER_EXEC:
+        default:
+                return xasprintf("%s exec %s", prefix, a->command && a->command[0] ? a->command[0] : "");
+        }
+}
+
+static void action_fill(PhSpecAction *a, const char *prefix, const PhContainer *c, const PhHandler *h) {
+        if (h->actions & PH_HANDLER_HTTP_GET) {
+                a->kind = PH_HANDLER_HTTP_GET;
+                a->port = manifest_handler_port(c, &h->http_port);
+                a->path = xstrdup(h->http_path ? h->http_path : "/");
+                a->host = h->http_host ? xstrdup(h->http_host) : NULL;
+        } else if (h->actions & PH_HANDLER_TCP_SOCKET) {
+                a->kind = PH_HANDLER_TCP_SOCKET;
+                a->port = manifest_handler_port(c, &h->tcp_port);
+        } else {
+                a->kind = PH_HANDLER_EXEC;
+                a->command = strv_copy(h->exec_command);
+        }
+        a->what = action_what(prefix, a);
+}
+
+static void action_clear(PhSpecAction *a) {
+        free(a->path);
+        free(a->host);
+        strv_free(a->command);
+        free(a->what);
+}
+
+PhSpecAction *pod_spec_action_free(PhSpecAction *a) {
+        if (a) {
+                action_clear(a);
+                free(a);
+        }
+        return NULL;
+}
+
+static PhSpecAction *action_new(const char *prefix, const PhContainer *c, const PhHandler *h) {
+        PhSpecAction *a = NULL;
+
+        if (h) {
+                a = xcalloc(1, sizeof(PhSpecAction));
+                action_fill(a, prefix, c, h);
+        }
+        return a;
+}
+
+json_t *pod_spec_action_to_json(const PhSpecAction *a) {
+        json_t *cmd;
+
+        switch (a->kind) {
+        case PH_HANDLER_HTTP_GET:
+                return json_pack("{s:s, s:i, s:s, s:s?}", "kind", "httpGet", "port", a->port, "path", a->path,
+                                 "host", a->host);
+        case PH_HANDLER_TCP_SOCKET:
+                return json_pack("{s:s, s:i}", "kind", "tcpSocket", "port", a->port);
+        case PH_HANDLER_EXEC:
+        default:
+                cmd = json_array();
+                for (char **w = a->command; w && *w; w++)
+                        json_array_append_new(cmd, json_string(*w));
+                return json_pack("{s:s, s:o}", "kind", "exec", "command", cmd);
+        }
+}
+
+PhSpecAction *pod_spec_action_from_json(const json_t *j, const char *what_prefix) {
+        _cleanup_(pod_spec_action_freep) PhSpecAction *a = xcalloc(1, sizeof(PhSpecAction));
+        const char *kind = json_string_value(json_object_get(j, "kind"));
+        json_int_t port = json_integer_value(json_object_get(j, "port"));
+        const json_t *cmd = json_object_get(j, "command");
+
+        if (!kind)
+                return NULL;
+        if (strcmp(kind, "httpGet") == 0 || strcmp(kind, "tcpSocket") == 0) {
+                if (port < 1 || port > 65535)
+                        return NULL;
+                a->port = (int) port;
+                a->kind = kind[0] == 'h' ? PH_HANDLER_HTTP_GET : PH_HANDLER_TCP_SOCKET;
+                if (a->kind == PH_HANDLER_HTTP_GET) {
+                        const char *path = json_string_value(json_object_get(j, "path"));
+                        const char *host = json_string_value(json_object_get(j, "host"));
+                        a->path = xstrdup(path ? path : "/");
+                        a->host = host ? xstrdup(host) : NULL;
+                }
+        } else if (strcmp(kind, "exec") == 0 && json_array_size(cmd) > 0) {
+                size_t i;
+                const json_t *w;
+                a->kind = PH_HANDLER_EXEC;
+                a->command = xcalloc(json_array_size(cmd) + 1, sizeof(char *));
+                json_array_foreach((json_t *) cmd, i, w) {
+                        if (!json_is_string(w))
+                                return NULL;
+                        a->command[i] = xstrdup(json_string_value(w));
+                }
+        } else
+                return NULL;
+        a->what = action_what(what_prefix, a);
+        return TAKE_PTR(a);
+}
+
+static PhSpecProbe *probe_new(const PhContainer *c) {
+        const PhProbe *p = c->liveness_probe;
+        PhSpecProbe *out;
+
+        if (!p)
+                return NULL;
+        out = xcalloc(1, sizeof(PhSpecProbe));
+        action_fill(&out->action, "livenessProbe", c, &p->handler);
+        out->initial_delay = p->has_initial_delay ? (unsigned) p->initial_delay_seconds : 0;
+        out->timeout = p->has_timeout && p->timeout_seconds > 0 ? (unsigned) p->timeout_seconds : 1;
+        return out;
+}
+
 /* --- hashing ----------------------------------------------------------------------------------- */
 
 static char *canonical(const json_t *v) {
@@ -291,6 +416,9 @@ PhPodSpec *pod_spec_build(const PhSpecInput *in) {
                 it->body = app_body(in, c);
                 it->keeps_running = m->restart_policy == PH_RESTART_ALWAYS;
                 it->image_known = id != NULL;
+                it->liveness = probe_new(c);
+                it->post_start = action_new("lifecycle.postStart", c, c->post_start);
+                it->pre_stop = action_new("lifecycle.preStop", c, c->pre_stop);
                 body_fields(in, it->body, false, full);
                 field_add(full, "ImageID", id ? json_string(id) : json_null());
                 manifest_fields(c, full);
@@ -316,6 +444,11 @@ PhPodSpec *pod_spec_free(PhPodSpec *s) {
                 json_decref(s->items[i].body);
                 json_decref(s->items[i].fields);
                 free(s->items[i].hash);
+                if (s->items[i].liveness)
+                        action_clear(&s->items[i].liveness->action);
+                free(s->items[i].liveness);
+                pod_spec_action_free(s->items[i].post_start);
+                pod_spec_action_free(s->items[i].pre_stop);
         }
         free(s->items);
         free(s->pod);

@@ -32,6 +32,24 @@ typedef struct PhSpecInput {
         size_t key_len;
 } PhSpecInput;
 
+/* A probe's or lifecycle hook's action as podhook runs it, its port resolved. */
+typedef struct PhSpecAction {
+        PhHandlerAction kind; /* exactly one */
+        int port;             /* httpGet, tcpSocket: 1-65535 */
+        char *path;           /* httpGet: as written, "/" when absent */
+        char *host;           /* httpGet: where to connect; NULL: the pod's address */
+        char **command;       /* exec */
+        /* For messages: "livenessProbe httpGet :80/health" (no query string), "... tcpSocket :6379",
+         * "... exec /bin/check" (the program only: its arguments may hold secrets). */
+        char *what;
+} PhSpecAction;
+
+typedef struct PhSpecProbe {
+        PhSpecAction action;
+        unsigned initial_delay; /* seconds after the start before the first try */
+        unsigned timeout;       /* seconds one try may take; 1 when absent or 0 (the kubelet's default) */
+} PhSpecProbe;
+
 typedef struct PhSpecContainer {
         char *container; /* manifest name; NULL for the infra container */
         char *name;      /* <pod>.<container>, <pod>._infra */
@@ -42,6 +60,9 @@ typedef struct PhSpecContainer {
         char *hash;         /* io.podhook.spec-hash: "sha256:<64 hex digits>" */
         bool keeps_running; /* restart policy always: it must still run after its start window */
         bool image_known;   /* false when the image ID was not known (not present locally) */
+        PhSpecProbe *liveness;    /* livenessProbe; NULL when none (and for the infra) */
+        PhSpecAction *post_start; /* lifecycle.postStart, may be NULL */
+        PhSpecAction *pre_stop;   /* lifecycle.preStop, may be NULL */
 } PhSpecContainer;
 
 typedef struct PhPodSpec {
@@ -74,6 +95,15 @@ char *pod_container_name(const char *pod, const char *container);
 char *pod_aside_name(const char *pod, const char *container, unsigned long g);
 /* If name is an aside name of pod, the generation of the update that put it aside (> 0), else 0. */
 unsigned long pod_aside_generation(const char *pod, const char *name);
+
+/* An action as JSON ({"kind": "httpGet", "port", "path", "host"} / {"kind": "tcpSocket", "port"} /
+ * {"kind": "exec", "command"}; new ref), and back (NULL when j is no such object): how a container's
+ * preStop is kept until it is stopped, by a podhook that may no longer have its manifest. what_prefix
+ * names it in messages ("lifecycle.preStop"). */
+json_t *pod_spec_action_to_json(const PhSpecAction *a);
+PhSpecAction *pod_spec_action_from_json(const json_t *j, const char *what_prefix);
+PhSpecAction *pod_spec_action_free(PhSpecAction *a);
+PH_DEFINE_CLEANUP(PhSpecAction *, pod_spec_action_free)
 
 /* What a spec field is called in a plan: "Env DB_HOST" -> "env DB_HOST", "ImageID" -> "image ID",
  * "HostConfig.PortBindings" -> "ports". The caller frees it. */

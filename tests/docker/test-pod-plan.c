@@ -576,8 +576,59 @@ static void test_recover(void) {
                       "0:remove web.a-g1 | 0:remove web.b-g1 | 0:remove web.c-g1 | 1:remove web._infra-g1");
 }
 
+/* Probes and hooks as podhook runs them: ports resolved, defaults filled, what messages call them. */
+static void test_actions(void) {
+        _cleanup_(pod_spec_freep) PhPodSpec *s = spec_of(
+                "version: v1beta2\n"
+                "containers:\n"
+                "  - name: a\n"
+                "    image: img/a:1\n"
+                "    ports: [{name: http, containerPort: 8080}]\n"
+                "    livenessProbe:\n"
+                "      httpGet: {path: '/health?token=abc', port: http}\n"
+                "      initialDelaySeconds: 5\n"
+                "    lifecycle:\n"
+                "      postStart: {httpGet: {host: 10.1.2.3, port: '81'}}\n"
+                "      preStop: {exec: {command: [/bin/drain, --password=hunter2]}}\n"
+                "  - name: b\n"
+                "    image: img/b:1\n"
+                "    livenessProbe: {tcpSocket: {port: 6379}, timeoutSeconds: 3}\n"
+                "  - name: c\n"
+                "    image: img/c:1\n",
+                NULL);
+        const PhSpecContainer *a = &s->items[0], *b = &s->items[1], *c = &s->items[2];
+
+        TAP_CHECK(a->liveness && a->liveness->action.kind == PH_HANDLER_HTTP_GET && a->liveness->action.port == 8080);
+        TAP_CHECK(a->liveness && a->liveness->initial_delay == 5 && a->liveness->timeout == 1);
+        /* no query string in messages (it may carry a token), the program only of an exec */
+        TAP_CHECK_STR(a->liveness ? a->liveness->action.what : NULL, "livenessProbe httpGet :8080/health");
+        TAP_CHECK_STR(a->liveness ? a->liveness->action.path : NULL, "/health?token=abc");
+        TAP_CHECK(a->post_start && a->post_start->port == 81);
+        TAP_CHECK_STR(a->post_start ? a->post_start->what : NULL, "lifecycle.postStart httpGet 10.1.2.3:81/");
+        TAP_CHECK_STR(a->pre_stop ? a->pre_stop->what : NULL, "lifecycle.preStop exec /bin/drain");
+        TAP_CHECK(b->liveness && b->liveness->action.kind == PH_HANDLER_TCP_SOCKET && b->liveness->timeout == 3);
+        TAP_CHECK_STR(b->liveness ? b->liveness->action.what : NULL, "livenessProbe tcpSocket :6379");
+        TAP_CHECK(!c->liveness && !c->post_start && !c->pre_stop && !pod_spec_infra(s)->liveness);
+        /* kept as JSON for whoever stops the container, and read back the same */
+        json_auto_t *j = pod_spec_action_to_json(a->pre_stop);
+        _cleanup_(pod_spec_action_freep) PhSpecAction *back = pod_spec_action_from_json(j, "lifecycle.preStop");
+        TAP_CHECK(back && back->kind == PH_HANDLER_EXEC && strv_length(back->command) == 2 &&
+                  strcmp(back->command[1], "--password=hunter2") == 0);
+        TAP_CHECK_STR(back ? back->what : NULL, "lifecycle.preStop exec /bin/drain");
+        json_auto_t *h = pod_spec_action_to_json(a->post_start);
+        _cleanup_(pod_spec_action_freep) PhSpecAction *hb = pod_spec_action_from_json(h, "x");
+        TAP_CHECK(hb && hb->kind == PH_HANDLER_HTTP_GET && hb->port == 81 && strcmp(hb->host, "10.1.2.3") == 0);
+        json_auto_t *bad = json_pack("{s:s, s:i}", "kind", "tcpSocket", "port", 0);
+        TAP_CHECK(pod_spec_action_from_json(bad, "x") == NULL);
+        json_auto_t *odd = json_pack("{s:s}", "kind", "sleep");
+        TAP_CHECK(pod_spec_action_from_json(odd, "x") == NULL);
+        /* a handler is part of the spec: a changed preStop is a change */
+        TAP_CHECK(json_object_get(a->fields, "manifest.lifecycle") != NULL);
+}
+
 int main(void) {
         test_labels();
+        test_actions();
         test_changes();
         test_steps();
         test_suspended();
