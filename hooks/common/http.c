@@ -119,6 +119,8 @@ static int transfer_setup(Transfer *t, const PhHttpRequest *req, PhError **reter
         }
         if (req->unix_socket)
                 curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+        if (req->direct)
+                curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
         if (req->ca_file)
                 curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
         /* Only plain HTTP(S); a redirect is an answer the caller looks at, never followed blindly. */

@@ -28,6 +28,7 @@ typedef struct PhHttpRequest {
         long low_speed_secs;         /* abort when < 1 byte/s for this long; 0 = off */
         size_t max_body;             /* cap on the buffered response; 0 = 64 MiB */
         const char *ca_file;         /* optional CA bundle for https */
+        bool direct;                 /* never through a proxy of $http_proxy (a pod's own address) */
         /* Optional streaming consumer: gets the body chunk by chunk instead of buffering it.
          * Returning < 0 aborts the transfer. */
         int (*on_data)(const char *data, size_t len, void *userdata);
