@@ -27,7 +27,7 @@
 #define EXIT_NOINPUT 66
 #define HOOK_INPUT_MAX (16u * 1024u * 1024u)
 #define GRACE_MAX 3600u
-#define START_WINDOW_MAX 3600u
+#define SECONDS_MAX 3600u
 /* The agent's variable for its state directory, honoured by the pod commands too. */
 #define STATE_DIR_ENV "PODHOOK_STATE_DIR"
 
@@ -55,15 +55,20 @@ static int parse_grace(const char *cmd, const char *s, unsigned *ret) {
         return 0;
 }
 
-static int parse_start_window(const char *cmd, const char *s, unsigned *ret) {
+/* --start-window and --ready-timeout: whole seconds from 0 to SECONDS_MAX. */
+static int parse_seconds(const char *cmd, const char *option, const char *s, unsigned *ret, bool *ret_set) {
         char *end = NULL;
         unsigned long v;
 
         errno = 0;
         v = strtoul(s, &end, 10);
-        if (errno != 0 || !end || *end || end == s || v > START_WINDOW_MAX || s[0] == '-')
-                return usage_error(cmd, "--start-window wants whole seconds from 0 to 3600, not '%s'", s);
+        if (errno != 0 || !end || *end || end == s || v > SECONDS_MAX || s[0] == '-') {
+                fprintf(stderr, "podhook %s: %s wants whole seconds from 0 to %u, not '%s' (see 'podhook %s --help')\n",
+                        cmd, option, SECONDS_MAX, s, cmd);
+                return EXIT_USAGE;
+        }
         *ret = (unsigned) v;
+        *ret_set = true;
         return 0;
 }
 
@@ -77,8 +82,8 @@ typedef struct PodArgs {
 } PodArgs;
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
- * j json, S state-dir, W start-window, R recreate, D dry-run; --help always). Returns -1 to go on, else
- * the exit code to return at once. */
+ * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run; --help always).
+ * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -89,6 +94,7 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 { "json", no_argument, NULL, 'j' },
                 { "state-dir", required_argument, NULL, 'S' },
                 { "start-window", required_argument, NULL, 'W' },
+                { "ready-timeout", required_argument, NULL, 'T' },
                 { "recreate", no_argument, NULL, 'R' },
                 { "dry-run", no_argument, NULL, 'D' },
                 {},
@@ -129,10 +135,16 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                         a->po.state_dir = optarg;
                         break;
                 case 'W':
-                        r = parse_start_window(cmd, optarg, &a->po.start_window);
+                        r = parse_seconds(cmd, "--start-window", optarg, &a->po.start_window,
+                                          &a->po.start_window_set);
                         if (r != 0)
                                 return r;
-                        a->po.start_window_set = true;
+                        break;
+                case 'T':
+                        r = parse_seconds(cmd, "--ready-timeout", optarg, &a->po.ready_timeout,
+                                          &a->po.ready_timeout_set);
+                        if (r != 0)
+                                return r;
                         break;
                 case 'R':
                         a->po.recreate = true;
@@ -217,12 +229,13 @@ int cli_validate(int argc, char **argv) {
 
 static const char apply_help[] =
         "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
-        "                     [--state-dir DIR] [--recreate] [--dry-run] FILE\n"
+        "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run] FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
         "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
         "container is left alone (nothing at all is touched when nothing changed), a changed one is stopped,\n"
-        "put aside, replaced, started and checked, and only then removed; a change of the pod's ports or\n"
+        "put aside, replaced, started and checked (its lifecycle.postStart run, its livenessProbe passed),\n"
+        "and only then removed (its lifecycle.preStop run before its stop); a change of the pod's ports or\n"
         "hostname replaces the whole pod. Images are pulled first. If a step fails, the update is rolled\n"
         "back: the new containers go, the previous ones run again. Named volumes (emptyDir) and host\n"
         "directories are kept. Prints the 'docker inspect' of every container of the pod as a JSON array\n"
@@ -233,6 +246,9 @@ static const char apply_help[] =
         "  --no-init               do not run Docker's init as PID 1 in the containers\n"
         "  --start-window SECONDS  how long a started container must keep running (default 2; 0: only that\n"
         "                          it runs right after its start); run-once containers may exit 0 instead\n"
+        "  --ready-timeout SECONDS how long a started container's livenessProbe may take to pass, from its\n"
+        "                          first try (initialDelaySeconds after the start; default 60; 0: one try);\n"
+        "                          also the most a postStart hook may take\n"
         "  --state-dir DIR         node key and update journals (default $PODHOOK_STATE_DIR, else\n"
         "                          /var/lib/podhook; made 0700 if missing)\n"
         "  --recreate              tear the old pod down first and create it anew (no rollback)\n"
@@ -311,7 +327,7 @@ int cli_apply(int argc, char **argv) {
         PodArgs a = { .po.progress = isatty(STDERR_FILENO) == 1 };
         int r;
 
-        r = manifest_command("apply", apply_help, "ngIWSRD", argc, argv, &a, &m, &pod);
+        r = manifest_command("apply", apply_help, "ngIWTSRD", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         if (a.dry_run)
@@ -500,7 +516,8 @@ int cli_ps(int argc, char **argv) {
 /* --- hook -------------------------------------------------------------------------------------- */
 
 static const char hook_help[] =
-        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--state-dir DIR]\n"
+        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout SECONDS]\n"
+        "                    [--state-dir DIR]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
         "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
@@ -508,7 +525,8 @@ static const char hook_help[] =
         "deploy_action CREATE, UPDATE and RESUME apply the manifest in 'config'; DELETE removes the pod\n"
         "(volumes stay); SUSPEND stops its containers. Installed as an executable named 'docker' in a\n"
         "heat-config hooks directory, podhook acts as this hook. An apply changes only what changed and\n"
-        "rolls back on failure, as 'podhook apply' does (--start-window and --state-dir as there).\n";
+        "rolls back on failure, as 'podhook apply' does (--start-window, --ready-timeout and --state-dir as\n"
+        "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n";
 
 /* Always one JSON object on stdout, even when the input is unusable: heat-config reads it. */
 static int hook_emit(json_t *result) {
@@ -534,7 +552,7 @@ int cli_hook(int argc, char **argv) {
         size_t len = 0;
         int r;
 
-        r = parse_args("hook", hook_help, "gIWS", argc, argv, &a);
+        r = parse_args("hook", hook_help, "gIWTS", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
                 json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
@@ -547,6 +565,8 @@ int cli_hook(int argc, char **argv) {
                 .state_dir = a.po.state_dir,
                 .start_window = a.po.start_window,
                 .start_window_set = a.po.start_window_set,
+                .ready_timeout = a.po.ready_timeout,
+                .ready_timeout_set = a.po.ready_timeout_set,
         };
         r = fd_read_all(STDIN_FILENO, HOOK_INPUT_MAX, &buf, &len, &err);
         if (r < 0)

@@ -263,6 +263,10 @@ static void agent_apply_cfg(PhAgent *a) {
         a->dispatch.hook_timeout = c->hook_timeout;
         a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
         a->dispatch.docker.grace_seconds = c->grace_seconds;
+        a->dispatch.docker.start_window = c->start_window;
+        a->dispatch.docker.start_window_set = true;
+        a->dispatch.docker.ready_timeout = c->ready_timeout;
+        a->dispatch.docker.ready_timeout_set = true;
         a->dispatch.docker.state_dir = a->state_dir_real;
         a->outbox->retry_max = c->retry_max;
         if (ph_log_level_from_string(c->log_level, &level) == 0)

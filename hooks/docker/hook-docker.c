@@ -53,10 +53,23 @@ static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
                 .state_dir = o ? o->state_dir : NULL,
                 .start_window = o ? o->start_window : 0,
                 .start_window_set = o && o->start_window_set,
+                .ready_timeout = o ? o->ready_timeout : 0,
+                .ready_timeout_set = o && o->ready_timeout_set,
         };
 }
 
-/* The deployment's `options` may carry grace_period (seconds) and init (bool). */
+/* A whole number of seconds from 0 to 3600 in the deployment's options: *ret and *ret_set. */
+static void option_seconds(const json_t *opts, const char *key, unsigned *ret, bool *ret_set) {
+        json_t *v = json_object_get(opts, key);
+
+        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 3600) {
+                *ret = (unsigned) json_integer_value(v);
+                *ret_set = true;
+        }
+}
+
+/* The deployment's `options` may carry grace_period, start_window and ready_timeout (seconds) and init
+ * (bool); they win over the hook's own. */
 static void options_from_deployment(const json_t *deployment, PhPodOptions *po) {
         const json_t *opts = json_object_get(deployment, "options");
         json_t *grace = json_object_get(opts, "grace_period");
@@ -66,6 +79,8 @@ static void options_from_deployment(const json_t *deployment, PhPodOptions *po) 
                 po->grace_seconds = (unsigned) json_integer_value(grace);
         if (json_is_boolean(init))
                 po->no_init = !json_boolean_value(init);
+        option_seconds(opts, "start_window", &po->start_window, &po->start_window_set);
+        option_seconds(opts, "ready_timeout", &po->ready_timeout, &po->ready_timeout_set);
 }
 
 static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,

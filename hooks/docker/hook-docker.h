@@ -19,6 +19,8 @@ typedef struct PhDockerHookOptions {
                                   * may reach it; NULL: PH_STATE_DIR_DEFAULT */
         unsigned start_window;   /* seconds started containers must keep running (see PhPodOptions) */
         bool start_window_set;   /* false: the default (2 s) */
+        unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
+        bool ready_timeout_set;  /* false: the default (60 s) */
 } PhDockerHookOptions;
 
 /* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",

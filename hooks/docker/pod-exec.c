@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -7,15 +9,19 @@
 
 #include "common/fileio.h"
 #include "common/http.h"
+#include "common/log.h"
 #include "docker/hostports.h"
 #include "docker/infra.h"
 #include "docker/pod-exec.h"
 #include "docker/pod-plan.h"
+#include "docker/pod-probe.h"
 #include "docker/pod-spec.h"
 #include "docker/pod-state.h"
 
 /* How long a removal the Engine carries on with (its client died) may take before it counts as stuck. */
 #define REMOVAL_WAIT_MS (30L * 1000L)
+/* Between two tries of a liveness probe that failed. */
+#define PROBE_PERIOD_MS 1000L
 
 typedef struct Exec {
         PhDocker *d;
@@ -29,6 +35,12 @@ typedef struct Exec {
         unsigned long generation;
         PhJournal journal;    /* of the update being carried out (borrowed lists) */
         long long started_at; /* when this update started its first container (seconds since the epoch) */
+        struct timespec started_mono; /* the same on CLOCK_MONOTONIC: probes' initial delays count from it */
+        json_t *pre_stops;            /* the pod's preStop actions by container id (pod-state.h) */
+        bool pre_stops_dirty;         /* changed since loaded */
+        char *address;                /* the pod's address, once asked for ... */
+        char *address_of;             /* ... of this infra container */
+        char *notes;                  /* what went wrong without failing (a preStop), for the summary */
 } Exec;
 
 static const char *state_dir_of(const PhPodOptions *o) {
@@ -37,6 +49,25 @@ static const char *state_dir_of(const PhPodOptions *o) {
 
 static unsigned start_window_of(const PhPodOptions *o) {
         return o && o->start_window_set ? o->start_window : POD_DEFAULT_START_WINDOW;
+}
+
+static unsigned ready_timeout_of(const PhPodOptions *o) {
+        return o && o->ready_timeout_set ? o->ready_timeout : POD_DEFAULT_READY_TIMEOUT;
+}
+
+static void add_note(Exec *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_note(Exec *x, const char *fmt, ...) {
+        _cleanup_free_ char *line = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&line, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        log_warning("%s", line);
+        char *t = xasprintf("%s%s%s", x->notes ? x->notes : "", x->notes ? "\n" : "", line);
+        free(x->notes);
+        x->notes = t;
 }
 
 /* --- what runs --------------------------------------------------------------------------------- */
@@ -154,22 +185,217 @@ static int name_conflict(Exec *x, const char *name, const PhError *conflict, PhE
         return ph_error_set(reterr, EEXIST, "%s", ph_error_msg(conflict));
 }
 
-/* The preStop hook of an old container runs here, before its stop (lifecycle.preStop). */
-static int pre_stop(Exec *x, const PhStep *s, PhError **reterr) {
-        (void) x;
-        (void) s;
-        (void) reterr;
+/* The infra container the pod's apps join now: this update's, else the one in place. */
+static const char *infra_id(const Exec *x) {
+        if (x->spec && x->new_ids[x->spec->n - 1])
+                return x->new_ids[x->spec->n - 1];
+        for (size_t i = 0; x->have && i < x->have->n; i++)
+                if (x->have->items[i].infra && !x->have->items[i].aside &&
+                    !pod_observed_is_gone(&x->have->items[i]))
+                        return x->have->items[i].id;
+        return NULL;
+}
+
+/* The pod's address for httpGet and tcpSocket actions (asked once per infra container). */
+static int address(Exec *x, const char **ret, PhError **reterr) {
+        const char *infra = infra_id(x);
+        int r;
+
+        if (!infra)
+                return ph_error_set(reterr, EADDRNOTAVAIL, "the pod has no infra container");
+        if (!x->address || strcmp(x->address_of, infra) != 0) {
+                free(x->address);
+                free(x->address_of);
+                x->address = x->address_of = NULL;
+                r = pod_probe_address(x->d, infra, &x->address, reterr);
+                if (r < 0)
+                        return r;
+                x->address_of = xstrdup(infra);
+        }
+        *ret = x->address;
         return 0;
 }
 
-/* The check of started containers: each must still run after the start window, or (restart policy
- * never/onFailure) have exited 0. The liveness probe and postStart of a container join this check. */
+static bool needs_address(const PhSpecAction *a) {
+        return a->kind == PH_HANDLER_TCP_SOCKET || (a->kind == PH_HANDLER_HTTP_GET && !a->host);
+}
+
+/* Runs action a of container id once; an error names the container and the action. */
+static int run_action(Exec *x, const char *id, const char *name, const PhSpecAction *a, long timeout_ms,
+                      PhError **reterr) {
+        _cleanup_error_ PhError *err = NULL;
+        const char *ip = NULL;
+        int r = 0;
+
+        if (needs_address(a))
+                r = address(x, &ip, &err);
+        if (r >= 0)
+                r = pod_action_run(x->d, id, ip, a, timeout_ms, &err);
+        if (r < 0)
+                return ph_error_set(reterr, -r, "container %s: %s: %s", name, a->what, ph_error_msg(err));
+        return 0;
+}
+
+/* The preStop hook of an old container runs here, before its stop (lifecycle.preStop), within the
+ * grace period. As for a kubelet, its failure does not keep the container from being stopped; it is
+ * said in the summary. The action is the one kept when the container was made (pod-state.h), not the
+ * manifest's now. */
+static void pre_stop(Exec *x, const PhStep *s) {
+        const PhObserved *o = &x->have->items[s->index];
+        const json_t *j = json_object_get(x->pre_stops, o->id);
+        _cleanup_(pod_spec_action_freep) PhSpecAction *a = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        if (s->fresh || !j || !pod_observed_is_running(o))
+                return;
+        a = pod_spec_action_from_json(j, "lifecycle.preStop");
+        if (a && run_action(x, o->id, o->name, a, (long) pod_grace(x->o) * 1000L, &err) < 0)
+                add_note(x, "%s (stopped all the same)", ph_error_msg(err));
+}
+
+/* The spec item of a checked container: its own for a new one, its container's for an old one started
+ * again; NULL while repairing. */
+static const PhSpecContainer *spec_item_of(const Exec *x, const PhStep *s) {
+        if (!x->spec)
+                return NULL;
+        if (s->fresh)
+                return &x->spec->items[s->index];
+        const PhObserved *o = &x->have->items[s->index];
+        for (size_t k = 0; k + 1 < x->spec->n; k++)
+                if (o->container && strcmp(x->spec->items[k].container, o->container) == 0)
+                        return &x->spec->items[k];
+        return o->infra ? pod_spec_infra(x->spec) : NULL;
+}
+
+static struct timespec ts_add_ms(struct timespec t, long ms) {
+        t.tv_sec += ms / 1000;
+        t.tv_nsec += (ms % 1000) * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+        }
+        return t;
+}
+
+static bool ts_before(struct timespec a, struct timespec b) {
+        return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+static struct timespec now_mono(void) {
+        struct timespec t;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+/* Whether a probed container still runs as it was started; if not, the error says how it ended. */
+static int still_running(Exec *x, const PhStep *s, const PhSpecAction *a, PhError **reterr) {
+        _cleanup_free_ char *path = xasprintf("/containers/%s/json", target_id(x, s));
+        json_auto_t *j = NULL;
+        int first = -1, r;
+
+        r = docker_get(x->d, path, &j, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "checking container %s", target_name(x, s));
+        json_t *st = json_object_get(j, "State");
+        json_int_t code = json_integer_value(json_object_get(st, "ExitCode"));
+        if (json_is_true(json_object_get(st, "Running")) &&
+            json_integer_value(json_object_get(j, "RestartCount")) == 0)
+                return 0;
+        if (docker_container_exit_code(x->d, target_id(x, s), x->started_at, &first, NULL) > 0)
+                code = first;
+        return ph_error_set(reterr, EIO, "container %s exited with code %lld while its %s was tried",
+                            target_name(x, s), (long long) code, a->what);
+}
+
+/* The liveness probes of the started containers, tried together (each at most every PROBE_PERIOD_MS,
+ * the first try initialDelaySeconds after the start): each must pass once within the readiness timeout
+ * of its first try. A container that stops meanwhile fails at once. */
+static int probe_started(Exec *x, const PhStep *steps, size_t n, PhError **reterr) {
+        unsigned ready = ready_timeout_of(x->o);
+        _cleanup_free_ struct timespec *next = xcalloc(n ? n : 1, sizeof(struct timespec));
+        _cleanup_free_ struct timespec *deadline = xcalloc(n ? n : 1, sizeof(struct timespec));
+        _cleanup_free_ const PhSpecProbe **probe = xcalloc(n ? n : 1, sizeof(PhSpecProbe *));
+        struct timespec start = x->started_mono.tv_sec ? x->started_mono : now_mono();
+
+        for (size_t i = 0; i < n; i++) {
+                const PhSpecContainer *c = spec_item_of(x, &steps[i]);
+                probe[i] = c ? c->liveness : NULL;
+                if (!probe[i])
+                        continue;
+                next[i] = ts_add_ms(start, (long) probe[i]->initial_delay * 1000L);
+                deadline[i] = ts_add_ms(next[i], (long) ready * 1000L);
+        }
+        for (;;) {
+                struct timespec earliest = {0, 0};
+                bool pending = false;
+
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_error_ PhError *err = NULL;
+                        const PhSpecProbe *p = probe[i];
+                        if (!p)
+                                continue;
+                        if (ts_before(now_mono(), next[i])) {
+                                if (!pending || ts_before(next[i], earliest))
+                                        earliest = next[i];
+                                pending = true;
+                                continue;
+                        }
+                        if (run_action(x, target_id(x, &steps[i]), target_name(x, &steps[i]), &p->action,
+                                       (long) p->timeout * 1000L, &err) >= 0) {
+                                probe[i] = NULL; /* passed */
+                                continue;
+                        }
+                        int r = still_running(x, &steps[i], &p->action, reterr);
+                        if (r < 0)
+                                return r;
+                        struct timespec now = now_mono();
+                        if (!ts_before(now, deadline[i]))
+                                return ph_error_set(reterr, err->code,
+                                                    "%s (not passed within the %u s readiness timeout)",
+                                                    ph_error_msg(err), ready);
+                        next[i] = ts_add_ms(now, PROBE_PERIOD_MS);
+                        if (ts_before(deadline[i], next[i]))
+                                next[i] = deadline[i]; /* one last try at the deadline */
+                        if (!pending || ts_before(next[i], earliest))
+                                earliest = next[i];
+                        pending = true;
+                }
+                if (!pending)
+                        return 0;
+                (void) clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &earliest, NULL);
+        }
+}
+
+/* The postStart hooks of the started containers, in order, right after their start: one that fails
+ * fails the update (a kubelet would kill the container). Each may take up to the readiness timeout. */
+static int post_start(Exec *x, const PhStep *steps, size_t n, PhError **reterr) {
+        long timeout_ms = (long) (ready_timeout_of(x->o) ? ready_timeout_of(x->o) : 1) * 1000L;
+
+        for (size_t i = 0; i < n; i++) {
+                const PhSpecContainer *c = spec_item_of(x, &steps[i]);
+                if (!c || !c->post_start)
+                        continue;
+                int r = run_action(x, target_id(x, &steps[i]), target_name(x, &steps[i]), c->post_start,
+                                   timeout_ms, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The check of started containers: their postStart hooks pass; then each must still run after the
+ * start window, or (restart policy never/onFailure) have exited 0; then their liveness probes pass
+ * within the readiness timeout. */
 static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reterr) {
         unsigned window = start_window_of(x->o);
         _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
         _cleanup_strv_free_ char **paths = xcalloc(n + 1, sizeof(char *));
         int result = 0;
 
+        result = post_start(x, steps, n, reterr);
+        if (result < 0)
+                return result;
         if (window > 0) {
                 /* Returns when the container stops; no answer within the window means it ran
                  * throughout. */
@@ -187,17 +413,11 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                 const PhStep *s = &steps[i];
                 _cleanup_free_ char *path = xasprintf("/containers/%s/json", target_id(x, s));
                 json_auto_t *j = NULL;
-                bool keeps_running = s->fresh ? x->spec->items[s->index].keeps_running : true;
+                /* an old container started again: its spec item says what it is meant to do */
+                const PhSpecContainer *c = spec_item_of(x, s);
+                bool keeps_running = c ? c->keeps_running : true;
                 int r;
 
-                if (!s->fresh && x->spec) {
-                        /* an old container started again: its spec item says what it is meant to do */
-                        for (size_t k = 0; k + 1 < x->spec->n; k++)
-                                if (x->have->items[s->index].container &&
-                                    strcmp(x->spec->items[k].container, x->have->items[s->index].container) ==
-                                            0)
-                                        keeps_running = x->spec->items[k].keeps_running;
-                }
                 r = docker_get(x->d, path, &j, reterr);
                 if (r < 0) {
                         result = ph_error_prefix(reterr, "checking container %s", target_name(x, s));
@@ -213,11 +433,10 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                         continue; /* a run-once container that did its job */
                 /* A restart policy that started it again has reset what an inspect says of its exit
                  * (on Podman): the Engine's events still have it. */
-                if (running || restarts > 0) {
-                        int first = -1;
-                        if (docker_container_exit_code(x->d, target_id(x, s), x->started_at, &first, NULL) > 0)
-                                code = first;
-                }
+                int first = -1;
+                if ((running || restarts > 0) &&
+                    docker_container_exit_code(x->d, target_id(x, s), x->started_at, &first, NULL) > 0)
+                        code = first;
                 if (window == 0)
                         result = ph_error_set(
                                 reterr, EIO,
@@ -231,7 +450,48 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                                 running ? " (its restart policy started it again)" : "");
                 break;
         }
+        if (result == 0)
+                result = probe_started(x, steps, n, reterr);
         return result;
+}
+
+/* A container this update created: its preStop is kept for whoever stops it. */
+static void created(Exec *x, size_t index, const char *id) {
+        const PhSpecContainer *c = &x->spec->items[index];
+
+        x->new_ids[index] = xstrdup(id);
+        if (c->pre_stop) {
+                json_object_set_new(x->pre_stops, id, pod_spec_action_to_json(c->pre_stop));
+                x->pre_stops_dirty = true;
+        }
+}
+
+/* The preStop actions kept, of the containers that exist (those of the pod as observed and those this
+ * update made): written when they changed. */
+static int save_pre_stops(Exec *x, PhError **reterr) {
+        json_auto_t *keep = json_object();
+        const char *id;
+        json_t *v;
+        int r;
+
+        json_object_foreach(x->pre_stops, id, v) {
+                bool exists = false;
+                for (size_t i = 0; x->have && i < x->have->n && !exists; i++)
+                        exists = strcmp(x->have->items[i].id, id) == 0;
+                for (size_t i = 0; i < x->n_new && !exists; i++)
+                        exists = x->new_ids[i] && strcmp(x->new_ids[i], id) == 0;
+                if (exists)
+                        json_object_set(keep, id, v);
+        }
+        if (!x->pre_stops_dirty && json_object_size(keep) == json_object_size(x->pre_stops))
+                return 0;
+        r = pod_prestops_save(x->state_dir, x->pod, keep, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "pod %s: keeping its preStop actions", x->pod);
+        json_object_clear(x->pre_stops);
+        json_object_update(x->pre_stops, keep);
+        x->pre_stops_dirty = false;
+        return 0;
 }
 
 /* One wave: its steps go to the Engine together. tolerant (a repair): a container that is gone is not
@@ -264,11 +524,7 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                         }
                         continue;
                 case PH_STEP_STOP:
-                        r = pre_stop(x, s, reterr);
-                        if (r < 0) {
-                                result = r;
-                                continue;
-                        }
+                        pre_stop(x, s);
                         paths[k] = xasprintf("/containers/%s/stop?t=%u", id, pod_grace(x->o));
                         calls[k] = (PhDockerCall) {.method = "POST", .timeout_ms = stop_ms};
                         break;
@@ -309,8 +565,10 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                         break;
                 }
                 case PH_STEP_START:
-                        if (!x->started_at)
+                        if (!x->started_at) {
                                 x->started_at = (long long) time(NULL);
+                                x->started_mono = now_mono();
+                        }
                         paths[k] = xasprintf("/containers/%s/start", id);
                         calls[k] = (PhDockerCall) {.method = "POST"};
                         break;
@@ -338,7 +596,7 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                 if (r == 0 && s->op == PH_STEP_CREATE) {
                         const char *id = json_string_value(json_object_get(c->json, "Id"));
                         if (id)
-                                x->new_ids[s->index] = xstrdup(id);
+                                created(x, s->index, id);
                         else
                                 r = ph_error_set(&c->err, EPROTO, "no Id in the answer");
                 }
@@ -359,7 +617,7 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                                 r = docker_call(x->d, "POST", c->path, c->body, NULL, &resp, &c->err);
                                 const char *id = json_string_value(json_object_get(resp, "Id"));
                                 if (r == 0 && s->op == PH_STEP_CREATE && id)
-                                        x->new_ids[s->index] = xstrdup(id);
+                                        created(x, s->index, id);
                         }
                 }
                 if (r < 0) {
@@ -373,6 +631,12 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                 json_decref(bodies[i]);
         }
         free(bodies);
+        /* Before any of them starts, so that a stop finds it even after a crash. */
+        if (x->pre_stops_dirty) {
+                r = save_pre_stops(x, result < 0 ? NULL : reterr);
+                if (r < 0 && result == 0)
+                        result = r;
+        }
         if (result == 0 && n_checks > 0)
                 result = check_started(x, checks, n_checks, reterr);
         return result;
@@ -602,6 +866,33 @@ static void exec_done(Exec *x) {
         for (size_t i = 0; i < x->n_new; i++)
                 free(x->new_ids[i]);
         free(x->new_ids);
+        json_decref(x->pre_stops);
+        free(x->address);
+        free(x->address_of);
+        free(x->notes);
+}
+
+/* After an apply: the preStop actions of exactly the pod's containers now (ids: the spec's order). A
+ * kept container's action is the manifest's, since a preStop is part of the spec hash. */
+static int keep_pre_stops(Exec *x, const PhPlan *p, PhError **reterr) {
+        json_auto_t *want = json_object();
+
+        for (size_t i = 0; i < p->n_items; i++) {
+                const PhPlanItem *it = &p->items[i];
+                if (it->want < 0 || !x->spec->items[it->want].pre_stop)
+                        continue;
+                const char *id = x->new_ids[it->want] ? x->new_ids[it->want]
+                                 : it->have >= 0      ? x->have->items[it->have].id
+                                                      : NULL;
+                if (id)
+                        json_object_set_new(want, id, pod_spec_action_to_json(x->spec->items[it->want].pre_stop));
+        }
+        if (json_equal(want, x->pre_stops))
+                return 0;
+        json_object_clear(x->pre_stops);
+        json_object_update(x->pre_stops, want);
+        x->pre_stops_dirty = true;
+        return save_pre_stops(x, reterr);
 }
 
 /* What a failed update says after its undo: the words "rolled back" and what is running now. */
@@ -652,6 +943,9 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         r = pod_lock(pod, POD_LOCK_WAIT_SECS, &lock, reterr);
         if (r < 0)
                 return r;
+        r = pod_prestops_load(x.state_dir, pod, &x.pre_stops, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "pod %s", pod);
         r = recover_pod(&x, &repaired, reterr);
         if (r < 0)
                 return r;
@@ -701,6 +995,9 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                                 return ph_error_prefix(reterr, "pod %s", pod);
                 }
         }
+        r = keep_pre_stops(&x, p, reterr);
+        if (r < 0)
+                return r;
         now = current_ids(&x, p);
         r = pod_inspect_ids(d, now, ret_inspect, reterr);
         if (r < 0)
@@ -709,7 +1006,8 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                 _cleanup_free_ char *line = pod_plan_summary(p, spec, x.have, true);
                 char *s = xasprintf("%s%s%s%s%s", repaired ? "pod " : "", repaired ? pod : "",
                                     repaired ? ": " : "", repaired ? repaired : "", repaired ? "\n" : "");
-                char *t = xasprintf("%s%s%s%s", s, line, summary ? "\n" : "", summary ? summary : "");
+                char *t = xasprintf("%s%s%s%s%s%s", s, line, summary ? "\n" : "", summary ? summary : "",
+                                    x.notes ? "\n" : "", x.notes ? x.notes : "");
                 free(s);
                 *ret_summary = t;
         }
@@ -800,6 +1098,8 @@ int pod_recover_all(PhDocker *d, const PhPodOptions *o, char **ret_summary, PhEr
                 if (!pod_name_is_valid(*pod))
                         continue;
                 r = pod_lock(*pod, POD_LOCK_WAIT_SECS, &lock, &err);
+                if (r >= 0)
+                        r = pod_prestops_load(state_dir, *pod, &x.pre_stops, &err);
                 if (r >= 0)
                         r = recover_pod(&x, &note, &err);
                 if (r < 0) {

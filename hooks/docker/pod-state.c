@@ -15,6 +15,7 @@
 #include "docker/pod-state.h"
 
 #define JOURNAL_SUFFIX ".journal.json"
+#define PRESTOP_SUFFIX ".prestop.json"
 #define JOURNAL_MAX    (1024u * 1024u)
 #define LOCK_POLL_MS   50L
 
@@ -168,6 +169,55 @@ char **pod_journal_list(const char *state_dir) {
         }
         closedir(d);
         return names;
+}
+
+/* --- preStop actions ---------------------------------------------------------------------------- */
+
+static char *prestop_path(const char *state_dir, const char *pod) {
+        return xasprintf("%s/pods/%s" PRESTOP_SUFFIX, state_dir, pod);
+}
+
+int pod_prestops_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr) {
+        _cleanup_free_ char *path = prestop_path(state_dir, pod);
+        _cleanup_free_ char *text = NULL;
+        json_t *j;
+        size_t len = 0;
+        int r;
+
+        r = file_exists(path);
+        if (r < 0)
+                return ph_error_set(reterr, -r, "%s: %s", path, strerror(-r));
+        if (r == 0) {
+                *ret = json_object();
+                return 0;
+        }
+        r = file_read_all(path, JOURNAL_MAX, &text, &len, reterr);
+        if (r < 0)
+                return r;
+        j = json_loadb(text, len, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return ph_error_set(reterr, EINVAL, "%s: not the preStop actions of a pod", path);
+        }
+        *ret = j;
+        return 0;
+}
+
+int pod_prestops_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr) {
+        _cleanup_free_ char *dir = xasprintf("%s/pods", state_dir), *path = prestop_path(state_dir, pod);
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (json_object_size(map) == 0) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return ph_error_set(reterr, errno, "removing %s: %m", path);
+                return 0;
+        }
+        text = json_dumps(map, JSON_COMPACT | JSON_SORT_KEYS);
+        r = dir_make_parents(dir, 0700, reterr);
+        if (r < 0)
+                return r;
+        return file_write_atomic(path, text, strlen(text), 0600, reterr);
 }
 
 /* --- lock -------------------------------------------------------------------------------------- */

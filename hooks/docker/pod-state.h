@@ -2,6 +2,9 @@
  * pod:
  *   <state dir>/node.key                  32 random bytes (0600): the key of the secret HMACs in labels
  *   <state dir>/pods/<pod>.journal.json   the update of the pod in progress (0600, atomic writes)
+ *   <state dir>/pods/<pod>.prestop.json   the preStop action of each of its containers that has one, by
+ *                                         container id (0600): whoever stops the container runs it, with
+ *                                         or without the manifest that made it
  *   <run dir>/pods/<pod>.lock             flock()ed by whoever changes the pod (run dir: $PODHOOK_RUN_DIR,
  *                                         else /run/podhook; directories 0700) */
 #pragma once
@@ -35,6 +38,11 @@ PhJournal *pod_journal_free(PhJournal *j);
 PH_DEFINE_CLEANUP(PhJournal *, pod_journal_free)
 /* Names of the pods that have a journal (NULL-terminated; the caller frees with strv_free). */
 char **pod_journal_list(const char *state_dir);
+
+/* The pod's preStop actions by container id ({"<id>": pod_spec_action_to_json()}); an empty object
+ * when there are none. Saving an empty object removes the file. */
+int pod_prestops_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr);
+int pod_prestops_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr);
 
 /* Takes the pod's lock, waiting up to wait_secs for another process to release it (saying so once on
  * stderr). *ret_fd holds the lock until it is closed. */

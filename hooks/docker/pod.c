@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include "common/http.h"
+#include "common/log.h"
 #include "common/secret.h"
+#include "docker/pod-probe.h"
+#include "docker/pod-spec.h"
 #include "docker/pod-state.h"
 #include "docker/pod.h"
 
@@ -122,7 +125,7 @@ int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
 /* Ids of the pod's containers, NULL-terminated: the apps, then the infra containers (one in place, and
  * one put aside by an interrupted update, if any); *ret_n_apps (optional): how many apps come first. */
 static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, size_t *ret_n_apps,
-                             PhError **reterr) {
+                             json_t **ret_list, PhError **reterr) {
         json_auto_t *list = NULL;
         char **ids;
         json_t *c;
@@ -145,7 +148,55 @@ static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, size_t *
         *ret = ids;
         if (ret_n_apps)
                 *ret_n_apps = n_apps;
+        if (ret_list)
+                *ret_list = TAKE_PTR(list);
         return 0;
+}
+
+static const char *summary_name(const json_t *c) {
+        const char *n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+
+        return n && n[0] == '/' ? n + 1 : n ? n : "";
+}
+
+/* Before the pod's running containers are stopped: the preStop action kept for each when it was made
+ * (pod-state.h), within the grace period. As for a kubelet, a failure does not keep a container from
+ * being stopped; it is logged. */
+static void run_pre_stops(PhDocker *d, const char *pod, const PhPodOptions *o, const json_t *list) {
+        const char *state_dir = o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *ip = NULL;
+        json_auto_t *map = NULL;
+        const char *infra = NULL;
+        json_t *c;
+        size_t i;
+
+        if (pod_prestops_load(state_dir, pod, &map, &err) < 0) {
+                log_warning("pod %s: no preStop hooks run: %s", pod, ph_error_msg(err));
+                return;
+        }
+        if (json_object_size(map) == 0)
+                return;
+        json_array_foreach((json_t *) list, i, c) {
+                const char *role = pod_label(c, POD_LABEL_ROLE);
+                if (role && strcmp(role, "infra") == 0 && pod_aside_generation(pod, summary_name(c)) == 0)
+                        infra = json_string_value(json_object_get(c, "Id"));
+        }
+        json_array_foreach((json_t *) list, i, c) {
+                const char *id = json_string_value(json_object_get(c, "Id"));
+                const char *state = json_string_value(json_object_get(c, "State"));
+                _cleanup_(pod_spec_action_freep) PhSpecAction *a =
+                        pod_spec_action_from_json(json_object_get(map, id ? id : ""), "lifecycle.preStop");
+                _cleanup_error_ PhError *e = NULL;
+                if (!a || !state || strcmp(state, "running") != 0)
+                        continue;
+                if (a->kind == PH_HANDLER_HTTP_GET && !a->host && !ip && infra)
+                        (void) pod_probe_address(d, infra, &ip, &e);
+                e = ph_error_free(e);
+                if (pod_action_run(d, id, ip, a, (long) pod_grace(o) * 1000L, &e) < 0)
+                        log_warning("pod %s: container %s: %s: %s (stopped all the same)", pod, summary_name(c),
+                                    a->what, ph_error_msg(e));
+        }
 }
 
 static char **paths_for(char *const *ids, const char *fmt_prefix, const char *suffix) {
@@ -187,6 +238,7 @@ static int remove_ids(PhDocker *d, char *const *ids, size_t n_apps, PhError **re
 
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
+        json_auto_t *list = NULL;
         json_auto_t *no_restart = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
         _cleanup_close_ int lock = -1;
         int r;
@@ -194,9 +246,10 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
         r = pod_lock(pod, POD_LOCK_WAIT_SECS, &lock, reterr);
         if (r < 0)
                 return r;
-        r = pod_container_ids(d, pod, &ids, NULL, reterr);
+        r = pod_container_ids(d, pod, &ids, NULL, &list, reterr);
         if (r < 0)
                 return r;
+        run_pre_stops(d, pod, o, list);
         /* A suspended pod stays stopped when dockerd restarts: without this, apps of restart policy
          * "always" would come back while the infra container ("unless-stopped") stays down. The next
          * apply creates the containers again with the manifest's policy. Podman (4.3) has no such call
@@ -217,12 +270,14 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
 static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_error_ PhError *stop_err = NULL, *remove_err = NULL;
+        json_auto_t *list = NULL;
         size_t n_apps = 0;
         int r, rs;
 
-        r = pod_container_ids(d, pod, &ids, &n_apps, reterr);
+        r = pod_container_ids(d, pod, &ids, &n_apps, &list, reterr);
         if (r < 0 || !ids[0])
                 return r;
+        run_pre_stops(d, pod, o, list);
         /* A stop that failed must not leave the pod half stopped (an app without its infra's network):
          * the removal, forced, goes on all the same, and every failure is reported. */
         rs = stop_ids(d, ids, pod_grace(o), &stop_err);
@@ -250,8 +305,10 @@ int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, 
         r = pod_teardown(d, pod, o, reterr);
         if (r < 0)
                 return r;
-        /* Nothing is left of an update that was in progress. */
+        /* Nothing is left of an update that was in progress, nor of the pod's preStop actions. */
         r = pod_journal_remove(state_dir, pod, reterr);
+        if (r >= 0)
+                r = pod_prestops_save(state_dir, pod, NULL, reterr);
         if (r < 0 || !purge)
                 return r;
         r = list_by_labels(d, "volumes", labels, &vols, reterr);
@@ -309,7 +366,7 @@ int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
         int r;
 
-        r = pod_container_ids(d, pod, &ids, NULL, reterr);
+        r = pod_container_ids(d, pod, &ids, NULL, NULL, reterr);
         if (r < 0)
                 return r;
         return pod_inspect_ids(d, ids, ret, reterr);

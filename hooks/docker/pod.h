@@ -33,7 +33,11 @@ typedef struct PhPodMeta {
         const char *resource;   /* deploy_resource_name */
 } PhPodMeta;
 
-#define POD_DEFAULT_START_WINDOW 2u
+/* Plain numbers: the agent's key table takes them as text (POD_DEFAULT_TEXT). */
+#define POD_DEFAULT_START_WINDOW  2
+#define POD_DEFAULT_READY_TIMEOUT 60
+#define POD_DEFAULT_TEXT_(n)      #n
+#define POD_DEFAULT_TEXT(n)       POD_DEFAULT_TEXT_(n)
 
 typedef struct PhPodOptions {
         unsigned grace_seconds; /* 0: POD_DEFAULT_GRACE */
@@ -44,6 +48,10 @@ typedef struct PhPodOptions {
          * instead exit 0) for the update to pass; 0 checks only that it runs right after its start. */
         unsigned start_window;
         bool start_window_set; /* false: POD_DEFAULT_START_WINDOW */
+        /* Seconds a started container's livenessProbe may take to pass, from its first try
+         * (initialDelaySeconds after the start); also the most a postStart hook may take. 0: one try. */
+        unsigned ready_timeout;
+        bool ready_timeout_set; /* false: POD_DEFAULT_READY_TIMEOUT */
         bool recreate;         /* tear the old pod down first, as podhook did before updates (no rollback) */
 } PhPodOptions;
 

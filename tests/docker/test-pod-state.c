@@ -1,6 +1,6 @@
 /* What podhook keeps for its pods: the node key (made once, 0600, the same for every later reader), the
- * update journal (round trip, listing, removal), and the pod lock (a second taker waits, and gives up
- * after its deadline naming the holder). */
+ * update journal (round trip, listing, removal), the preStop actions kept by container id, and the pod
+ * lock (a second taker waits, and gives up after its deadline naming the holder). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "docker/pod-state.h"
 #include "tap.h"
@@ -69,6 +71,21 @@ int main(void) {
         close(fd);
         TAP_CHECK(pod_journal_load(state, "web", &j, &err) == -EINVAL);
         err = ph_error_free(err);
+
+        /* the preStop actions: none at first, a round trip, not a journal, removed when empty */
+        json_t *ps = NULL;
+        TAP_CHECK(pod_prestops_load(state, "web", &ps, &err) == 0 && json_object_size(ps) == 0);
+        json_decref(ps);
+        json_auto_t *map = json_pack("{s:{s:s, s:[s, s]}}", "id-1", "kind", "exec", "command", "/bin/sh", "-c");
+        TAP_CHECK(pod_prestops_save(state, "web", map, &err) == 0);
+        _cleanup_free_ char *pfile = xasprintf("%s/pods/web.prestop.json", state);
+        TAP_CHECK(stat(pfile, &st) == 0 && (st.st_mode & 07777) == 0600);
+        TAP_CHECK(pod_prestops_load(state, "web", &ps, &err) == 0 && json_equal(ps, map));
+        json_decref(ps);
+        _cleanup_strv_free_ char **with_prestop = pod_journal_list(state);
+        TAP_CHECK(strv_length(with_prestop) == 1); /* the unreadable journal above, not the actions */
+        TAP_CHECK(pod_prestops_save(state, "web", NULL, &err) == 0);
+        TAP_CHECK(stat(pfile, &st) < 0 && errno == ENOENT);
 
         /* the lock: a child holds it; we give up after our deadline, naming it; then it is ours */
         int ready[2], done[2];
