@@ -121,6 +121,19 @@ pod_events() {
         fi
 }
 
+# web_container PAGE PORT [TAIL]: the YAML of a container "web" that serves page-PAGE at / on 127.0.0.1:PORT
+# (its port named http), its env PAGE=PAGE; TAIL is the rest of its command line after the page is
+# written (default: exec httpd on port 80). Callers add volumeMounts and the like.
+web_container() {
+        cat <<YAML
+  - name: web
+    image: podhook.local/busybox:1
+    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo page-\$PAGE > /tmp/www/index.html && ${3:-exec httpd -f -p 80 -h /tmp/www}"]
+    env: [{name: PAGE, value: "$1"}]
+    ports: [{name: http, containerPort: 80, hostPort: $2, hostIP: 127.0.0.1}]
+YAML
+}
+
 # IDs of a pod's containers (sorted), found by label.
 pod_ids() {
         "$D" ps -aq --no-trunc --filter label=io.podhook.managed=1 --filter "label=io.podhook.pod=$1" | sort

@@ -10,18 +10,14 @@ PREFIX=phtest-crash
 . "$(dirname "$0")/lib.sh"
 
 POD=$PREFIX-web
-P1=18080
-P2=18081
+P1=$((18080 + PORT_SHIFT))
+P2=$((18081 + PORT_SHIFT))
 manifest() { # PAGE PORT SIDE-SLEEP
         cat <<YAML
 version: v1beta2
 id: $POD
 containers:
-  - name: web
-    image: podhook.local/busybox:1
-    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo page-\$PAGE > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www"]
-    env: [{name: PAGE, value: "$1"}]
-    ports: [{containerPort: 80, hostPort: $2, hostIP: 127.0.0.1}]
+$(web_container "$1" "$2")
     volumeMounts: [{name: shared, mountPath: /shared}]
   - name: cache
     image: podhook.local/redis:1
@@ -120,7 +116,7 @@ sweep_rollback() {
         local n=0 rc kills=0
         while :; do
                 n=$((n + 1))
-                PODHOOK_TEST_CRASH_AFTER_CALLS=$n "$PODHOOK" apply --start-window 0 "$TMP/crashing.yaml" >/dev/null 2>>"$TMP/log"
+                PODHOOK_TEST_CRASH_AFTER_CALLS=$n "$PODHOOK" apply "$TMP/crashing.yaml" >/dev/null 2>>"$TMP/log"
                 rc=$?
                 [ $rc -ne 137 ] && break
                 kills=$((kills + 1))

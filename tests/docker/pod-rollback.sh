@@ -8,19 +8,15 @@ PREFIX=phtest-rb
 . "$(dirname "$0")/lib.sh"
 
 POD=$PREFIX-web
-PORT=18070
-BUSY=18071
+PORT=$((18070 + PORT_SHIFT))
+BUSY=$((18071 + PORT_SHIFT))
 HOSTDIR=$TMP/host/data
 manifest() { # PAGE PORT [WEB-COMMAND-TAIL]
         cat <<YAML
 version: v1beta2
 id: $POD
 containers:
-  - name: web
-    image: podhook.local/busybox:1
-    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo page-\$PAGE > /tmp/www/index.html && ${3:-exec httpd -f -p 80 -h /tmp/www}"]
-    env: [{name: PAGE, value: "$1"}]
-    ports: [{containerPort: 80, hostPort: $2, hostIP: 127.0.0.1}]
+$(web_container "$1" "$2" "${3:-}")
     volumeMounts: [{name: shared, mountPath: /shared}, {name: hostdata, mountPath: /hostdata}]
   - name: keeper
     image: podhook.local/busybox:1

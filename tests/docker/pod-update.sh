@@ -7,7 +7,7 @@ PREFIX=phtest-upd
 . "$(dirname "$0")/lib.sh"
 
 POD=$PREFIX-web
-PORT=18060
+PORT=$((18060 + PORT_SHIFT))
 manifest() { # SIDE-SLEEP DB-PASSWORD
         cat <<YAML
 version: v1beta2
