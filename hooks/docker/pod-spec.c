@@ -296,6 +296,17 @@ static char *canonical(const json_t *v) {
         return text;
 }
 
+/* Whether v (a string, a list such as a command, an object) holds a secret value by the rules of
+ * common/secret.h: a NAME=value entry of a secret NAME, --NAME=value or --NAME value arguments, a URL's
+ * password, a signed URL. */
+static bool holds_secret(const json_t *v) {
+        json_auto_t *one = json_pack("[O]", v);
+        _cleanup_strv_free_ char **found = NULL;
+
+        secret_collect(one, &found);
+        return found && found[0];
+}
+
 /* Adds name -> value (new ref); a name seen before (an env variable listed twice) gets "#2", "#3"... so
  * that no value is left out of the hash. */
 static void field_add(json_t *fields, const char *name, json_t *value) {
@@ -333,12 +344,12 @@ static void body_fields(const PhSpecInput *in, const json_t *body, bool infra, j
                                 _cleanup_free_ char *name = xstrndup(s, (size_t) (eq - s));
                                 _cleanup_free_ char *field = xasprintf("Env %s", name);
                                 /* A secret is compared through its HMAC only: the label must not let
-                                 * anyone test guesses of a password against it. */
+                                 * anyone test guesses of a password against it. Secret by its name,
+                                 * or by what the value holds (--password=..., a URL's password). */
+                                bool secret = secret_name_is_secret(name) || holds_secret(e);
                                 _cleanup_free_ char *mac =
-                                        secret_name_is_secret(name)
-                                                ? digest_hmac_sha256_hex(in->key, in->key_len, eq + 1,
-                                                                         strlen(eq + 1))
-                                                : NULL;
+                                        secret ? digest_hmac_sha256_hex(in->key, in->key_len, eq + 1, strlen(eq + 1))
+                                               : NULL;
                                 field_add(fields, field, json_string(mac ? mac : eq + 1));
                         }
                 } else if (strcmp(key, "HostConfig") == 0) {
@@ -383,7 +394,23 @@ static void manifest_fields(const PhContainer *c, json_t *fields) {
         }
 }
 
-static void spec_finish(PhSpecContainer *s, json_t *full) {
+/* A field that holds a secret (a command with --password=..., a probe's exec with a token) enters the
+ * hash and its digest only as an HMAC of its value under the node key, as a secret env value does. */
+static void key_secret_fields(const PhSpecInput *in, json_t *full) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(full, key, v) {
+                if (strncmp(key, "Env ", 4) == 0 || !holds_secret(v))
+                        continue; /* env values are keyed by body_fields, one by one */
+                _cleanup_free_ char *text = canonical(v);
+                _cleanup_free_ char *mac = digest_hmac_sha256_hex(in->key, in->key_len, text, strlen(text));
+                json_object_set_new(full, key, json_pack("{s:s}", "hmac", mac));
+        }
+}
+
+static void spec_finish(const PhSpecInput *in, PhSpecContainer *s, json_t *full) {
+        key_secret_fields(in, full);
         json_auto_t *hashed = json_pack("{s:i, s:O}", "format", SPEC_FORMAT, "fields", full);
         _cleanup_free_ char *text = canonical(hashed);
         const char *key;
@@ -422,7 +449,7 @@ PhPodSpec *pod_spec_build(const PhSpecInput *in) {
                 body_fields(in, it->body, false, full);
                 field_add(full, "ImageID", id ? json_string(id) : json_null());
                 manifest_fields(c, full);
-                spec_finish(it, full);
+                spec_finish(in, it, full);
         }
         PhSpecContainer *infra = &s->items[s->n - 1];
         json_auto_t *full = json_object();
@@ -431,7 +458,7 @@ PhPodSpec *pod_spec_build(const PhSpecInput *in) {
         infra->keeps_running = true;
         infra->image_known = true;
         body_fields(in, infra->body, true, full);
-        spec_finish(infra, full);
+        spec_finish(in, infra, full);
         return s;
 }
 

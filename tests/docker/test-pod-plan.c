@@ -626,9 +626,43 @@ static void test_actions(void) {
         TAP_CHECK(json_object_get(a->fields, "manifest.lifecycle") != NULL);
 }
 
+/* A field that holds a secret (a command's --password=..., a hook's exec with one, an env value with a
+ * URL's password) is digested only through an HMAC under the node key: its label digest differs with
+ * another key, and is none of the unkeyed hashes of its text. A field without one is the same for
+ * every key. */
+static void test_keyed_fields(void) {
+        static const char yaml[] = "version: v1beta2\n"
+                                   "containers:\n"
+                                   "  - name: a\n"
+                                   "    image: img/a:1\n"
+                                   "    command: [/bin/app, --db-password=hunter2]\n"
+                                   "    env: [{name: DB_URL, value: 'postgres://app:hunter2@db/x'}, {name: MODE, value: one}]\n"
+                                   "    lifecycle: {preStop: {exec: {command: [/bin/drain, --token, s3cr3t-t0ken]}}}\n";
+        Opts ka = {.key = key_a}, kb = {.key = key_b};
+        _cleanup_(pod_spec_freep) PhPodSpec *sa = spec_of(yaml, &ka);
+        _cleanup_(pod_spec_freep) PhPodSpec *sb = spec_of(yaml, &kb);
+        const json_t *fa = sa->items[0].fields, *fb = sb->items[0].fields;
+        static const char *const keyed[] = {"Cmd", "Env DB_URL", "manifest.lifecycle"};
+        static const char *const plain[] = {"Env MODE", "Image", "HostConfig.Init"};
+
+        for (size_t i = 0; i < ELEMENTSOF(keyed); i++) {
+                printf("# %s\n", keyed[i]);
+                TAP_CHECK(!json_equal(json_object_get(fa, keyed[i]), json_object_get(fb, keyed[i])));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
+                printf("# %s\n", plain[i]);
+                TAP_CHECK(json_equal(json_object_get(fa, plain[i]), json_object_get(fb, plain[i])));
+        }
+        /* the plain sha256 of the command as it would have been digested */
+        _cleanup_free_ char *cmd = digest_sha256_hex("[\"/bin/app\",\"--db-password=hunter2\"]", 37);
+        TAP_CHECK(strncmp(json_string_value(json_object_get(fa, "Cmd")), cmd + 7, 16) != 0);
+        TAP_CHECK(strcmp(sa->items[0].hash, sb->items[0].hash) != 0);
+}
+
 int main(void) {
         test_labels();
         test_actions();
+        test_keyed_fields();
         test_changes();
         test_steps();
         test_suspended();
