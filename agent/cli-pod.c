@@ -179,7 +179,10 @@ static int load_file(const char *path, const char *state_dir, PhManifest **ret) 
                 fprintf(stderr, "%s\n", ph_error_msg(err));
                 return EXIT_NOINPUT;
         }
-        const PhManifestHost host = {.state_dir = state_dir ? state_dir : PH_STATE_DIR_DEFAULT};
+        /* The validator compares absolute paths: a relative --state-dir is taken from here. */
+        _cleanup_free_ char *cwd = state_dir && state_dir[0] != '/' ? getcwd(NULL, 0) : NULL;
+        _cleanup_free_ char *abs_state = cwd ? xasprintf("%s/%s", cwd, state_dir) : NULL;
+        const PhManifestHost host = {.state_dir = abs_state ? abs_state : state_dir ? state_dir : PH_STATE_DIR_DEFAULT};
         r = manifest_load_for(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, &host, ret, &warnings,
                               &err);
         for (char **w = warnings; w && *w; w++)
