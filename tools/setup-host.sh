@@ -76,8 +76,9 @@ await() {
 
 if ! engine_answers; then
         echo "setup-host: no Docker engine answers; starting dockerd"
-        # setsid: the engine must outlive this script and the test run's process group.
-        setsid dockerd > /var/log/podhook-dockerd.log 2>&1 < /dev/null &
+        # setsid: the engine must outlive this script and the test run's process group. cd /: it must not
+        # keep the checkout it was started from as its working directory (a removed one breaks it).
+        (cd / && exec setsid dockerd) > /var/log/podhook-dockerd.log 2>&1 < /dev/null &
         await dockerd /var/log/podhook-dockerd.log engine_answers
 fi
 echo "setup-host: Docker engine API $(docker_local version --format '{{.Server.APIVersion}}')"
@@ -105,9 +106,11 @@ if ! podman_answers; then
                 exit 1
         fi
         echo "setup-host: Podman's service does not answer; starting podman system service on $PODMAN_SOCK"
-        # setsid, like dockerd: it must outlive this script. --time=0: no exit when idle.
-        CONTAINERS_CONF=$podman_conf/containers.conf CONTAINERS_REGISTRIES_CONF=$podman_conf/registries.conf \
-                setsid podman system service --time=0 "unix://$PODMAN_SOCK" > /var/log/podhook-podman.log 2>&1 < /dev/null &
+        # setsid, like dockerd: it must outlive this script. --time=0: no exit when idle. cd /: conmon, which
+        # it starts for every container, fails ("Failed to get working directory") once the directory the
+        # service was started from is removed (a test checkout).
+        (cd / && CONTAINERS_CONF=$podman_conf/containers.conf CONTAINERS_REGISTRIES_CONF=$podman_conf/registries.conf \
+                exec setsid podman system service --time=0 "unix://$PODMAN_SOCK") > /var/log/podhook-podman.log 2>&1 < /dev/null &
         await "podman system service" /var/log/podhook-podman.log podman_answers
 fi
 echo "setup-host: Podman $(curl -fsS --max-time 5 --unix-socket "$PODMAN_SOCK" http://podman/version |
