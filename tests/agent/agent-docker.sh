@@ -58,7 +58,7 @@ check "pod b runs" running "$p-b"
 inspect_has() { # inspect_has NOTIFY_FILE CONTAINER_NAME
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=json.loads(d["deploy_stdout"]); sys.exit(0 if any(x["Name"]==sys.argv[2] and x["State"]["Running"] for x in c) else 1)' "$@"
 }
-check "the result holds the inspect output" inspect_has "$work/s1/deployed/$p-id-a.notify.json" "/$p-a.main"
+check "the result holds the inspect output" inspect_has "$work/s1/results/$p-id-a.json" "/$p-a.main"
 
 # Another agent (another state dir) deploys pod c: not ours, never touched by the first agent.
 meta "$work/d2" "$(dep "$p-id-c" "$p-c")"

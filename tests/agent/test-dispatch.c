@@ -16,17 +16,22 @@ typedef struct Ctx {
         bool all_on_disk;
         int answer;
         json_t *removed; /* pod names */
-        int events[8];
+        int events[16];
 } Ctx;
 
-static int fake_send(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
+static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, size_t max_body, void *userdata,
+                                 PhError **reterr) {
         Ctx *c = userdata;
         const char *id = json_string_value(json_object_get(inputs, "deploy_test_id"));
         _cleanup_free_ char *path = xasprintf("%s/outbox/%s.json", c->state_dir, id ? id : "?");
         if (file_exists(path) <= 0)
                 c->all_on_disk = false;
         json_array_append_new(c->sent, json_pack("{s:s, s:O}", "id", id ? id : "?", "data", data));
-        return c->answer < 0 ? ph_error_set(reterr, -c->answer, "fake") : 0;
+        if (c->answer < 0) {
+                (void)ph_error_set(reterr, -c->answer, "fake");
+                return PH_SIGNAL_RETRY;
+        }
+        return PH_SIGNAL_DELIVERED;
 }
 
 static int fake_docker_run(const json_t *dep, const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
@@ -164,20 +169,44 @@ int main(void) {
         /* Reconciliation: id-old is ours (marker) and belongs to res-docker, still listed under a newer
          * id: kept. Pods of unknown or no deployments are never touched. */
         json_auto_t *old = dep("id-old", "docker", "{}", "res-docker");
-        TAP_CHECK(state_deploy_begin(st, "id-old", old, NULL) == 0 && state_deploy_finish(st, "id-old", old, NULL) == 0);
+        TAP_CHECK(state_deploy_begin(st, "id-old", old, NULL) == 0 &&
+                  state_deploy_finish(st, "id-old", NULL) == 0);
         TAP_CHECK(dispatch_reconcile(&d, list, NULL) == 0);
         TAP_CHECK(json_array_size(c.removed) == 0);
-        /* The deployments are gone from the metadata: our two pods go, the others stay. */
+        /* The deployments are missing from the metadata once (a stale copy?): nothing is removed; missing
+         * again the pass after that: our two pods go, the others stay. */
         json_auto_t *empty = json_array();
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 0);
+        TAP_CHECK(json_array_size(c.removed) == 0 && c.events[PH_DISPATCH_POD_KEPT] == 2);
+        /* The count is kept in the state dir: a new process (--one-time) goes on counting. */
+        _cleanup_free_ char *absent = xasprintf("%s/absent.json", sd);
+        TAP_CHECK(file_exists(absent) > 0);
+        dispatch_done(&d);
         TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 2);
         _cleanup_free_ char *rm = json_dumps(c.removed, JSON_COMPACT);
         TAP_CHECK_STR(rm, "[\"pod-a\",\"pod-d\"]");
+        /* Their markers no longer make a return a no-op: both configs of res-docker run again. */
+        TAP_CHECK(state_deploy_state(st, "id-docker") == PH_DEPLOY_NEW);
+        TAP_CHECK(state_deploy_state(st, "id-old") == PH_DEPLOY_NEW);
+        _cleanup_free_ char *moved = xasprintf("%s/removed/id-docker.json", sd);
+        TAP_CHECK(file_exists(moved) > 0);
+        size_t sent_before = json_array_size(c.sent);
+        TAP_CHECK(dispatch_one(&d, json_array_get(list, 1), NULL) == 1);
+        TAP_CHECK(json_array_size(c.sent) == sent_before + 1 && file_exists(moved) == 0);
+        /* Missing once, then back: the count starts again. */
+        json_array_clear(c.removed);
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 0);
+        TAP_CHECK(dispatch_reconcile(&d, list, NULL) == 0);
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 0);
+        TAP_CHECK(json_array_size(c.removed) == 0);
 
-        /* In-progress records of ids no longer listed are dropped. */
+        /* In-progress records of ids no longer listed are given up after two passes without them. */
         json_auto_t *stale = dep("id-stale", "script", "", "res-stale");
         TAP_CHECK(state_deploy_begin(st, "id-stale", stale, NULL) == 0);
         dispatch_forget_vanished(&d, list);
-        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_DONE);
+        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_IN_PROGRESS);
+        dispatch_forget_vanished(&d, list);
+        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_NEW); /* a return runs it */
 
         /* A malformed entry is reported and the next one still runs. */
         json_auto_t *mixed = json_array();
@@ -186,6 +215,7 @@ int main(void) {
         TAP_CHECK(dispatch_all(&d, mixed) == 1);
         TAP_CHECK(c.events[PH_DISPATCH_ERROR] == 1);
 
+        dispatch_done(&d);
         outbox_free(ob);
         state_free(st);
         json_decref(c.sent);
