@@ -280,17 +280,21 @@ size_t dispatch_stop(PhDispatch *d) {
         json_t *p;
         void *tmp;
 
-        (void)dispatch_retry_pending(d);
         json_object_foreach_safe(d->pending, tmp, id, p) {
-                _cleanup_error_ PhError *err = NULL;
-                const char *stage = json_string_value(json_object_get(p, "stage"));
+                _cleanup_error_ PhError *err = NULL, *lerr = NULL;
+                json_auto_t *dep = json_incref(json_object_get(p, "deployment"));
+                if (advance(d, id, &err) == 0)
+                        continue;
                 /* Past the outbox the result is safe; only the record of it is missing. */
-                if (strcmp(stage, "outbox") == 0) {
-                        bool told = state_deploy_lose(d->state, id, &err) == 0;
+                if (strcmp(json_string_value(json_object_get(p, "stage")), "outbox") == 0) {
+                        bool told = state_deploy_lose(d->state, id, &lerr) == 0;
+                        if (lerr)
+                                (void)ph_error_append(&err, lerr->code, "%s", ph_error_msg(lerr));
                         json_auto_t *flag = json_boolean(told);
-                        report(d, PH_DISPATCH_LOST, id, json_object_get(p, "deployment"), flag, err);
+                        report(d, PH_DISPATCH_LOST, id, dep, flag, err);
                         lost++;
-                }
+                } else
+                        report(d, PH_DISPATCH_STATE_ERROR, id, dep, NULL, err);
                 json_object_del(d->pending, id);
         }
         return lost;

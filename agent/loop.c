@@ -455,6 +455,9 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                                 log_warning("cannot reconcile pods, trying again next pass: %s", ph_error_msg(err));
                 }
         }
+        log_debug("pass done: %zu deployment(s) listed, metadata %s, %zu result(s) waiting to be stored",
+                  json_array_size(deployments), complete ? "complete" : "incomplete",
+                  json_object_size(a->dispatch.pending));
         (void) reterr;
         return complete ? 0 : 1;
 }

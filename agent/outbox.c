@@ -225,7 +225,12 @@ static bool attempt(PhOutbox *ob, const char *id, json_t *e, time_t now) {
                 report(ob, PH_OUTBOX_STALE, id, err, attempts - 1, 0);
                 return true;
         }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         PhSignalOutcome o = ob->send(inputs, data, max_body > 0 ? (size_t)max_body : 0, ob->userdata, &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        /* A back-off counts from the end of the attempt (a timeout can take a while). */
+        now += t1.tv_sec - t0.tv_sec - (t1.tv_nsec < t0.tv_nsec ? 1 : 0);
         if (o == PH_SIGNAL_RETRY_SMALLER && max_body > 0 && max_body <= SIGNAL_SMALL_BODY)
                 o = PH_SIGNAL_RETRY; /* it had its one smaller try: back-off like another 4xx */
         switch (o) {
