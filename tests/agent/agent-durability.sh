@@ -106,11 +106,21 @@ fi
 
 # --- 1. the state file system is full -----------------------------------------------------------
 flood100k='head -c 100000 /dev/zero | tr "\0" x'
+full_case() { # full_case NAME SIZE: the daemon on a SIZE tmpfs, deployment NAME1 printing 100 kB
+        tmpfs "$work/$1.state" "$2"
+        meta "$work/$1" "$(dep "${1}1" "$flood100k" "$base/ok/${1}1")"
+        start "$1" "$work/$1.log" --interval 1 --min-interval 1 --log-level debug
+}
+signalled() { wait_for 30 bash -c "[ \$(grep -c ' POST /ok/$1' '$work/lab.log') -ge 1 ]"; }
+once_each() { # once_each ID LOG: some passes later, one run and one signal; the daemon stops cleanly
+        passes "$2" 3
+        check "$1: still one run" test "$(runs "$1")" = 1
+        check "$1: and one signal" test "$(signals "$1")" = 1
+        check "$1: SIGTERM: exit 0 (nothing is left only in memory)" stop
+}
 if [ -n "$can_mount" ]; then
         # The result (100 kB) does not fit at all: run once, keep it, store and send it once space returns.
-        tmpfs "$work/full.state" 64k
-        meta "$work/full" "$(dep full1 "$flood100k" "$base/ok/full1")"
-        start full "$work/full.log" --interval 1 --min-interval 1 --log-level debug
+        full_case full 64k
         check "full disk: the outbox write fails, said at error level" \
                 wait_for 30 bash -c "[ \$(grep -c 'full1: cannot write the agent.s state' '$work/full.log') -ge 3 ]"
         check "several passes later the deployment ran once" test "$(runs full1)" = 1
@@ -118,23 +128,15 @@ if [ -n "$can_mount" ]; then
         check "one error line per pass, not a loop" \
                 test "$(count 'full1: cannot write' "$work/full.log")" -le "$(($(count 'pass done' "$work/full.log") + 1))"
         mount -o remount,size=4m "$work/full.state"
-        check "once there is space the result is signalled" wait_for 30 bash -c "[ \$(grep -c ' POST /ok/full1' '$work/lab.log') -ge 1 ]"
+        check "once there is space the result is signalled" signalled full1
         check "it is stored" wait_for 10 stored full.state full1
-        passes "$work/full.log" 3
-        check "still one run" test "$(runs full1)" = 1
-        check "and one signal" test "$(signals full1)" = 1
-        check "SIGTERM: exit 0 (nothing is left only in memory)" stop
+        once_each full1 "$work/full.log"
 
         # Only results/<id>.json does not fit (the outbox entry does): done, signalled once.
-        tmpfs "$work/notify.state" 160k
-        meta "$work/notify" "$(dep notify1 "$flood100k" "$base/ok/notify1")"
-        start notify "$work/notify.log" --interval 1 --min-interval 1 --log-level debug
-        check "results/ full: the signal goes out" wait_for 30 bash -c "[ \$(grep -c ' POST /ok/notify1' '$work/lab.log') -ge 1 ]"
+        full_case notify 160k
+        check "results/ full: the signal goes out" signalled notify1
         check "and the write is retried until it works" wait_for 30 stored notify.state notify1
-        passes "$work/notify.log" 3
-        check "one run" test "$(runs notify1)" = 1
-        check "one signal" test "$(signals notify1)" = 1
-        check "SIGTERM: exit 0" stop
+        once_each notify1 "$work/notify.log"
 
         # --one-time on a full disk: exit non-zero; the next run does not run it again but tells Heat.
         tmpfs "$work/once.state" 64k
