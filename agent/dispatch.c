@@ -469,6 +469,10 @@ static bool is_listed(const char *stack, const char *resource, void *userdata) {
         return false;
 }
 
+bool dispatch_pods_missing(PhDispatch *d) {
+        return json_object_size(absent_of(d, "pods")) > 0;
+}
+
 int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reterr) {
         json_auto_t *pods = NULL, *current = json_object(), *next = json_object(), *doomed = json_object();
         const char *pod, *key;

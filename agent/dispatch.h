@@ -97,3 +97,5 @@ void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments);
  * DISPATCH_ABSENT_PASSES lists in a row (their markers go to removed/). Only call it with successfully
  * fetched metadata. Returns the number removed. */
 int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reterr);
+/* True while a pod's deployment is counted as missing: the next complete pass must reconcile. */
+bool dispatch_pods_missing(PhDispatch *d);

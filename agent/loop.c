@@ -448,7 +448,8 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 if (r == -EINTR)
                         return 1;
                 /* Only nodes that run pods talk to Docker: a script-only node may have none. */
-                if (complete && (has_docker(deployments) || had_docker || a->reconcile_pending)) {
+                if (complete && (has_docker(deployments) || had_docker || a->reconcile_pending ||
+                                 dispatch_pods_missing(&a->dispatch))) {
                         _cleanup_error_ PhError *err = NULL;
                         a->reconcile_pending = dispatch_reconcile(&a->dispatch, deployments, &err) < 0;
                         if (a->reconcile_pending)

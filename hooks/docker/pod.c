@@ -50,7 +50,7 @@ char *pod_name_sanitize(const char *name) {
                         s[n++] = '-'; /* one '-' for a run of invalid bytes (a UTF-8 character) */
         }
         s[n] = '\0';
-        return xasprintf("%s-%.8s", s, hash);
+        return xasprintf("%s-%.8s", s, hash + strlen("sha256:"));
 }
 
 static unsigned grace_of(const PhPodOptions *o) {
