@@ -157,6 +157,17 @@ else
         done
 fi
 
+# A crash after the result was stored, before the in-progress record went: finished, not run again.
+meta "$work/crash" "$(dep crash1 "echo crash" "$base/status/503/crash1")"
+agent crash --one-time >"$work/crash1.log" 2>&1
+check "a result waits in the outbox (503)" test -f "$work/crash.state/outbox/crash1.json"
+mkdir -p "$work/crash.state/inprogress"
+touch -d '-1 minute' "$work/crash.state/inprogress/crash1.json" "$work/crash.state/deployed/crash1.inprogress"
+agent crash --one-time >"$work/crash2.log" 2>&1
+check "interrupted after its result was stored: not run again" test "$(runs crash1)" = 1
+check "but finished" test ! -e "$work/crash.state/inprogress/crash1.json" -a ! -e "$work/crash.state/deployed/crash1.inprogress"
+check "and its signal is still tried" test "$(signals crash1)" -ge 3
+
 # --- 2. a flood of output -----------------------------------------------------------------------
 meta "$work/flood" "$(dep flood1 'head -c 40000000 /dev/zero | tr "\0" "\n"; echo THE-END' "$base/ok/flood1")"
 t0=$SECONDS
