@@ -52,13 +52,20 @@ typedef struct Buf {
         size_t cap;   /* allocated, without the NUL */
         size_t start; /* the oldest byte held, once the ring is full */
         size_t total; /* bytes the hook wrote */
+        bool dropped_text; /* a dropped byte was not JSON whitespace: what is kept is no longer JSON */
 } Buf;
+
+static void note_dropped(Buf *b, const char *p, size_t n) {
+        for (size_t i = 0; i < n && !b->dropped_text; i++)
+                b->dropped_text = !(p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r');
+}
 
 static void buf_add(Buf *b, const char *p, size_t n) {
         const size_t max = RUNNER_MAX_OUTPUT;
 
         b->total += n;
         if (n > max) {
+                note_dropped(b, p, n - max);
                 p += n - max;
                 n = max;
         }
@@ -83,6 +90,8 @@ static void buf_add(Buf *b, const char *p, size_t n) {
         while (n > 0) {
                 size_t end = (b->start + b->len) % max;
                 size_t chunk = n < max - end ? n : max - end;
+                if (b->len == max) /* what is overwritten is exactly [end, end + chunk) */
+                        note_dropped(b, b->data + end, chunk);
                 memcpy(b->data + end, p, chunk);
                 if (b->len + chunk > max) {
                         b->start = (b->start + b->len + chunk - max) % max;
@@ -119,13 +128,16 @@ static void buf_finish(Buf *b, const char *name, Buf *notes) {
                         notes->len && notes->data[(notes->start + notes->len - 1) % notes->cap] != '\n' ? "\n"
                                                                                                         : "",
                         b->total, name, b->len);
+                size_t written = notes->total; /* a note is not output of the hook */
                 buf_add(notes, msg, k < (int)sizeof(msg) ? (size_t)k : sizeof(msg) - 1);
+                notes->total = written;
         }
         buf_linearize(b);
 }
 
-static bool buf_truncated(const Buf *b) {
-        return b->total > b->len;
+/* Whether b still reads as what the hook wrote, for JSON: only whitespace in front of it was dropped. */
+static bool buf_json_intact(const Buf *b) {
+        return !b->dropped_text;
 }
 
 static long long now_ms(void) {
@@ -229,8 +241,9 @@ static int pump(int fd[3], const char *input, size_t input_len, long long deadli
 static json_t *result_data(const Buf *out, const Buf *err, int code) {
         bool empty = out->len == 0;
 
-        /* The end of a cut stdout is not what the hook printed: never read it as the JSON result. */
-        if (!empty && !buf_truncated(out)) {
+        /* The end of a cut stdout is not what the hook printed (unless only leading whitespace went):
+         * never read it as the JSON result. */
+        if (!empty && buf_json_intact(out)) {
                 json_t *j = json_loadb(out->data, out->len, 0, NULL);
                 if (json_is_object(j))
                         return j;
