@@ -161,7 +161,8 @@ static int advance(PhDispatch *d, const char *id, PhError **reterr) {
         if (strcmp(stage, "outbox") == 0) {
                 r = outbox_add(d->outbox, id, json_object_get(p, "inputs"), data, reterr);
                 if (r < 0)
-                        return ph_error_prefix(reterr, "its result is kept in memory");
+                        return ph_error_prefix(reterr, "it ran; its result is kept in memory and it is not "
+                                                       "run again");
                 report(d, PH_DISPATCH_RESULT, id, dep, data, NULL);
                 stage = "finish";
         }
@@ -408,7 +409,7 @@ static void absent_save(PhDispatch *d, const char *kind, json_t *next) {
                 return;
         json_object_set(d->absent, kind, next);
         if (state_save_json(d->state, ABSENT_STATE_FILE, d->absent, &err) < 0)
-                report(d, PH_DISPATCH_STATE_ERROR, "-", NULL, NULL, err);
+                report(d, PH_DISPATCH_STATE_ERROR, NULL, NULL, NULL, err);
 }
 
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments) {

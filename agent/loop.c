@@ -186,9 +186,11 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                          json_string_value(data), id);
                 break;
         case PH_DISPATCH_STATE_ERROR:
-                log_error("deployment %s: cannot write the agent's state (not run again, retried each "
-                          "pass): %s",
-                          id, ph_error_msg(err));
+                if (strcmp(id, "?") == 0)
+                        log_error("cannot write the agent's state, retried next pass: %s", ph_error_msg(err));
+                else
+                        log_error("deployment %s: cannot write the agent's state, retried next pass: %s", id,
+                                  ph_error_msg(err));
                 break;
         case PH_DISPATCH_LOST:
                 if (json_is_true(data))
