@@ -79,8 +79,9 @@ unsigned outbox_maybe_backoff(unsigned n, unsigned request_timeout, uint64_t *rn
                 base *= 2;
         if (base > OUTBOX_MAYBE_MAX)
                 base = OUTBOX_MAYBE_MAX;
-        /* Only later, never earlier: the point is to give the first send time to have arrived. */
-        return jittered(base, 1.0, 1.2, rng);
+        /* Only later, never earlier: the point is to give the first send time to have arrived. The
+         * schedule is kept in whole seconds: one more makes the wait never shorter than base. */
+        return jittered(base, 1.0, 1.2, rng) + 1;
 }
 
 static void report(PhOutbox *ob, PhOutboxEvent ev, const char *id, const PhError *err, unsigned attempts,

@@ -80,5 +80,6 @@ void outbox_prune_sent(PhOutbox *ob);
 /* Seconds before attempt number `attempts` (1, 2, 4 ... capped at max), with +-20% jitter from rng. */
 unsigned outbox_backoff(unsigned attempts, unsigned max, uint64_t *rng);
 /* Seconds before the next attempt after the n-th that may have arrived: max(OUTBOX_MAYBE_MIN,
- * 5 x request_timeout) doubling with n, capped at OUTBOX_MAYBE_MAX, plus 0-20% jitter. */
+ * 5 x request_timeout) doubling with n, capped at OUTBOX_MAYBE_MAX, plus 0-20% jitter and 1 s (the
+ * schedule is in whole seconds). */
 unsigned outbox_maybe_backoff(unsigned n, unsigned request_timeout, uint64_t *rng);

@@ -186,7 +186,7 @@ int main(void) {
                 TAP_CHECK(outbox_flush(ob, t, true, &next, NULL) == 1);
                 TAP_CHECK(outbox_flush(ob, t + 1, true, NULL, NULL) == 1); /* not due: not sent */
                 time_t delay = next - t;
-                TAP_CHECK(i == 0 ? delay >= 20 && delay <= 24
+                TAP_CHECK(i == 0 ? delay >= 21 && delay <= 25
                                  : delay + 1 >= prev_delay * 2 * 10 / 12 &&
                                            delay <= prev_delay * 2 * 12 / 10 + 1);
                 TAP_CHECK(delay > 30 || i < 1); /* retry_max (30) does not cap it */
@@ -196,7 +196,7 @@ int main(void) {
         TAP_CHECK(f.calls == c0 + 6);
         TAP_CHECK(f.events[PH_OUTBOX_RETRY_MAYBE_ARRIVED] == 6);
         uint64_t seed = 7;
-        TAP_CHECK(outbox_maybe_backoff(1, 1, &seed) >= 10 && outbox_maybe_backoff(1, 1, &seed) <= 12);
+        TAP_CHECK(outbox_maybe_backoff(1, 1, &seed) >= 11 && outbox_maybe_backoff(1, 1, &seed) <= 13);
         TAP_CHECK(outbox_maybe_backoff(40, 30, &seed) <= OUTBOX_MAYBE_MAX * 12 / 10);
         f.answer = PH_SIGNAL_DELIVERED;
         TAP_CHECK(outbox_flush(ob, t, false, &next, NULL) == 0);
