@@ -1,5 +1,5 @@
-/* The pod commands: validate, apply, delete, ps, hook. Each is a boundary: it logs the one error line
- * and turns it into an exit code. */
+/* The pod commands: validate, apply, convert, delete, ps, hook. Each is a boundary: it logs the one error
+ * line and turns it into an exit code. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -17,6 +17,8 @@
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod.h"
+#include "kubelet/convert.h"
+#include "kubelet/yaml-out.h"
 #include "manifest/manifest.h"
 
 #define EXIT_USAGE 2
@@ -112,14 +114,20 @@ static int load_file(const char *path, PhManifest **ret) {
         int r;
 
         r = file_read_all(path, MANIFEST_MAX_BYTES, &buf, &len, &err);
+        if (r == -EFBIG) {
+                /* Readable, but no manifest is that large: invalid input, like any other bad content. */
+                fprintf(stderr, "%s: larger than the limit of %u bytes for a manifest\n", path,
+                        MANIFEST_MAX_BYTES);
+                return PODHOOK_EXIT_INVALID;
+        }
         if (r < 0) {
-                if (r == -EFBIG)
-                        fprintf(stderr, "%s: larger than %u bytes\n", path, MANIFEST_MAX_BYTES);
-                else
-                        fprintf(stderr, "%s\n", ph_error_msg(err));
+                fprintf(stderr, "%s\n", ph_error_msg(err));
                 return EXIT_NOINPUT;
         }
-        r = manifest_load(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret, &warnings, &err);
+        /* Checked for a node whose agent keeps its state where it does by default. */
+        const PhManifestHost host = {.state_dir = PH_STATE_DIR_DEFAULT};
+        r = manifest_load_for(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, &host, ret, &warnings,
+                              &err);
         for (char **w = warnings; w && *w; w++)
                 fprintf(stderr, "warning: %s\n", *w);
         if (r < 0) {
@@ -138,7 +146,9 @@ static const char validate_help[] =
         "every problem as FILE:LINE: FIELD: what is wrong. Warnings (unknown fields) do not fail.\n"
         "Nothing is deployed. '-' reads standard input.\n"
         "\n"
-        "Exit status: 0 all valid, 65 some manifest invalid, 66 some file unreadable.\n";
+        "Exit status: 0 all valid, 65 some manifest invalid (or over 1 MiB), 66 some file unreadable (or "
+        "not\n"
+        "a regular file: a FIFO, a socket, a directory).\n";
 
 int cli_validate(int argc, char **argv) {
         PodArgs a = {};
@@ -189,6 +199,15 @@ static char *name_from_file(const char *path) {
         return pod_name_sanitize(base);
 }
 
+/* The pod of apply and convert: --name, else the manifest id (made a valid name), else the file's. */
+static char *pod_name_of(const char *name, const PhManifest *m, const char *path) {
+        if (name)
+                return xstrdup(name);
+        if (m->id && *m->id)
+                return pod_name_is_valid(m->id) ? xstrdup(m->id) : pod_name_sanitize(m->id);
+        return name_from_file(path);
+}
+
 int cli_apply(int argc, char **argv) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -211,12 +230,7 @@ int cli_apply(int argc, char **argv) {
         r = load_file(argv[optind], &m);
         if (r != 0)
                 return r;
-        if (name)
-                pod = xstrdup(name);
-        else if (m->id && *m->id)
-                pod = pod_name_is_valid(m->id) ? xstrdup(m->id) : pod_name_sanitize(m->id);
-        else
-                pod = name_from_file(argv[optind]);
+        pod = pod_name_of(name, m, argv[optind]);
 
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
@@ -226,6 +240,68 @@ int cli_apply(int argc, char **argv) {
         if (json_dumpf(inspect, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
                 return EXIT_FAILURE;
         return EXIT_SUCCESS;
+}
+
+/* --- convert ----------------------------------------------------------------------------------- */
+
+static const char convert_help[] =
+        "Usage: podhook convert [--name POD] [--json] FILE\n"
+        "\n"
+        "Prints the Kubernetes v1 Pod that a kubelet runs for a v1beta2 manifest: a static pod, as YAML\n"
+        "(or JSON with --json). Nothing is deployed. command becomes args (the image's ENTRYPOINT stays),\n"
+        "hostDir a hostPath of type DirectoryOrCreate, memory and cpu resources.limits. Names v1 refuses\n"
+        "are made lower case with '-' for '_' (apache_container -> apache-container); the annotation\n"
+        "io.podhook/original-names keeps the originals. Labels and annotations io.podhook/pod and\n"
+        "io.podhook/spec-hash let podhook find its pods again. '-' reads standard input (name the pod\n"
+        "with --name when the manifest has no id).\n"
+        "\n"
+        "  --name POD   pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --json       JSON instead of YAML\n"
+        "\n"
+        "Exit status: 0 converted, 65 invalid manifest or not expressible as a v1 Pod (every reason on\n"
+        "stderr), 66 FILE unreadable.\n";
+
+int cli_convert(int argc, char **argv) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *pod = NULL, *text = NULL;
+        json_auto_t *v1 = NULL;
+        PodArgs a = {};
+        size_t len = 0;
+        int r;
+
+        r = parse_args("convert", convert_help, "nj", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (optind != argc - 1)
+                return usage_error("convert", "%s", "exactly one FILE is needed");
+        if (a.name && !pod_name_is_valid(a.name))
+                return usage_error("convert",
+                                   "--name '%s' is not a valid pod name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
+                                   a.name);
+        const char *path = argv[optind];
+        r = load_file(path, &m);
+        if (r != 0)
+                return r;
+        if (!a.name && !(m->id && *m->id) && strcmp(path, "-") == 0)
+                return usage_error("convert", "%s", "standard input has no file name: give --name POD");
+        pod = pod_name_of(a.name, m, path);
+        r = kubelet_pod_convert(m, pod, NULL, strcmp(path, "-") == 0 ? "<stdin>" : path, &v1, &err);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", ph_error_msg(err));
+                return PODHOOK_EXIT_INVALID;
+        }
+        if (a.json) {
+                if (json_dumpf(v1, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                        return EXIT_FAILURE;
+        } else {
+                r = kubelet_yaml_dump(v1, &text, &len, &err);
+                if (r < 0)
+                        return fail("convert", err);
+                if (fwrite(text, 1, len, stdout) != len)
+                        return EXIT_FAILURE;
+        }
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* --- delete ------------------------------------------------------------------------------------ */

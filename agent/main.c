@@ -16,6 +16,7 @@ static const struct {
 } commands[] = {
         { "validate", cli_validate, "check manifests; exit 0 when valid, 65 when not" },
         { "apply", cli_apply, "deploy or replace a pod from a manifest" },
+        { "convert", cli_convert, "print the Kubernetes v1 Pod (static pod YAML) of a manifest" },
         { "delete", cli_delete, "remove a pod (volumes stay unless --purge)" },
         { "ps", cli_ps, "list pods and their containers" },
         { "hook", cli_hook, "heat-config hook for group docker (JSON on stdin, result on stdout)" },

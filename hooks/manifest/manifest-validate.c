@@ -48,6 +48,7 @@ typedef struct PortTable {
 
 typedef struct Checker {
         const PhManifestDoc *doc;
+        char *state_dir; /* cleaned; NULL when the node is not known */
         ProblemList errors, warnings;
         size_t seq;
         json_t *volume_names; /* declared volume name -> path of its first declaration */
@@ -68,6 +69,7 @@ static void port_table_done(PortTable *t) {
 }
 
 static void checker_done(Checker *c) {
+        free(c->state_dir);
         problem_list_done(&c->errors);
         problem_list_done(&c->warnings);
         json_decref(c->volume_names);
@@ -116,29 +118,6 @@ static int problem_cmp(const void *a, const void *b) {
 static void problem_list_sort(ProblemList *l) {
         if (l->n > 1)
                 qsort(l->items, l->n, sizeof(Problem), problem_cmp);
-}
-
-/* A value as it may appear in a one-line message: quoted, control characters escaped, long ones cut. */
-static char *quote(const char *s) {
-        size_t n = strlen(s), cut = n > 80 ? manifest_utf8_cut(s, 77) : n;
-        char *out = xmalloc(cut * 4 + 8), *p = out;
-
-        *p++ = '"';
-        for (size_t i = 0; i < cut; i++) {
-                unsigned char ch = (unsigned char) s[i];
-                if (ch == '"' || ch == '\\') {
-                        *p++ = '\\';
-                        *p++ = (char) ch;
-                } else if (ch < 0x20 || ch == 0x7f)
-                        p += sprintf(p, "\\x%02x", ch);
-                else
-                        *p++ = (char) ch;
-        }
-        if (cut < n)
-                p += sprintf(p, "...");
-        *p++ = '"';
-        *p = 0;
-        return out;
 }
 
 static char *child_path(const char *parent, const char *key) {
@@ -230,7 +209,7 @@ static bool get_int(Checker *c, const json_t *obj, const char *opath, const char
                 return r == 0;
         if (!json_is_integer(v)) {
                 if (json_is_string(v)) {
-                        _cleanup_free_ char *q = quote(json_string_value(v));
+                        _cleanup_free_ char *q = manifest_quote(json_string_value(v));
                         error_at(c, path, "must be an integer, not the string %s", q);
                 } else
                         error_at(c, path, "must be an integer, not %s", manifest_kind_of(v));
@@ -305,7 +284,7 @@ static bool get_strv(Checker *c, const json_t *obj, const char *opath, const cha
 
 /* Container, volume and port names: safe as the part after "<pod>." in a Docker name. */
 static bool check_name(Checker *c, const char *path, const char *name, const char *what) {
-        _cleanup_free_ char *q = quote(name);
+        _cleanup_free_ char *q = manifest_quote(name);
         size_t n = strlen(name);
         bool ok = isalnum((unsigned char) name[0]);
 
@@ -342,7 +321,7 @@ static void check_unique_name(Checker *c, const json_t *obj, const char *path, b
         _cleanup_free_ char *npath = child_path(path, "name");
         json_t *seen = json_object_get(names, name);
         if (check_name(c, npath, name, what) && seen) {
-                _cleanup_free_ char *q = quote(name);
+                _cleanup_free_ char *q = manifest_quote(name);
                 error_at(c, npath, "%s is already used by %s", q, json_string_value(seen));
         } else if (!seen)
                 json_object_set_new(names, name, json_string(path));
@@ -360,7 +339,7 @@ static bool is_c_identifier(const char *s) {
 
 static bool check_absolute(Checker *c, const char *path, const char *value) {
         if (value[0] != '/') {
-                _cleanup_free_ char *q = quote(value);
+                _cleanup_free_ char *q = manifest_quote(value);
                 error_at(c, path, "%s must be an absolute path", q);
                 return false;
         }
@@ -398,6 +377,55 @@ static char *path_clean(const char *p) {
 }
 
 /* ---- volumes ---- */
+
+/* True when path (clean) is dir (clean) or below it. */
+static bool path_within(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        if (strcmp(dir, "/") == 0)
+                return true;
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* A host directory the pod gets: the agent's own state is refused (a pod could have deployments run and
+ * signalled again, or read their passwords); what hands the pod the host gets a warning. */
+static void check_host_dir(Checker *c, const char *ppath, const char *host_path) {
+        static const char *const sockets[] = {"/var/run/docker.sock", "/run/docker.sock", NULL};
+        _cleanup_free_ char *clean = path_clean(host_path);
+        _cleanup_free_ char *q = manifest_quote(host_path);
+
+        if (c->state_dir && strcmp(clean, c->state_dir) == 0) {
+                error_at(c, ppath, "%s is podhook's state directory: a pod must not reach it", q);
+                return;
+        }
+        if (c->state_dir && path_within(clean, c->state_dir)) {
+                error_at(c, ppath, "%s is inside podhook's state directory %s: a pod must not reach it", q,
+                         c->state_dir);
+                return;
+        }
+        if (c->state_dir && path_within(c->state_dir, clean)) {
+                error_at(c, ppath, "%s holds podhook's state directory %s: a pod must not reach it", q,
+                         c->state_dir);
+                return;
+        }
+        if (strcmp(clean, "/") == 0)
+                warn_at(c, ppath, "%s gives the pod the host's whole file system", q);
+        else if (strcmp(clean, "/etc") == 0)
+                warn_at(c, ppath, "%s gives the pod the host's configuration, passwords included", q);
+        for (const char *const *s = sockets; *s; s++) {
+                _cleanup_free_ char *dir = xstrndup(*s, (size_t)(strrchr(*s, '/') - *s));
+                if (strcmp(clean, *s) == 0)
+                        warn_at(c, ppath,
+                                "%s is the Docker Engine's socket: the pod gets control of the engine, and "
+                                "so of the host",
+                                q);
+                else if (strcmp(clean, dir) == 0)
+                        warn_at(c, ppath,
+                                "%s holds the Docker Engine's socket: the pod gets control of the engine, "
+                                "and so of the host",
+                                q);
+        }
+}
 
 static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolume *out) {
         static const char *const known[] = {"name", "source", NULL};
@@ -463,6 +491,7 @@ static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolu
                 _cleanup_free_ char *ppath = child_path(hpath, "path");
                 if (!check_absolute(c, ppath, host_path))
                         return;
+                check_host_dir(c, ppath, host_path);
                 out->kind = PH_VOLUME_HOST_DIR;
                 out->host_path = xstrdup(host_path);
         }
@@ -477,7 +506,14 @@ static bool ip_parse(const char *s, int *family, unsigned char addr[16]) {
                 return true;
         }
         if (inet_pton(AF_INET6, s, addr) == 1) {
+                static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
                 *family = AF_INET6;
+                /* ::ffff:a.b.c.d is a.b.c.d: the same socket, so the same port. */
+                if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+                        memmove(addr, addr + 12, 4);
+                        memset(addr + 4, 0, 12);
+                        *family = AF_INET;
+                }
                 return true;
         }
         return false;
@@ -564,7 +600,7 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
                         for (char *p = out->protocol; *p; p++)
                                 *p = (char) tolower((unsigned char) protocol[p - out->protocol]);
                 } else {
-                        _cleanup_free_ char *q = quote(protocol);
+                        _cleanup_free_ char *q = manifest_quote(protocol);
                         error_at(c, ppath, "%s is not supported (use TCP or UDP)", q);
                         proto_ok = false;
                 }
@@ -574,7 +610,7 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
         bool ip_ok = get_string(c, port, path, "hostIP", false, &host_ip);
         if (ip_ok && host_ip) {
                 if (!ip_parse(host_ip, &use.family, use.addr)) {
-                        _cleanup_free_ char *q = quote(host_ip);
+                        _cleanup_free_ char *q = manifest_quote(host_ip);
                         error_at(c, ipath, "%s is not a valid IP address", q);
                         ip_ok = false;
                 } else
@@ -617,7 +653,7 @@ static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar 
         if (get_string(c, env, path, "name", true, &name) && name) {
                 if (!is_c_identifier(name)) {
                         _cleanup_free_ char *npath = child_path(path, "name");
-                        _cleanup_free_ char *q = quote(name);
+                        _cleanup_free_ char *q = manifest_quote(name);
                         error_at(c, npath,
                                  "%s is not a valid variable name: use letters, digits and '_', not starting with a digit",
                                  q);
@@ -640,7 +676,7 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
         if (get_string(c, mount, path, "name", true, &name) && name) {
                 if (!json_object_get(c->volume_names, name)) {
                         _cleanup_free_ char *npath = child_path(path, "name");
-                        _cleanup_free_ char *q = quote(name);
+                        _cleanup_free_ char *q = manifest_quote(name);
                         error_at(c, npath, "%s is not a volume declared in volumes", q);
                 }
                 out->name = xstrdup(name);
@@ -649,10 +685,22 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
                 _cleanup_free_ char *mpath = child_path(path, "mountPath");
                 if (check_absolute(c, mpath, mount_path)) {
                         _cleanup_free_ char *clean = path_clean(mount_path);
-                        _cleanup_free_ char *q = quote(mount_path);
+                        _cleanup_free_ char *q = manifest_quote(mount_path);
                         json_t *seen = json_object_get(mount_paths, clean);
                         if (strcmp(clean, "/") == 0)
                                 error_at(c, mpath, "%s cannot be a mount point", q);
+                        /* Docker refuses these at start, or (/sys) puts the volume over the container's
+                         * sysfs. Below /dev is fine: Docker gives way to a volume at /dev/shm (memory shared
+                         * by the pod's containers), and /dev/log is how a syslog socket is handed in. */
+                        else if (path_within(clean, "/proc") || path_within(clean, "/sys"))
+                                error_at(c, mpath,
+                                         "%s cannot be a mount point: the container runtime sets up %s", q,
+                                         path_within(clean, "/proc") ? "/proc" : "/sys");
+                        else if (strcmp(clean, "/dev") == 0)
+                                error_at(c, mpath,
+                                         "%s cannot be a mount point: the container runtime sets up /dev (a "
+                                         "path below it, such as /dev/shm, can be)",
+                                         q);
                         else if (seen)
                                 error_at(c, mpath, "%s is already a mount point of %s", q, json_string_value(seen));
                         else
@@ -663,59 +711,85 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
         (void) get_bool(c, mount, path, "readOnly", &out->read_only);
 }
 
-/* A probe or lifecycle handler: checked for shape only, since podhook does not run them. */
-static void check_handler(Checker *c, const json_t *h, const char *path, bool probe) {
+/* A handler's port as written: the validator does not judge it (podhook's Docker backend runs no probes). */
+static void port_ref_of(const json_t *v, PhPortRef *out) {
+        if (!v || json_is_null(v))
+                out->kind = PH_PORT_REF_NONE;
+        else if (json_is_integer(v)) {
+                out->kind = PH_PORT_REF_NUMBER;
+                out->number = json_integer_value(v);
+        } else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)) {
+                out->kind = PH_PORT_REF_NAME;
+                out->name = xstrdup(json_string_value(v));
+        } else
+                out->kind = PH_PORT_REF_OTHER;
+}
+
+/* A probe or lifecycle handler: checked for shape only, since podhook does not run them; what it says
+ * is kept in *out (and the probe's timings in *probe_out) for a backend that does. */
+static void check_handler(Checker *c, const json_t *h, const char *path, PhHandler *out, PhProbe *probe_out) {
         static const char *const probe_known[] = {"type", "httpGet", "tcpSocket", "exec", "initialDelaySeconds",
                                                   "timeoutSeconds", NULL};
         static const char *const handler_known[] = {"exec", "httpGet", NULL};
         static const char *const http_known[] = {"path", "port", "host", NULL};
         static const char *const tcp_known[] = {"port", NULL};
         static const char *const exec_known[] = {"command", NULL};
+        bool probe = probe_out != NULL;
         json_t *v;
         const char *s;
-        json_int_t i;
-        bool present;
-        _cleanup_strv_free_ char **command = NULL;
 
         check_known(c, h, path, probe ? probe_known : handler_known);
         if (get_typed(c, h, path, "httpGet", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "httpGet");
+                out->actions |= PH_HANDLER_HTTP_GET;
                 check_known(c, v, p, http_known);
-                (void) get_string(c, v, p, "path", false, &s);
-                (void) get_string(c, v, p, "host", false, &s);
+                if (get_string(c, v, p, "path", false, &s) && s)
+                        out->http_path = xstrdup(s);
+                if (get_string(c, v, p, "host", false, &s) && s)
+                        out->http_host = xstrdup(s);
+                port_ref_of(json_object_get(v, "port"), &out->http_port);
         }
         if (probe && get_typed(c, h, path, "tcpSocket", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "tcpSocket");
+                out->actions |= PH_HANDLER_TCP_SOCKET;
                 check_known(c, v, p, tcp_known);
+                port_ref_of(json_object_get(v, "port"), &out->tcp_port);
         }
         if (get_typed(c, h, path, "exec", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "exec");
+                out->actions |= PH_HANDLER_EXEC;
                 check_known(c, v, p, exec_known);
-                (void) get_strv(c, v, p, "command", &command);
+                (void) get_strv(c, v, p, "command", &out->exec_command);
         }
         if (probe) {
-                (void) get_int(c, h, path, "initialDelaySeconds", false, &i, &present);
-                (void) get_int(c, h, path, "timeoutSeconds", false, &i, &present);
+                json_int_t i;
+                (void) get_int(c, h, path, "initialDelaySeconds", false, &i, &probe_out->has_initial_delay);
+                probe_out->initial_delay_seconds = i;
+                (void) get_int(c, h, path, "timeoutSeconds", false, &i, &probe_out->has_timeout);
+                probe_out->timeout_seconds = i;
         }
 }
 
-static void check_unsupported(Checker *c, const json_t *ctr, const char *path) {
+static void check_unsupported(Checker *c, const json_t *ctr, const char *path, PhContainer *out) {
         json_t *v;
 
         if (get_typed(c, ctr, path, "livenessProbe", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "livenessProbe");
-                check_handler(c, v, p, true);
+                out->liveness_probe = xcalloc(1, sizeof(PhProbe));
+                check_handler(c, v, p, &out->liveness_probe->handler, out->liveness_probe);
                 warn_at(c, p, "not supported by podhook, ignored");
         }
         if (get_typed(c, ctr, path, "lifecycle", false, JSON_OBJECT, &v) && v) {
                 static const char *const known[] = {"postStart", "preStop", NULL};
                 _cleanup_free_ char *p = child_path(path, "lifecycle");
+                PhHandler **slots[] = {&out->post_start, &out->pre_stop};
                 json_t *h;
                 check_known(c, v, p, known);
-                for (const char *const *k = known; *k; k++)
-                        if (get_typed(c, v, p, *k, false, JSON_OBJECT, &h) && h) {
-                                _cleanup_free_ char *hp = child_path(p, *k);
-                                check_handler(c, h, hp, false);
+                for (size_t k = 0; known[k]; k++)
+                        if (get_typed(c, v, p, known[k], false, JSON_OBJECT, &h) && h) {
+                                _cleanup_free_ char *hp = child_path(p, known[k]);
+                                *slots[k] = xcalloc(1, sizeof(PhHandler));
+                                check_handler(c, h, hp, *slots[k], NULL);
                         }
                 warn_at(c, p, "not supported by podhook, ignored");
         }
@@ -777,7 +851,7 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                         ok = !isspace((unsigned char) *p) && !iscntrl((unsigned char) *p);
                 if (!ok) {
                         _cleanup_free_ char *ipath = child_path(path, "image");
-                        _cleanup_free_ char *q = quote(image);
+                        _cleanup_free_ char *q = manifest_quote(image);
                         error_at(c, ipath, "%s is not a valid image reference", q);
                 }
                 out->image = xstrdup(image);
@@ -822,12 +896,12 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                         ok = strcmp(*p, pull) == 0;
                 if (!ok) {
                         _cleanup_free_ char *ppath = child_path(path, "imagePullPolicy");
-                        _cleanup_free_ char *q = quote(pull);
+                        _cleanup_free_ char *q = manifest_quote(pull);
                         error_at(c, ppath, "%s is not one of PullAlways, PullNever, PullIfNotPresent", q);
                 }
                 out->image_pull_policy = xstrdup(pull);
         }
-        check_unsupported(c, ctr, path);
+        check_unsupported(c, ctr, path, out);
 }
 
 /* ---- the manifest ---- */
@@ -865,7 +939,7 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
         check_known(c, root, "", known);
         if (get_string(c, root, "", "version", true, &version) && version) {
                 if (strcasecmp(version, "v1beta1") != 0 && strcasecmp(version, "v1beta2") != 0) {
-                        _cleanup_free_ char *q = quote(version);
+                        _cleanup_free_ char *q = manifest_quote(version);
                         error_at(c, "version", "%s is not supported (use v1beta1 or v1beta2)", q);
                 }
                 m->version = xstrdup(version);
@@ -877,7 +951,7 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
                 for (const char *p = id + 1; *p && ok; p++)
                         ok = isalnum((unsigned char) *p) || *p == '_' || *p == '.' || *p == '-';
                 if (!ok) {
-                        _cleanup_free_ char *q = quote(id);
+                        _cleanup_free_ char *q = manifest_quote(id);
                         error_at(c, "id",
                                  "%s is not a valid pod id: use letters, digits, '_', '.' and '-', starting with a "
                                  "letter or digit, at most %d characters",
@@ -929,10 +1003,18 @@ static char **problems_to_strv(const Checker *c, ProblemList *l, char *const *fi
 }
 
 int manifest_validate(const PhManifestDoc *doc, PhManifest **ret, char ***ret_warnings, PhError **reterr) {
+        return manifest_validate_for(doc, NULL, ret, ret_warnings, reterr);
+}
+
+int manifest_validate_for(const PhManifestDoc *doc, const PhManifestHost *host, PhManifest **ret,
+                          char ***ret_warnings, PhError **reterr) {
         _cleanup_(manifest_freep) PhManifest *m = xcalloc(1, sizeof(*m));
         Checker c = {
                 .doc = doc,
                 .volume_names = json_object(),
+                .state_dir = host && host->state_dir && host->state_dir[0] == '/'
+                                     ? path_clean(host->state_dir)
+                                     : NULL,
         };
 
         check_manifest(&c, doc->root, m);

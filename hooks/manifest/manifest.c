@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/deployment.h"
 #include "common/secret.h"
 #include "manifest/manifest-internal.h"
 
@@ -23,6 +24,28 @@ size_t manifest_utf8_cut(const char *s, size_t max) {
         while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
                 n--;
         return n;
+}
+
+char *manifest_quote(const char *s) {
+        size_t n = strlen(s), cut = n > 80 ? manifest_utf8_cut(s, 77) : n;
+        char *out = xmalloc(cut * 4 + 8), *p = out;
+
+        *p++ = '"';
+        for (size_t i = 0; i < cut; i++) {
+                unsigned char ch = (unsigned char)s[i];
+                if (ch == '"' || ch == '\\') {
+                        *p++ = '\\';
+                        *p++ = (char)ch;
+                } else if (ch < 0x20 || ch == 0x7f)
+                        p += sprintf(p, "\\x%02x", ch);
+                else
+                        *p++ = (char)ch;
+        }
+        if (cut < n)
+                p += sprintf(p, "...");
+        *p++ = '"';
+        *p = 0;
+        return out;
 }
 
 char *manifest_path_join(const char *parent, const char *key) {
@@ -113,23 +136,7 @@ static int limits_error(int r, const char *source, PhError **reterr) {
 }
 
 const char *manifest_kind_of(const json_t *v) {
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "a map";
-        case JSON_ARRAY:
-                return "a list";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-                return "an integer";
-        case JSON_REAL:
-                return "a number with a fraction";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "true/false";
-        default:
-                return "null";
-        }
+        return deployment_kind_of(v);
 }
 
 /* Takes root (new ref, stolen) and lines (new ref, stolen, may be NULL); unwraps "manifest:". */
@@ -246,15 +253,28 @@ int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **
         return doc_new(json_deep_copy(v), NULL, source, ret, reterr);
 }
 
-int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
-                  PhError **reterr) {
+int manifest_load_for(const char *buf, size_t len, const char *source, const PhManifestHost *host,
+                      PhManifest **ret, char ***ret_warnings, PhError **reterr) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         int r;
 
         r = manifest_doc_parse(buf, len, source, &doc, reterr);
         if (r < 0)
                 return r;
-        return manifest_validate(doc, ret, ret_warnings, reterr);
+        return manifest_validate_for(doc, host, ret, ret_warnings, reterr);
+}
+
+int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
+                  PhError **reterr) {
+        return manifest_load_for(buf, len, source, NULL, ret, ret_warnings, reterr);
+}
+
+static void handler_clear(PhHandler *h) {
+        free(h->http_path);
+        free(h->http_host);
+        free(h->http_port.name);
+        free(h->tcp_port.name);
+        strv_free(h->exec_command);
 }
 
 static void container_clear(PhContainer *c) {
@@ -279,6 +299,15 @@ static void container_clear(PhContainer *c) {
         }
         free(c->mounts);
         free(c->image_pull_policy);
+        if (c->liveness_probe)
+                handler_clear(&c->liveness_probe->handler);
+        free(c->liveness_probe);
+        PhHandler *hooks[] = {c->post_start, c->pre_stop};
+        for (size_t i = 0; i < ELEMENTSOF(hooks); i++) {
+                if (hooks[i])
+                        handler_clear(hooks[i]);
+                free(hooks[i]);
+        }
         json_decref(c->json);
 }
 
@@ -299,6 +328,13 @@ PhManifest *manifest_free(PhManifest *m) {
         json_decref(m->json);
         free(m);
         return NULL;
+}
+
+void manifest_secret_values(const json_t *config, char ***values) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+
+        if (manifest_doc_from_json(config, "config", &doc, NULL) >= 0)
+                secret_collect(doc->root, values);
 }
 
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name) {

@@ -54,6 +54,43 @@ typedef enum PhRestartPolicy {
         PH_RESTART_NEVER,
 } PhRestartPolicy;
 
+/* A port of a probe or handler (v1beta2's IntOrString), as written: validation checks its shape only. */
+typedef enum PhPortRefKind {
+        PH_PORT_REF_NONE,   /* absent or null */
+        PH_PORT_REF_NUMBER, /* an integer, not range-checked */
+        PH_PORT_REF_NAME,   /* a string: a port name, or digits */
+        PH_PORT_REF_OTHER,  /* any other JSON type */
+} PhPortRefKind;
+
+typedef struct PhPortRef {
+        PhPortRefKind kind;
+        int64_t number; /* PH_PORT_REF_NUMBER */
+        char *name;     /* PH_PORT_REF_NAME */
+} PhPortRef;
+
+/* Which actions a probe or handler names; v1beta2 validation lets it name none or several. */
+typedef enum PhHandlerAction {
+        PH_HANDLER_HTTP_GET = 1 << 0,
+        PH_HANDLER_TCP_SOCKET = 1 << 1, /* probes only */
+        PH_HANDLER_EXEC = 1 << 2,
+} PhHandlerAction;
+
+/* A livenessProbe's or lifecycle hook's action. podhook's Docker backend does not run them. */
+typedef struct PhHandler {
+        unsigned actions; /* PhHandlerAction bits */
+        char *http_path;  /* may be NULL */
+        char *http_host;  /* may be NULL */
+        PhPortRef http_port;
+        PhPortRef tcp_port;
+        char **exec_command; /* NULL-terminated; NULL when absent or empty */
+} PhHandler;
+
+typedef struct PhProbe {
+        PhHandler handler;
+        bool has_initial_delay, has_timeout;
+        int64_t initial_delay_seconds, timeout_seconds; /* as written, not range-checked */
+} PhProbe;
+
 typedef struct PhContainer {
         char *name;
         char *image;
@@ -69,6 +106,9 @@ typedef struct PhContainer {
         size_t n_mounts;
         bool privileged;
         char *image_pull_policy; /* may be NULL; PullAlways, PullNever, PullIfNotPresent */
+        PhProbe *liveness_probe; /* may be NULL */
+        PhHandler *post_start;   /* lifecycle.postStart, may be NULL */
+        PhHandler *pre_stop;     /* lifecycle.preStop, may be NULL */
         json_t *json;            /* this container's object as written (new ref), for spec hashes */
 } PhContainer;
 
@@ -103,12 +143,34 @@ PH_DEFINE_CLEANUP(PhManifestDoc *, manifest_doc_free)
  * NULL) whether or not the manifest is valid. Returns 0 or -EINVAL. */
 int manifest_validate(const PhManifestDoc *doc, PhManifest **ret, char ***ret_warnings, PhError **reterr);
 
-/* Parse + validate in one call. */
+/* What validation is told of the node the pod is for: it stays pure, it never looks itself. */
+typedef struct PhManifestHost {
+        /* The agent's state directory (absolute; NULL: unknown): a hostDir that is it, is inside it or
+         * holds it is refused, since a pod could change what the agent runs and signals. */
+        const char *state_dir;
+} PhManifestHost;
+
+/* manifest_validate with the rules that need to know the node (host may be NULL: the same as
+ * manifest_validate). The commands that deploy use this one. */
+int manifest_validate_for(const PhManifestDoc *doc, const PhManifestHost *host, PhManifest **ret,
+                          char ***ret_warnings, PhError **reterr);
+
+/* Parse + validate in one call; the _for form as manifest_validate_for. */
 int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
                   PhError **reterr);
+int manifest_load_for(const char *buf, size_t len, const char *source, const PhManifestHost *host,
+                      PhManifest **ret, char ***ret_warnings, PhError **reterr);
 
 PhManifest *manifest_free(PhManifest *m);
 PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
+
+/* A value as it may appear in a one-line message: in double quotes, '"' and '\\' escaped, control
+ * characters as \xNN, and one longer than 80 bytes cut to 77 and "...". The caller frees it. */
+char *manifest_quote(const char *s);
+/* Adds to *values (secret.h's secret_collect) the secret values of a manifest given as a deployment's
+ * config (YAML or JSON text, or an object): env entries and command arguments whose names say so. A text
+ * that does not parse adds nothing. */
+void manifest_secret_values(const json_t *config, char ***values);
 
 /* Returns the PhVolume named name, or NULL. */
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name);
