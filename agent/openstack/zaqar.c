@@ -162,7 +162,7 @@ int zaqar_list(PhKeystone *k, const PhHttpRequest *base, const char *client_id, 
                         return r;
                 if (ret_status)
                         *ret_status = resp.status;
-                if (resp.status == 204) /* v1.1's "nothing there" */
+                if (resp.status == 204) /* Zaqar v1.0's "nothing there" */
                         break;
                 if (resp.status < 200 || resp.status > 299)
                         return ph_error_set(reterr,
