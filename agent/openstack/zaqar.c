@@ -136,7 +136,7 @@ bool zaqar_message_newer(int64_t a_created, const char *a_id, int64_t b_created,
 }
 
 int zaqar_list(PhKeystone *k, const PhHttpRequest *base, const char *client_id, const char *queue,
-               json_t **ret, long *ret_status, PhError **reterr) {
+               json_t **ret, PhError **reterr) {
         _cleanup_free_ char *cid = xasprintf("Client-ID: %s", client_id);
         const char *headers[] = {"Accept: application/json", cid, NULL};
         _cleanup_free_ char *first =
@@ -147,8 +147,6 @@ int zaqar_list(PhKeystone *k, const PhHttpRequest *base, const char *client_id, 
         json_auto_t *all = json_array();
         int r;
 
-        if (ret_status)
-                *ret_status = 0;
         for (unsigned page = 0; next && page < ZAQAR_MAX_PAGES; page++) {
                 _cleanup_(http_response_done) PhHttpResponse resp = {};
                 PhHttpRequest req = *base;
@@ -160,8 +158,6 @@ int zaqar_list(PhKeystone *k, const PhHttpRequest *base, const char *client_id, 
                 r = keystone_call(k, "messaging", &req, &resp, reterr);
                 if (r < 0)
                         return r;
-                if (ret_status)
-                        *ret_status = resp.status;
                 if (resp.status == 204) /* Zaqar v1.0's "nothing there" */
                         break;
                 if (resp.status < 200 || resp.status > 299)

@@ -35,9 +35,9 @@ bool zaqar_queue_name_valid(const char *queue);
 /* Every message in queue, claimed ones and our own included (GET .../messages?echo=true&
  * include_claimed=true, following the "next" links up to ZAQAR_MAX_PAGES): *ret is a new array of
  * the message objects. base gives timeouts, CA file and cancel. < 0 as keystone_call, or -EPROTO /
- * -EACCES / -EBADMSG for an answer that is not a listing (*ret_status, optional, is its status). */
+ * -EACCES / -EBADMSG for an answer that is not a listing. */
 int zaqar_list(PhKeystone *k, const PhHttpRequest *base, const char *client_id, const char *queue,
-               json_t **ret, long *ret_status, PhError **reterr);
+               json_t **ret, PhError **reterr);
 
 /* 100 ns ticks since the Unix epoch, now. */
 int64_t zaqar_now_ticks(void);

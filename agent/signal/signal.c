@@ -338,7 +338,7 @@ static PhSignalOutcome send_zaqar(const json_t *inputs, const json_t *data, cons
                 PhHttpRequest base = signal_request(o, "GET", NULL, NULL, "");
                 json_auto_t *all = NULL;
                 _cleanup_error_ PhError *err = NULL;
-                r = zaqar_list(k, &base, client_id, queue, &all, NULL, &err);
+                r = zaqar_list(k, &base, client_id, queue, &all, &err);
                 if (r < 0)
                         return FAIL(PH_SIGNAL_RETRY, reterr, EAGAIN,
                                     "ZAQAR_SIGNAL: looking for the message of the earlier attempt: %s",

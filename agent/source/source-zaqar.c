@@ -143,7 +143,7 @@ static int zaqar_peek(PhSource *s, json_t **ret, PhError **reterr) {
         ZaqarSource *z = s->data;
         PhHttpRequest base = source_http_request(s, "GET", NULL);
         json_auto_t *all = NULL;
-        int r = zaqar_list(z->keystone, &base, z->client_id, z->queue_id, &all, NULL, reterr);
+        int r = zaqar_list(z->keystone, &base, z->client_id, z->queue_id, &all, reterr);
 
         if (r < 0)
                 return r;
