@@ -445,8 +445,8 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 return 1;
         agent_follow(a, merged);
         bool had_docker = has_docker(json_object_get(a->applied, "deployments"));
-        /* The metadata being acted on: the outbox checks undelivered results against it. */
         bool stored = true;
+        /* The metadata being acted on: the outbox checks undelivered results against it. */
         if (!a->applied || !json_equal(a->applied, merged)) {
                 _cleanup_error_ PhError *err = NULL;
                 if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0) {
