@@ -48,20 +48,28 @@ libfuzzer_links() {
                 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' |
                 clang -x c -fsanitize=fuzzer -o /dev/null - > /dev/null 2>&1
 }
-if ! libfuzzer_links; then
-        echo "fuzz: installing clang and libFuzzer (libclang-rt-dev)"
-        sudo=()
+install_packages() {
+        local sudo=()
         [ "$(id -u)" = 0 ] || sudo=(sudo)
+        echo "fuzz: installing $*"
         export DEBIAN_FRONTEND=noninteractive
         "${sudo[@]}" apt-get update -qq
-        "${sudo[@]}" apt-get install -y -qq --no-install-recommends clang libclang-rt-dev > /tmp/podhook-fuzz-apt.log 2>&1 || {
+        "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" > /tmp/podhook-fuzz-apt.log 2>&1 || {
                 tail -n 20 /tmp/podhook-fuzz-apt.log >&2
                 exit 1
         }
+}
+if ! libfuzzer_links; then
+        install_packages clang libclang-rt-dev # libFuzzer's runtime
         libfuzzer_links || {
                 echo "fuzz: clang still cannot link -fsanitize=fuzzer" >&2
                 exit 1
         }
+fi
+# The cfn-xml target compares its reader with libxml2 when that is there (setup-host.sh installs it).
+if ! pkg-config --exists libxml-2.0; then
+        install_packages libxml2-dev
+        rm -rf "$builddir"
 fi
 
 if [ ! -f "$builddir/build.ninja" ]; then

@@ -7,7 +7,8 @@ set -euo pipefail
 
 PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
-      docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry)
+      docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry
+      libxml2-dev) # libxml2: only the oracle of the cfn-xml fuzz target (tests/fuzz)
 
 missing=()
 for p in "${PKGS[@]}"; do
