@@ -297,6 +297,39 @@ static void stream_state_done(StreamState *s) {
         free(s->message);
 }
 
+/* The end of the stream: its last line, and what the answer says. */
+static int stream_finish(StreamState *st, long status, const char *what, PhError **reterr) {
+        if (st->len > 0)
+                stream_line(st, st->buf, st->len);
+        if (status != 200) {
+                /* Failed before anything was streamed: the body is a normal error object, which the
+                 * consumer saw as its only line. */
+                return ph_error_set(reterr, status_errno(status), "%s: %s", what,
+                                    st->error     ? st->error
+                                    : st->message ? st->message
+                                                  : "the Docker Engine refused the request");
+        }
+        if (st->error)
+                return ph_error_set(reterr, EIO, "%s: %s", what, st->error);
+        return 0;
+}
+
+int docker_stream_parse(const char *body, size_t len, size_t chunk, long status, PhError **reterr) {
+        _cleanup_(stream_state_done) StreamState st = {};
+
+        for (size_t off = 0; off < len; off += chunk ? chunk : len) {
+                int r = stream_consume(body + off, chunk && chunk < len - off ? chunk : len - off, &st);
+                if (r < 0)
+                        return ph_error_set(reterr, -r, "the stream: a line longer than 1 MiB");
+        }
+        return stream_finish(&st, status, "the stream", reterr);
+}
+
+char *docker_error_text(long status, const char *body, size_t len) {
+        const PhHttpResponse resp = { .status = status, .body = (char *) body, .body_len = len };
+        return error_text(&resp);
+}
+
 static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body, size_t len,
                           bool progress, const char *what, PhError **reterr) {
         _cleanup_(stream_state_done) StreamState st = { .progress = progress };
@@ -317,19 +350,7 @@ static int stream_request(PhDocker *d, const char *path, const char *content_typ
         r = request(d, &req, path, true, &resp, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "%s", what);
-        if (st.len > 0)
-                stream_line(&st, st.buf, st.len);
-        if (resp.status != 200) {
-                /* Failed before anything was streamed: the body is a normal error object, which the
-                 * consumer saw as its only line. */
-                return ph_error_set(reterr, status_errno(resp.status), "%s: %s", what,
-                                    st.error     ? st.error
-                                    : st.message ? st.message
-                                                 : "the Docker Engine refused the request");
-        }
-        if (st.error)
-                return ph_error_set(reterr, EIO, "%s: %s", what, st.error);
-        return 0;
+        return stream_finish(&st, resp.status, what, reterr);
 }
 
 int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **reterr) {
