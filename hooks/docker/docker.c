@@ -242,7 +242,7 @@ int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
 /* The JSON-lines stream of /images/create: every line is parsed, the first error kept. */
 typedef struct StreamState {
         char *buf;
-        size_t len;
+        size_t len, cap;
         char *error;   /* "errorDetail"/"error" of a line: the operation failed */
         char *message; /* "message" of a non-200 answer */
         bool progress;
@@ -272,15 +272,17 @@ static void stream_line(StreamState *s, const char *line, size_t len) {
 
 static int stream_consume(const char *data, size_t len, void *userdata) {
         StreamState *s = userdata;
-        size_t start = 0;
+        size_t start = 0, kept = s->len;
 
-        /* A line longer than this is not a progress message: refuse rather than grow without bound. */
-        if (s->len + len > 1024 * 1024)
-                return -EFBIG;
-        s->buf = xrealloc(s->buf, s->len + len + 1);
+        /* Growth by doubling and a scan of the new bytes only (what was kept holds no newline): a long
+         * line arriving in small pieces costs linear time, not quadratic. */
+        if (s->len + len + 1 > s->cap) {
+                s->cap = s->len + len + 1 > 2 * s->cap ? s->len + len + 1 : 2 * s->cap;
+                s->buf = xrealloc(s->buf, s->cap);
+        }
         memcpy(s->buf + s->len, data, len);
         s->len += len;
-        for (size_t i = 0; i < s->len; i++) {
+        for (size_t i = kept; i < s->len; i++) {
                 if (s->buf[i] != '\n')
                         continue;
                 stream_line(s, s->buf + start, i - start);
@@ -288,6 +290,9 @@ static int stream_consume(const char *data, size_t len, void *userdata) {
         }
         memmove(s->buf, s->buf + start, s->len - start);
         s->len -= start;
+        /* A line longer than this is not a progress message: refuse rather than grow without bound. */
+        if (s->len > 1024 * 1024)
+                return -EFBIG;
         return 0;
 }
 
