@@ -114,14 +114,20 @@ static int load_file(const char *path, PhManifest **ret) {
         int r;
 
         r = file_read_all(path, MANIFEST_MAX_BYTES, &buf, &len, &err);
+        if (r == -EFBIG) {
+                /* Readable, but no manifest is that large: invalid input, like any other bad content. */
+                fprintf(stderr, "%s: larger than the limit of %u bytes for a manifest\n", path,
+                        MANIFEST_MAX_BYTES);
+                return PODHOOK_EXIT_INVALID;
+        }
         if (r < 0) {
-                if (r == -EFBIG)
-                        fprintf(stderr, "%s: larger than %u bytes\n", path, MANIFEST_MAX_BYTES);
-                else
-                        fprintf(stderr, "%s\n", ph_error_msg(err));
+                fprintf(stderr, "%s\n", ph_error_msg(err));
                 return EXIT_NOINPUT;
         }
-        r = manifest_load(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret, &warnings, &err);
+        /* Checked for a node whose agent keeps its state where it does by default. */
+        const PhManifestHost host = {.state_dir = PH_STATE_DIR_DEFAULT};
+        r = manifest_load_for(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, &host, ret, &warnings,
+                              &err);
         for (char **w = warnings; w && *w; w++)
                 fprintf(stderr, "warning: %s\n", *w);
         if (r < 0) {
@@ -140,7 +146,9 @@ static const char validate_help[] =
         "every problem as FILE:LINE: FIELD: what is wrong. Warnings (unknown fields) do not fail.\n"
         "Nothing is deployed. '-' reads standard input.\n"
         "\n"
-        "Exit status: 0 all valid, 65 some manifest invalid, 66 some file unreadable.\n";
+        "Exit status: 0 all valid, 65 some manifest invalid (or over 1 MiB), 66 some file unreadable (or "
+        "not\n"
+        "a regular file: a FIFO, a socket, a directory).\n";
 
 int cli_validate(int argc, char **argv) {
         PodArgs a = {};

@@ -9,6 +9,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "config.h"
+#include "docker/hook-docker.h"
 #include "ini.h"
 #include "runner/runner.h"
 
@@ -33,7 +34,7 @@ typedef struct CfgKey {
 
 static const CfgKey cfg_keys[] = {
         K("config", CFG_STRING, config, CONFIG_DEFAULT_FILE, 0, 0, NULL, "agent config file (ini)"),
-        K("state-dir", CFG_STRING, state_dir, "/var/lib/podhook", 0, 0, NULL, "markers, outbox, last metadata"),
+        K("state-dir", CFG_STRING, state_dir, PH_STATE_DIR_DEFAULT, 0, 0, NULL, "markers, outbox, last metadata"),
         K("bootstrap", CFG_STRING, bootstrap, "", 0, 0, NULL,
           "server metadata with an os-collect-config key, or that object (default: the cfn-init-data paths)"),
         K("occ-config", CFG_STRING, occ_config, "/etc/os-collect-config.conf", 0, 0, NULL,

@@ -65,6 +65,12 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
         if (inputs && !json_is_array(inputs))
                 return ph_error_set(reterr, EINVAL, "deployment %s: inputs is not a list",
                                     json_string_value(json_object_get(d, "id")));
+        /* Before str() below would make "5" or "['CREATE']" of it: what to do is no guess. */
+        const json_t *raw_action = deployment_input_json(d, "deploy_action");
+        if (raw_action && !json_is_string(raw_action))
+                return ph_error_set(
+                        reterr, EINVAL, "deployment %s: input deploy_action must be a string, not %s",
+                        json_string_value(json_object_get(d, "id")), deployment_kind_of(raw_action));
         json_array_foreach(inputs, i, in) {
                 const char *type = json_string_value(json_object_get(in, "type"));
                 json_t *v = json_object_get(in, "value");
@@ -105,6 +111,14 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
         }
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+char **dispatch_secret_values(const json_t *deployment) {
+        const char *group = json_string_value(json_object_get(deployment, "group"));
+
+        if (group && strcmp(group, "docker") == 0)
+                return docker_hook_secret_values(deployment);
+        return secret_values_of_deployment(deployment);
 }
 
 static json_t *failure(const char *fmt, const char *a, const char *b) {
@@ -165,7 +179,7 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         if (!data)
                 return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
         /* A hook may echo a password or a signed URL it was given: none of them leaves the machine. */
-        _cleanup_strv_free_ char **secrets = secret_values_of_inputs(json_object_get(prepared, "inputs"));
+        _cleanup_strv_free_ char **secrets = dispatch_secret_values(prepared);
         secret_scrub_json(data, secrets);
         inputs = dispatch_signal_inputs(prepared);
         r = outbox_add(d->outbox, id, inputs, data, reterr);
@@ -180,16 +194,29 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
 }
 
 int dispatch_all(PhDispatch *d, const json_t *deployments) {
+        json_auto_t *seen = json_object(); /* id -> index of its first entry */
         size_t i;
         const json_t *dep;
         int ran = 0;
 
         json_array_foreach(deployments, i, dep) {
                 _cleanup_error_ PhError *err = NULL;
+                const char *id = json_string_value(json_object_get(dep, "id"));
+                const json_t *first = id ? json_object_get(seen, id) : NULL;
                 int r;
 
                 if (d->should_stop && d->should_stop(d->userdata))
                         return -EINTR;
+                if (first) {
+                        (void)ph_error_set(&err, EEXIST,
+                                           "listed more than once (entries %" JSON_INTEGER_FORMAT
+                                           " and %zu); only the first runs",
+                                           json_integer_value(first), i);
+                        report(d, PH_DISPATCH_ERROR, id, dep, NULL, err);
+                        continue;
+                }
+                if (id)
+                        json_object_set_new(seen, id, json_integer((json_int_t)i));
                 r = dispatch_one(d, dep, &err);
                 if (r == -EINTR) {
                         report(d, PH_DISPATCH_ERROR, json_string_value(json_object_get(dep, "id")), dep, NULL, err);

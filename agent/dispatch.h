@@ -53,6 +53,9 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr);
 json_t *dispatch_inputs_map(const json_t *deployment);
 /* The same with only the deploy_* inputs: what a signal transport needs, stored in the outbox. */
 json_t *dispatch_signal_inputs(const json_t *deployment);
+/* The values a result of the entry must not carry (secret.h): its inputs', and its config's where the
+ * group's hook reads one (a docker manifest, YAML text too). New strv. */
+char **dispatch_secret_values(const json_t *deployment);
 /* Runs a prepared entry through its hook. Always gives a result (a failure is data: a missing hook
  * is deploy_status_code 1 with the reason in deploy_stderr), except NULL when should_stop interrupted
  * an external hook (the deployment stays in progress and is resumed at the next start). */
@@ -60,8 +63,9 @@ json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared);
 /* One entry: 1 when it ran, 0 when skipped (done, or nothing to do), -EINTR when stopped while its hook
  * ran, other < 0 on error. */
 int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr);
-/* Every entry of the list in order; an error in one is reported and the next continues. Returns the
- * number that ran, or -EINTR when should_stop said so. */
+/* Every entry of the list in order; an error in one is reported and the next continues. An id listed
+ * again is reported (each time) and only its first entry counts. Returns the number that ran, or -EINTR
+ * when should_stop said so. */
 int dispatch_all(PhDispatch *d, const json_t *deployments);
 /* Drops in-progress records of ids no longer listed (Heat moved on while we were down). */
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments);

@@ -32,6 +32,9 @@ int ini_parse(const char *name, const char *text, PhIniFn fn, void *userdata, Ph
         char *save = NULL, *p = copy;
         unsigned line = 0;
 
+        /* A UTF-8 byte order mark (some editors write one) is not part of the first key. */
+        if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+                p += 3;
         while (p) {
                 char *nl = strchr(p, '\n');
                 if (nl)

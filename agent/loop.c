@@ -44,6 +44,7 @@ PhAgent *agent_free(PhAgent *a) {
         json_decref(a->applied);
         free(a->boot_hash);
         free(a->hook_dirs);
+        free(a->state_dir_real);
         outbox_free(a->outbox);
         state_free(a->state);
         config_free(a->cfg);
@@ -86,13 +87,15 @@ int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, Ph
         return 0;
 }
 
-int agent_build_sources(const PhConfig *cfg, const json_t *occ, PhSource ***ret, size_t *ret_n, PhError **reterr) {
+int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCancel *cancel, PhSource ***ret,
+                        size_t *ret_n, PhError **reterr) {
         const json_t *collectors = json_object_get(occ, "collectors");
         size_t n = 0, i;
         PhSource **list = xcalloc(json_array_size(collectors) + 1, sizeof(*list));
         const json_t *c;
-        PhSourceOptions o = { .timeout_ms = (long) cfg->request_timeout * 1000,
-                              .ca_file = cfg->ca_file && *cfg->ca_file ? cfg->ca_file : NULL };
+        PhSourceOptions o = {.timeout_ms = (long)cfg->request_timeout * 1000,
+                             .ca_file = cfg->ca_file && *cfg->ca_file ? cfg->ca_file : NULL,
+                             .cancel = cancel};
 
         json_array_foreach(collectors, i, c) {
                 const char *name = json_string_value(c);
@@ -131,7 +134,7 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, PhSource ***ret,
 static int agent_use_occ(PhAgent *a, const json_t *occ, PhError **reterr) {
         PhSource **s = NULL;
         size_t n = 0;
-        int r = agent_build_sources(a->cfg, occ, &s, &n, reterr);
+        int r = agent_build_sources(a->cfg, occ, &a->cancel, &s, &n, reterr);
 
         if (r < 0)
                 return r;
@@ -260,6 +263,7 @@ static void agent_apply_cfg(PhAgent *a) {
         a->dispatch.hook_timeout = c->hook_timeout;
         a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
         a->dispatch.docker.grace_seconds = c->grace_seconds;
+        a->dispatch.docker.state_dir = a->state_dir_real;
         a->outbox->retry_max = c->retry_max;
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
@@ -274,11 +278,15 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->argc = argc;
         a->argv = argv;
         a->sfd = -1;
+        a->cancel = (PhHttpCancel){.fd = -1, .cancelled = agent_should_stop, .userdata = a};
         a->delay = cfg->min_interval;
         a->rng = jitter_seed();
         r = state_open(cfg->state_dir, &a->state, reterr);
         if (r < 0)
                 return r;
+        a->state_dir_real = realpath(cfg->state_dir, NULL);
+        if (!a->state_dir_real)
+                return ph_error_set(reterr, errno, "%s: %s", cfg->state_dir, strerror(errno));
         r = outbox_open(cfg->state_dir, cfg->retry_max, send_signal, a, &a->outbox, reterr);
         if (r < 0)
                 return r;
@@ -347,6 +355,8 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 json_t *m = NULL;
 
                 r = source_collect(a->sources[i], &m, &err);
+                if (r < 0 && agent_should_stop(a))
+                        return 1; /* SIGTERM cut a request short: nothing of this pass is acted on */
                 if (r == 0) {
                         json_decref(a->last[i]);
                         a->last[i] = m;
@@ -375,6 +385,9 @@ int agent_pass(PhAgent *a, PhError **reterr) {
 
         const json_t *deployments = json_object_get(merged, "deployments");
         if (!json_is_array(deployments)) {
+                if (deployments && !json_is_null(deployments))
+                        log_warning("the metadata's deployments is %s, not a list: ignored",
+                                    deployment_kind_of(deployments));
                 complete = false;
                 deployments = NULL;
         }
@@ -400,6 +413,32 @@ int agent_deliver(PhAgent *a, bool all, time_t *ret_next_due, PhError **reterr) 
         return outbox_flush(a->outbox, time(NULL), all, ret_next_due, reterr);
 }
 
+/* {"<source>": metadata}: the secrets of every deployment (those only its hook knows to find, in a YAML
+ * manifest, too) and of the rest go, wherever they appear. */
+static void redact_for_print(json_t *out) {
+        _cleanup_strv_free_ char **extra = xcalloc(1, sizeof(char *));
+        const char *name;
+        const json_t *md, *d;
+        size_t i;
+
+        json_object_foreach(out, name, md) {
+                json_array_foreach(json_object_get(md, "deployments"), i, d) {
+                        json_auto_t *prepared = NULL;
+                        /* As the hook would get it: a component resolves to its docker config. */
+                        if (dispatch_prepare(d, &prepared, NULL) != 0)
+                                prepared = json_incref((json_t *)d);
+                        _cleanup_strv_free_ char **values = dispatch_secret_values(prepared);
+                        for (char **v = values; *v; v++) {
+                                size_t k = strv_length(extra);
+                                extra = xrealloc(extra, (k + 2) * sizeof(char *));
+                                extra[k] = TAKE_PTR(*v);
+                                extra[k + 1] = NULL;
+                        }
+                }
+        }
+        secret_redact_deep(out, extra);
+}
+
 int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
         json_auto_t *occ = NULL, *out = json_object();
         PhSource **s = NULL;
@@ -408,7 +447,7 @@ int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
 
         if (r < 0)
                 return r;
-        r = agent_build_sources(cfg, occ, &s, &n, reterr);
+        r = agent_build_sources(cfg, occ, NULL, &s, &n, reterr);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -422,7 +461,7 @@ int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
         }
         sources_free(s, NULL, n);
         if (!cfg->show_secrets)
-                secret_redact_json(out);
+                redact_for_print(out);
         _cleanup_free_ char *text = json_dumps(out, JSON_INDENT(1));
         fprintf(f, "%s\n", text ? text : "{}");
         if (ok == 0)
@@ -499,7 +538,7 @@ int loop_run(PhAgent *a, PhError **reterr) {
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (tfd < 0)
                 return ph_error_set(reterr, errno, "timerfd_create: %s", strerror(errno));
-        a->sfd = sfd;
+        a->sfd = a->cancel.fd = sfd;
         a->dispatch.cancel_fd = sfd;
 
         for (;;) {
@@ -534,13 +573,13 @@ int loop_run(PhAgent *a, PhError **reterr) {
                 struct itimerspec its = { .it_value = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 } };
                 if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
                         r = ph_error_set(reterr, errno, "timerfd_settime: %s", strerror(errno));
-                        a->sfd = a->dispatch.cancel_fd = -1;
+                        a->sfd = a->cancel.fd = a->dispatch.cancel_fd = -1;
                         return r;
                 }
                 struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
                 if (poll(p, 2, -1) < 0 && errno != EINTR) {
                         r = ph_error_set(reterr, errno, "poll: %s", strerror(errno));
-                        a->sfd = a->dispatch.cancel_fd = -1;
+                        a->sfd = a->cancel.fd = a->dispatch.cancel_fd = -1;
                         return r;
                 }
                 if (p[1].revents & POLLIN) {
@@ -549,7 +588,7 @@ int loop_run(PhAgent *a, PhError **reterr) {
                 }
         }
         log_info("stopping");
-        a->sfd = -1;
+        a->sfd = a->cancel.fd = -1;
         a->dispatch.cancel_fd = -1;
         return 0;
 }

@@ -20,6 +20,7 @@ typedef struct PhAgent {
         char **argv; /* borrowed: reloads parse them again */
         PhConfig *cfg;
         PhState *state;
+        char *state_dir_real; /* the state dir with symbolic links resolved: no pod's hostDir may reach it */
         PhOutbox *outbox;
         PhDispatch dispatch;
         char *hook_dirs;
@@ -30,6 +31,7 @@ typedef struct PhAgent {
         size_t n_sources;
         json_t *applied; /* last merged metadata dispatched (also <state>/metadata.json) */
         int sfd;         /* signalfd, -1 outside loop_run */
+        PhHttpCancel cancel; /* the sources' requests: SIGTERM (sfd, agent_should_stop) aborts them */
         bool stop, reload;
         bool reconcile_pending; /* the last reconciliation failed (e.g. Docker was down) */
         unsigned delay; /* current poll back-off, s */
@@ -46,8 +48,10 @@ PH_DEFINE_CLEANUP(PhAgent *, agent_free)
  * cfn-init-data paths), unless the state dir holds a newer one Heat handed out for the same bootstrap.
  * *ret_hash (optional) is the bootstrap's digest. */
 int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, PhError **reterr);
-/* Builds the sources named by occ's collectors (new array of n); unsupported ones are skipped. */
-int agent_build_sources(const PhConfig *cfg, const json_t *occ, PhSource ***ret, size_t *ret_n, PhError **reterr);
+/* Builds the sources named by occ's collectors (new array of n); unsupported ones are skipped. cancel
+ * (optional, borrowed: it outlives the sources) aborts their requests. */
+int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCancel *cancel, PhSource ***ret,
+                        size_t *ret_n, PhError **reterr);
 /* One pass. 0 when every source answered, 1 when some did not (their last data was used), < 0 on error. */
 int agent_pass(PhAgent *a, PhError **reterr);
 /* Delivers due outbox entries (all when all); returns the number left and sets *ret_next_due. */

@@ -25,32 +25,32 @@ PhState *state_free(PhState *s) {
         return NULL;
 }
 
-/* dir_make_parents leaves existing dirs alone; ours must not be readable by others. */
-static int make_private_dir(const char *path, PhError **reterr) {
-        struct stat st;
-        int r = dir_make_parents(path, 0700, reterr);
+/* Ours alone (owner, parents: dir_open_private) before anything in it is read or written: whoever else
+ * could write to it could move deployed/ aside and have every deployment run and signalled again. */
+static int open_private_dir(const char *path, PhError **reterr) {
+        _cleanup_close_ int fd = -1;
+        int r = dir_open_private(path, geteuid(), &fd, reterr);
 
         if (r < 0)
-                return r;
-        if (stat(path, &st) < 0)
-                return ph_error_set(reterr, errno, "%s: %s", path, strerror(errno));
-        if ((st.st_mode & 077) && chmod(path, st.st_mode & 0700) < 0)
-                return ph_error_set(reterr, errno, "%s: chmod: %s", path, strerror(errno));
+                return ph_error_prefix(reterr, "state directory");
         return 0;
 }
 
 int state_open(const char *dir, PhState **ret, PhError **reterr) {
         _cleanup_(state_freep) PhState *s = xcalloc(1, sizeof(*s));
-        _cleanup_free_ char *lock = NULL;
+        _cleanup_free_ char *lock = NULL, *outbox = xasprintf("%s/outbox", dir);
         int r;
 
         s->lock_fd = -1;
         s->dir = xstrdup(dir);
         s->deployed_dir = xasprintf("%s/deployed", dir);
-        r = make_private_dir(s->dir, reterr);
+        r = open_private_dir(s->dir, reterr);
         if (r < 0)
                 return r;
-        r = make_private_dir(s->deployed_dir, reterr);
+        r = open_private_dir(s->deployed_dir, reterr);
+        if (r < 0)
+                return r;
+        r = open_private_dir(outbox, reterr);
         if (r < 0)
                 return r;
         lock = xasprintf("%s/lock", dir);

@@ -4,7 +4,9 @@
 #   podhook.local/apache:1   /run-apache.sh: busybox httpd on port 80, /var/www/index.html
 #   podhook.local/redis:1    /run-redis.sh: "+PONG" to every connection on port 6379
 # Every image is labelled io.podhook.test=1. Images already present are left alone (quick when all are);
-# --force rebuilds them.
+# --force rebuilds them. They go to the engine DOCKER_HOST names (the local dockerd by default): Podman
+# keeps images in a store of its own, so the integration tests' Podman run calls this with DOCKER_HOST
+# on Podman's socket (the docker CLI's import works against Podman's Docker-compatible API).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,13 +1,14 @@
 #!/bin/bash
 # Makes a fresh Debian 12 machine ready to build and run podhook: installs what is missing (build
-# packages, docker.io, busybox-static, Node.js and the npm package of the kubelet schema test) and starts a
-# Docker engine when none answers.
+# packages, docker.io, podman, busybox-static, Node.js and the npm package of the kubelet schema test) and
+# starts a Docker engine and Podman's Docker-compatible service when they do not answer.
 # Idempotent; quiet when everything is already there. Needs root (apt-get, dockerd).
 set -euo pipefail
 
 PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
       docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry
+      podman catatonit netavark aardvark-dns
       libxml2-dev) # libxml2: only the oracle of the cfn-xml fuzz target (tests/fuzz)
 
 missing=()
@@ -55,20 +56,60 @@ fi
 
 # Debian's own client talks API 1.41 to Debian's engine; a newer client elsewhere on PATH is not needed.
 DOCKER=/usr/bin/docker
-engine_answers() { "$DOCKER" version --format '{{.Server.APIVersion}}' > /dev/null 2>&1; }
+# The local dockerd is meant, whatever DOCKER_HOST says (it may name Podman's socket): asking that
+# one instead would start a second dockerd beside a running one.
+docker_local() { DOCKER_HOST=unix:///var/run/docker.sock "$DOCKER" "$@"; }
+engine_answers() { docker_local version --format '{{.Server.APIVersion}}' > /dev/null 2>&1; }
+
+# await WHAT LOG COMMAND...: until the command succeeds, for at most 60 s; then the log's tail and exit 1.
+await() {
+        local what=$1 log=$2 deadline=$((SECONDS + 60))
+        shift 2
+        until "$@"; do
+                if [ $SECONDS -ge $deadline ]; then
+                        echo "setup-host: $what did not answer within 60 s" >&2
+                        tail -n 20 "$log" >&2
+                        exit 1
+                fi
+                sleep 0.2
+        done
+}
 
 if ! engine_answers; then
         echo "setup-host: no Docker engine answers; starting dockerd"
         # setsid: the engine must outlive this script and the test run's process group.
         setsid dockerd > /var/log/podhook-dockerd.log 2>&1 < /dev/null &
-        deadline=$((SECONDS + 60))
-        until engine_answers; do
-                if [ $SECONDS -ge $deadline ]; then
-                        echo "setup-host: dockerd did not answer within 60 s" >&2
-                        tail -n 20 /var/log/podhook-dockerd.log >&2
-                        exit 1
-                fi
-                sleep 0.2
-        done
+        await dockerd /var/log/podhook-dockerd.log engine_answers
 fi
-echo "setup-host: Docker engine API $("$DOCKER" version --format '{{.Server.APIVersion}}')"
+echo "setup-host: Docker engine API $(docker_local version --format '{{.Server.APIVersion}}')"
+
+# Podman's Docker-compatible API, rootful, for the integration suite's Podman run (docs/podman.md). Its
+# settings for these machines are in tools/podman/ (why: the comments there); they are copied to
+# /run/podhook-podman so that the service never reads from a checkout that goes away.
+PODMAN_SOCK=/run/podman/podman.sock
+podman_conf=/run/podhook-podman
+podman_answers() { curl -fsS --max-time 5 --unix-socket "$PODMAN_SOCK" -o /dev/null http://podman/_ping 2>/dev/null; }
+mkdir -p "$podman_conf" /run/podman
+install -m 0644 "$(dirname "$0")/podman/containers.conf" "$(dirname "$0")/podman/registries.conf" "$podman_conf/"
+
+if ! podman_answers; then
+        # The rlimits pinned there must be within this machine's hard limits, or no container starts.
+        nofile=$(grep -o 'nofile=[0-9]*:[0-9]*' "$podman_conf/containers.conf" | cut -d: -f2)
+        nproc=$(grep -o 'nproc=[0-9]*:[0-9]*' "$podman_conf/containers.conf" | cut -d: -f2)
+        pid_max=$(cat /proc/sys/kernel/pid_max)
+        hard_nproc=$(ulimit -Hu)
+        [ "$hard_nproc" = unlimited ] || [ "$hard_nproc" -gt "$pid_max" ] && hard_nproc=$pid_max
+        hard_nofile=$(ulimit -Hn)
+        if { [ "$hard_nofile" != unlimited ] && [ "$hard_nofile" -lt "$nofile" ]; } || [ "$hard_nproc" -lt "$nproc" ]; then
+                echo "setup-host: tools/podman/containers.conf pins nofile=$nofile and nproc=$nproc, above what this" \
+                        "machine allows (open files $hard_nofile, processes $hard_nproc): lower them there" >&2
+                exit 1
+        fi
+        echo "setup-host: Podman's service does not answer; starting podman system service on $PODMAN_SOCK"
+        # setsid, like dockerd: it must outlive this script. --time=0: no exit when idle.
+        CONTAINERS_CONF=$podman_conf/containers.conf CONTAINERS_REGISTRIES_CONF=$podman_conf/registries.conf \
+                setsid podman system service --time=0 "unix://$PODMAN_SOCK" > /var/log/podhook-podman.log 2>&1 < /dev/null &
+        await "podman system service" /var/log/podhook-podman.log podman_answers
+fi
+echo "setup-host: Podman $(curl -fsS --max-time 5 --unix-socket "$PODMAN_SOCK" http://podman/version |
+        python3 -c 'import json, sys; v = json.load(sys.stdin); print(v["Version"], "API", v["ApiVersion"])')"

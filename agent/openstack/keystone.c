@@ -131,7 +131,8 @@ static char *request_body(const PhKeystone *k) {
         return text;
 }
 
-int keystone_authenticate(PhKeystone *k, PhError **reterr) {
+/* cancel: the caller's, so that a token request is aborted like the call it is for. */
+static int authenticate(PhKeystone *k, const PhHttpCancel *cancel, PhError **reterr) {
         if (k->token && time(NULL) < k->valid_until)
                 return 0;
         keystone_invalidate(k);
@@ -150,11 +151,14 @@ int keystone_authenticate(PhKeystone *k, PhError **reterr) {
                 .connect_timeout_ms = k->timeout_ms > 0 && k->timeout_ms < 10000 ? k->timeout_ms : 0,
                 .max_body = 8u * 1024u * 1024u,
                 .ca_file = k->ca_file,
+                .cancel = cancel,
         };
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_error_ PhError *err = NULL;
         int r = http_request(&req, &resp, &err);
         secret_free(body);
+        if (r == -ECANCELED)
+                return ph_error_set(reterr, ECANCELED, "keystone token: %s", ph_error_msg(err));
         if (r < 0)
                 return ph_error_set(reterr, EAGAIN, "keystone token: %s", ph_error_msg(err));
 
@@ -233,6 +237,10 @@ static bool region_matches(const json_t *ep, const char *region) {
         return (id && strcmp(id, region) == 0) || (name && strcmp(name, region) == 0);
 }
 
+int keystone_authenticate(PhKeystone *k, PhError **reterr) {
+        return authenticate(k, NULL, reterr);
+}
+
 int keystone_endpoint(PhKeystone *k, const char *type, char **ret, PhError **reterr) {
         size_t i, j;
         json_t *svc, *ep; /* borrowed */
@@ -272,7 +280,7 @@ int keystone_call(PhKeystone *k, const char *type, const PhHttpRequest *req, PhH
         for (const char *const *h = req->headers; h && *h; h++)
                 n++;
         for (int attempt = 0;; attempt++) {
-                r = keystone_authenticate(k, reterr);
+                r = authenticate(k, req->cancel, reterr);
                 if (r < 0)
                         return r;
                 _cleanup_free_ char *endpoint = NULL;

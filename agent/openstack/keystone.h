@@ -52,7 +52,8 @@ int keystone_endpoint(PhKeystone *k, const char *type, char **ret, PhError **ret
 /* One call to service type: authenticates, sends req (whose url is the path below the endpoint,
  * starting with "/") with X-Auth-Token added, and on a 401 re-authenticates and sends it once more.
  * 0 when an answer arrived (*ret filled, any status); < 0 as keystone_authenticate, or the
- * http_request error (-ETIMEDOUT, -ECONNREFUSED, ...). */
+ * http_request error (-ETIMEDOUT, -ECONNREFUSED, ...; -ECANCELED when req->cancel aborted the call or
+ * its token request). */
 int keystone_call(PhKeystone *k, const char *type, const PhHttpRequest *req, PhHttpResponse *ret,
                   PhError **reterr);
 

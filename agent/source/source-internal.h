@@ -18,6 +18,7 @@ struct PhSource {
         const PhSourceOps *ops;
         long timeout_ms;
         char *ca_file;
+        const PhHttpCancel *cancel; /* borrowed, may be NULL */
         void *data; /* the backend's own state */
 };
 
@@ -36,7 +37,7 @@ typedef struct PhSourceKey {
  * in one error ("heat: missing auth_url, user_id"). */
 int source_config_strings(const PhSource *s, const json_t *section, const PhSourceKey *keys, size_t n,
                           PhError **reterr);
-/* A request with the source's timeout and CA file. */
+/* A request with the source's timeout, CA file and cancel. */
 PhHttpRequest source_http_request(const PhSource *s, const char *method, const char *url);
 /* Parses a 2xx JSON answer into a new ref; what names the request in errors (no secrets in it). */
 int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret, PhError **reterr);

@@ -65,13 +65,11 @@ static int file_cmp(const void *a, const void *b) {
 
 static int read_file(int dfd, const char *dir, const char *name, json_t **ret, PhError **reterr) {
         struct stat st;
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        _cleanup_close_ int fd = file_open_regular(dfd, name, reterr);
         if (fd < 0)
-                return ph_error_set(reterr, errno, "local: %s/%s: %s", dir, name, strerror(errno));
+                return ph_error_prefix(reterr, "local: %s", dir);
         if (fstat(fd, &st) < 0)
                 return ph_error_set(reterr, errno, "local: %s/%s: %s", dir, name, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return ph_error_set(reterr, EPERM, "local: %s/%s is not a regular file", dir, name);
         if (st.st_mode & S_IWOTH)
                 return ph_error_set(reterr, EPERM, "local: %s/%s is world-writable", dir, name);
 
@@ -104,13 +102,9 @@ static int read_dir(const char *dir, LocalFile **files, size_t *n, PhError **ret
                 return 0; /* like os-collect-config: a missing directory is skipped */
         if (dfd < 0)
                 return ph_error_set(reterr, errno, "local: %s: %s", dir, strerror(errno));
-        if (fstat(dfd, &st) < 0)
-                return ph_error_set(reterr, errno, "local: %s: %s", dir, strerror(errno));
-        if (st.st_uid != getuid())
-                return ph_error_set(reterr, EPERM, "local: %s is owned by uid %u, not by the agent's uid %u", dir,
-                                    (unsigned) st.st_uid, (unsigned) getuid());
-        if (st.st_mode & S_IWOTH)
-                return ph_error_set(reterr, EPERM, "local: %s is world-writable", dir);
+        r = dir_check_trusted(dfd, dir, geteuid(), PH_DIR_OWNED, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "local");
 
         int dfd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
         if (dfd2 < 0)

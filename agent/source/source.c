@@ -28,6 +28,7 @@ int source_new(const char *name, const json_t *section, const PhSourceOptions *o
         s->ops = ops;
         s->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 10000;
         s->ca_file = o && o->ca_file ? xstrdup(o->ca_file) : NULL;
+        s->cancel = o ? o->cancel : NULL;
         r = ops->init(s, section, reterr);
         if (r < 0)
                 return r;
@@ -96,13 +97,14 @@ int source_config_strings(const PhSource *s, const json_t *section, const PhSour
 }
 
 PhHttpRequest source_http_request(const PhSource *s, const char *method, const char *url) {
-        return (PhHttpRequest) {
+        return (PhHttpRequest){
                 .method = method,
                 .url = url,
                 .timeout_ms = s->timeout_ms,
                 .connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000,
                 .max_body = 64u * 1024u * 1024u,
                 .ca_file = s->ca_file,
+                .cancel = s->cancel,
         };
 }
 

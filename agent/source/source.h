@@ -3,12 +3,16 @@
 #pragma once
 
 #include "common/error.h"
+#include "common/http.h"
 
 typedef struct json_t json_t;
 
 typedef struct PhSourceOptions {
         long timeout_ms;     /* per request; 0 = 10 s */
         const char *ca_file; /* optional CA bundle for https */
+        /* optional, borrowed (it must outlive the source; its fd is read at each request): aborts a request
+         * in flight, e.g. on SIGTERM; the collect then fails with -ECANCELED */
+        const PhHttpCancel *cancel;
 } PhSourceOptions;
 
 typedef struct PhSource PhSource;

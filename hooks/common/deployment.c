@@ -5,16 +5,40 @@
 
 #include "common/deployment.h"
 
-const char *deployment_input(const json_t *deployment, const char *name) {
+const json_t *deployment_input_json(const json_t *deployment, const char *name) {
         const json_t *in;
         size_t i;
 
         json_array_foreach(json_object_get(deployment, "inputs"), i, in) {
                 const char *n = json_string_value(json_object_get(in, "name"));
                 if (n && strcmp(n, name) == 0)
-                        return json_string_value(json_object_get(in, "value"));
+                        return json_object_get(in, "value");
         }
         return NULL;
+}
+
+const char *deployment_input(const json_t *deployment, const char *name) {
+        return json_string_value(deployment_input_json(deployment, name));
+}
+
+const char *deployment_kind_of(const json_t *v) {
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                return "a map";
+        case JSON_ARRAY:
+                return "a list";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+                return "an integer";
+        case JSON_REAL:
+                return "a floating-point number";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "true/false";
+        default:
+                return "null";
+        }
 }
 
 /* Length of the valid UTF-8 sequence at s (no overlongs, surrogates or NUL), 0 if invalid. */

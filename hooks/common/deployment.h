@@ -5,9 +5,14 @@
 
 typedef struct json_t json_t;
 
-/* The string value of the input called name ("deploy_action", ...), borrowed from deployment; NULL
- * when there is no such input or its value is not a string. */
+/* The value of the first input called name ("deploy_action", ...), borrowed from deployment; NULL when
+ * there is no such input (or it has no value). */
+const json_t *deployment_input_json(const json_t *deployment, const char *name);
+/* The same when it is a string; NULL when there is no such input or its value is not a string. */
 const char *deployment_input(const json_t *deployment, const char *name);
+/* What a JSON value is, for messages: "a map", "a list", "a string", "an integer", "a floating-point
+ * number", "true/false" or "null". */
+const char *deployment_kind_of(const json_t *v);
 /* Bytes as a JSON string (new ref, never NULL): invalid UTF-8 becomes U+FFFD, as 55-heat-config's
  * decoding with errors='replace' does. NULL s gives "". */
 json_t *deployment_text(const char *s, size_t len);

@@ -177,11 +177,29 @@ int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr
         _cleanup_(transfer_done) Transfer t = {};
         int r;
 
+        /* Only a multi handle can watch one more fd while it waits. */
+        if (req->cancel)
+                return http_request_parallel(req, 1, ret, reterr);
         r = transfer_setup(&t, req, reterr);
         if (r < 0)
                 return r;
         CURLcode cc = curl_easy_perform(t.curl);
         return transfer_finish(&t, cc, ret, reterr);
+}
+
+static bool cancel_now(const PhHttpCancel *c) {
+        return c && c->cancelled && c->cancelled(c->userdata);
+}
+
+/* Waits for the transfers (at most 1 s) and for the cancel fd; *ret_cancelled when it says abort. */
+static CURLMcode multi_wait(CURLM *m, const PhHttpCancel *c, bool *ret_cancelled) {
+        struct curl_waitfd w = {.fd = c ? c->fd : -1, .events = CURL_WAIT_POLLIN};
+        bool watch = c && c->fd >= 0;
+        CURLMcode mc = curl_multi_poll(m, watch ? &w : NULL, watch ? 1 : 0, 1000, NULL);
+
+        if (mc == CURLM_OK && watch && (w.revents & CURL_WAIT_POLLIN))
+                *ret_cancelled = !c->cancelled || c->cancelled(c->userdata);
+        return mc;
 }
 
 int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *rets, PhError **reterr) {
@@ -200,19 +218,28 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                 }
                 curl_multi_add_handle(m, ts[i].curl);
         }
-        do {
+        const PhHttpCancel *cancel = n > 0 ? reqs[0].cancel : NULL;
+        bool cancelled = cancel_now(cancel);
+        while (!cancelled) {
                 CURLMcode mc = curl_multi_perform(m, &running);
                 if (mc == CURLM_OK && running)
-                        mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
+                        mc = multi_wait(m, cancel, &cancelled);
                 if (mc != CURLM_OK) {
                         result = ph_error_set(reterr, EIO, "curl multi: %s", curl_multi_strerror(mc));
                         break;
                 }
-        } while (running);
+                if (!running)
+                        break;
+        }
+        if (cancelled) {
+                _cleanup_free_ char *where = http_url_redact(reqs[0].url);
+                result = ph_error_set(reterr, ECANCELED, "%s %s: cancelled",
+                                      reqs[0].method ? reqs[0].method : "GET", where);
+        }
 
         CURLMsg *msg;
         int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
+        while (!cancelled && (msg = curl_multi_info_read(m, &left))) {
                 if (msg->msg != CURLMSG_DONE)
                         continue;
                 for (size_t i = 0; i < n; i++) {

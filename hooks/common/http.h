@@ -7,6 +7,15 @@
 
 #include "common/error.h"
 
+/* A way to abort a transfer in flight (SIGTERM while a server does not answer). */
+typedef struct PhHttpCancel {
+        int fd; /* readable when cancelled may say yes (a signalfd); -1: not watched */
+        /* Whether to abort now (it may consume what made fd readable, e.g. a SIGHUP that only means
+         * "reload"); asked before a transfer starts and whenever fd is readable. NULL: readable = abort. */
+        bool (*cancelled)(void *userdata);
+        void *userdata;
+} PhHttpCancel;
+
 typedef struct PhHttpRequest {
         const char *method;          /* default "GET" */
         const char *url;             /* sent byte-for-byte, never re-encoded */
@@ -23,6 +32,7 @@ typedef struct PhHttpRequest {
          * Returning < 0 aborts the transfer. */
         int (*on_data)(const char *data, size_t len, void *userdata);
         void *userdata;
+        const PhHttpCancel *cancel; /* optional: the request fails with -ECANCELED when it says so */
 } PhHttpRequest;
 
 typedef struct PhHttpResponse {
@@ -36,7 +46,8 @@ typedef struct PhHttpResponse {
  * -EIO ... when none did. *ret is filled on success only; free it with http_response_done(). */
 int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr);
 /* Performs n requests concurrently (curl multi). rets[i] is filled for each that got an answer;
- * returns 0 if all did, else the first failure (the others are still filled). */
+ * returns 0 if all did, else the first failure (the others are still filled). The first request's
+ * cancel applies to all; when it aborts them, none is filled and the result is -ECANCELED. */
 int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *rets, PhError **reterr);
 void http_response_done(PhHttpResponse *r);
 /* Value of a response header (case-insensitive name), trimmed; NULL if absent. Borrowed. */

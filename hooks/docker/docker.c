@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/http.h"
@@ -18,6 +19,7 @@ struct PhDocker {
         char *base;        /* "http://localhost" or "http://host:port" */
         char *unix_socket; /* NULL over TCP */
         char version[16];  /* "1.41" */
+        PhDockerEngine engine;
 };
 
 PhDocker *docker_free(PhDocker *d) {
@@ -31,6 +33,27 @@ PhDocker *docker_free(PhDocker *d) {
 
 const char *docker_api_version(const PhDocker *d) {
         return d->version;
+}
+
+const PhDockerEngine *docker_engine(const PhDocker *d) {
+        return &d->engine;
+}
+
+PhDockerEngine docker_engine_from_headers(const char *server, const char *libpod_api_version) {
+        PhDockerEngine e = {.kind = PH_ENGINE_DOCKER};
+        const char *v = NULL;
+
+        if (libpod_api_version && *libpod_api_version) {
+                e.kind = PH_ENGINE_PODMAN;
+                v = libpod_api_version;
+        } else if (server && strncasecmp(server, "Libpod/", 7) == 0) {
+                e.kind = PH_ENGINE_PODMAN;
+                v = server + 7;
+        } else if (server && strncasecmp(server, "Docker/", 7) == 0)
+                v = server + 7;
+        if (v)
+                snprintf(e.version, sizeof(e.version), "%.*s", (int)strcspn(v, " \t"), v);
+        return e;
 }
 
 static int parse_host(PhDocker *d, const char *host, PhError **reterr) {
@@ -86,6 +109,23 @@ static int status_errno(long status) {
         return status == 404 ? ENOENT : status == 409 ? EEXIST : EIO;
 }
 
+/* Podman's "cause" of a create whose name is taken: libpod's error value (containers/storage's
+ * ErrDuplicateName), the same text in every release. */
+#define PODMAN_CAUSE_NAME_IN_USE "that name is already in use"
+
+/* The errno of a failed call. Docker says it with the status alone. Podman (4.3) answers a create
+ * whose name is taken with 500 where Docker says 409, and puts the reason in "cause": read there, so
+ * callers see -EEXIST from both. */
+static int answer_errno(const PhDocker *d, const PhHttpResponse *resp) {
+        if (d->engine.kind == PH_ENGINE_PODMAN && resp->status == 500 && resp->body) {
+                json_auto_t *j = json_loadb(resp->body, resp->body_len, 0, NULL);
+                const char *cause = json_string_value(json_object_get(j, "cause"));
+                if (cause && strcmp(cause, PODMAN_CAUSE_NAME_IN_USE) == 0)
+                        return EEXIST;
+        }
+        return status_errno(resp->status);
+}
+
 static bool status_ok(long status) {
         return (status >= 200 && status < 300) || status == 304;
 }
@@ -125,6 +165,8 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
                 _cleanup_free_ char *msg = error_text(&resp);
                 return ph_error_set(reterr, EIO, "Docker Engine at %s: GET /version: %s", host, msg);
         }
+        d->engine = docker_engine_from_headers(http_response_header(&resp, "Server"),
+                                               http_response_header(&resp, "Libpod-Api-Version"));
         json_auto_t *v = json_loads(resp.body ? resp.body : "", 0, NULL);
         const char *api = json_string_value(json_object_get(v, "ApiVersion"));
         if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
@@ -164,7 +206,7 @@ int docker_call(PhDocker *d, const char *method, const char *path, const json_t 
                 *ret_status = resp.status;
         if (!status_ok(resp.status)) {
                 _cleanup_free_ char *msg = error_text(&resp);
-                return ph_error_set(reterr, status_errno(resp.status), "%s", msg);
+                return ph_error_set(reterr, answer_errno(d, &resp), "%s", msg);
         }
         if (ret_json)
                 *ret_json = resp.body && resp.body_len > 0 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
@@ -197,7 +239,7 @@ int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, si
                 if (resps[i].status != 0 && !status_ok(resps[i].status) &&
                     !(ok_missing && resps[i].status == 404)) {
                         _cleanup_free_ char *msg = error_text(&resps[i]);
-                        result = ph_error_append(reterr, status_errno(resps[i].status), "%s", msg);
+                        result = ph_error_append(reterr, answer_errno(d, &resps[i]), "%s", msg);
                 }
                 http_response_done(&resps[i]);
                 free(urls[i]);
@@ -372,9 +414,11 @@ int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **ret
 
 int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
                         const char *changes, PhError **reterr) {
-        _cleanup_free_ char *erepo = http_escape(repo), *etag = http_escape(tag);
+        /* The tag goes inside repo: Docker reads either form, Podman (4.3) has no tag parameter for an
+         * import and would name the image repo:latest. */
+        _cleanup_free_ char *ref = xasprintf("%s:%s", repo, tag), *eref = http_escape(ref);
         _cleanup_free_ char *echanges = changes ? http_escape(changes) : NULL;
-        _cleanup_free_ char *path = xasprintf("/images/create?fromSrc=-&repo=%s&tag=%s%s%s", erepo, etag,
+        _cleanup_free_ char *path = xasprintf("/images/create?fromSrc=-&repo=%s%s%s", eref,
                                               echanges ? "&changes=" : "", echanges ? echanges : "");
         _cleanup_free_ char *what = xasprintf("importing image %s:%s", repo, tag);
 

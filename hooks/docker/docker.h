@@ -17,6 +17,24 @@ typedef struct json_t json_t;
 
 typedef struct PhDocker PhDocker;
 
+/* Which engine answers the Docker API. Podman's Docker-compatible service differs from dockerd in a
+ * few places (docs/podman.md); it is decided once, when connecting, and the places that adapt consult
+ * it. */
+typedef enum PhEngineKind {
+        PH_ENGINE_DOCKER,
+        PH_ENGINE_PODMAN,
+} PhEngineKind;
+
+typedef struct PhDockerEngine {
+        PhEngineKind kind;
+        char version[32]; /* the engine's own ("20.10.24+dfsg1", "4.3.1"); "" when it does not say */
+} PhDockerEngine;
+
+/* From the headers of any answer of the engine (GET /_ping, /version): Podman sends
+ * Libpod-Api-Version and "Server: Libpod/<version>", dockerd "Server: Docker/<version>". Anything
+ * else is taken for Docker. Pure. */
+PhDockerEngine docker_engine_from_headers(const char *server, const char *libpod_api_version);
+
 /* Connects to host (NULL: $DOCKER_HOST, else unix:///var/run/docker.sock; unix://PATH, tcp://HOST:PORT or
  * http://HOST:PORT) and negotiates the API version: min(server's ApiVersion, 1.41). */
 int docker_open(const char *host, PhDocker **ret, PhError **reterr);
@@ -24,12 +42,14 @@ PhDocker *docker_free(PhDocker *d);
 PH_DEFINE_CLEANUP(PhDocker *, docker_free)
 /* "1.41" (borrowed). */
 const char *docker_api_version(const PhDocker *d);
+/* The engine found by docker_open (borrowed). */
+const PhDockerEngine *docker_engine(const PhDocker *d);
 
 /* One call. path is below the version prefix ("/containers/json?all=1"), already escaped. body (may be
  * NULL) is sent as application/json. 2xx and 304 (already in that state) succeed: *ret_json (optional)
  * gets the parsed body, or NULL when it is empty or not JSON. Anything else fails with Docker's
- * "message": -ENOENT for 404, -EEXIST for 409, -EIO otherwise. ret_status (optional) always gets the
- * status when an answer arrived. */
+ * "message": -ENOENT for 404, -EEXIST for 409 (and for Podman's 500 of a name in use), -EIO otherwise.
+ * ret_status (optional) always gets the status when an answer arrived. */
 int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
                 json_t **ret_json, PhError **reterr);
 /* The same method on n paths concurrently, no body; each path may take up to timeout_ms. Fails if any

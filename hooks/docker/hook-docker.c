@@ -5,6 +5,7 @@
 #include <sysexits.h>
 
 #include "common/deployment.h"
+#include "common/secret.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod.h"
@@ -55,7 +56,8 @@ static void options_from_deployment(const json_t *deployment, PhPodOptions *po) 
                 po->no_init = !json_boolean_value(init);
 }
 
-static int load_manifest(const json_t *deployment, const char *source, PhManifest **ret, HookResult *h) {
+static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
+                         PhManifest **ret, HookResult *h) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -70,7 +72,7 @@ static int load_manifest(const json_t *deployment, const char *source, PhManifes
                 r = ph_error_set(&err, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
                                  source);
         if (r >= 0)
-                r = manifest_validate(doc, ret, &warnings, &err);
+                r = manifest_validate_for(doc, host, ret, &warnings, &err);
         for (char **w = warnings; w && *w; w++)
                 result_say(h, *w);
         if (r < 0) {
@@ -100,9 +102,12 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
         name = json_string_value(json_object_get(deployment, "name"));
         if (!name || !*name)
                 return ph_error_set(reterr, EINVAL, "the deployment has no name (the pod is named after it)");
-        action = deployment_input(deployment, "deploy_action");
-        if (!action)
-                action = "CREATE";
+        const json_t *action_json = deployment_input_json(deployment, "deploy_action");
+        if (action_json && !json_is_string(action_json))
+                return ph_error_set(reterr, EINVAL,
+                                    "the deployment's input deploy_action must be a string, not %s",
+                                    deployment_kind_of(action_json));
+        action = json_is_string(action_json) ? json_string_value(action_json) : "CREATE";
         options_from_deployment(deployment, &po);
         pod = pod_name_is_valid(name) ? xstrdup(name) : pod_name_sanitize(name);
         if (strcmp(pod, name) != 0) {
@@ -134,7 +139,9 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
         } else if (strcasecmp(action, "CREATE") == 0 || strcasecmp(action, "UPDATE") == 0 ||
                    strcasecmp(action, "RESUME") == 0) {
                 /* An invalid manifest touches nothing, not even the connection. */
-                if (load_manifest(deployment, source, &m, &h) >= 0) {
+                const PhManifestHost host = {.state_dir =
+                                                     o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT};
+                if (load_manifest(deployment, source, &host, &m, &h) >= 0) {
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
                         if (r >= 0)
                                 r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &err);
@@ -153,7 +160,18 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 h.status = EX_DATAERR;
         }
         *ret_result = result_json(&h);
+        /* Heat gets this result (also through 55-heat-config, with no agent in between): nothing the
+         * deployment was given as a secret goes back, whatever the engine or a message repeated. */
+        _cleanup_strv_free_ char **secrets = docker_hook_secret_values(deployment);
+        secret_scrub_json(*ret_result, secrets);
         return 0;
+}
+
+char **docker_hook_secret_values(const json_t *deployment) {
+        char **values = secret_values_of_inputs(json_object_get(deployment, "inputs"));
+
+        manifest_secret_values(json_object_get(deployment, "config"), &values);
+        return values;
 }
 
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {

@@ -8,11 +8,16 @@
 
 typedef struct json_t json_t;
 
+/* Where the agent keeps its state unless told otherwise (--state-dir). */
+#define PH_STATE_DIR_DEFAULT "/var/lib/podhook"
+
 typedef struct PhDockerHookOptions {
         const char *docker_host; /* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
         unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
         bool no_init;            /* do not run Docker's init as PID 1 */
         bool progress;           /* show pull progress on stderr (a terminal) */
+        const char
+                *state_dir; /* the agent's (absolute): no hostDir may reach it; NULL: PH_STATE_DIR_DEFAULT */
 } PhDockerHookOptions;
 
 /* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",
@@ -22,6 +27,10 @@ typedef struct PhDockerHookOptions {
  * messages in deploy_stderr, not an error return. Errors (< 0) only for unusable input. */
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr);
+
+/* The values a result of deployment must not carry (secret.h): its inputs' and its manifest's, a YAML text
+ * manifest included. New strv. */
+char **docker_hook_secret_values(const json_t *deployment);
 
 /* Names of the pods that carry podhook's labels ("io.podhook.pod"), with the deployment id label of
  * each ("io.podhook.deployment", "" when absent): {"<pod>": "<deployment id>", ...} (new ref). */

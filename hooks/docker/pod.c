@@ -7,6 +7,7 @@
 #include "common/fileio.h"
 #include "common/http.h"
 #include "common/secret.h"
+#include "docker/hostports.h"
 #include "docker/infra.h"
 #include "docker/pod.h"
 
@@ -164,12 +165,22 @@ static int stop_ids(PhDocker *d, char *const *ids, unsigned grace, PhError **ret
                                     reterr);
 }
 
+/* ids: the apps first, the infra container last (as pod_list and apply order them). */
 static int remove_ids(PhDocker *d, char *const *ids, PhError **reterr) {
         /* force: a container of a restart policy may have come back between the stop and now.
          * v=false: named volumes hold the pod's data and are never removed with a container. */
         _cleanup_strv_free_ char **paths = paths_for(ids, "/containers/", "?v=false&force=true");
+        size_t n = strv_length(paths);
+        int r_apps, r_infra;
 
-        return docker_call_parallel(d, "DELETE", paths, strv_length(paths), 120L * 1000L, true, reterr);
+        /* The apps together, then the infra: Podman refuses, even forced, to remove a container whose
+         * network others joined while they exist ("has dependent containers"); Docker does not mind.
+         * The infra is tried even when an app failed (Docker removes it), each failure one line. */
+        if (n == 0)
+                return 0;
+        r_apps = docker_call_parallel(d, "DELETE", paths, n - 1, 120L * 1000L, true, reterr);
+        r_infra = docker_call_parallel(d, "DELETE", paths + n - 1, 1, 120L * 1000L, true, reterr);
+        return r_apps < 0 ? r_apps : r_infra;
 }
 
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
@@ -182,8 +193,10 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
                 return r;
         /* A suspended pod stays stopped when dockerd restarts: without this, apps of restart policy
          * "always" would come back while the infra container ("unless-stopped") stays down. The next
-         * apply creates the containers again with the manifest's policy. */
-        for (char **id = ids; *id; id++) {
+         * apply creates the containers again with the manifest's policy. Podman (4.3) has no such call
+         * (404 for every container; docs/podman.md): there the policies stay as they are. */
+        bool can_update = docker_engine(d)->kind != PH_ENGINE_PODMAN;
+        for (char **id = ids; can_update && *id; id++) {
                 _cleanup_free_ char *path = xasprintf("/containers/%s/update", *id);
                 r = docker_call(d, "POST", path, no_restart, NULL, NULL, reterr);
                 if (r < 0 && r != -ENOENT)
@@ -255,8 +268,6 @@ static int inspect_one(PhDocker *d, const char *id, json_t **ret, PhError **rete
                 json_decref(j);
                 return ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object", id);
         }
-        /* Secret env values never leave the machine; the output goes back to Heat. */
-        secret_redact_env_array(json_object_get(json_object_get(j, "Config"), "Env"));
         *ret = j;
         return 0;
 }
@@ -271,6 +282,9 @@ static int inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **re
                         return r;
                 json_array_append_new(out, j);
         }
+        /* The output goes back to Heat: a secret of one container (its env, its command) is hidden wherever
+         * it appears in the pod, in another container's env or labels too. */
+        secret_redact_deep(out, NULL);
         *ret = json_incref(out);
         return 0;
 }
@@ -554,6 +568,9 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                 if (r < 0)
                         return ph_error_prefix(reterr, "pod %s", pod);
         }
+        r = hostports_check_engine(d, pod, m, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "pod %s", pod);
         r = ensure_volumes(d, pod, m, meta, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);

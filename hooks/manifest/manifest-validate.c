@@ -48,6 +48,7 @@ typedef struct PortTable {
 
 typedef struct Checker {
         const PhManifestDoc *doc;
+        char *state_dir; /* cleaned; NULL when the node is not known */
         ProblemList errors, warnings;
         size_t seq;
         json_t *volume_names; /* declared volume name -> path of its first declaration */
@@ -68,6 +69,7 @@ static void port_table_done(PortTable *t) {
 }
 
 static void checker_done(Checker *c) {
+        free(c->state_dir);
         problem_list_done(&c->errors);
         problem_list_done(&c->warnings);
         json_decref(c->volume_names);
@@ -376,6 +378,55 @@ static char *path_clean(const char *p) {
 
 /* ---- volumes ---- */
 
+/* True when path (clean) is dir (clean) or below it. */
+static bool path_within(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        if (strcmp(dir, "/") == 0)
+                return true;
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* A host directory the pod gets: the agent's own state is refused (a pod could have deployments run and
+ * signalled again, or read their passwords); what hands the pod the host gets a warning. */
+static void check_host_dir(Checker *c, const char *ppath, const char *host_path) {
+        static const char *const sockets[] = {"/var/run/docker.sock", "/run/docker.sock", NULL};
+        _cleanup_free_ char *clean = path_clean(host_path);
+        _cleanup_free_ char *q = manifest_quote(host_path);
+
+        if (c->state_dir && strcmp(clean, c->state_dir) == 0) {
+                error_at(c, ppath, "%s is podhook's state directory: a pod must not reach it", q);
+                return;
+        }
+        if (c->state_dir && path_within(clean, c->state_dir)) {
+                error_at(c, ppath, "%s is inside podhook's state directory %s: a pod must not reach it", q,
+                         c->state_dir);
+                return;
+        }
+        if (c->state_dir && path_within(c->state_dir, clean)) {
+                error_at(c, ppath, "%s holds podhook's state directory %s: a pod must not reach it", q,
+                         c->state_dir);
+                return;
+        }
+        if (strcmp(clean, "/") == 0)
+                warn_at(c, ppath, "%s gives the pod the host's whole file system", q);
+        else if (strcmp(clean, "/etc") == 0)
+                warn_at(c, ppath, "%s gives the pod the host's configuration, passwords included", q);
+        for (const char *const *s = sockets; *s; s++) {
+                _cleanup_free_ char *dir = xstrndup(*s, (size_t)(strrchr(*s, '/') - *s));
+                if (strcmp(clean, *s) == 0)
+                        warn_at(c, ppath,
+                                "%s is the Docker Engine's socket: the pod gets control of the engine, and "
+                                "so of the host",
+                                q);
+                else if (strcmp(clean, dir) == 0)
+                        warn_at(c, ppath,
+                                "%s holds the Docker Engine's socket: the pod gets control of the engine, "
+                                "and so of the host",
+                                q);
+        }
+}
+
 static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolume *out) {
         static const char *const known[] = {"name", "source", NULL};
         static const char *const source_known[] = {"hostDir", "emptyDir", "persistentDisk", NULL};
@@ -440,6 +491,7 @@ static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolu
                 _cleanup_free_ char *ppath = child_path(hpath, "path");
                 if (!check_absolute(c, ppath, host_path))
                         return;
+                check_host_dir(c, ppath, host_path);
                 out->kind = PH_VOLUME_HOST_DIR;
                 out->host_path = xstrdup(host_path);
         }
@@ -454,7 +506,14 @@ static bool ip_parse(const char *s, int *family, unsigned char addr[16]) {
                 return true;
         }
         if (inet_pton(AF_INET6, s, addr) == 1) {
+                static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
                 *family = AF_INET6;
+                /* ::ffff:a.b.c.d is a.b.c.d: the same socket, so the same port. */
+                if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+                        memmove(addr, addr + 12, 4);
+                        memset(addr + 4, 0, 12);
+                        *family = AF_INET;
+                }
                 return true;
         }
         return false;
@@ -630,6 +689,18 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
                         json_t *seen = json_object_get(mount_paths, clean);
                         if (strcmp(clean, "/") == 0)
                                 error_at(c, mpath, "%s cannot be a mount point", q);
+                        /* Docker refuses these at start, or (/sys) puts the volume over the container's
+                         * sysfs. Below /dev is fine: Docker gives way to a volume at /dev/shm (memory shared
+                         * by the pod's containers), and /dev/log is how a syslog socket is handed in. */
+                        else if (path_within(clean, "/proc") || path_within(clean, "/sys"))
+                                error_at(c, mpath,
+                                         "%s cannot be a mount point: the container runtime sets up %s", q,
+                                         path_within(clean, "/proc") ? "/proc" : "/sys");
+                        else if (strcmp(clean, "/dev") == 0)
+                                error_at(c, mpath,
+                                         "%s cannot be a mount point: the container runtime sets up /dev (a "
+                                         "path below it, such as /dev/shm, can be)",
+                                         q);
                         else if (seen)
                                 error_at(c, mpath, "%s is already a mount point of %s", q, json_string_value(seen));
                         else
@@ -932,10 +1003,18 @@ static char **problems_to_strv(const Checker *c, ProblemList *l, char *const *fi
 }
 
 int manifest_validate(const PhManifestDoc *doc, PhManifest **ret, char ***ret_warnings, PhError **reterr) {
+        return manifest_validate_for(doc, NULL, ret, ret_warnings, reterr);
+}
+
+int manifest_validate_for(const PhManifestDoc *doc, const PhManifestHost *host, PhManifest **ret,
+                          char ***ret_warnings, PhError **reterr) {
         _cleanup_(manifest_freep) PhManifest *m = xcalloc(1, sizeof(*m));
         Checker c = {
                 .doc = doc,
                 .volume_names = json_object(),
+                .state_dir = host && host->state_dir && host->state_dir[0] == '/'
+                                     ? path_clean(host->state_dir)
+                                     : NULL,
         };
 
         check_manifest(&c, doc->root, m);

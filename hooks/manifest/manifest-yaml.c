@@ -3,6 +3,7 @@
  * expanded size, never a copy. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -207,19 +208,64 @@ static json_t *resolve_plain(const char *v, size_t len) {
         return json_stringn(v, len);
 }
 
-static json_t *resolve_scalar(const yaml_event_t *e) {
+/* The value of a scalar with an explicit tag, which says what it is whatever the text looks like
+ * (!!float 80 is 80.0, not the integer 80); NULL with *ret_why when the text is not of that type. */
+static json_t *resolve_tagged(const char *tag, const char *v, size_t len, const char **ret_why) {
+        json_t *plain = strlen(v) == len ? resolve_plain(v, len) : NULL;
+        json_int_t i;
+        double d;
+
+        if (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!") == 0) {
+                json_decref(plain);
+                return json_stringn(v, len);
+        }
+        if (strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0) {
+                bool is_float = strcmp(tag, YAML_FLOAT_TAG) == 0;
+                json_decref(plain);
+                if (strlen(v) == len && resolve_int(v, &i))
+                        return is_float ? json_real((double)i) : json_integer(i);
+                if (is_float && strlen(v) == len && resolve_float(v, &d) && isfinite(d))
+                        return json_real(d);
+                *ret_why = is_float ? "is not a finite number" : "is not an integer";
+                return NULL;
+        }
+        if (strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0) {
+                bool is_bool = strcmp(tag, YAML_BOOL_TAG) == 0;
+                if (is_bool ? json_is_boolean(plain) : json_is_null(plain))
+                        return plain;
+                json_decref(plain);
+                *ret_why = is_bool ? "is not true or false" : "is not null";
+                return NULL;
+        }
+        json_decref(plain);
+        *ret_why = NULL; /* a tag podhook does not know */
+        return NULL;
+}
+
+static json_t *resolve_scalar(const yaml_event_t *e, const char **ret_why) {
         const char *v = (const char *) e->data.scalar.value;
         size_t len = e->data.scalar.length;
         const char *tag = (const char *) e->data.scalar.tag;
 
-        if (tag && (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!") == 0))
-                return json_stringn(v, len);
-        if (tag && (strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0 ||
-                    strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0))
-                return resolve_plain(v, len);
+        if (tag)
+                return resolve_tagged(tag, v, len, ret_why);
         if (e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
                 return json_stringn(v, len);
         return resolve_plain(v, len);
+}
+
+/* "!!int" for the YAML 1.1 tags, else the tag as written. */
+static const char *tag_name(const char *tag, char buf[static 32]) {
+        static const char prefix[] = "tag:yaml.org,2002:";
+        const char *short_name =
+                strncmp(tag, prefix, sizeof(prefix) - 1) == 0 ? tag + sizeof(prefix) - 1 : NULL;
+
+        if (short_name && (strcmp(short_name, "int") == 0 || strcmp(short_name, "float") == 0 ||
+                           strcmp(short_name, "bool") == 0 || strcmp(short_name, "null") == 0)) {
+                snprintf(buf, 32, "!!%s", short_name);
+                return buf;
+        }
+        return tag;
 }
 
 /* ---- tree building ---- */
@@ -290,6 +336,33 @@ static int take_key(Builder *b, const yaml_event_t *e) {
         return count_nodes(b, 1, e->data.scalar.length, line, false);
 }
 
+/* The field path of the value the top frame expects next; NULL below a path too long to record. */
+static char *pending_path(const Builder *b) {
+        if (b->depth == 0)
+                return xstrdup("");
+        const Frame *f = &b->frames[b->depth - 1];
+        if (!f->path)
+                return NULL;
+        return json_is_object(f->node) ? manifest_path_join(f->path, f->key)
+                                       : xasprintf("%s[%zu]", f->path, f->index);
+}
+
+/* A tag on a value not of its type, or one podhook does not know: the value is refused, not guessed. */
+static int tag_error(Builder *b, int line, const char *tag, const char *text, const char *why) {
+        _cleanup_free_ char *path = pending_path(b);
+        const char *where = path && *path ? path : path ? "the document" : "...";
+        char buf[32];
+
+        if (b->depth > 0 && json_is_object(b->frames[b->depth - 1].node))
+                line = b->frames[b->depth - 1].key_line;
+        if (!why)
+                return fail(b, line, "%s: the tag %s is not supported (write the value without a tag)", where,
+                            tag);
+        size_t n = manifest_utf8_cut(text, 64);
+        return fail(b, line, "%s: %s \"%.*s%s\" %s", where, tag_name(tag, buf), (int)n, text,
+                    text[n] ? "..." : "", why);
+}
+
 /* Attaches a new value (new ref, stolen) where the top frame expects one; returns its path in *ret_path
  * (NULL when too long to record). */
 static int attach(Builder *b, json_t *v, int line, char **ret_path) {
@@ -297,25 +370,21 @@ static int attach(Builder *b, json_t *v, int line, char **ret_path) {
 
         if (!v)
                 return fail(b, line, "a value is not valid UTF-8");
+        path = pending_path(b);
         if (b->depth == 0) {
                 if (b->root) {
                         json_decref(v);
                         return fail(b, line, "more than one top-level value");
                 }
                 b->root = v;
-                path = xstrdup("");
         } else {
                 Frame *f = &b->frames[b->depth - 1];
                 if (json_is_object(f->node)) {
-                        if (f->path)
-                                path = manifest_path_join(f->path, f->key);
                         line = f->key_line;
                         json_object_set_new(f->node, f->key, v);
                         free(f->key);
                         f->key = NULL;
                 } else {
-                        if (f->path)
-                                path = xasprintf("%s[%zu]", f->path, f->index);
                         f->index++;
                         json_array_append_new(f->node, v);
                 }
@@ -342,7 +411,11 @@ static int on_scalar(Builder *b, const yaml_event_t *e) {
         if (r < 0)
                 return r;
         add_to_parent(b, 1, e->data.scalar.length);
-        json_t *v = resolve_scalar(e);
+        const char *why = NULL;
+        json_t *v = resolve_scalar(e, &why);
+        if (!v && e->data.scalar.tag)
+                return tag_error(b, line, (const char *)e->data.scalar.tag,
+                                 (const char *)e->data.scalar.value, why);
         r = attach(b, v, line, NULL);
         if (r < 0)
                 return r;
@@ -376,6 +449,9 @@ static int on_start(Builder *b, const yaml_event_t *e, bool map) {
 
         if (expecting_key(b))
                 return fail(b, line, "a key must be a plain value, not a %s", map ? "map" : "list");
+        const char *tag = (const char *)(map ? e->data.mapping_start.tag : e->data.sequence_start.tag);
+        if (tag && strcmp(tag, "!") != 0 && strcmp(tag, map ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0)
+                return tag_error(b, line, tag, "", NULL);
         if (b->depth >= MANIFEST_MAX_DEPTH)
                 return fail(b, line, "nesting is deeper than %u levels", MANIFEST_MAX_DEPTH);
         r = count_nodes(b, 1, 0, line, false);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/deployment.h"
 #include "common/secret.h"
 #include "manifest/manifest-internal.h"
 
@@ -135,23 +136,7 @@ static int limits_error(int r, const char *source, PhError **reterr) {
 }
 
 const char *manifest_kind_of(const json_t *v) {
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "a map";
-        case JSON_ARRAY:
-                return "a list";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-                return "an integer";
-        case JSON_REAL:
-                return "a number with a fraction";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "true/false";
-        default:
-                return "null";
-        }
+        return deployment_kind_of(v);
 }
 
 /* Takes root (new ref, stolen) and lines (new ref, stolen, may be NULL); unwraps "manifest:". */
@@ -268,15 +253,20 @@ int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **
         return doc_new(json_deep_copy(v), NULL, source, ret, reterr);
 }
 
-int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
-                  PhError **reterr) {
+int manifest_load_for(const char *buf, size_t len, const char *source, const PhManifestHost *host,
+                      PhManifest **ret, char ***ret_warnings, PhError **reterr) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         int r;
 
         r = manifest_doc_parse(buf, len, source, &doc, reterr);
         if (r < 0)
                 return r;
-        return manifest_validate(doc, ret, ret_warnings, reterr);
+        return manifest_validate_for(doc, host, ret, ret_warnings, reterr);
+}
+
+int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
+                  PhError **reterr) {
+        return manifest_load_for(buf, len, source, NULL, ret, ret_warnings, reterr);
 }
 
 static void handler_clear(PhHandler *h) {
@@ -338,6 +328,13 @@ PhManifest *manifest_free(PhManifest *m) {
         json_decref(m->json);
         free(m);
         return NULL;
+}
+
+void manifest_secret_values(const json_t *config, char ***values) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+
+        if (manifest_doc_from_json(config, "config", &doc, NULL) >= 0)
+                secret_collect(doc->root, values);
 }
 
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name) {

@@ -143,9 +143,23 @@ PH_DEFINE_CLEANUP(PhManifestDoc *, manifest_doc_free)
  * NULL) whether or not the manifest is valid. Returns 0 or -EINVAL. */
 int manifest_validate(const PhManifestDoc *doc, PhManifest **ret, char ***ret_warnings, PhError **reterr);
 
-/* Parse + validate in one call. */
+/* What validation is told of the node the pod is for: it stays pure, it never looks itself. */
+typedef struct PhManifestHost {
+        /* The agent's state directory (absolute; NULL: unknown): a hostDir that is it, is inside it or
+         * holds it is refused, since a pod could change what the agent runs and signals. */
+        const char *state_dir;
+} PhManifestHost;
+
+/* manifest_validate with the rules that need to know the node (host may be NULL: the same as
+ * manifest_validate). The commands that deploy use this one. */
+int manifest_validate_for(const PhManifestDoc *doc, const PhManifestHost *host, PhManifest **ret,
+                          char ***ret_warnings, PhError **reterr);
+
+/* Parse + validate in one call; the _for form as manifest_validate_for. */
 int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
                   PhError **reterr);
+int manifest_load_for(const char *buf, size_t len, const char *source, const PhManifestHost *host,
+                      PhManifest **ret, char ***ret_warnings, PhError **reterr);
 
 PhManifest *manifest_free(PhManifest *m);
 PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
@@ -153,6 +167,10 @@ PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
 /* A value as it may appear in a one-line message: in double quotes, '"' and '\\' escaped, control
  * characters as \xNN, and one longer than 80 bytes cut to 77 and "...". The caller frees it. */
 char *manifest_quote(const char *s);
+/* Adds to *values (secret.h's secret_collect) the secret values of a manifest given as a deployment's
+ * config (YAML or JSON text, or an object): env entries and command arguments whose names say so. A text
+ * that does not parse adds nothing. */
+void manifest_secret_values(const json_t *config, char ***values);
 
 /* Returns the PhVolume named name, or NULL. */
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name);

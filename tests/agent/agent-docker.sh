@@ -16,8 +16,12 @@ p=phagent-$$
 daemon=
 cleanup() {
         [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        # apps before infra containers: Podman refuses to remove a container whose network others joined
         for pod in "$p-a" "$p-b" "$p-c"; do
-                docker ps -aq --filter "label=io.podhook.pod=$pod" | xargs -r docker rm -f >/dev/null 2>&1
+                for role in app infra; do
+                        docker ps -aq --filter "label=io.podhook.pod=$pod" --filter "label=io.podhook.role=$role" |
+                                xargs -r docker rm -f >/dev/null 2>&1
+                done
                 docker volume ls -q --filter "label=io.podhook.pod=$pod" | xargs -r docker volume rm >/dev/null 2>&1
         done
         rm -rf "$work"

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
@@ -164,6 +165,53 @@ static void test_bootstrap(void) {
         TAP_CHECK(bootstrap_read_first("/nonexistent/a:/nonexistent/b", &occ, NULL) == -ENOENT);
 }
 
+/* Editors on some systems start a UTF-8 file with a byte order mark: it is not part of the first key. */
+static void test_bom(void) {
+        _cleanup_free_ char *conf = write_tmp("bom.conf", "\xef\xbb\xbfinterval = 45\n");
+        _cleanup_free_ char *occ = write_tmp("bom-occ.conf", "\xef\xbb\xbf[DEFAULT]\ncollectors = local\n"
+                                                             "min_polling_interval = 4\n");
+        _cleanup_free_ char *a1 = xasprintf("--config=%s", conf), *a2 = xasprintf("--occ-config=%s", occ);
+        char *argv[] = {(char *)"agent", a1, a2, NULL};
+        char *envp[] = {NULL};
+        _cleanup_(config_freep) PhConfig *c = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        TAP_CHECK(config_load(3, argv, envp, &c, &err) == 0);
+        TAP_CHECK(c && c->interval == 45 && c->min_interval == 4);
+        TAP_CHECK(c && !c->warnings);
+        if (c && c->warnings)
+                printf("# warning: %s\n", c->warnings[0]);
+        _cleanup_free_ char *dump = c ? json_dumps(c->occ, JSON_COMPACT) : NULL;
+        TAP_CHECK_HAS(dump, "\"collectors\":[\"local\"]");
+}
+
+/* A FIFO as --config or --occ-config: a clear error at once, not a read that waits for a writer. */
+static void test_fifo(void) {
+        _cleanup_free_ char *fifo = xasprintf("%s/fifo.conf", tmpdir), *a1 = xasprintf("--config=%s", fifo);
+        _cleanup_free_ char *a2 = xasprintf("--occ-config=%s", fifo);
+        char *argv1[] = {(char *)"agent", a1, (char *)"--occ-config=", NULL};
+        char *argv2[] = {(char *)"agent", (char *)"--config=", a2, NULL};
+        char *envp[] = {NULL};
+        _cleanup_(config_freep) PhConfig *c = NULL;
+        _cleanup_error_ PhError *e1 = NULL, *e2 = NULL;
+
+        TAP_CHECK(mkfifo(fifo, 0600) == 0);
+        alarm(10);
+        TAP_CHECK(config_load(3, argv1, envp, &c, &e1) < 0 && !c);
+        TAP_CHECK_HAS(ph_error_msg(e1), "fifo.conf is a FIFO, not a regular file");
+        TAP_CHECK(config_load(3, argv2, envp, &c, &e2) < 0 && !c);
+        TAP_CHECK_HAS(ph_error_msg(e2), "fifo.conf is a FIFO, not a regular file");
+        _cleanup_error_ PhError *e3 = NULL;
+        json_t *occ = NULL;
+        TAP_CHECK(bootstrap_read(fifo, &occ, &e3) < 0 && !occ);
+        TAP_CHECK_HAS(ph_error_msg(e3), "fifo.conf is a FIFO, not a regular file");
+        alarm(0);
+        /* /dev/null is an empty file. */
+        char *argv3[] = {(char *)"agent", (char *)"--config=/dev/null", (char *)"--occ-config=/dev/null",
+                         NULL};
+        TAP_CHECK(config_load(3, argv3, envp, &c, NULL) == 0);
+}
+
 int main(void) {
         if (!mkdtemp(tmpdir))
                 return 1;
@@ -172,6 +220,8 @@ int main(void) {
         test_occ_ini();
         test_config_sections_become_occ();
         test_bootstrap();
+        test_bom();
+        test_fifo();
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmpdir);
         (void) !system(cmd);
         return tap_done();

@@ -14,6 +14,102 @@ static unsigned mode_of(const char *path) {
         return stat(path, &st) == 0 ? (unsigned) (st.st_mode & 07777) : 0;
 }
 
+static bool exists(const char *path) {
+        struct stat st;
+        return lstat(path, &st) == 0;
+}
+
+/* state_open(dir) fails with EPERM and a message containing want. */
+static bool refused(const char *dir, const char *want) {
+        _cleanup_error_ PhError *err = NULL;
+        PhState *s = NULL;
+        int r = state_open(dir, &s, &err);
+
+        state_free(s);
+        if (r != -EPERM) {
+                printf("# state_open(%s) = %d (%s), wanted -EPERM\n", dir, r,
+                       err ? ph_error_msg(err) : "no error");
+                return false;
+        }
+        if (!strstr(ph_error_msg(err), want)) {
+                printf("# got: %s\n# want to contain: %s\n", ph_error_msg(err), want);
+                return false;
+        }
+        return true;
+}
+
+static bool accepted(const char *dir) {
+        _cleanup_error_ PhError *err = NULL;
+        PhState *s = NULL;
+        int r = state_open(dir, &s, &err);
+
+        state_free(s);
+        if (r < 0)
+                printf("# state_open(%s): %s\n", dir, ph_error_msg(err));
+        return r == 0;
+}
+
+/* A state directory someone else could tamper with is refused before anything in it is touched. */
+static void test_untrusted(const char *tmp) {
+        if (getuid() != 0) {
+                printf("# skipped: the ownership cases need root (chown)\n");
+                return;
+        }
+        /* Owned by nobody: refused, and its mode, its lock and its deployed/ stay as they were. */
+        _cleanup_free_ char *foreign = xasprintf("%s/foreign", tmp);
+        _cleanup_free_ char *flock = xasprintf("%s/lock", foreign);
+        _cleanup_free_ char *fdep = xasprintf("%s/deployed", foreign);
+        _cleanup_free_ char *fmsg = xasprintf("%s is owned by uid 65534, not by the agent's uid 0", foreign);
+        TAP_CHECK(mkdir(foreign, 0755) == 0 && chown(foreign, 65534, 65534) == 0);
+        TAP_CHECK(refused(foreign, fmsg));
+        TAP_CHECK(mode_of(foreign) == 0755);
+        TAP_CHECK(!exists(flock) && !exists(fdep));
+
+        /* Ours, but writable by the group: refused too (not merely chmod'ed). */
+        _cleanup_free_ char *grp = xasprintf("%s/group", tmp);
+        TAP_CHECK(mkdir(grp, 0700) == 0 && chmod(grp, 0770) == 0);
+        TAP_CHECK(refused(grp, "writable by its group or others"));
+        TAP_CHECK(mode_of(grp) == 0770);
+
+        /* deployed/ or outbox/ of another user. */
+        _cleanup_free_ char *sub = xasprintf("%s/sub", tmp);
+        _cleanup_free_ char *subdep = xasprintf("%s/deployed", sub);
+        _cleanup_free_ char *subout = xasprintf("%s/outbox", sub);
+        TAP_CHECK(mkdir(sub, 0700) == 0 && mkdir(subdep, 0700) == 0 && chown(subdep, 65534, 65534) == 0);
+        TAP_CHECK(refused(sub, "deployed is owned by uid 65534"));
+        TAP_CHECK(chown(subdep, 0, 0) == 0 && mkdir(subout, 0700) == 0 && chown(subout, 65534, 65534) == 0);
+        TAP_CHECK(refused(sub, "outbox is owned by uid 65534"));
+        TAP_CHECK(chown(subout, 0, 0) == 0);
+        TAP_CHECK(accepted(sub));
+
+        /* A parent anyone may write to (and not sticky): anyone could swap the directory. */
+        _cleanup_free_ char *open_parent = xasprintf("%s/open", tmp);
+        _cleanup_free_ char *below = xasprintf("%s/state", open_parent);
+        _cleanup_free_ char *omsg =
+                xasprintf("%s (a parent of %s) is writable by others and not sticky", open_parent, below);
+        TAP_CHECK(mkdir(open_parent, 0700) == 0 && chmod(open_parent, 0777) == 0);
+        TAP_CHECK(refused(below, omsg));
+        TAP_CHECK(!exists(below)); /* nothing made below it */
+        /* Sticky, as /tmp is: fine. */
+        TAP_CHECK(chmod(open_parent, 01777) == 0);
+        TAP_CHECK(accepted(below));
+
+        /* A parent of another user. */
+        _cleanup_free_ char *their = xasprintf("%s/theirs", tmp);
+        _cleanup_free_ char *their_state = xasprintf("%s/state", their);
+        TAP_CHECK(mkdir(their, 0755) == 0 && mkdir(their_state, 0700) == 0 &&
+                  chown(their, 65534, 65534) == 0);
+        TAP_CHECK(refused(their_state, "is owned by uid 65534, not by root or the agent's uid 0"));
+
+        /* A symbolic link of another user in a sticky directory: they could point it elsewhere later. */
+        _cleanup_free_ char *good = xasprintf("%s/good", tmp);
+        _cleanup_free_ char *link = xasprintf("%s/link", open_parent);
+        TAP_CHECK(mkdir(good, 0700) == 0 && symlink(good, link) == 0 && lchown(link, 65534, 65534) == 0);
+        TAP_CHECK(refused(link, "is a symbolic link of uid 65534"));
+        TAP_CHECK(lchown(link, 0, 0) == 0);
+        TAP_CHECK(accepted(link));
+}
+
 int main(void) {
         char tmp[] = "/tmp/ph-test-state-XXXXXX";
         if (!mkdtemp(tmp))
@@ -80,6 +176,8 @@ int main(void) {
         TAP_CHECK(state_load_json(s, "absent.json") == NULL);
 
         state_free(s);
+        /* /tmp/<dir> itself (root's sticky /tmp as the parent) was accepted above. */
+        test_untrusted(tmp);
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
         (void) !system(cmd);
         return tap_done();

@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/fileio.h"
 #include "tap.h"
@@ -56,6 +59,34 @@ static void test_concurrent_writers(const char *dir) {
         TAP_CHECK(entries == 1);
 }
 
+/* A FIFO or a socket where a file is expected is refused at once (a FIFO would block a reader until
+ * a writer comes); /dev/null stands for an empty file. */
+static void test_not_regular(const char *dir) {
+        _cleanup_free_ char *fifo = xasprintf("%s/fifo", dir), *sock = xasprintf("%s/sock", dir);
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        size_t len = 99;
+
+        alarm(10); /* a regression blocks in open(): fail, do not hang */
+        TAP_CHECK(mkfifo(fifo, 0600) == 0);
+        TAP_CHECK(file_read_all(fifo, 100, &buf, &len, &err) == -EPERM);
+        TAP_CHECK_HAS(ph_error_msg(err), "fifo is a FIFO, not a regular file");
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+        TAP_CHECK(sfd >= 0 && bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(sfd, 1) == 0);
+        TAP_CHECK(file_read_all(sock, 100, &buf, &len, &err) == -EPERM);
+        TAP_CHECK_HAS(ph_error_msg(err), "sock is a socket, not a regular file");
+        TAP_CHECK(file_read_all(dir, 100, &buf, &len, &err) == -EPERM);
+        TAP_CHECK_HAS(ph_error_msg(err), "is a directory, not a regular file");
+        TAP_CHECK(file_read_all("/dev/null", 100, &buf, &len, &err) == 0 && len == 0 && buf && !buf[0]);
+        free(TAKE_PTR(buf));
+        TAP_CHECK(file_read_all("/dev/zero", 100, &buf, &len, &err) == -EPERM);
+        TAP_CHECK_HAS(ph_error_msg(err), "/dev/zero is a device, not a regular file");
+        alarm(0);
+        close(sfd);
+}
+
 int main(void) {
         char dir[] = "/tmp/podhook-test-fileio.XXXXXX";
         _cleanup_error_ PhError *err = NULL;
@@ -79,6 +110,7 @@ int main(void) {
         TAP_CHECK_HAS(err ? err->msg : NULL, "state.json");
         TAP_CHECK(file_exists(f) == 1);
         test_concurrent_writers(dir);
+        test_not_regular(dir);
 
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", dir);
         TAP_CHECK(system(cmd) == 0);

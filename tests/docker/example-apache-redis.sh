@@ -14,9 +14,10 @@ REDIS_PORT=6379
 port_taken() {
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
-if port_taken $HTTP_PORT || port_taken $REDIS_PORT; then
-        HTTP_PORT=18680
-        REDIS_PORT=18681
+# The Podman run always moves (to its own range): the Docker run may want 8080 at the same time.
+if [ "$PORT_SHIFT" != 0 ] || port_taken $HTTP_PORT || port_taken $REDIS_PORT; then
+        HTTP_PORT=$((18680 + PORT_SHIFT))
+        REDIS_PORT=$((18681 + PORT_SHIFT))
         sed "s/hostPort: 8080\$/hostPort: $HTTP_PORT/; s/hostPort: 6379\$/hostPort: $REDIS_PORT/" "$EXAMPLE" >"$TMP/apache-redis.yaml"
         check "the example publishes 8080 and 6379 (moved to $HTTP_PORT and $REDIS_PORT: taken here)" \
                 bash -c "[ \"\$(diff '$EXAMPLE' '$TMP/apache-redis.yaml' | grep -c '^>')\" = 2 ]"

@@ -1,6 +1,7 @@
 # Shared helpers of the pod integration tests (bash). Each test script sets PREFIX (its pods are named
-# $PREFIX-...) before sourcing this file, and gets: $PODHOOK, $D (the docker client), cleanup by label
-# in an EXIT trap, wait_for, and check/fail that count and report.
+# $PREFIX-...) before sourcing this file, and gets: $PODHOOK, $D (the docker client, on the engine
+# DOCKER_HOST names), $ENGINE and $PORT_SHIFT, cleanup by label in an EXIT trap, wait_for, and
+# check/fail that count and report.
 set -uo pipefail
 
 PODHOOK=${1:?usage: $0 PODHOOK-EXECUTABLE SOURCE-ROOT}
@@ -23,12 +24,26 @@ if ! "$D" version >/dev/null 2>&1; then
         exit 77
 fi
 
+# The engine behind DOCKER_HOST: "docker" or "podman" (Podman's service names itself among the
+# version's components). The suite runs once for each (tests/docker/meson.build).
+ENGINE=docker
+"$D" version --format '{{range .Server.Components}}{{.Name}};{{end}}' 2>/dev/null | grep -q 'Podman Engine' &&
+        ENGINE=podman
+# Host ports of the Podman run are the Docker run's plus this, so both can run at once (each under its
+# engine's lock); tools/podman/registries.conf knows the shifted registry port of pod-pull.sh.
+PORT_SHIFT=0
+[ "$ENGINE" = podman ] && PORT_SHIFT=1000
+echo "# engine: $ENGINE (DOCKER_HOST=${DOCKER_HOST:-})"
+
 # Everything of this script's pods, found by label (never by name): containers, then volumes.
+# Apps go before infra containers: Podman refuses to remove a container whose network others joined.
 cleanup() {
-        local ids
-        ids=$("$D" ps -a --filter label=io.podhook.managed=1 --format '{{.ID}} {{.Label "io.podhook.pod"}}' |
-                awk -v p="$PREFIX-" 'index($2, p) == 1 { print $1 }')
-        [ -n "$ids" ] && "$D" rm -f $ids >/dev/null 2>&1
+        local ids role
+        for role in app infra; do
+                ids=$("$D" ps -a --filter label=io.podhook.managed=1 --filter label=io.podhook.role=$role \
+                        --format '{{.ID}} {{.Label "io.podhook.pod"}}' | awk -v p="$PREFIX-" 'index($2, p) == 1 { print $1 }')
+                [ -n "$ids" ] && "$D" rm -f $ids >/dev/null 2>&1
+        done
         ids=$("$D" volume ls --filter label=io.podhook.managed=1 --format '{{.Name}} {{.Label "io.podhook.pod"}}' |
                 awk -v p="$PREFIX-" 'index($2, p) == 1 { print $1 }')
         [ -n "$ids" ] && "$D" volume rm -f $ids >/dev/null 2>&1

@@ -4,7 +4,7 @@ PREFIX=phtest-apply
 . "$(dirname "$0")/lib.sh"
 
 POD=$PREFIX-web
-PORT=18010
+PORT=$((18010 + PORT_SHIFT))
 cat >"$TMP/web.yaml" <<YAML
 version: v1beta2
 id: $POD

@@ -7,7 +7,7 @@ PREFIX=phtest-fail
 
 POD=$PREFIX-a
 OTHER=$PREFIX-other
-PORT=18020
+PORT=$((18020 + PORT_SHIFT))
 
 pod_yaml() { # NAME IMAGE2 HOSTPORT
         cat <<YAML
@@ -36,7 +36,8 @@ check_eq "the other pod runs 3 containers" "$(echo "$other_ids" | grep -c .)" 3
 pod_yaml "$POD" podhook.local/busybox:1 $PORT >"$TMP/clash.yaml"
 "$PODHOOK" apply "$TMP/clash.yaml" >"$TMP/out" 2>"$TMP/err"
 check "apply on a taken host port fails" [ $? -ne 0 ]
-check "with Docker's error text" grep -q "port is already allocated" "$TMP/err"
+check "before anything is created, naming the port and the pod holding it" \
+        grep -q "host port $PORT/tcp is already published by container $OTHER\." "$TMP/err"
 check "in one line" [ "$(grep -c . "$TMP/err")" = 1 ]
 check "nothing on stdout" [ ! -s "$TMP/out" ]
 check_eq "no container of the failed pod is left" "$(pod_count "$POD")" 0
@@ -49,7 +50,8 @@ foreign=$("$D" inspect -f '{{.Id}}' "$POD.side")
 pod_yaml "$POD" podhook.local/busybox:1 $((PORT + 1)) >"$TMP/conflict.yaml"
 "$PODHOOK" apply "$TMP/conflict.yaml" >/dev/null 2>"$TMP/err"
 check "apply fails when the engine refuses to create the second app" [ $? -ne 0 ]
-check "with Docker's error text" grep -q 'The container name "/'"$POD"'.side" is already in use' "$TMP/err"
+# (Docker: 'The container name "/NAME" is already in use', Podman: 'the container name "NAME" is already in use')
+check "with the engine's error text" grep -qi 'the container name "/\?'"$POD"'.side" is already in use' "$TMP/err"
 check_eq "no container of the failed pod is left (infra and first app removed)" "$(pod_count "$POD")" 0
 check_eq "the foreign container is untouched" "$("$D" inspect -f '{{.Id}}' "$POD.side")" "$foreign"
 "$D" rm "$POD.side" >/dev/null
@@ -66,6 +68,13 @@ pod_yaml "$POD" podhook.local/phtest-missing:1 $((PORT + 2)) >"$TMP/missing.yaml
 check "apply with a missing image fails" [ $? -ne 0 ]
 check "naming the image" grep -q "podhook.local/phtest-missing:1" "$TMP/err"
 check_eq "the running pod was not touched (images come first)" "$(running_ids "$POD")" "$good_ids"
+
+pod_yaml "$POD" podhook.local/busybox:1 $PORT >"$TMP/taken.yaml"
+"$PODHOOK" apply "$TMP/taken.yaml" >/dev/null 2>"$TMP/err"
+check "a re-apply onto the host port of another pod fails" [ $? -ne 0 ]
+check "naming the pod holding it" grep -q "already published by container $OTHER\." "$TMP/err"
+check_eq "the running pod was not touched (host ports are checked first)" "$(running_ids "$POD")" "$good_ids"
+check "the other pod still answers" http_get "http://127.0.0.1:$PORT/"
 
 sed 's/containerPort: 80/containerPort: 80000/' "$TMP/good.yaml" >"$TMP/invalid.yaml"
 "$PODHOOK" apply "$TMP/invalid.yaml" >/dev/null 2>"$TMP/err"

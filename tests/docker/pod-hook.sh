@@ -5,7 +5,7 @@ PREFIX=phtest-hook
 . "$(dirname "$0")/lib.sh"
 
 POD=$PREFIX-web
-PORT=18030
+PORT=$((18030 + PORT_SHIFT))
 mkdir -p "$TMP/hooks"
 ln -s "$(realpath "$PODHOOK")" "$TMP/hooks/docker"
 
@@ -91,8 +91,14 @@ check_eq "SUSPEND: deploy_stdout shows every container stopped" \
         "$(inspect_out | jq -r '[.[].State.Running] | unique | join(",")')" false
 check_eq "SUSPEND: the containers are kept" "$(pod_count "$POD")" 2
 check_eq "SUSPEND: none runs" "$("$D" ps -q --filter "label=io.podhook.pod=$POD" | grep -c .)" 0
-check_eq "SUSPEND: none comes back when dockerd restarts (restart policy no)" \
-        "$(inspect_out | jq -r '[.[].HostConfig.RestartPolicy.Name] | unique | join(",")')" no
+if [ "$ENGINE" = podman ]; then
+        # Podman 4.3 has no call that changes a restart policy (docs/podman.md): the manifest's stay.
+        check_eq "SUSPEND on Podman: the restart policies stay as created" \
+                "$(inspect_out | jq -r '[.[].HostConfig.RestartPolicy.Name] | unique | join(",")')" always,unless-stopped
+else
+        check_eq "SUSPEND: none comes back when dockerd restarts (restart policy no)" \
+                "$(inspect_out | jq -r '[.[].HostConfig.RestartPolicy.Name] | unique | join(",")')" no
+fi
 
 # --- RESUME ---
 deployment cfg-4 "$POD" RESUME "$(manifest two)" | run_hook "$PODHOOK" hook
@@ -142,7 +148,7 @@ deployment cfg-8 "$PREFIX-odd name/x" CREATE "" |
 run_hook "$PODHOOK" hook <"$TMP/obj.json"
 check_eq "object config: deploy_status_code 0" "$(status)" 0
 check_eq "a name Docker refuses is sanitised" "$(pod_count "$PREFIX-odd-name-x")" 2
-check_eq "options.init false: no Docker init" "$("$D" inspect -f '{{.HostConfig.Init}}' "$PREFIX-odd-name-x.web")" false
+check_eq "options.init false: no Docker init" "$("$D" inspect "$PREFIX-odd-name-x.web" | jq -r '.[0].HostConfig.Init // false')" false
 check "and deploy_stderr says so" jq_true '.deploy_stderr | contains("pod '"'$PREFIX-odd-name-x'"'")' "$TMP/res"
 
 # --- installed as an executable named docker, run with no arguments ---

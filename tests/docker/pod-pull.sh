@@ -5,7 +5,7 @@
 PREFIX=phtest-pull
 . "$(dirname "$0")/lib.sh"
 
-REGPORT=18050
+REGPORT=$((18050 + PORT_SHIFT))
 REG=127.0.0.1:$REGPORT
 POD=$PREFIX-web
 IMAGE=$REG/phtest/busybox:1
@@ -67,6 +67,9 @@ check_eq "the running pod was not touched" "$(pod_ids "$POD")" "$ids"
 sed 's|    command:|    imagePullPolicy: PullAlways\n    command:|' "$TMP/pod.yaml" >"$TMP/always.yaml"
 script -qec "'$PODHOOK' apply --name '$POD' '$TMP/always.yaml' >'$TMP/out2.json'" /dev/null >"$TMP/tty" 2>&1
 check "PullAlways apply on a terminal succeeds" [ $? -eq 0 ]
-check "pull progress is shown on a terminal" grep -q "Pulling from phtest/busybox" "$TMP/tty"
+# Docker's stream starts with "Pulling from <repo>"; Podman's has only the layers' lines.
+progress='Pulling from phtest/busybox'
+[ "$ENGINE" = podman ] && progress=': (Pulling fs layer|Download complete|Already exists)'
+check "pull progress is shown on a terminal" grep -qE "$progress" "$TMP/tty"
 sed "s/^/# tty: /" "$TMP/tty" | head -n 8
 check "the pod was replaced" all_gone $ids

@@ -26,7 +26,7 @@ elapsed_ms() {
 
 "$PODHOOK" apply --no-init --name "$POD" "$TMP/pod.yaml" >"$TMP/out.json"
 check "apply --no-init exits 0" [ $? -eq 0 ]
-check_eq "--no-init: no Docker init" "$(jq -r '[.[0:3][].HostConfig.Init] | unique | join(",")' "$TMP/out.json")" false
+check_eq "--no-init: no Docker init" "$(jq -r '[.[0:3][].HostConfig.Init // false] | unique | join(",")' "$TMP/out.json")" false
 check "all four containers run" wait_for 20 all_running
 ms=$(elapsed_ms "$PODHOOK" delete --grace $GRACE "$POD")
 echo "# delete of 3 SIGTERM-deaf containers with --grace $GRACE took ${ms} ms"

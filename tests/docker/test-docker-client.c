@@ -12,13 +12,26 @@
 
 typedef struct Fake {
         const char *api_version;
+        bool podman; /* answer as Podman 4.3's service does */
 } Fake;
 
 static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
         Fake *f = userdata;
         const char *q = req->query ? req->query : "";
 
-        if (strcmp(req->path, "/version") == 0) {
+        if (f->podman && strstr(req->path, "/containers/create") && strstr(q, "name=dependent")) {
+                /* a 500 of another cause stays -EIO */
+                testreply_set(
+                        reply, 500, "%s",
+                        "{\"cause\":\"container already exists\",\"message\":\"container x has dependent "
+                        "containers which must be removed before it\",\"response\":500}\n");
+        } else if (strstr(req->path, "/containers/create") && (f->podman || strstr(q, "name=cause-in-use"))) {
+                testreply_set(
+                        reply, 500, "%s",
+                        "{\"cause\":\"that name is already in use\",\"message\":\"container create: creating "
+                        "container storage: the container name \\\"x\\\" is already in "
+                        "use\",\"response\":500}\n");
+        } else if (strcmp(req->path, "/version") == 0) {
                 testreply_set(reply, 200, "{\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"1.12\"}", f->api_version);
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-late")) {
                 /* progress first, then the error: the status is already 200 */
@@ -51,6 +64,32 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
         } else {
                 testreply_set(reply, 500, "%s", "plain text failure\n");
         }
+        if (f->podman) {
+                testreply_header(reply, "Libpod-Api-Version: 4.3.1");
+                testreply_header(reply, "Server: Libpod/4.3.1 (linux)");
+        } else
+                testreply_header(reply, "Server: Docker/20.10.24+dfsg1 (linux)");
+}
+
+static void test_engine_from_headers(void) {
+        static const struct {
+                const char *server, *libpod;
+                PhEngineKind kind;
+                const char *version;
+        } cases[] = {
+                {"Docker/20.10.24+dfsg1 (linux)", NULL, PH_ENGINE_DOCKER, "20.10.24+dfsg1"},
+                {"Libpod/4.3.1 (linux)", "4.3.1", PH_ENGINE_PODMAN, "4.3.1"},
+                {NULL, "5.4.0", PH_ENGINE_PODMAN, "5.4.0"},
+                {"libpod/4.9.3 (linux)", NULL, PH_ENGINE_PODMAN, "4.9.3"},
+                {"nginx/1.22", NULL, PH_ENGINE_DOCKER, ""},
+                {NULL, NULL, PH_ENGINE_DOCKER, ""},
+                {NULL, "", PH_ENGINE_DOCKER, ""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                PhDockerEngine e = docker_engine_from_headers(cases[i].server, cases[i].libpod);
+                TAP_CHECK(e.kind == cases[i].kind);
+                TAP_CHECK_STR(e.version, cases[i].version);
+        }
 }
 
 static const TestRequest *last(TestServer *s) {
@@ -68,12 +107,21 @@ int main(void) {
         if (http_global_init(&err) < 0 || !srv)
                 return 1;
         host = xasprintf("tcp://%s", testsrv_url(srv) + strlen("http://"));
+        test_engine_from_headers();
 
         /* A newer engine is spoken to in 1.41. */
         r = docker_open(host, &d, &err);
         TAP_CHECK(r == 0);
         TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.41");
         TAP_CHECK_STR(last(srv)->path, "/version");
+        TAP_CHECK(d && docker_engine(d)->kind == PH_ENGINE_DOCKER);
+        TAP_CHECK_STR(d ? docker_engine(d)->version : NULL, "20.10.24+dfsg1");
+
+        /* An import names the image with its tag in repo (Podman has no tag parameter for imports). */
+        r = docker_image_import(d, "tar", 3, "podhook/infra", "0.1-abc", "CMD [\"/pause\"]", &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(last(srv)->query,
+                      "fromSrc=-&repo=podhook%2Finfra%3A0.1-abc&changes=CMD%20%5B%22%2Fpause%22%5D");
 
         /* tag is always sent; the stream's success lines are a success */
         r = docker_image_pull(d, "busybox", false, &err);
@@ -158,6 +206,37 @@ int main(void) {
         TAP_CHECK(r == -ENOTSUP);
         TAP_CHECK_HAS(ph_error_msg(err), "API 1.24 is too old");
         err = ph_error_free(err);
+
+        /* Podman is told by its headers; its 500 for a name in use is -EEXIST as Docker's 409, with its own
+         * message, and only that cause. */
+        f.api_version = "1.41";
+        f.podman = true;
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK(d && docker_engine(d)->kind == PH_ENGINE_PODMAN);
+        TAP_CHECK_STR(d ? docker_engine(d)->version : NULL, "4.3.1");
+        r = docker_call(d, "POST", "/containers/create?name=x", body, &status, NULL, &err);
+        TAP_CHECK(r == -EEXIST && status == 500);
+        TAP_CHECK_STR(
+                ph_error_msg(err),
+                "container create: creating container storage: the container name \"x\" is already in use");
+        err = ph_error_free(err);
+        char *create_paths[] = {"/containers/create?name=x"};
+        r = docker_call_parallel(d, "POST", create_paths, 1, 5000, false, &err);
+        TAP_CHECK(r == -EEXIST);
+        err = ph_error_free(err);
+        r = docker_call(d, "POST", "/containers/create?name=dependent", body, NULL, NULL, &err);
+        TAP_CHECK(r == -EIO);
+        err = ph_error_free(err);
+        d = docker_free(d);
+        /* Docker's 500 with the same body is no conflict: the cause is Podman's word only. */
+        f.podman = false;
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == 0);
+        r = docker_call(d, "POST", "/containers/create?name=cause-in-use", body, &status, NULL, &err);
+        TAP_CHECK(r == -EIO && status == 500);
+        err = ph_error_free(err);
+        d = docker_free(d);
 
         /* tcp://HOST without a port is the Engine's port 2375, as for the docker CLI (not HTTP's 80). */
         r = docker_open("tcp://127.0.0.1", &d, &err);

@@ -186,7 +186,7 @@ static void check_cases(const Case *cases, size_t n) {
 static void test_scalar_types(void) {
         static const Case cases[] = {
                 {"version: v1beta2\ncontainers:\n  - {name: a, image: b, memory: 1.5}\n",
-                 "t.yaml:3: containers[0].memory: must be an integer, not a number with a fraction"},
+                 "t.yaml:3: containers[0].memory: must be an integer, not a floating-point number"},
                 {"version: v1beta2\ncontainers:\n  - {name: a, image: b, cpu: '100'}\n",
                  "t.yaml:3: containers[0].cpu: must be an integer, not the string \"100\""},
                 {"version: v1beta2\ncontainers:\n  - {name: a, image: b, cpu: 08}\n",
@@ -195,6 +195,50 @@ static void test_scalar_types(void) {
                  "t.yaml:3: containers[0].command[1]: must be a string, not an integer (put it in quotes)"},
         };
         check_cases(cases, ELEMENTSOF(cases));
+}
+
+/* An explicit tag says what the value is: it is never overruled by what the text looks like. */
+static void test_tags(void) {
+        static const Case cases[] = {
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, ports: [{containerPort: !!float "
+                 "80}]}\n",
+                 "t.yaml:3: containers[0].ports[0].containerPort: must be an integer, not a floating-point "
+                 "number"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, ports: [{containerPort: !!str "
+                 "80}]}\n",
+                 "t.yaml:3: containers[0].ports[0].containerPort: must be an integer, not the string \"80\""},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, cpu: !!int abc}\n",
+                 "t.yaml:3: containers[0].cpu: !!int \"abc\" is not an integer"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, memory: !!float 1e999}\n",
+                 "t.yaml:3: containers[0].memory: !!float \"1e999\" is not a finite number"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, privileged: !!bool maybe}\n",
+                 "t.yaml:3: containers[0].privileged: !!bool \"maybe\" is not true or false"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: b, workingDir: !!null x}\n",
+                 "t.yaml:3: containers[0].workingDir: !!null \"x\" is not null"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: !!binary aGVsbG8=}\n",
+                 "t.yaml:3: containers[0].image: the tag tag:yaml.org,2002:binary is not supported (write "
+                 "the value "
+                 "without a tag)"},
+                {"version: v1beta2\ncontainers:\n  - {name: a, image: !mine b}\n",
+                 "t.yaml:3: containers[0].image: the tag !mine is not supported (write the value without a "
+                 "tag)"},
+                {"version: v1beta2\ncontainers: !!set {a: null}\n",
+                 "t.yaml:2: containers: the tag tag:yaml.org,2002:set is not supported (write the value "
+                 "without a "
+                 "tag)"},
+        };
+        check_cases(cases, ELEMENTSOF(cases));
+        /* Tags that say what the text already is are fine. */
+        static const char fine[] =
+                "version: !!str v1beta2\n"
+                "containers: !!seq\n"
+                "  - !!map {name: a, image: b, cpu: !!int '100', privileged: !!bool 'true',\n"
+                "           workingDir: !!null '', ports: [{containerPort: !!int 0x50}]}\n";
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_free_ char *e = load(fine, strlen(fine), &m);
+        TAP_CHECK_STR(e ? e : "valid", "valid");
+        TAP_CHECK(m && m->containers[0].cpu == 100 && m->containers[0].privileged &&
+                  m->containers[0].ports[0].container_port == 80 && !m->containers[0].working_dir);
 }
 
 static void test_aliases(void) {
@@ -440,6 +484,7 @@ int main(void) {
         test_from_json();
         test_scalars();
         test_scalar_types();
+        test_tags();
         test_aliases();
         test_billion_laughs();
         test_alias_text();

@@ -168,6 +168,28 @@ static void test_port_conflicts(void) {
                                              "      - {containerPort: 82, hostPort: 8000, hostIP: '::'}\n");
         TAP_CHECK_STR(ips, "web.yaml:8: containers[0].ports[2].hostPort: 8000/tcp is already published by "
                            "containers[0].ports[0]");
+        /* An IPv4-mapped IPv6 address is that IPv4 address; :: and 0.0.0.0 are every address. */
+        CHECK_ERRORS("containers:\n"
+                     "  - name: a\n"
+                     "    image: b\n"
+                     "    ports:\n"
+                     "      - {containerPort: 80, hostPort: 8000, hostIP: '::ffff:127.0.0.1'}\n"
+                     "      - {containerPort: 81, hostPort: 8000, hostIP: 127.0.0.1}\n"
+                     "      - {containerPort: 82, hostPort: 8000, hostIP: 127.0.0.2, protocol: UDP}\n"
+                     "      - {containerPort: 83, hostPort: 8001, hostIP: '::'}\n"
+                     "      - {containerPort: 84, hostPort: 8001, hostIP: 0.0.0.0}\n"
+                     "      - {containerPort: 85, hostPort: 8002, hostIP: 0.0.0.0}\n"
+                     "      - {containerPort: 86, hostPort: 8002, hostIP: '::1'}\n"
+                     "      - {containerPort: 87, hostPort: 8003, hostIP: '::ffff:0.0.0.0'}\n"
+                     "      - {containerPort: 88, hostPort: 8003, hostIP: 10.0.0.1}\n",
+                     "web.yaml:7: containers[0].ports[1].hostPort: 8000/tcp is already published by "
+                     "containers[0].ports[0]\n"
+                     "web.yaml:10: containers[0].ports[4].hostPort: 8001/tcp is already published by "
+                     "containers[0].ports[3]\n"
+                     "web.yaml:12: containers[0].ports[6].hostPort: 8002/tcp is already published by "
+                     "containers[0].ports[5]\n"
+                     "web.yaml:14: containers[0].ports[8].hostPort: 8003/tcp is already published by "
+                     "containers[0].ports[7]");
         /* The containers share one network namespace: one container port, once. */
         CHECK_ERRORS("containers:\n"
                      "  - {name: a, image: b, ports: [{containerPort: 80}]}\n"
@@ -200,6 +222,34 @@ static void test_volumes(void) {
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: /}\n"
                      "volumes: [{name: v}]\n",
                      "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"/\" cannot be a mount point");
+        /* What the runtime sets up itself: Docker refuses these at start, or (/sys) hides the container's
+         * sysfs under the volume. */
+        CHECK_ERRORS(
+                "containers:\n"
+                "  - name: a\n"
+                "    image: b\n"
+                "    volumeMounts:\n"
+                "      - {name: v, mountPath: /proc}\n"
+                "      - {name: v, mountPath: /proc/sys/net}\n"
+                "      - {name: v, mountPath: /sys/}\n"
+                "      - {name: v, mountPath: /x/../sys/fs/cgroup}\n"
+                "      - {name: v, mountPath: /dev}\n"
+                "      - {name: v, mountPath: /dev/shm}\n"
+                "      - {name: v, mountPath: /dev/log}\n"
+                "      - {name: v, mountPath: /process}\n"
+                "volumes: [{name: v}]\n",
+                "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"/proc\" cannot be a mount point: the "
+                "container runtime sets up /proc\n"
+                "web.yaml:7: containers[0].volumeMounts[1].mountPath: \"/proc/sys/net\" cannot be a mount "
+                "point: "
+                "the container runtime sets up /proc\n"
+                "web.yaml:8: containers[0].volumeMounts[2].mountPath: \"/sys/\" cannot be a mount point: the "
+                "container runtime sets up /sys\n"
+                "web.yaml:9: containers[0].volumeMounts[3].mountPath: \"/x/../sys/fs/cgroup\" cannot be a "
+                "mount "
+                "point: the container runtime sets up /sys\n"
+                "web.yaml:10: containers[0].volumeMounts[4].mountPath: \"/dev\" cannot be a mount point: the "
+                "container runtime sets up /dev (a path below it, such as /dev/shm, can be)");
         CHECK_ERRORS("containers:\n"
                      "  - name: a\n"
                      "    image: b\n"
@@ -237,6 +287,101 @@ static void test_volumes(void) {
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      persistentDisk: {pdName: x}\n",
                      "web.yaml:6: volumes[0].source.persistentDisk: is not supported on this node (use hostDir or "
                      "emptyDir)");
+}
+
+/* Errors (or warnings) of a manifest validated for a node whose agent keeps its state in state_dir. */
+static char *problems_for(const char *body, const char *state_dir, bool warnings) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_strv_free_ char **w = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *text =
+                xasprintf("version: v1beta2\ncontainers: [{name: a, image: b}]\n%s", body);
+        const PhManifestHost host = {.state_dir = state_dir};
+        char *out = xstrdup("");
+
+        if (manifest_doc_parse(text, strlen(text), "web.yaml", &doc, &err) < 0)
+                return xstrdup(ph_error_msg(err));
+        int r = manifest_validate_for(doc, &host, &m, &w, &err);
+        if (!warnings)
+                return r < 0 ? (free(out), xstrdup(ph_error_msg(err))) : out;
+        for (size_t i = 0; w && w[i]; i++) {
+                char *n = xasprintf("%s%s%s", out, i ? "\n" : "", w[i]);
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+static void test_host_dirs(void) {
+        static const struct {
+                const char *path, *error, *warning;
+        } cases[] = {
+                {"/var/lib/podhook",
+                 "\"/var/lib/podhook\" is podhook's state directory: a pod must not reach it", NULL},
+                {"/var/lib/podhook/outbox/",
+                 "\"/var/lib/podhook/outbox/\" is inside podhook's state directory "
+                 "/var/lib/podhook: a pod must not reach it",
+                 NULL},
+                {"/var/lib",
+                 "\"/var/lib\" holds podhook's state directory /var/lib/podhook: a pod must not reach it",
+                 NULL},
+                {"/", "\"/\" holds podhook's state directory /var/lib/podhook: a pod must not reach it",
+                 NULL},
+                {"/var/./lib/../lib/podhook",
+                 "\"/var/./lib/../lib/podhook\" is podhook's state directory: a pod must "
+                 "not reach it",
+                 NULL},
+                {"/etc", NULL, "\"/etc\" gives the pod the host's configuration, passwords included"},
+                {"/var/run/docker.sock", NULL,
+                 "\"/var/run/docker.sock\" is the Docker Engine's socket: the pod gets control of the "
+                 "engine, and so "
+                 "of the host"},
+                {"/run", NULL,
+                 "\"/run\" holds the Docker Engine's socket: the pod gets control of the engine, and so of "
+                 "the host"},
+                {"/var/run/", NULL,
+                 "\"/var/run/\" holds the Docker Engine's socket: the pod gets control of the engine, and so "
+                 "of the "
+                 "host"},
+                {"/run/docker.sock", NULL,
+                 "\"/run/docker.sock\" is the Docker Engine's socket: the pod gets control of the engine, "
+                 "and so of "
+                 "the host"},
+                {"/var/lib/podhook-data", NULL, NULL},
+                {"/etc/nginx", NULL, NULL},
+                {"/srv/www", NULL, NULL},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *body = xasprintf(
+                        "volumes:\n  - name: v\n    source: {hostDir: {path: '%s'}}\n", cases[i].path);
+                _cleanup_free_ char *e = problems_for(body, "/var/lib/podhook", false);
+                _cleanup_free_ char *w = problems_for(body, "/var/lib/podhook", true);
+                _cleanup_free_ char *want_e =
+                        cases[i].error
+                                ? xasprintf("web.yaml:5: volumes[0].source.hostDir.path: %s", cases[i].error)
+                                : xstrdup("");
+                _cleanup_free_ char *want_w =
+                        cases[i].warning ? xasprintf("web.yaml:5: volumes[0].source.hostDir.path: %s",
+                                                     cases[i].warning)
+                                         : xstrdup("");
+                TAP_CHECK_STR(e, want_e);
+                TAP_CHECK_STR(w, want_w);
+        }
+        /* Without a state directory (a manifest checked on its own): "/" is only a warning. */
+        _cleanup_free_ char *root =
+                problems_for("volumes:\n  - name: v\n    source: {hostDir: {path: /}}\n", NULL, true);
+        TAP_CHECK_STR(root,
+                      "web.yaml:5: volumes[0].source.hostDir.path: \"/\" gives the pod the host's whole file "
+                      "system");
+        /* A state directory given with a trailing slash or dots is the same directory. */
+        _cleanup_free_ char *odd = problems_for(
+                "volumes:\n  - name: v\n    source: {hostDir: {path: /srv/state}}\n", "/srv/./state/", false);
+        TAP_CHECK_STR(
+                odd,
+                "web.yaml:5: volumes[0].source.hostDir.path: \"/srv/state\" is podhook's state directory: "
+                "a pod must not reach it");
 }
 
 static void test_resources_and_policies(void) {
@@ -438,6 +583,7 @@ static void test_typed_handlers(void) {
 }
 
 int main(void) {
+        test_host_dirs();
         test_version();
         test_containers_required();
         test_names();

@@ -40,7 +40,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s\n", ph_error_msg(err));
                 return 2;
         }
-        r = manifest_load(buf, len, source ?: file, &m, &warnings, &err);
+        /* As `podhook validate` checks it: for a node whose agent keeps its state in the default place. */
+        const PhManifestHost host = {.state_dir = "/var/lib/podhook"};
+        r = manifest_load_for(buf, len, source ?: file, &host, &m, &warnings, &err);
         for (char **w = warnings; w && *w; w++)
                 printf("warning: %s\n", *w);
         if (r < 0)

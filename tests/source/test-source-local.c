@@ -110,7 +110,7 @@ int main(void) {
         snprintf(p, sizeof(p), "%s/fifo", d2);
         TAP_CHECK(mkfifo(p, 0600) == 0);
         TAP_CHECK(collect(sec, &none, &err) == -EPERM && !none);
-        TAP_CHECK_HAS(ph_error_msg(err), "fifo is not a regular file");
+        TAP_CHECK_HAS(ph_error_msg(err), "fifo is a FIFO, not a regular file");
         unlink(p);
 
         /* Back to good. */
