@@ -2,14 +2,17 @@
  * runs: source_parse_json, the "metadata" object (heat) or the whole object (request, local), the deep
  * merge of several sources (a JSON list of bodies stands for several sources, merged in order), the
  * os-collect-config Heat may hand out (bootstrap_normalize), and per deployment entry the id check,
- * dispatch_prepare (String inputs through Python's str()) and the inputs maps. Promises: merging follows
- * os-apply-config's rule exactly; a prepared entry has only string values for its String inputs; the
- * signal inputs are deploy_* inputs only; a usable id is a plain file name. */
+ * dispatch_prepare (String inputs through Python's str()), the inputs maps, and the secrets a result must
+ * not carry (dispatch_secret_values, secret_scrub_json). Promises: merging follows os-apply-config's rule
+ * exactly; a prepared entry has only string values for its String inputs; the signal inputs are deploy_*
+ * inputs only; a usable id is a plain file name; a result that echoes the whole entry, as text and as
+ * the values themselves, keeps none of its secret values once scrubbed, raw or JSON-escaped. */
 #include <errno.h>
 #include <jansson.h>
 
 #include "bootstrap.h"
 #include "common/deployment.h"
+#include "common/secret.h"
 #include "dispatch.h"
 #include "fuzz.h"
 #include "source/source-internal.h"
@@ -58,6 +61,61 @@ static void check_collectors(const json_t *occ) {
         json_array_foreach(json_object_get(n, "collectors"), i, c) FUZZ_CHECK(json_is_string(c));
 }
 
+/* Whether any part of s between the <redacted> marks holds value, as it is or as jansson escapes it. */
+static bool leaks(const char *s, const char *value) {
+        json_auto_t *js = json_string(value);
+        _cleanup_free_ char *esc = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+        _cleanup_free_ char *copy = xstrdup(s);
+
+        if (esc) { /* without its quotes */
+                memmove(esc, esc + 1, strlen(esc));
+                esc[strlen(esc) - 1] = '\0';
+        }
+        for (char *piece = copy; piece;) {
+                char *mark = strstr(piece, SECRET_REDACTED);
+                if (mark)
+                        *mark = '\0';
+                if (strstr(piece, value) || (esc && *esc && strstr(piece, esc)))
+                        return true;
+                piece = mark ? mark + strlen(SECRET_REDACTED) : NULL;
+        }
+        return false;
+}
+
+static void check_scrubbed(const json_t *v, char *const *values) {
+        size_t i;
+        const char *k;
+        json_t *x;
+
+        if (json_is_string(v))
+                for (char *const *p = values; *p; p++) {
+                        if (leaks(json_string_value(v), *p))
+                                fprintf(stderr, "secret \"%s\" left in \"%s\"\n", *p, json_string_value(v));
+                        FUZZ_CHECK(!leaks(json_string_value(v), *p));
+                }
+        json_array_foreach(v, i, x) check_scrubbed(x, values);
+        json_object_foreach((json_t *)v, k, x) check_scrubbed(x, values);
+}
+
+static void check_secrets(const json_t *prepared) {
+        _cleanup_strv_free_ char **values = dispatch_secret_values(prepared);
+        if (!values || !*values)
+                return;
+        _cleanup_free_ char *text = json_dumps(prepared, JSON_COMPACT);
+        _cleanup_free_ char *joined = xstrdup("");
+        for (char **p = values; *p; p++) {
+                FUZZ_CHECK(strlen(*p) >= SECRET_MIN_SCRUB);
+                char *next = xasprintf("%s%s\n", joined, *p);
+                free(joined);
+                joined = next;
+        }
+        /* A hook that echoes everything it was given. */
+        json_auto_t *data = deployment_result(text ? text : "", joined, 0);
+        json_object_set_new(data, "echo", json_deep_copy(prepared));
+        secret_scrub_json(data, values);
+        check_scrubbed(data, values);
+}
+
 static void prepare_entry(const json_t *dep) {
         const char *id = json_string_value(json_object_get(dep, "id"));
         if (state_id_valid(id))
@@ -92,6 +150,7 @@ static void prepare_entry(const json_t *dep) {
         FUZZ_CHECK(json_is_object(all) && json_is_object(sig));
         json_object_foreach(sig, k, v)
                 FUZZ_CHECK(strncmp(k, "deploy_", 7) == 0 && json_equal(v, json_object_get(all, k)));
+        check_secrets(prepared);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
