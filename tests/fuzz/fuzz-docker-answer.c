@@ -1,10 +1,12 @@
 /* Docker Engine answers: the JSON-lines stream of /images/create (pull and import: the line splitter,
- * "error"/"errorDetail" and "message") and the text of an error answer. Promises: the stream's outcome
- * does not depend on how the body is cut into pieces on the way; an error names the stream; the text
- * of an error answer is valid UTF-8 (it goes into the hook's JSON result), Docker's "message" when
- * there is one, else at most 300 bytes of the body, else the status. */
+ * "error"/"errorDetail" and "message"), the text of an error answer, and the engine told from a Server
+ * or Libpod-Api-Version header (the input's first line). Promises: the stream's outcome does not depend
+ * on how the body is cut into pieces on the way; an error names the stream; the text of an error answer
+ * is valid UTF-8 (it goes into the hook's JSON result), Docker's "message" when there is one, else at
+ * most 300 bytes of the body, else the status; an engine version is one word that fits its buffer. */
 #include <errno.h>
 #include <jansson.h>
+#include <strings.h>
 
 #include "docker/docker.h"
 #include "fuzz.h"
@@ -33,6 +35,17 @@ static void check_error_text(const char *body, size_t size, long status) {
                    (!msg && (strlen(text) <= 300 || strcmp(text, bare) == 0)));
 }
 
+static void check_engine(const char *body) {
+        _cleanup_free_ char *line = xstrndup(body, strcspn(body, "\r\n"));
+        PhDockerEngine server = docker_engine_from_headers(line, NULL);
+        PhDockerEngine libpod = docker_engine_from_headers("Docker/20.10", line);
+
+        FUZZ_CHECK((server.kind == PH_ENGINE_PODMAN) == (strncasecmp(line, "Libpod/", 7) == 0));
+        FUZZ_CHECK((libpod.kind == PH_ENGINE_PODMAN) == (*line != '\0'));
+        FUZZ_CHECK(strlen(server.version) < sizeof(server.version) && !strpbrk(server.version, " \t"));
+        FUZZ_CHECK(strlen(libpod.version) < sizeof(libpod.version) && !strpbrk(libpod.version, " \t"));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const size_t chunks[] = {1, 2, 3, 7, 64, 0};
         static const long statuses[] = {200, 404, 500};
@@ -49,5 +62,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         FUZZ_CHECK(strcmp(whole, "ok") != 0);
                 check_error_text(body, size, statuses[s]);
         }
+        check_engine(body);
         return 0;
 }
