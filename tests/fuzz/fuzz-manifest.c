@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int r = manifest_load((const char *)data, size, SOURCE, &m, &warnings, &err);
         check_outcome(r, m, warnings, err);
 
-        json_auto_t *v = json_loadb((const char *)data, size, 0, NULL);
+        /* An object has no duplicate keys; a text with some is another manifest (refused as text). */
+        json_auto_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(v))
                 return 0;
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
