@@ -549,10 +549,11 @@ int api_server_new(PhEvent *e, const PhApiConfig *cfg, PhApiServer **ret, PhErro
                 (unsigned)(cfg->timeout_sec ? cfg->timeout_sec : API_TIMEOUT_SEC),
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
                 MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
-        if (!s->mhd) {
-                (void)close(fd);
+        /* On failure the socket is not closed here: MHD closes it on some of its failure paths and not
+         * on others. A socket left open by a failed start (the agent stops then) is harmless; a second
+         * close of a number reused meanwhile would not be. */
+        if (!s->mhd)
                 return ph_error_set(err, EIO, "API address %s: libmicrohttpd did not start", cfg->address);
-        }
 
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
         if (!info)
