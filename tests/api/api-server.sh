@@ -84,6 +84,7 @@ check "nothing was stored by refused requests" test "$(http GET "$u/v1/things")"
 check "the right token (file trimmed): 201" test "$(http POST "$u/v1/things/a" -d '{"x": 1}' "${auth[@]}")" = 201
 check "the scheme in lower case: 201" test "$(http POST "$u/v1/things/b" -d '[2]' -H 'authorization: bearer   tok3n-Abc_123 ')" = 201
 check "GET /v1/things/a: what was stored" test "$(http GET "$u/v1/things/a")" = 200 -a "$(jq -c . "$work/body")" = '{"x":1}'
+check "a handler's own header and a query argument" test "$(http GET "$u/v1/things?only=b")" = 200 -a "$(jq -c . "$work/body")" = '{"b":[2]}' -a "$(header X-Things-Count)" = 1
 
 # Bodies that are not JSON where JSON is wanted change nothing.
 check "malformed JSON: 400" test "$(http POST "$u/v1/things/a" -d '{"x": 2' "${auth[@]}")" = 400
@@ -119,7 +120,7 @@ check "all of it arrived" test "$(jq -r .sha256 "$work/body")" = "sha256:$(sha25
 check "no handler ran for a refused upload" test "$(http GET "$u/v1/stats")" = 200 -a "$(jq .uploads "$work/body")" = 1
 
 # A slow client holds its connection, not the loop.
-raw slow "$addr" /v1/upload 20 0.15 "$work/slow" &
+raw slow "$addr" /v1/upload 40 0.15 "$work/slow" &
 slow_pid=$!
 pids+=("$slow_pid")
 check "the slow client has started its body" wait_for 5 test -s "$work/slow.state"
@@ -128,7 +129,7 @@ for _ in 1 2 3 4 5; do fast 0.5 "$u/healthz" || all_fast=false; done
 check "meanwhile /healthz is answered within 0.5 s, five times" $all_fast
 check "while the slow body is still coming" test ! -e "$work/slow"
 check "the slow client's request completes: 200" wait_for 10 grep -qs '^HTTP/1.1 200' "$work/slow"
-check "with all 20 bytes" grep -q '"bytes": 20' "$work/slow"
+check "with all 40 bytes" grep -q '"bytes": 40' "$work/slow"
 
 # A long job on the worker thread (what an apply will be) leaves the API answering.
 check "POST /v1/work: 202 at once" test "$(http POST "$u/v1/work" "${auth[@]}" --max-time 2)" = 202

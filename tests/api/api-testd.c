@@ -6,7 +6,8 @@
  *             [--timeout SEC] [--unix-mode 0660] [--allow-remote]
  *
  * Routes besides the built-in /healthz:
- *   GET /v1/things, GET /v1/things/{name}     an in-memory map of JSON values
+ *   GET /v1/things[?only=NAME]              an in-memory map of JSON values (X-Things-Count: N)
+ *   GET /v1/things/{name}
  *   POST /v1/things/{name}                   token, JSON body: stores it (201)
  *   DELETE /v1/things/{name}                 token: removes it
  *   POST /v1/upload                          a body of any kind: its size and SHA-256
@@ -49,10 +50,23 @@ static void count(Testd *t, const char *route) {
         (void)metric_inc(t->requests, METRIC_LABELS(route));
 }
 
+/* ?only=NAME: that one alone; the count goes in a header of the handler's own. */
 static int things_list(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
         Testd *t = userdata;
+        const char *only = api_request_query(req, "only");
+        json_t *list = json_object();
+        const char *k;
+        json_t *v;
+        char n[32];
+
         count(t, "things");
-        return api_reply_json(reply, 200, json_deep_copy(t->things));
+        json_object_foreach(t->things, k, v) {
+                if (!only || strcmp(only, k) == 0)
+                        json_object_set(list, k, v);
+        }
+        snprintf(n, sizeof(n), "%zu", json_object_size(list));
+        api_reply_header(reply, "X-Things-Count", n);
+        return api_reply_json(reply, 200, list);
 }
 
 static int thing_get(const PhApiRequest *req, PhApiReply *reply, void *userdata) {

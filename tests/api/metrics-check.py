@@ -53,11 +53,11 @@ for name, kind in want_types.items():
         continue
     check(families[name].type == kind, "%s is a %s, not a %s" % (name, families[name].type, kind))
 
-# The counts follow api-server.sh's requests up to its GET /metrics: GET /v1/things twice, two
-# uploads that reached the handler (the slow client's 20 bytes, a chunked 1000), one thing left.
+# The counts follow api-server.sh's requests up to its GET /metrics: GET /v1/things three times, two
+# uploads that reached the handler (the slow client's 40 bytes, a chunked 1000), one thing left.
 if not problems:
-    check(sample("podhook_test_requests", "podhook_test_requests_total", route="things") == 2,
-          "requests{route=things} is not 2")
+    check(sample("podhook_test_requests", "podhook_test_requests_total", route="things") == 3,
+          "requests{route=things} is not 3")
     check(sample("podhook_test_requests", "podhook_test_requests_total", route="upload") == 2,
           "requests{route=upload} is not 2")
     check(sample("podhook_test_things", "podhook_test_things") == 1, "test_things is not 1")
@@ -89,9 +89,9 @@ if not problems:
         check(b and h["count"] == b[-1][1], "%r: _count is not the +Inf bucket" % (key,))
     up = series.get((("kind", "upload"),))
     if up:
-        # 20 and 1000 bytes: both in le=1000 (a value on a bound counts in that bucket).
+        # 40 and 1000 bytes: both in le=1000 (a value on a bound counts in that bucket).
         check([v for _, v in up["buckets"]] == [0, 2, 2, 2], "upload buckets %r" % up["buckets"])
-        check(up["sum"] == 1020, "upload sum %r" % up["sum"])
+        check(up["sum"] == 1040, "upload sum %r" % up["sum"])
 
 for p in problems:
     print(p)
