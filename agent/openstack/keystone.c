@@ -300,8 +300,10 @@ int keystone_call(PhKeystone *k, const char *type, const PhHttpRequest *req, PhH
                 call.headers = headers;
                 PhHttpResponse resp = {};
                 r = http_request(&call, &resp, reterr);
-                if (r < 0)
+                if (r < 0) {
+                        *ret = resp; /* its status and request_sent: whether the request may have arrived */
                         return r;
+                }
                 if (resp.status == 401 && attempt == 0) {
                         /* Revoked or expired early: one fresh token, then the answer counts. */
                         http_response_done(&resp);

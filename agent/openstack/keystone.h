@@ -53,7 +53,7 @@ int keystone_endpoint(PhKeystone *k, const char *type, char **ret, PhError **ret
  * starting with "/") with X-Auth-Token added, and on a 401 re-authenticates and sends it once more.
  * 0 when an answer arrived (*ret filled, any status); < 0 as keystone_authenticate, or the
  * http_request error (-ETIMEDOUT, -ECONNREFUSED, ...; -ECANCELED when req->cancel aborted the call or
- * its token request). */
+ * its token request), with *ret as http_request leaves it. */
 int keystone_call(PhKeystone *k, const char *type, const PhHttpRequest *req, PhHttpResponse *ret,
                   PhError **reterr);
 

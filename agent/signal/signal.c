@@ -110,19 +110,82 @@ json_t *signal_trim(const json_t *data, size_t max) {
         return copy;
 }
 
-/* 2xx: 0; 408/429/5xx: -EAGAIN; anything else: permanent. */
-static int judge_status(long status, const char *what, PhError **reterr) {
+json_t *signal_fit(const json_t *data, size_t max) {
+        json_t *t = signal_trim(data, max);
+        size_t len = dumped_len(t);
+
+        if (len <= max || !json_is_object(t))
+                return t;
+        json_decref(t);
+        /* Other keys are too big: what the hook printed stays (cut as usual), with why. */
+        const json_t *code = json_object_get(data, "deploy_status_code");
+        const char *out = json_string_value(json_object_get(data, "deploy_stdout"));
+        const char *err = json_string_value(json_object_get(data, "deploy_stderr"));
+        size_t elen = err ? strlen(err) : 0;
+        _cleanup_free_ char *note =
+                xasprintf("%s%spodhook: the result is %zu bytes even with deploy_stdout and deploy_stderr "
+                          "cut, more than the %zu a signal carries; its other keys were dropped\n",
+                          err ? err : "", elen && err[elen - 1] != '\n' ? "\n" : "", len, max);
+        json_int_t c = json_is_integer(code) && json_integer_value(code) != 0 ? json_integer_value(code) : 1;
+        json_auto_t *f = json_pack("{s:s, s:s, s:I}", "deploy_stdout", out ? out : "", "deploy_stderr", note,
+                                   "deploy_status_code", c);
+        return signal_trim(f, max);
+}
+
+/* Sets the error and gives the outcome: return FAIL(PH_SIGNAL_RETRY, reterr, EAGAIN, "...", ...). */
+#define FAIL(outcome, reterr, code, ...) ((void)ph_error_set(reterr, code, __VA_ARGS__), (outcome))
+
+/* The status of an answer: what it means for the signal. */
+static PhSignalOutcome judge_status(const PhHttpResponse *resp, const char *what, PhError **reterr) {
+        long status = resp->status;
+
         if (status >= 200 && status <= 299)
-                return 0;
-        if (openstack_status_is_transient(status))
-                return ph_error_set(reterr, EAGAIN, "%s: HTTP %ld", what, status);
-        return ph_error_set(reterr, EREMOTEIO, "%s: HTTP %ld (not retried)", what, status);
+                return PH_SIGNAL_DELIVERED;
+        if (status == 303) {
+                (void)ph_error_set(reterr, EAGAIN,
+                                   "%s: HTTP 303 (see other): the request may have been handled", what);
+                return PH_SIGNAL_RETRY_MAYBE_ARRIVED;
+        }
+        if (status >= 300 && status <= 399) {
+                const char *loc = http_response_header(resp, "Location");
+                _cleanup_free_ char *to = loc ? http_url_redact(loc) : xstrdup("nowhere");
+                (void)ph_error_set(reterr, EAGAIN,
+                                   "%s: HTTP %ld redirect to %s not followed (another host, or too "
+                                   "many hops)",
+                                   what, status, to);
+                return PH_SIGNAL_RETRY;
+        }
+        if (status == 404 || status == 410) {
+                (void)ph_error_set(reterr, ENOENT, "%s: HTTP %ld: the stack or its signal URL is gone", what,
+                                   status);
+                return PH_SIGNAL_GONE;
+        }
+        if (status == 413) {
+                (void)ph_error_set(reterr, E2BIG, "%s: HTTP 413: the body is too large for the endpoint",
+                                   what);
+                return PH_SIGNAL_RETRY_SMALLER;
+        }
+        (void)ph_error_set(reterr, EAGAIN, "%s: HTTP %ld", what, status);
+        return PH_SIGNAL_RETRY;
+}
+
+/* No complete answer: a status line that came before the cut is the answer; a request that went out
+ * in full may have been acted on; anything else was not received. */
+static PhSignalOutcome judge_failure(const PhHttpResponse *resp, const char *what, const PhError *err,
+                                     PhError **reterr) {
+        if (resp->status > 0)
+                return judge_status(resp, what, reterr);
+        if (resp->request_sent)
+                return FAIL(PH_SIGNAL_RETRY_MAYBE_ARRIVED, reterr, EAGAIN,
+                            "%s: no answer after the signal was sent (it may have arrived): %s",
+                            what, ph_error_msg(err));
+        return FAIL(PH_SIGNAL_RETRY, reterr, EAGAIN, "%s: %s", what, ph_error_msg(err));
 }
 
 static PhHttpRequest signal_request(const PhSignalOptions *o, const char *method, const char *url,
                                     const char *const *headers, const char *body) {
         long timeout = o && o->timeout_ms > 0 ? o->timeout_ms : 30000;
-        return (PhHttpRequest) {
+        return (PhHttpRequest){
                 .method = method,
                 .url = url,
                 .headers = headers,
@@ -132,14 +195,15 @@ static PhHttpRequest signal_request(const PhSignalOptions *o, const char *method
                 .connect_timeout_ms = timeout < 10000 ? timeout : 10000,
                 .max_body = 1024u * 1024u,
                 .ca_file = o ? o->ca_file : NULL,
+                .max_redirects = SIGNAL_MAX_REDIRECTS,
         };
 }
 
 static const char *const json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
 
 /* CFN_SIGNAL and TEMP_URL_SIGNAL: the pre-signed URL, sent byte-for-byte. */
-static int send_url(PhSignalKind kind, const json_t *inputs, const char *body, const PhSignalOptions *o,
-                    PhError **reterr) {
+static PhSignalOutcome send_url(PhSignalKind kind, const json_t *inputs, const char *body,
+                                const PhSignalOptions *o, PhError **reterr) {
         const char *url = input_string(inputs, "deploy_signal_id");
         const char *method = kind == PH_SIGNAL_TEMP_URL ? "PUT" : "POST";
         _cleanup_free_ char *where = http_url_redact(url);
@@ -148,15 +212,16 @@ static int send_url(PhSignalKind kind, const json_t *inputs, const char *body, c
         _cleanup_error_ PhError *err = NULL;
 
         if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-                return ph_error_set(reterr, EINVAL, "%s: deploy_signal_id is not an http(s) URL",
-                                    signal_kind_to_string(kind));
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: deploy_signal_id is not an http(s) URL",
+                            signal_kind_to_string(kind));
         PhHttpRequest req = signal_request(o, method, url, json_headers, body);
         if (http_request(&req, &resp, &err) < 0)
-                return ph_error_set(reterr, EAGAIN, "%s: %s", signal_kind_to_string(kind), ph_error_msg(err));
-        return judge_status(resp.status, what, reterr);
+                return judge_failure(&resp, signal_kind_to_string(kind), err, reterr);
+        return judge_status(&resp, what, reterr);
 }
 
-static int send_heat(const json_t *inputs, const char *body, const PhSignalOptions *o, PhError **reterr) {
+static PhSignalOutcome send_heat(const json_t *inputs, const char *body, const PhSignalOptions *o,
+                                 PhError **reterr) {
         static const char *const required[] = { "deploy_auth_url", "deploy_user_id", "deploy_password",
                                                 "deploy_project_id", "deploy_stack_id", "deploy_resource_name" };
         _cleanup_free_ char *missing = NULL;
@@ -170,7 +235,7 @@ static int send_heat(const json_t *inputs, const char *body, const PhSignalOptio
                 missing = next;
         }
         if (missing)
-                return ph_error_set(reterr, EINVAL, "HEAT_SIGNAL: missing input %s", missing);
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "HEAT_SIGNAL: missing input %s", missing);
 
         const PhKeystoneCredentials c = {
                 .auth_url = input_string(inputs, "deploy_auth_url"),
@@ -184,7 +249,7 @@ static int send_heat(const json_t *inputs, const char *body, const PhSignalOptio
         r = keystone_new(&c, timeout, o ? o->ca_file : NULL, &k, reterr);
         if (r < 0) {
                 ph_error_prefix(reterr, "HEAT_SIGNAL");
-                return r;
+                return PH_SIGNAL_PERMANENT;
         }
 
         /* deploy_stack_id is "name/id": the slash stays literal, as heatclient sends it. */
@@ -197,34 +262,34 @@ static int send_heat(const json_t *inputs, const char *body, const PhSignalOptio
         _cleanup_error_ PhError *err = NULL;
 
         r = keystone_call(k, "orchestration", &req, &resp, &err);
-        if (r < 0) {
-                /* Keystone or Heat did not answer, or answered 5xx: later. Refused credentials, a missing
-                 * endpoint or a malformed answer will not get better by themselves. */
-                int code = r == -EACCES || r == -ENOENT || r == -EPROTO || r == -EINVAL ? -r : EAGAIN;
-                return ph_error_set(reterr, code, "HEAT_SIGNAL: %s", ph_error_msg(err));
-        }
-        return judge_status(resp.status, what, reterr);
+        if (r == -EINVAL)
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "HEAT_SIGNAL: %s", ph_error_msg(err));
+        /* Keystone or Heat did not answer, refused the credentials or had no endpoint: all of that may
+         * change (a 401 is "another 4xx"); only a signal that went out in full may have arrived. */
+        if (r < 0)
+                return judge_failure(&resp, "HEAT_SIGNAL", err, reterr);
+        return judge_status(&resp, what, reterr);
 }
 
-int signal_send(const json_t *inputs, const json_t *data, const PhSignalOptions *o, PhError **reterr) {
+PhSignalOutcome signal_send(const json_t *inputs, const json_t *data, const PhSignalOptions *o,
+                            PhError **reterr) {
         PhSignalKind kind = signal_kind(inputs);
+        size_t max = o && o->max_body ? o->max_body : SIGNAL_MAX_BODY;
 
         if (kind == PH_SIGNAL_NONE)
-                return 0;
+                return PH_SIGNAL_DELIVERED;
         if (kind == PH_SIGNAL_ZAQAR)
-                return ph_error_set(reterr, EOPNOTSUPP, "ZAQAR_SIGNAL is not supported by podhook");
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EOPNOTSUPP,
+                            "ZAQAR_SIGNAL is not supported by podhook");
         if (!json_is_object(data))
-                return ph_error_set(reterr, EINVAL, "%s: the signal data is not a JSON object",
-                                    signal_kind_to_string(kind));
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: the signal data is not a JSON object",
+                            signal_kind_to_string(kind));
 
-        json_auto_t *trimmed = signal_trim(data, SIGNAL_MAX_BODY);
-        _cleanup_free_ char *body = json_dumps(trimmed, JSON_COMPACT);
+        json_auto_t *fitted = signal_fit(data, max);
+        _cleanup_free_ char *body = json_dumps(fitted, JSON_COMPACT);
         if (!body)
-                return ph_error_set(reterr, EINVAL, "%s: the signal data cannot be serialised",
-                                    signal_kind_to_string(kind));
-        if (strlen(body) > SIGNAL_MAX_BODY)
-                return ph_error_set(reterr, E2BIG, "%s: the signal data is %zu bytes even without stdout/stderr "
-                                    "(limit %u)", signal_kind_to_string(kind), strlen(body), SIGNAL_MAX_BODY);
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: the signal data cannot be serialised",
+                            signal_kind_to_string(kind));
         if (kind == PH_SIGNAL_HEAT)
                 return send_heat(inputs, body, o, reterr);
         return send_url(kind, inputs, body, o, reterr);

@@ -16,6 +16,11 @@ typedef struct PhDockerHookOptions {
         unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
         bool no_init;            /* do not run Docker's init as PID 1 */
         bool progress;           /* show pull progress on stderr (a terminal) */
+        /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
+         * carries another Heat deployment's labels is only taken over when this says it is not; without
+         * it, every other deployment counts as listed. */
+        bool (*is_listed)(const char *stack, const char *resource, void *userdata);
+        void *listed_userdata;
         const char
                 *state_dir; /* the agent's (absolute): no hostDir may reach it; NULL: PH_STATE_DIR_DEFAULT */
 } PhDockerHookOptions;

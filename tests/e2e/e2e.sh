@@ -301,7 +301,7 @@ crash_resume() {
         kill -9 "$first"
         wait "$first" 2>/dev/null
         kill "$(cat "$work/started.1")" 2>/dev/null # the orphaned hook of the killed agent
-        check "the state shows it in progress" test -n "$(compgen -G "$state/deployed/*.inprogress")"
+        check "the state shows it in progress" test -n "$(compgen -G "$state/inprogress/*.json")"
         check "nothing was signalled" [ "$(stack_status "$name")" = CREATE_IN_PROGRESS ]
 
         log "restart the agent"
@@ -315,7 +315,7 @@ crash_resume() {
         check "the signal came from the second run" [ "$(output "$name" runs)" = 2 ]
         check "deploy_stdout is the hook's" [ "$(output "$name" deploy_stdout)" = "released go" ]
         check "the agent logged the resume" grep -q "resuming interrupted CREATE" "$work/$name.log"
-        check "no in-progress record left" [ -z "$(compgen -G "$state/deployed/*.inprogress")" ]
+        check "no in-progress record left" [ -z "$(compgen -G "$state/inprogress/*.json")" ]
         check "Number inputs reach the hook as numbers" grep -q '"value": 42' "$work/input.json"
         check "no secret of the bootstrap in the agent's log" no_secret "$work/$name.log" "$boot"
         stop_agent "$agent_pid"
@@ -370,8 +370,8 @@ crash_docker() {
         openstack stack update -t "$tmpl" --existing --parameter-file manifest="$work/m2.yaml" "$name" >/dev/null ||
                 fail "stack update"
         local first=$agent_pid deadline=$((SECONDS + 120))
-        while [ -z "$(compgen -G "$state/deployed/*.inprogress")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-        check "the update started" test -n "$(compgen -G "$state/deployed/*.inprogress")"
+        while [ -z "$(compgen -G "$state/inprogress/*.json")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+        check "the update started" test -n "$(compgen -G "$state/inprogress/*.json")"
         kill -9 "$first"
         wait "$first" 2>/dev/null
         check "nothing was signalled" [ "$(stack_status "$name")" = UPDATE_IN_PROGRESS ]
@@ -382,7 +382,7 @@ crash_docker() {
         check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
         check "the agent logged the resume" grep -q "resuming interrupted UPDATE" "$work/$name.log"
         redeployed "$name" "$port" "$ids1"
-        check "no in-progress record left" [ -z "$(compgen -G "$state/deployed/*.inprogress")" ]
+        check "no in-progress record left" [ -z "$(compgen -G "$state/inprogress/*.json")" ]
 
         log "delete $name"
         openstack stack delete -y "$name" >/dev/null || fail "stack delete"

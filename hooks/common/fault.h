@@ -1,0 +1,10 @@
+/* Test-only fault points: a named place where a test can make the process die, to prove what a
+ * kill at that instant leaves behind. Compiled in only when the build has PH_FAULT_POINTS (meson
+ * option fault_points, on by default in builds that build the tests); then the process _exits with
+ * PH_FAULT_EXIT at the point whose name is in $PODHOOK_TEST_FAULT. Elsewhere it is a no-op.
+ * Points: "after-2xx" (outbox.c: a signal was answered 2xx and its delivery recorded). */
+#pragma once
+
+#define PH_FAULT_EXIT 86
+
+void ph_fault_point(const char *name);
