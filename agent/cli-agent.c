@@ -49,12 +49,15 @@ int cli_agent(int argc, char **argv) {
                         log_error("outbox: %s", ph_error_msg(err));
                 else if (left > 0)
                         log_warning("%d signal(s) not delivered yet; they stay in the outbox", left);
-                return r == 0 && left == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+                size_t lost = agent_stop(a);
+                /* 0 only when every result is stored and delivered. */
+                return r == 0 && left == 0 && lost == 0 && a->undelivered == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
         }
         r = loop_run(a, &err);
+        size_t lost = agent_stop(a);
         if (r < 0) {
                 log_error("%s", ph_error_msg(err));
                 return EXIT_FAILURE;
         }
-        return EXIT_SUCCESS;
+        return lost == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

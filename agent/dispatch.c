@@ -10,12 +10,24 @@
 #include "dispatch.h"
 #include "pystr.h"
 #include "runner/runner.h"
+#include "signal/signal.h"
 
+#define ABSENT_STATE_FILE "absent.json"
+
+static bool is_listed(const char *stack, const char *resource, void *userdata);
 
 void dispatch_init(PhDispatch *d) {
         d->docker_run = docker_hook_run;
         d->docker_list = docker_hook_list_pods;
         d->docker_remove = docker_hook_remove_pod;
+        d->docker.is_listed = is_listed;
+        d->docker.listed_userdata = d;
+}
+
+void dispatch_done(PhDispatch *d) {
+        json_decref(d->pending);
+        json_decref(d->absent);
+        d->pending = d->absent = NULL;
 }
 
 static void report(PhDispatch *d, PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data,
@@ -152,6 +164,40 @@ json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared) {
         return data;
 }
 
+/* Writes what is left of a pending result: the outbox entry, then the in-progress record goes, then
+ * results/<id>.json; the signal is tried as soon as the entry is stored. 0 when all is written. */
+static int advance(PhDispatch *d, const char *id, PhError **reterr) {
+        json_t *p = json_object_get(d->pending, id);
+        const json_t *dep = json_object_get(p, "deployment"), *data = json_object_get(p, "data");
+        const char *stage = json_string_value(json_object_get(p, "stage"));
+        int r = 0;
+
+        if (strcmp(stage, "outbox") == 0) {
+                r = outbox_add(d->outbox, id, json_object_get(p, "inputs"), data, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "it ran; its result is kept in memory and it is not "
+                                                       "run again");
+                report(d, PH_DISPATCH_RESULT, id, dep, data, NULL);
+                stage = "finish";
+        }
+        if (strcmp(stage, "finish") == 0) {
+                r = state_deploy_finish(d->state, id, reterr);
+                if (r == 0)
+                        stage = "result";
+        }
+        if (r == 0 && strcmp(stage, "result") == 0)
+                r = state_save_result(d->state, id, data, reterr);
+        /* The entry is durable: a failure above no longer stops its signal. */
+        _cleanup_error_ PhError *ferr = NULL;
+        (void)outbox_flush_one(d->outbox, id, time(NULL), &ferr);
+        if (r == 0) {
+                json_object_del(d->pending, id);
+                return 0;
+        }
+        json_object_set_new(p, "stage", json_string(stage));
+        return r;
+}
+
 int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         json_auto_t *prepared = NULL, *inputs = NULL, *data = NULL;
         const char *id = json_string_value(json_object_get(deployment, "id"));
@@ -160,6 +206,9 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
 
         if (!id || !state_id_valid(id))
                 return ph_error_set(reterr, EINVAL, "deployment with a missing or unusable id skipped");
+        /* It ran; only writing its result failed: never run again for that. */
+        if (json_object_get(d->pending, id))
+                return 0;
         st = state_deploy_state(d->state, id);
         /* Done is done, --force or not: as with heat-config, deleting the marker is how to re-run. */
         if (st == PH_DEPLOY_DONE)
@@ -174,7 +223,7 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         report(d, st == PH_DEPLOY_IN_PROGRESS ? PH_DISPATCH_RESUME : PH_DISPATCH_START, id, prepared, NULL, NULL);
         r = state_deploy_begin(d->state, id, prepared, reterr);
         if (r < 0)
-                return r;
+                return ph_error_prefix(reterr, "not started");
         data = dispatch_run_hook(d, prepared);
         if (!data)
                 return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
@@ -182,14 +231,14 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         _cleanup_strv_free_ char **secrets = dispatch_secret_values(prepared);
         secret_scrub_json(data, secrets);
         inputs = dispatch_signal_inputs(prepared);
-        r = outbox_add(d->outbox, id, inputs, data, reterr);
-        if (r < 0)
-                return r;
-        r = state_deploy_finish(d->state, id, data, reterr);
-        if (r < 0)
-                return r;
-        report(d, PH_DISPATCH_RESULT, id, prepared, data, NULL);
-        r = outbox_flush_one(d->outbox, id, time(NULL), reterr);
+        /* Cut to what a signal carries before it is stored: an entry is never too big to be read back. */
+        json_auto_t *fitted = signal_fit(data, SIGNAL_MAX_BODY);
+        if (!d->pending)
+                d->pending = json_object();
+        json_object_set_new(d->pending, id,
+                            json_pack("{s:O, s:O, s:O, s:s}", "deployment", prepared, "inputs", inputs,
+                                      "data", fitted, "stage", "outbox"));
+        r = advance(d, id, reterr);
         return r < 0 ? r : 1;
 }
 
@@ -199,14 +248,17 @@ int dispatch_all(PhDispatch *d, const json_t *deployments) {
         const json_t *dep;
         int ran = 0;
 
+        d->listed = deployments;
         json_array_foreach(deployments, i, dep) {
                 _cleanup_error_ PhError *err = NULL;
                 const char *id = json_string_value(json_object_get(dep, "id"));
                 const json_t *first = id ? json_object_get(seen, id) : NULL;
                 int r;
 
-                if (d->should_stop && d->should_stop(d->userdata))
-                        return -EINTR;
+                if (d->should_stop && d->should_stop(d->userdata)) {
+                        ran = -EINTR;
+                        break;
+                }
                 if (first) {
                         (void)ph_error_set(&err, EEXIST,
                                            "listed more than once (entries %" JSON_INTEGER_FORMAT
@@ -219,15 +271,121 @@ int dispatch_all(PhDispatch *d, const json_t *deployments) {
                         json_object_set_new(seen, id, json_integer((json_int_t)i));
                 r = dispatch_one(d, dep, &err);
                 if (r == -EINTR) {
-                        report(d, PH_DISPATCH_ERROR, json_string_value(json_object_get(dep, "id")), dep, NULL, err);
-                        return -EINTR;
+                        report(d, PH_DISPATCH_ERROR, id, dep, NULL, err);
+                        ran = -EINTR;
+                        break;
                 }
                 if (r < 0)
-                        report(d, PH_DISPATCH_ERROR, json_string_value(json_object_get(dep, "id")), dep, NULL, err);
+                        report(d,
+                               id && json_object_get(d->pending, id) ? PH_DISPATCH_STATE_ERROR
+                                                                     : PH_DISPATCH_ERROR,
+                               id, dep, NULL, err);
                 else
                         ran += r;
         }
+        d->listed = NULL;
         return ran;
+}
+
+size_t dispatch_retry_pending(PhDispatch *d) {
+        const char *id;
+        json_t *p;
+        void *tmp;
+
+        json_object_foreach_safe(d->pending, tmp, id, p) {
+                _cleanup_error_ PhError *err = NULL;
+                json_auto_t *dep = json_incref(json_object_get(p, "deployment"));
+                if (advance(d, id, &err) < 0)
+                        report(d, PH_DISPATCH_STATE_ERROR, id, dep, NULL, err);
+        }
+        return json_object_size(d->pending);
+}
+
+size_t dispatch_stop(PhDispatch *d) {
+        size_t lost = 0;
+        const char *id;
+        json_t *p;
+        void *tmp;
+
+        json_object_foreach_safe(d->pending, tmp, id, p) {
+                _cleanup_error_ PhError *err = NULL, *lerr = NULL;
+                json_auto_t *dep = json_incref(json_object_get(p, "deployment"));
+                if (advance(d, id, &err) == 0)
+                        continue;
+                /* Past the outbox the result is safe; only the record of it is missing. */
+                if (strcmp(json_string_value(json_object_get(p, "stage")), "outbox") == 0) {
+                        bool told = state_deploy_lose(d->state, id, &lerr) == 0;
+                        if (lerr)
+                                (void)ph_error_append(&err, lerr->code, "%s", ph_error_msg(lerr));
+                        json_auto_t *flag = json_boolean(told);
+                        report(d, PH_DISPATCH_LOST, id, dep, flag, err);
+                        lost++;
+                } else
+                        report(d, PH_DISPATCH_STATE_ERROR, id, dep, NULL, err);
+                json_object_del(d->pending, id);
+        }
+        return lost;
+}
+
+/* What Heat is told about a deployment whose result was lost with the agent that ran it. */
+static void recover_lost(PhDispatch *d, const char *id) {
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *marker = state_deploy_marker(d->state, id);
+
+        if (!json_is_object(marker)) {
+                /* Its marker was deleted: whoever did that wants it run again. */
+                (void)state_lost_done(d->state, id, NULL);
+                return;
+        }
+        json_auto_t *data =
+                deployment_result("",
+                                  "podhook: the deployment ran, but the agent could not store its "
+                                  "result in its state directory before it stopped, so the result is "
+                                  "lost; the deployment was not run again\n",
+                                  1);
+        json_auto_t *inputs = dispatch_signal_inputs(marker);
+        int r = outbox_add(d->outbox, id, inputs, data, &err);
+        if (r == 0)
+                r = state_lost_done(d->state, id, &err);
+        if (r < 0) {
+                report(d, PH_DISPATCH_STATE_ERROR, id, marker, NULL, err);
+                return;
+        }
+        (void)state_save_result(d->state, id, data, NULL);
+        report(d, PH_DISPATCH_RESULT, id, marker, data, NULL);
+}
+
+/* An interrupted run whose result reached the outbox after it started: finished, not to run again. */
+static void recover_in_progress(PhDispatch *d, const char *id) {
+        time_t started = state_deploy_started(d->state, id);
+        json_auto_t *e = outbox_entry(d->outbox, id);
+
+        if (!json_is_object(e)) {
+                json_decref(e);
+                e = outbox_sent_entry(d->outbox, id);
+        }
+        if (!json_is_object(e) || started == 0 || json_integer_value(json_object_get(e, "created")) < started)
+                return;
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *marker = state_deploy_marker(d->state, id);
+        if (state_deploy_finish(d->state, id, &err) < 0) {
+                report(d, PH_DISPATCH_STATE_ERROR, id, marker, NULL, err);
+                return;
+        }
+        (void)state_save_result(d->state, id, json_object_get(e, "data"), NULL);
+        report(d, PH_DISPATCH_RECOVERED, id, marker, NULL, NULL);
+}
+
+void dispatch_recover(PhDispatch *d) {
+        _cleanup_strv_free_ char **lost = state_lost(d->state);
+        _cleanup_strv_free_ char **running = state_in_progress(d->state);
+
+        for (char **id = lost; *id; id++)
+                recover_lost(d, *id);
+        for (char **id = running; *id; id++)
+                if (!json_object_get(d->pending, *id))
+                        recover_in_progress(d, *id);
+        outbox_prune_sent(d->outbox);
 }
 
 static bool listed(const json_t *deployments, const char *id) {
@@ -242,12 +400,58 @@ static bool listed(const json_t *deployments, const char *id) {
         return false;
 }
 
+/* <state>/absent.json: {"pods": {resource key: passes}, "inprogress": {id: passes}}. */
+static json_t *absent_of(PhDispatch *d, const char *kind) {
+        if (!d->absent) {
+                d->absent = state_load_json(d->state, ABSENT_STATE_FILE);
+                if (!json_is_object(d->absent)) {
+                        json_decref(d->absent);
+                        d->absent = json_object();
+                }
+        }
+        json_t *m = json_object_get(d->absent, kind);
+        if (!json_is_object(m)) {
+                m = json_object();
+                json_object_set_new(d->absent, kind, m);
+        }
+        return m;
+}
+
+/* One more complete pass without key (in counts `old`, borrowed); true when it is missing for good. The
+ * new count goes to `next`, which replaces the old counts: keys seen again drop out by themselves. */
+static bool absent_once_more(const json_t *old, json_t *next, const char *key) {
+        json_int_t n = json_integer_value(json_object_get(old, key)) + 1;
+
+        if (n >= DISPATCH_ABSENT_PASSES)
+                return true;
+        json_object_set_new(next, key, json_integer(n));
+        return false;
+}
+
+static void absent_save(PhDispatch *d, const char *kind, json_t *next) {
+        _cleanup_error_ PhError *err = NULL;
+
+        if (json_equal(absent_of(d, kind), next))
+                return;
+        json_object_set(d->absent, kind, next);
+        if (state_save_json(d->state, ABSENT_STATE_FILE, d->absent, &err) < 0)
+                report(d, PH_DISPATCH_STATE_ERROR, NULL, NULL, NULL, err);
+}
+
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments) {
         _cleanup_strv_free_ char **ids = state_in_progress(d->state);
+        const json_t *old = absent_of(d, "inprogress");
+        json_auto_t *next = json_object();
 
-        for (char **id = ids; *id; id++)
-                if (!listed(deployments, *id))
-                        state_deploy_abandon(d->state, *id);
+        for (char **id = ids; *id; id++) {
+                if (listed(deployments, *id) || json_object_get(d->pending, *id) ||
+                    !absent_once_more(old, next, *id))
+                        continue;
+                _cleanup_error_ PhError *err = NULL;
+                if (state_deploy_forget(d->state, *id, &err) < 0)
+                        report(d, PH_DISPATCH_STATE_ERROR, *id, NULL, NULL, err);
+        }
+        absent_save(d, "inprogress", next);
 }
 
 /* "<stack id>\n<resource name>": the Heat deployment resource an entry belongs to, stable across actions. */
@@ -263,9 +467,42 @@ static char *resource_key(const json_t *deployment) {
         return name ? xasprintf("\n\n%s", name) : NULL;
 }
 
+/* Every marker of the Heat deployment key goes to removed/: whichever of its configs comes back runs. */
+static void forget_resource(PhDispatch *d, const char *key) {
+        _cleanup_strv_free_ char **ids = state_markers(d->state);
+
+        for (char **id = ids; *id; id++) {
+                json_auto_t *marker = state_deploy_marker(d->state, *id);
+                _cleanup_free_ char *k = json_is_object(marker) ? resource_key(marker) : NULL;
+                _cleanup_error_ PhError *err = NULL;
+                if (k && strcmp(k, key) == 0 && state_deploy_forget(d->state, *id, &err) < 0)
+                        report(d, PH_DISPATCH_STATE_ERROR, *id, marker, NULL, err);
+        }
+}
+
+static bool is_listed(const char *stack, const char *resource, void *userdata) {
+        const PhDispatch *d = userdata;
+        size_t i;
+        const json_t *dep;
+
+        if (!d->listed)
+                return true;
+        json_array_foreach(d->listed, i, dep) {
+                const char *s2 = deployment_input(dep, "deploy_stack_id");
+                const char *r2 = deployment_input(dep, "deploy_resource_name");
+                if (s2 && r2 && strcmp(s2, stack) == 0 && strcmp(r2, resource) == 0)
+                        return true;
+        }
+        return false;
+}
+
+bool dispatch_pods_missing(PhDispatch *d) {
+        return json_object_size(absent_of(d, "pods")) > 0;
+}
+
 int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reterr) {
-        json_auto_t *pods = NULL, *current = json_object();
-        const char *pod;
+        json_auto_t *pods = NULL, *current = json_object(), *next = json_object(), *doomed = json_object();
+        const char *pod, *key;
         json_t *v;
         size_t i;
         const json_t *dep;
@@ -274,13 +511,15 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
         if (!d->docker_list || !d->docker_remove)
                 return 0;
         json_array_foreach(deployments, i, dep) {
-                _cleanup_free_ char *key = resource_key(dep);
-                if (key)
-                        json_object_set_new(current, key, json_true());
+                _cleanup_free_ char *k = resource_key(dep);
+                if (k)
+                        json_object_set_new(current, k, json_true());
         }
         r = d->docker_list(&d->docker, &pods, reterr);
         if (r < 0)
                 return r;
+        /* First what goes, by Heat deployment: its markers move only after all of its pods are gone. */
+        const json_t *old = absent_of(d, "pods");
         json_object_foreach(pods, pod, v) {
                 const char *dep_id = json_string_value(v);
                 if (!dep_id || !*dep_id || listed(deployments, dep_id) || !state_id_valid(dep_id))
@@ -289,18 +528,45 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
                 json_auto_t *marker = state_deploy_marker(d->state, dep_id);
                 if (!json_is_object(marker))
                         continue;
-                _cleanup_free_ char *key = resource_key(marker);
+                _cleanup_free_ char *k = resource_key(marker);
                 /* Same Heat deployment, newer config id (e.g. an update that failed validation): keep. */
-                if (!key || json_object_get(current, key))
+                if (!k || json_object_get(current, k))
                         continue;
-                _cleanup_error_ PhError *err = NULL;
-                if (d->docker_remove(&d->docker, pod, &err) < 0) {
-                        report(d, PH_DISPATCH_ERROR, dep_id, marker, NULL, err);
+                json_t *group = json_object_get(doomed, k);
+                /* Missing once may be a stale copy of the metadata: only a second pass in a row counts. */
+                if (!group && (json_object_get(next, k) || !absent_once_more(old, next, k))) {
+                        json_auto_t *name = json_string(pod);
+                        report(d, PH_DISPATCH_POD_KEPT, dep_id, marker, name, NULL);
                         continue;
                 }
-                json_auto_t *name = json_string(pod);
-                report(d, PH_DISPATCH_POD_REMOVED, dep_id, marker, name, NULL);
-                removed++;
+                if (!group) {
+                        group = json_object();
+                        json_object_set_new(doomed, k, group);
+                }
+                json_object_set_new(group, pod, json_pack("{s:s, s:O}", "id", dep_id, "marker", marker));
         }
+        json_object_foreach(doomed, key, v) {
+                bool all = true;
+                const char *p;
+                json_t *e;
+                json_object_foreach(v, p, e) {
+                        _cleanup_error_ PhError *err = NULL;
+                        const char *dep_id = json_string_value(json_object_get(e, "id"));
+                        const json_t *marker = json_object_get(e, "marker");
+                        if (d->docker_remove(&d->docker, p, &err) < 0) {
+                                report(d, PH_DISPATCH_ERROR, dep_id, marker, NULL, err);
+                                all = false;
+                                continue;
+                        }
+                        json_auto_t *name = json_string(p);
+                        report(d, PH_DISPATCH_POD_REMOVED, dep_id, marker, name, NULL);
+                        removed++;
+                }
+                if (all)
+                        forget_resource(d, key);
+                else /* tried again next pass */
+                        json_object_set_new(next, key, json_integer(DISPATCH_ABSENT_PASSES - 1));
+        }
+        absent_save(d, "pods", next);
         return removed;
 }

@@ -17,8 +17,14 @@ typedef enum PhDispatchEvent {
         PH_DISPATCH_RESUME,    /* the same, for one a crash interrupted */
         PH_DISPATCH_RESULT,    /* its result is in the outbox (data = the result) */
         PH_DISPATCH_NO_ACTION, /* component without a config for this action: nothing runs, nothing is sent */
-        PH_DISPATCH_ERROR,     /* could not be handled (malformed, state not writable): err says why */
+        PH_DISPATCH_ERROR,     /* could not be handled (malformed, not startable): err says why */
         PH_DISPATCH_POD_REMOVED, /* reconciliation removed a pod (name in data) */
+        PH_DISPATCH_POD_KEPT,    /* a pod whose deployment is missing from the metadata for the first time */
+        PH_DISPATCH_STATE_ERROR, /* the agent's own state could not be written: err; kept in memory, retried
+                                  */
+        PH_DISPATCH_LOST,        /* at stop: a result that could never be stored (err); data true when Heat
+                                  * will be told it failed, false when the deployment runs again */
+        PH_DISPATCH_RECOVERED, /* an interrupted deployment whose result was already stored: not run again */
 } PhDispatchEvent;
 
 typedef int (*PhDockerRunFn)(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
@@ -41,10 +47,21 @@ typedef struct PhDispatch {
         bool (*should_stop)(void *userdata); /* checked between deployments */
         int cancel_fd; /* readable when should_stop may say yes (a signalfd); -1: external hooks are not interrupted */
         void *userdata;
+        /* Results whose writes failed, id -> {"deployment", "inputs", "data", "stage"}: not run again,
+         * written at each pass until it works. */
+        json_t *pending;
+        json_t *absent;       /* <state>/absent.json, loaded on first use */
+        const json_t *listed; /* the deployments of the dispatch_all under way (borrowed) */
 } PhDispatch;
+
+/* A Heat deployment's pod, or its interrupted run, is given up only after it has been missing from
+ * this many complete passes in a row (a stale replica or a file being rewritten can drop it once). */
+#define DISPATCH_ABSENT_PASSES 2
 
 /* Fills the docker_* function pointers with the real hook. */
 void dispatch_init(PhDispatch *d);
+/* Frees what dispatch keeps (pending results are dropped: call dispatch_stop first). */
+void dispatch_done(PhDispatch *d);
 /* The entry as hooks get it: String inputs coerced with Python's str(), a component resolved to the
  * config and tool of its entry for deploy_action. 0 and *ret (new ref); 1 when a component has no
  * entry for the action; -EINVAL when malformed. */
@@ -60,15 +77,29 @@ char **dispatch_secret_values(const json_t *deployment);
  * is deploy_status_code 1 with the reason in deploy_stderr), except NULL when should_stop interrupted
  * an external hook (the deployment stays in progress and is resumed at the next start). */
 json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared);
-/* One entry: 1 when it ran, 0 when skipped (done, or nothing to do), -EINTR when stopped while its hook
- * ran, other < 0 on error. */
+/* One entry: 1 when it ran, 0 when skipped (done, pending, or nothing to do), -EINTR when stopped while
+ * its hook ran, other < 0 on error (also when it ran but its result could not be stored yet: it is
+ * then kept in memory and never run again by this process). */
 int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr);
 /* Every entry of the list in order; an error in one is reported and the next continues. An id listed
  * again is reported (each time) and only its first entry counts. Returns the number that ran, or -EINTR
  * when should_stop said so. */
 int dispatch_all(PhDispatch *d, const json_t *deployments);
-/* Drops in-progress records of ids no longer listed (Heat moved on while we were down). */
+/* Tries again to write the pending results (one report per failure); returns how many are left. */
+size_t dispatch_retry_pending(PhDispatch *d);
+/* At the start of a pass: lost results become failures for Heat, interrupted deployments whose result
+ * is already in the outbox (or was delivered) are finished instead of run again, then the records of
+ * delivered signals are forgotten. */
+void dispatch_recover(PhDispatch *d);
+/* When the agent stops: a last try for pending results; those that still cannot be stored become lost
+ * records (Heat is told at the next start that they failed). Returns how many were not stored. */
+size_t dispatch_stop(PhDispatch *d);
+/* Interrupted deployments missing from DISPATCH_ABSENT_PASSES complete passes are given up (Heat moved
+ * on while we were down): their marker goes to removed/, so a return runs them again. */
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments);
-/* Removes the pods this agent deployed whose Heat deployment (stack + resource) is no longer in the
- * list. Only call it with successfully fetched metadata. Returns the number removed. */
+/* Removes the pods this agent deployed whose Heat deployment (stack + resource) has been missing from
+ * DISPATCH_ABSENT_PASSES lists in a row (their markers go to removed/). Only call it with successfully
+ * fetched metadata. Returns the number removed. */
 int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reterr);
+/* True while a pod's deployment is counted as missing: the next complete pass must reconcile. */
+bool dispatch_pods_missing(PhDispatch *d);

@@ -40,6 +40,7 @@ PhAgent *agent_free(PhAgent *a) {
         if (!a)
                 return NULL;
         sources_free(a->sources, a->last, a->n_sources);
+        dispatch_done(&a->dispatch);
         json_decref(a->occ);
         json_decref(a->applied);
         free(a->boot_hash);
@@ -95,7 +96,9 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
         const json_t *c;
         PhSourceOptions o = {.timeout_ms = (long)cfg->request_timeout * 1000,
                              .ca_file = cfg->ca_file && *cfg->ca_file ? cfg->ca_file : NULL,
-                             .cancel = cancel};
+                             .cancel = cancel,
+                             .state_dir = cfg->state_dir,
+                             .peek = cfg->print};
 
         json_array_foreach(collectors, i, c) {
                 const char *name = json_string_value(c);
@@ -104,8 +107,8 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
 
                 if (!name)
                         continue;
-                /* Boot-time and EC2 data carry no deployments; zaqar is not supported by podhook. */
-                if (strcmp(name, "ec2") == 0 || strcmp(name, "heat_local") == 0 || strcmp(name, "zaqar") == 0) {
+                /* Boot-time and EC2 data carry no deployments. */
+                if (strcmp(name, "ec2") == 0 || strcmp(name, "heat_local") == 0) {
                         log_info("collector %s is not used by podhook; skipped", name);
                         continue;
                 }
@@ -183,24 +186,81 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
         case PH_DISPATCH_POD_REMOVED:
                 log_info("pod %s removed: its deployment %s is gone from the metadata", json_string_value(data), id);
                 break;
+        case PH_DISPATCH_POD_KEPT:
+                log_info("pod %s kept: its deployment %s is missing from the metadata for the first time",
+                         json_string_value(data), id);
+                break;
+        case PH_DISPATCH_STATE_ERROR:
+                if (strcmp(id, "?") == 0)
+                        log_error("cannot write the agent's state, retried next pass: %s", ph_error_msg(err));
+                else
+                        log_error("deployment %s: cannot write the agent's state, retried next pass: %s", id,
+                                  ph_error_msg(err));
+                break;
+        case PH_DISPATCH_LOST:
+                if (json_is_true(data))
+                        log_error("deployment %s: its result was never stored and is lost (%s); the next "
+                                  "start tells Heat it failed, without running it again",
+                                  id, ph_error_msg(err));
+                else
+                        log_error("deployment %s: its result was never stored and is lost, and its record "
+                                  "cannot be changed (%s): it runs again at the next start",
+                                  id, ph_error_msg(err));
+                break;
+        case PH_DISPATCH_RECOVERED:
+                log_info("deployment %s: interrupted after its result was stored; finished, not run again",
+                         id);
+                break;
         }
 }
 
-static void on_outbox(const char *id, int r, const PhError *err, unsigned attempts, unsigned retry_in,
-                      void *userdata) {
-        const PhAgent *a = userdata;
+static void on_outbox(PhOutboxEvent ev, const char *id, const PhError *err, unsigned attempts,
+                      unsigned retry_in, void *userdata) {
+        PhAgent *a = userdata;
 
-        if (r >= 0 && a->last_kind == PH_SIGNAL_NONE)
-                log_info("deployment %s uses no signal transport: nothing sent", id);
-        else if (r >= 0)
-                log_info("signal for %s delivered (%s)", id, signal_kind_to_string((PhSignalKind) a->last_kind));
-        else if (r == -EAGAIN)
+        switch (ev) {
+        case PH_OUTBOX_DELIVERED:
+                if (a->last_kind == PH_SIGNAL_NONE)
+                        log_info("deployment %s uses no signal transport: nothing sent", id);
+                else
+                        log_info("signal for %s delivered (%s)", id,
+                                 signal_kind_to_string((PhSignalKind)a->last_kind));
+                break;
+        case PH_OUTBOX_RETRY:
                 log_warning("signal for %s not delivered (attempt %u), retrying in %u s: %s", id, attempts, retry_in,
                             ph_error_msg(err));
-        else if (r == -ESTALE)
+                break;
+        case PH_OUTBOX_RETRY_MAYBE_ARRIVED:
+                log_warning("signal for %s sent but not answered (attempt %u; it may have arrived), sending "
+                            "it again in %u s: %s",
+                            id, attempts, retry_in, ph_error_msg(err));
+                break;
+        case PH_OUTBOX_RETRY_SMALLER:
+                log_warning(
+                        "signal for %s refused as too large, sending it again at once cut to %u bytes: %s",
+                        id, SIGNAL_SMALL_BODY, ph_error_msg(err));
+                break;
+        case PH_OUTBOX_STALE:
                 log_info("signal for %s not sent: %s", id, ph_error_msg(err));
-        else
-                log_error("signal for %s refused, dropped: %s", id, ph_error_msg(err));
+                break;
+        case PH_OUTBOX_GONE:
+                a->undelivered++;
+                log_error("signal for deployment %s dropped: %s", id, ph_error_msg(err));
+                break;
+        case PH_OUTBOX_PERMANENT:
+                a->undelivered++;
+                log_error("signal for deployment %s can never be sent, kept in outbox/bad/: %s", id,
+                          ph_error_msg(err));
+                break;
+        case PH_OUTBOX_BAD_FILE:
+                a->undelivered++;
+                log_error("outbox: %s", ph_error_msg(err));
+                break;
+        case PH_OUTBOX_STATE_ERROR:
+                log_error("signal for %s: cannot record it in the outbox (kept in memory, retried): %s", id,
+                          ph_error_msg(err));
+                break;
+        }
 }
 
 static const char *map_str(const json_t *map, const char *k) {
@@ -230,10 +290,16 @@ static bool outbox_entry_stale(const char *id, const json_t *inputs, void *userd
         return newer;
 }
 
-static int send_signal(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
+static PhSignalOutcome send_signal(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
+                                   void *userdata, PhError **reterr) {
         PhAgent *a = userdata;
-        PhSignalOptions o = { .timeout_ms = (long) a->cfg->request_timeout * 1000,
-                              .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL };
+        _cleanup_free_ char *marker = xasprintf("%s/%s", s->id, s->token);
+        PhSignalOptions o = {.timeout_ms = (long)a->cfg->request_timeout * 1000,
+                             .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL,
+                             .max_body = s->max_body,
+                             .state_dir = a->cfg->state_dir,
+                             .marker = marker,
+                             .maybe_arrived = s->maybe_arrived};
         a->last_kind = (int) signal_kind(inputs);
         return signal_send(inputs, data, &o, reterr);
 }
@@ -269,6 +335,7 @@ static void agent_apply_cfg(PhAgent *a) {
         a->dispatch.docker.ready_timeout_set = true;
         a->dispatch.docker.state_dir = a->state_dir_real;
         a->outbox->retry_max = c->retry_max;
+        a->outbox->request_timeout = c->request_timeout;
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
 }
@@ -374,6 +441,10 @@ int agent_pass(PhAgent *a, PhError **reterr) {
         bool complete = true, any = false;
         int r;
 
+        /* The agent's own state first: results that could not be written, records a crash left. */
+        (void)dispatch_retry_pending(&a->dispatch);
+        dispatch_recover(&a->dispatch);
+
         for (size_t i = 0; i < a->n_sources; i++) {
                 _cleanup_error_ PhError *err = NULL;
                 json_t *m = NULL;
@@ -398,13 +469,22 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 return 1;
         agent_follow(a, merged);
         bool had_docker = has_docker(json_object_get(a->applied, "deployments"));
+        bool stored = true;
         /* The metadata being acted on: the outbox checks undelivered results against it. */
         if (!a->applied || !json_equal(a->applied, merged)) {
                 _cleanup_error_ PhError *err = NULL;
-                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0)
+                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0) {
                         log_warning("%s", ph_error_msg(err));
+                        stored = false;
+                }
                 json_decref(a->applied);
                 a->applied = json_incref(merged);
+        }
+        /* A source that consumes what it read (zaqar) does so only once it is stored. */
+        for (size_t i = 0; stored && i < a->n_sources; i++) {
+                _cleanup_error_ PhError *err = NULL;
+                if (source_commit(a->sources[i], &err) < 0)
+                        log_warning("%s", ph_error_msg(err));
         }
 
         const json_t *deployments = json_object_get(merged, "deployments");
@@ -422,19 +502,27 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 if (r == -EINTR)
                         return 1;
                 /* Only nodes that run pods talk to Docker: a script-only node may have none. */
-                if (complete && (has_docker(deployments) || had_docker || a->reconcile_pending)) {
+                if (complete && (has_docker(deployments) || had_docker || a->reconcile_pending ||
+                                 dispatch_pods_missing(&a->dispatch))) {
                         _cleanup_error_ PhError *err = NULL;
                         a->reconcile_pending = dispatch_reconcile(&a->dispatch, deployments, &err) < 0;
                         if (a->reconcile_pending)
                                 log_warning("cannot reconcile pods, trying again next pass: %s", ph_error_msg(err));
                 }
         }
+        log_debug("pass done: %zu deployment(s) listed, metadata %s, %zu result(s) waiting to be stored",
+                  json_array_size(deployments), complete ? "complete" : "incomplete",
+                  json_object_size(a->dispatch.pending));
         (void) reterr;
         return complete ? 0 : 1;
 }
 
 int agent_deliver(PhAgent *a, bool all, time_t *ret_next_due, PhError **reterr) {
         return outbox_flush(a->outbox, time(NULL), all, ret_next_due, reterr);
+}
+
+size_t agent_stop(PhAgent *a) {
+        return dispatch_stop(&a->dispatch);
 }
 
 /* {"<source>": metadata}: the secrets of every deployment (those only its hook knows to find, in a YAML

@@ -36,6 +36,7 @@ typedef struct PhAgent {
         bool reconcile_pending; /* the last reconciliation failed (e.g. Docker was down) */
         unsigned delay; /* current poll back-off, s */
         int last_kind;  /* PhSignalKind of the last send, for the log line */
+        unsigned undelivered; /* signals given up (gone, unsendable, unreadable) since the start */
         uint64_t rng;
 } PhAgent;
 
@@ -56,6 +57,9 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
 int agent_pass(PhAgent *a, PhError **reterr);
 /* Delivers due outbox entries (all when all); returns the number left and sets *ret_next_due. */
 int agent_deliver(PhAgent *a, bool all, time_t *ret_next_due, PhError **reterr);
+/* Before the agent exits: what is still only in memory is stored or marked lost (dispatch_stop).
+ * Returns the number of results that could not be stored. */
+size_t agent_stop(PhAgent *a);
 /* --print: collects once and prints {"<source>": metadata} with secrets redacted unless show_secrets. */
 int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr);
 /* Runs until SIGTERM/SIGINT (0) or a fatal error. */

@@ -1,8 +1,17 @@
-/* The state directory: single-instance lock, heat-config-compatible deployed markers with an
- * "in progress" record so an interrupted deployment is resumed, and small JSON documents. */
+/* The state directory: single-instance lock, heat-config-compatible deployed markers, and the other
+ * records of a config id, each kind in its own directory so that no id can reach another's file:
+ *   deployed/<id>.json    marker: the deployment as it was run (heat-config writes the same)
+ *   inprogress/<id>.json  empty: started, its result is not in the outbox yet (a crash resumes it)
+ *   results/<id>.json     the result as it went to the outbox (heat-config's <id>.notify.json)
+ *   removed/<id>.json     the marker of a deployment whose pod reconciliation removed, or whose
+ *                         interrupted run was abandoned: if it comes back, it runs again
+ *   lost/<id>.json        empty: it ran, but its result could not be stored before the agent stopped
+ * plus small JSON documents in the directory itself. A state directory of an older podhook, with
+ * deployed/<id>.notify.json and deployed/<id>.inprogress, is moved to this layout when it is opened. */
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "common/error.h"
 
@@ -20,7 +29,8 @@ typedef enum PhDeployState {
         PH_DEPLOY_DONE,        /* marker and no in-progress record: skip */
 } PhDeployState;
 
-/* Creates dir (0700) and deployed/ if needed and takes the lock: -EBUSY when another agent holds it. */
+/* Creates dir (0700) and its subdirectories if needed, takes the lock (-EBUSY when another agent
+ * holds it) and moves an older layout into place. */
 int state_open(const char *dir, PhState **ret, PhError **reterr);
 PhState *state_free(PhState *s);
 PH_DEFINE_CLEANUP(PhState *, state_free)
@@ -28,14 +38,25 @@ PH_DEFINE_CLEANUP(PhState *, state_free)
 /* The config id is used as a file name: only [A-Za-z0-9._-], not starting with '.'. */
 bool state_id_valid(const char *id);
 PhDeployState state_deploy_state(const PhState *s, const char *id);
-/* Before the hook runs: the in-progress record, then the marker (the deployment as heat-config writes it). */
+/* Before the hook runs: the in-progress record, then the marker (the deployment as heat-config
+ * writes it); a failure leaves neither. */
 int state_deploy_begin(const PhState *s, const char *id, const json_t *deployment, PhError **reterr);
-/* After the result is in the outbox: <id>.notify.json (0600) and the in-progress record goes. */
-int state_deploy_finish(const PhState *s, const char *id, const json_t *data, PhError **reterr);
-/* Drops the in-progress record of a deployment that is no longer listed. */
-void state_deploy_abandon(const PhState *s, const char *id);
-/* Config ids with an in-progress record (new strv). */
+/* When the in-progress record was written (its mtime), 0 when there is none. */
+time_t state_deploy_started(const PhState *s, const char *id);
+/* After the result is in the outbox: the in-progress record goes (durably). */
+int state_deploy_finish(const PhState *s, const char *id, PhError **reterr);
+/* results/<id>.json (0600): the result, for people and tools to read. */
+int state_save_result(const PhState *s, const char *id, const json_t *data, PhError **reterr);
+/* The marker goes to removed/ (a return of the id runs it again), and the in-progress record with it. */
+int state_deploy_forget(const PhState *s, const char *id, PhError **reterr);
+/* A run whose result could not be stored: its in-progress record becomes a lost record. */
+int state_deploy_lose(const PhState *s, const char *id, PhError **reterr);
+/* Drops the lost record of id. */
+int state_lost_done(const PhState *s, const char *id, PhError **reterr);
+/* Config ids with an in-progress record, with a lost record, with a marker (new strv each). */
 char **state_in_progress(const PhState *s);
+char **state_lost(const PhState *s);
+char **state_markers(const PhState *s);
 /* The marker's content (new ref) or NULL when absent/unreadable. */
 json_t *state_deploy_marker(const PhState *s, const char *id);
 

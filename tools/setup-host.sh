@@ -1,6 +1,7 @@
 #!/bin/bash
 # Makes a fresh Debian 12 machine ready to build and run podhook: installs what is missing (build
-# packages, docker.io, podman, busybox-static, Node.js and the npm package of the kubelet schema test) and
+# packages, docker.io, podman, busybox-static, Node.js and the npm package of the kubelet schema test,
+# the Prometheus client's parser that reads the status API's /metrics in tests/api) and
 # starts a Docker engine and Podman's Docker-compatible service when they do not answer.
 # Idempotent; quiet when everything is already there. Needs root (apt-get, dockerd).
 set -euo pipefail
@@ -8,7 +9,9 @@ set -euo pipefail
 PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
       docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry
-      podman catatonit netavark aardvark-dns)
+      podman catatonit netavark aardvark-dns
+      python3-prometheus-client
+      libxml2-dev) # libxml2: only the oracle of the cfn-xml fuzz target (tests/fuzz)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -76,8 +79,9 @@ await() {
 
 if ! engine_answers; then
         echo "setup-host: no Docker engine answers; starting dockerd"
-        # setsid: the engine must outlive this script and the test run's process group.
-        setsid dockerd > /var/log/podhook-dockerd.log 2>&1 < /dev/null &
+        # setsid: the engine must outlive this script and the test run's process group. cd /: it must not
+        # keep the checkout it was started from as its working directory (a removed one breaks it).
+        (cd / && exec setsid dockerd) > /var/log/podhook-dockerd.log 2>&1 < /dev/null &
         await dockerd /var/log/podhook-dockerd.log engine_answers
 fi
 echo "setup-host: Docker engine API $(docker_local version --format '{{.Server.APIVersion}}')"
@@ -105,9 +109,11 @@ if ! podman_answers; then
                 exit 1
         fi
         echo "setup-host: Podman's service does not answer; starting podman system service on $PODMAN_SOCK"
-        # setsid, like dockerd: it must outlive this script. --time=0: no exit when idle.
-        CONTAINERS_CONF=$podman_conf/containers.conf CONTAINERS_REGISTRIES_CONF=$podman_conf/registries.conf \
-                setsid podman system service --time=0 "unix://$PODMAN_SOCK" > /var/log/podhook-podman.log 2>&1 < /dev/null &
+        # setsid, like dockerd: it must outlive this script. --time=0: no exit when idle. cd /: conmon, which
+        # it starts for every container, fails ("Failed to get working directory") once the directory the
+        # service was started from is removed (a test checkout).
+        (cd / && CONTAINERS_CONF=$podman_conf/containers.conf CONTAINERS_REGISTRIES_CONF=$podman_conf/registries.conf \
+                exec setsid podman system service --time=0 "unix://$PODMAN_SOCK") > /var/log/podhook-podman.log 2>&1 < /dev/null &
         await "podman system service" /var/log/podhook-podman.log podman_answers
 fi
 echo "setup-host: Podman $(curl -fsS --max-time 5 --unix-socket "$PODMAN_SOCK" http://podman/version |

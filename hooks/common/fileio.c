@@ -174,6 +174,29 @@ int file_exists(const char *path) {
         return errno == ENOENT ? 0 : -errno;
 }
 
+int file_move(const char *from, const char *to, PhError **reterr) {
+        if (rename(from, to) < 0)
+                return ph_error_set(reterr, errno, "moving %s to %s: %s", from, to, strerror(errno));
+        int r = fsync_parent(to);
+        if (r == 0)
+                r = fsync_parent(from);
+        if (r < 0)
+                return ph_error_set(reterr, -r, "moving %s to %s: fsync: %s", from, to, strerror(-r));
+        return 0;
+}
+
+int file_remove(const char *path, PhError **reterr) {
+        if (unlink(path) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return ph_error_set(reterr, errno, "removing %s: %s", path, strerror(errno));
+        }
+        int r = fsync_parent(path);
+        if (r < 0)
+                return ph_error_set(reterr, -r, "removing %s: fsync: %s", path, strerror(-r));
+        return 0;
+}
+
 static bool owner_trusted(uid_t owner, uid_t uid) {
         return owner == 0 || owner == uid;
 }

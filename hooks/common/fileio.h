@@ -26,6 +26,10 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 int dir_make_parents(const char *path, mode_t mode, PhError **reterr);
 /* 1 if path exists, 0 if not, -errno on other errors. */
 int file_exists(const char *path);
+/* rename(from, to) made durable: both parent directories are fsync'd. to is replaced if it exists. */
+int file_move(const char *from, const char *to, PhError **reterr);
+/* unlink(path) made durable (the parent directory is fsync'd); a missing file is not an error. */
+int file_remove(const char *path, PhError **reterr);
 
 /* How much a directory whose files the agent acts on must be its own. */
 typedef enum PhDirTrust {

@@ -1,5 +1,6 @@
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -175,7 +176,20 @@ static int transfer_finish(Transfer *t, CURLcode cc, PhHttpResponse *ret, PhErro
         return 0;
 }
 
-int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr) {
+/* Headers and the whole body went out (into the socket: whether the peer read them is unknown). */
+static bool transfer_sent(const Transfer *t) {
+        curl_off_t up = 0;
+        long head = 0;
+
+        if (curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &head) != CURLE_OK || head <= 0)
+                return false;
+        if (!t->req->body || t->req->body_len == 0)
+                return true;
+        return curl_easy_getinfo(t->curl, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up >= 0 &&
+               (size_t)up >= t->req->body_len;
+}
+
+static int request_once(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr) {
         _cleanup_(transfer_done) Transfer t = {};
         int r;
 
@@ -186,7 +200,76 @@ int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr
         if (r < 0)
                 return r;
         CURLcode cc = curl_easy_perform(t.curl);
-        return transfer_finish(&t, cc, ret, reterr);
+        r = transfer_finish(&t, cc, ret, reterr);
+        if (r < 0) {
+                *ret = (PhHttpResponse){.request_sent = transfer_sent(&t)};
+                curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &ret->status);
+        } else
+                ret->request_sent = true;
+        return r;
+}
+
+/* "scheme://host:port" of an absolute http(s) URL, lower case, the port filled in; NULL if unparsable. */
+static char *url_origin(const char *url) {
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+        if (!u)
+                abort();
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+                o = xasprintf("%s://%s:%s", scheme, host, port);
+                for (char *p = o; *p; p++)
+                        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        }
+        curl_free(scheme), curl_free(host), curl_free(port);
+        curl_url_cleanup(u);
+        return o;
+}
+
+/* Where a redirect answer points when it may be followed: 301/302/307/308 with a Location on the
+ * same origin as url, absolute or an absolute path (sent byte-for-byte, like url). NULL otherwise. */
+static char *redirect_target(const char *url, const PhHttpResponse *resp) {
+        const char *loc = http_response_header(resp, "Location");
+
+        if (!(resp->status == 301 || resp->status == 302 || resp->status == 307 || resp->status == 308) ||
+            !loc || !*loc)
+                return NULL;
+        if (loc[0] == '/' && loc[1] != '/') {
+                const char *scheme_end = strstr(url, "://");
+                if (!scheme_end)
+                        return NULL;
+                size_t origin_len = (size_t)(scheme_end + 3 - url) + strcspn(scheme_end + 3, "/?#");
+                return xasprintf("%.*s%s", (int)origin_len, url, loc);
+        }
+        _cleanup_free_ char *a = url_origin(url), *b = url_origin(loc);
+        if (!a || !b || strcmp(a, b) != 0)
+                return NULL;
+        return xstrdup(loc);
+}
+
+int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr) {
+        PhHttpRequest hop = *req;
+        _cleanup_free_ char *url = NULL;
+
+        for (unsigned n = 0;; n++) {
+                PhHttpResponse resp = {};
+                int r = request_once(&hop, &resp, reterr);
+                if (r < 0) {
+                        *ret = resp;
+                        return r;
+                }
+                char *next = n < req->max_redirects ? redirect_target(hop.url, &resp) : NULL;
+                if (!next) {
+                        *ret = resp;
+                        return 0;
+                }
+                http_response_done(&resp);
+                free(url);
+                hop.url = url = next;
+        }
 }
 
 static bool cancel_now(const PhHttpCancel *c) {

@@ -29,6 +29,9 @@ typedef struct PhHttpRequest {
         size_t max_body;             /* cap on the buffered response; 0 = 64 MiB */
         const char *ca_file;         /* optional CA bundle for https */
         bool direct;                 /* never through a proxy of $http_proxy (a pod's own address) */
+        /* 301, 302, 307 and 308 answers whose Location has the same scheme, host and port are followed
+         * this many times, with the method and body kept (0: none; other 3xx are always returned). */
+        unsigned max_redirects;
         /* Optional streaming consumer: gets the body chunk by chunk instead of buffering it.
          * Returning < 0 aborts the transfer. */
         int (*on_data)(const char *data, size_t len, void *userdata);
@@ -42,10 +45,14 @@ typedef struct PhHttpResponse {
         size_t body_len;
         char **headers;  /* NULL-terminated "Name: value" lines of the last response */
         int error;       /* http_request_parallel: -ETIMEDOUT, -ECONNREFUSED ... when no answer came */
+        /* The whole request (headers and body) was handed to the connection: when no complete answer
+         * came back, the server may still have acted on it. */
+        bool request_sent;
 } PhHttpResponse;
 
 /* Performs one request. 0 when an HTTP answer arrived (any status); -ETIMEDOUT, -ECONNREFUSED,
- * -EIO ... when none did. *ret is filled on success only; free it with http_response_done(). */
+ * -EIO ... when none did. *ret is filled on success; on failure only its status (of an answer cut
+ * short, else 0) and request_sent are set. Free it with http_response_done(). */
 int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr);
 /* Performs n requests concurrently (curl multi). rets[i] is filled for each that got an answer;
  * returns 0 if all did, else the first failure (the others are still filled). The first request's

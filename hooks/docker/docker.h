@@ -105,6 +105,13 @@ int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, 
  * Engine's events: what an inspect no longer says once a restart policy has started it again (Podman
  * resets State.ExitCode then). 1 and *ret_code, or 0 (and -1) when no exit is listed. */
 int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code, PhError **reterr);
+/* What the Engine's answers say, without I/O (the fuzz target calls these). docker_stream_parse: an
+ * /images/create answer as pull and import read it, the body arriving in pieces of chunk bytes (0: at
+ * once), then its status: 0, or the error they give. docker_error_text: the text of an error answer
+ * (Docker's "message", else the body cut to 300 bytes of UTF-8, else the status); body NUL-terminated as
+ * http_request gives it. The caller frees it. */
+int docker_stream_parse(const char *body, size_t len, size_t chunk, long status, PhError **reterr);
+char *docker_error_text(long status, const char *body, size_t len);
 
 /* "filters=" query value (escaped) selecting by exact labels: {"label":["k=v",...]} from a
  * NULL-terminated list of "k=v" strings. */

@@ -109,6 +109,37 @@ static int load_manifest(const json_t *deployment, const char *source, const PhM
         return 0;
 }
 
+/* A one-line reason (*ret_reason, NULL when none) when the pod carries the labels of another Heat
+ * deployment (stack + resource) that is still listed: such a pod is never replaced, stopped or removed. */
+static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, const PhDockerHookOptions *o,
+                          char **ret_reason, PhError **reterr) {
+        json_auto_t *list = NULL;
+        const json_t *c;
+        size_t i;
+        int r;
+
+        *ret_reason = NULL;
+        r = pod_list(d, pod, &list, reterr);
+        if (r < 0)
+                return r;
+        json_array_foreach(list, i, c) {
+                const char *stack = pod_label(c, POD_LABEL_STACK), *res = pod_label(c, POD_LABEL_RESOURCE);
+                if (!stack || !res)
+                        continue; /* not a Heat deployment's (podhook apply, a local file) */
+                if (meta->stack && meta->resource && strcmp(stack, meta->stack) == 0 &&
+                    strcmp(res, meta->resource) == 0)
+                        continue;
+                if (o && o->is_listed && !o->is_listed(stack, res, o->listed_userdata))
+                        continue; /* its deployment is gone: the pod is free to take */
+                *ret_reason = xasprintf(
+                        "pod %s belongs to another deployment (stack %s, resource %s) that is still "
+                        "listed; it is left alone",
+                        pod, stack, res);
+                return 0;
+        }
+        return 0;
+}
+
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr) {
         _cleanup_(result_done) HookResult h = {};
@@ -132,7 +163,7 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                                     deployment_kind_of(action_json));
         action = json_is_string(action_json) ? json_string_value(action_json) : "CREATE";
         options_from_deployment(deployment, &po);
-        pod = pod_name_is_valid(name) ? xstrdup(name) : pod_name_sanitize(name);
+        pod = pod_name_sanitize(name);
         if (strcmp(pod, name) != 0) {
                 _cleanup_free_ char *note = xasprintf("deployment name '%s' is not a valid Docker name: pod '%s'",
                                                       name, pod);
@@ -148,13 +179,19 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
 
         if (strcasecmp(action, "DELETE") == 0 || strcasecmp(action, "SUSPEND") == 0) {
                 bool del = strcasecmp(action, "DELETE") == 0;
+                _cleanup_free_ char *conflict = NULL;
                 r = docker_open(o ? o->docker_host : NULL, &d, &err);
                 if (r >= 0)
+                        r = owner_conflict(d, pod, &meta, o, &conflict, &err);
+                /* Another deployment's pod is not this one's to stop or remove: nothing of ours is there. */
+                if (r >= 0 && !conflict)
                         r = del ? pod_delete(d, pod, &po, false, &err) : pod_stop(d, pod, &po, &err);
-                if (r >= 0 && !del)
+                if (r >= 0 && !del && !conflict)
                         r = pod_inspect(d, pod, &h.stdout_json, &err);
                 if (r < 0)
                         result_fail(&h, 1, err);
+                else if (conflict)
+                        result_say(&h, conflict);
                 else {
                         _cleanup_free_ char *note = xasprintf("pod %s %s", pod, del ? "deleted" : "stopped");
                         result_say(&h, note);
@@ -165,13 +202,19 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 const PhManifestHost host = {.state_dir =
                                                      o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT};
                 if (load_manifest(deployment, source, &host, &m, &h) >= 0) {
+                        _cleanup_free_ char *conflict = NULL;
                         _cleanup_free_ char *summary = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
                         if (r >= 0)
+                                r = owner_conflict(d, pod, &meta, o, &conflict, &err);
+                        if (r >= 0 && !conflict)
                                 r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &summary, &err);
                         if (r < 0)
                                 result_fail(&h, 1, err);
-                        else
+                        else if (conflict) {
+                                result_say(&h, conflict);
+                                h.status = 1;
+                        } else
                                 result_say(&h, summary);
                 }
         } else {

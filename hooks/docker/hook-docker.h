@@ -21,6 +21,11 @@ typedef struct PhDockerHookOptions {
         bool start_window_set;   /* false: the default (2 s) */
         unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
         bool ready_timeout_set;  /* false: the default (60 s) */
+        /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
+         * carries another Heat deployment's labels is only taken over when this says it is not; without
+         * it, every other deployment counts as listed. */
+        bool (*is_listed)(const char *stack, const char *resource, void *userdata);
+        void *listed_userdata;
 } PhDockerHookOptions;
 
 /* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",

@@ -32,15 +32,23 @@ bool pod_name_is_valid(const char *name) {
 }
 
 char *pod_name_sanitize(const char *name) {
-        const char *prefix = name && alnum(name[0]) ? "" : "pod-";
-        char *s = xasprintf("%s%s", prefix, name ? name : "");
+        if (pod_name_is_valid(name))
+                return xstrdup(name);
+        /* A digest of the original keeps apart names that differ only where they were not valid
+         * ("atk\u00e9"/"atk\u00fc", "web pod"/"web?pod"). */
+        _cleanup_free_ char *hash = digest_sha256_hex(name ? name : "", name ? strlen(name) : 0);
+        _cleanup_free_ char *src = xasprintf("%s%s", name && alnum(name[0]) ? "" : "pod-", name ? name : "");
+        _cleanup_free_ char *s = xmalloc(strlen(src) + 1);
+        size_t n = 0;
 
-        for (char *p = s; *p; p++)
-                if (!name_char_ok(*p))
-                        *p = '-';
-        if (strlen(s) > POD_NAME_MAX)
-                s[POD_NAME_MAX] = '\0';
-        return s;
+        for (size_t i = 0; src[i] && n < POD_NAME_MAX - 9; i++) {
+                if (name_char_ok(src[i]))
+                        s[n++] = src[i];
+                else if (i == 0 || name_char_ok(src[i - 1]))
+                        s[n++] = '-'; /* one '-' for a run of invalid bytes (a UTF-8 character) */
+        }
+        s[n] = '\0';
+        return xasprintf("%s-%.8s", s, hash + strlen("sha256:"));
 }
 
 unsigned pod_grace(const PhPodOptions *o) {

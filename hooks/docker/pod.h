@@ -57,8 +57,10 @@ typedef struct PhPodOptions {
 
 /* Docker's container-name charset, [A-Za-z0-9][A-Za-z0-9_.-]*, at most POD_NAME_MAX characters. */
 bool pod_name_is_valid(const char *name);
-/* A valid pod name made from any text: characters outside [A-Za-z0-9_.-] become '-', a name that does
- * not start with a letter or digit gets "pod-" in front, and it is cut to POD_NAME_MAX. */
+/* A valid pod name made from any text: a valid name as it is; else characters outside [A-Za-z0-9_.-]
+ * become '-' (one for a run of them), a name that does not start with a letter or digit gets "pod-" in
+ * front, it is cut to fit, and "-" and 8 hex digits of the original's SHA-256 are appended, so that two
+ * different names never give one pod. */
 char *pod_name_sanitize(const char *name);
 
 /* Stops (concurrently, with the grace period) and removes every container of the pod (those put aside

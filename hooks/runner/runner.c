@@ -15,9 +15,9 @@
 #include "common/deployment.h"
 #include "runner/runner.h"
 
-
-/* Output beyond this is read and dropped, so a chatty hook cannot exhaust memory. */
-#define RUNNER_MAX_OUTPUT (64u * 1024 * 1024)
+/* Of each stream only the last this many bytes are kept (a ring), so a flooding hook cannot exhaust
+ * memory; the end is what a result keeps anyway (signals cut deploy_stdout/stderr from the front). */
+#define RUNNER_MAX_OUTPUT (16u * 1024 * 1024)
 
 extern char **environ;
 
@@ -48,19 +48,96 @@ int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhErr
 
 typedef struct Buf {
         char *data;
-        size_t len;
-        bool truncated;
+        size_t len;   /* bytes held, at most RUNNER_MAX_OUTPUT */
+        size_t cap;   /* allocated, without the NUL */
+        size_t start; /* the oldest byte held, once the ring is full */
+        size_t total; /* bytes the hook wrote */
+        bool dropped_text; /* a dropped byte was not JSON whitespace: what is kept is no longer JSON */
 } Buf;
 
+static void note_dropped(Buf *b, const char *p, size_t n) {
+        for (size_t i = 0; i < n && !b->dropped_text; i++)
+                b->dropped_text = !(p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r');
+}
+
 static void buf_add(Buf *b, const char *p, size_t n) {
-        if (b->len + n > RUNNER_MAX_OUTPUT) {
-                n = RUNNER_MAX_OUTPUT - b->len;
-                b->truncated = true;
+        const size_t max = RUNNER_MAX_OUTPUT;
+
+        b->total += n;
+        if (n > max) {
+                note_dropped(b, p, n - max);
+                p += n - max;
+                n = max;
         }
-        b->data = xrealloc(b->data, b->len + n + 1);
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
+        if (b->start == 0 && b->len + n <= max) {
+                if (b->len + n > b->cap) {
+                        size_t cap = b->cap ? b->cap : 65536;
+                        while (cap < b->len + n)
+                                cap *= 2;
+                        b->cap = cap < max ? cap : max;
+                        b->data = xrealloc(b->data, b->cap + 1);
+                }
+                memcpy(b->data + b->len, p, n);
+                b->len += n;
+                b->data[b->len] = '\0';
+                return;
+        }
+        /* Full: the newest bytes overwrite the oldest. */
+        if (b->cap < max) {
+                b->data = xrealloc(b->data, max + 1);
+                b->cap = max;
+        }
+        while (n > 0) {
+                size_t end = (b->start + b->len) % max;
+                size_t chunk = n < max - end ? n : max - end;
+                if (b->len == max) /* what is overwritten is exactly [end, end + chunk) */
+                        note_dropped(b, b->data + end, chunk);
+                memcpy(b->data + end, p, chunk);
+                if (b->len + chunk > max) {
+                        b->start = (b->start + b->len + chunk - max) % max;
+                        b->len = max;
+                } else
+                        b->len += chunk;
+                p += chunk;
+                n -= chunk;
+        }
+}
+
+/* The bytes held, in order and NUL-terminated. */
+static void buf_linearize(Buf *b) {
+        if (b->start > 0) {
+                char *lin = xmalloc(b->len + 1);
+                memcpy(lin, b->data + b->start, b->len - b->start);
+                memcpy(lin + b->len - b->start, b->data, b->start);
+                free(b->data);
+                b->data = lin;
+                b->cap = b->len;
+                b->start = 0;
+        }
+        if (b->data)
+                b->data[b->len] = '\0';
+}
+
+/* A note on notes (stderr) when the front of b was dropped, then b linearized. */
+static void buf_finish(Buf *b, const char *name, Buf *notes) {
+        if (b->total > b->len) {
+                char msg[200];
+                int k = snprintf(
+                        msg, sizeof(msg),
+                        "%spodhook: the hook wrote %zu bytes to %s; only the last %zu are kept\n",
+                        notes->len && notes->data[(notes->start + notes->len - 1) % notes->cap] != '\n' ? "\n"
+                                                                                                        : "",
+                        b->total, name, b->len);
+                size_t written = notes->total; /* a note is not output of the hook */
+                buf_add(notes, msg, k < (int)sizeof(msg) ? (size_t)k : sizeof(msg) - 1);
+                notes->total = written;
+        }
+        buf_linearize(b);
+}
+
+/* Whether b still reads as what the hook wrote, for JSON: only whitespace in front of it was dropped. */
+static bool buf_json_intact(const Buf *b) {
+        return !b->dropped_text;
 }
 
 static long long now_ms(void) {
@@ -164,7 +241,9 @@ static int pump(int fd[3], const char *input, size_t input_len, long long deadli
 static json_t *result_data(const Buf *out, const Buf *err, int code) {
         bool empty = out->len == 0;
 
-        if (!empty) {
+        /* The end of a cut stdout is not what the hook printed (unless only leading whitespace went):
+         * never read it as the JSON result. */
+        if (!empty && buf_json_intact(out)) {
                 json_t *j = json_loadb(out->data, out->len, 0, NULL);
                 if (json_is_object(j))
                         return j;
@@ -245,6 +324,8 @@ int runner_run_cancellable(const char *path, const json_t *deployment, unsigned 
                 (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         }
 
+        buf_finish(&bout, "stdout", &berr);
+        buf_finish(&berr, "stderr", &berr);
         if (WIFEXITED(status))
                 code = WEXITSTATUS(status);
         else if (WIFSIGNALED(status))
@@ -255,7 +336,8 @@ int runner_run_cancellable(const char *path, const json_t *deployment, unsigned 
                 char msg[128];
                 int n = snprintf(msg, sizeof(msg), "%spodhook: hook %s timed out after %u s and was killed\n",
                                  berr.len && berr.data[berr.len - 1] != '\n' ? "\n" : "", path, timeout_s);
-                buf_add(&berr, msg, (size_t) n);
+                buf_add(&berr, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+                buf_linearize(&berr);
                 /* Whatever the hook printed, a timeout is a failure. */
                 json_t *d = json_object();
                 json_object_set_new(d, "deploy_stdout", deployment_text(bout.data ? bout.data : "", bout.len));

@@ -54,7 +54,7 @@ check "the deployment ran" grep -q "deployment cfg-1 (first, group script): runn
 check "marker written" test -f "$work/state/deployed/cfg-1.json"
 check "marker is 0600" test "$(stat -c %a "$work/state/deployed/cfg-1.json")" = 600
 check "state dir is 0700" test "$(stat -c %a "$work/state")" = 700
-check "String input coerced with str()" grep -q '"deploy_stdout": "n=\[1, None\]' "$work/state/deployed/cfg-1.notify.json"
+check "String input coerced with str()" grep -q '"deploy_stdout": "n=\[1, None\]' "$work/state/results/cfg-1.json"
 check "no secret in the agent's log" test -z "$(grep Sup3rSecretPw "$work/run1.log")"
 check "the new os-collect-config is followed" grep -q "following the os-collect-config" "$work/run1.log"
 check "and kept in the state dir" grep -q "$work/d2" "$work/state/os-collect-config.json"
@@ -122,7 +122,7 @@ daemon=
 check "SIGTERM during a hook: exit 0" test $rc = 0
 check "and promptly" test $((SECONDS - t0)) -lt 10
 check "the hook was killed" bash -c "! kill -0 $(cat "$work/started.1") 2>/dev/null"
-check "the deployment is left in progress" test -e "$work/state3/deployed/cfg-b.inprogress"
+check "the deployment is left in progress" test -e "$work/state3/inprogress/cfg-b.json"
 check "the agent said it will resume" grep -q "interrupted; it runs again at the next start" "$work/block1.log"
 PHE2E_DIR=$work HEAT_CONFIG_HOOKS=$work/bh "$podhook" agent "${b[@]}" --one-time >"$work/block2.log" 2>&1 &
 one=$!
@@ -131,7 +131,7 @@ echo released >"$work/fifo"
 wait "$one"
 check "and finishes it" test $? = 0
 check "resume logged" grep -q "resuming interrupted CREATE" "$work/block2.log"
-check "result recorded" grep -q "released released" "$work/state3/deployed/cfg-b.notify.json"
-check "not in progress any more" test ! -e "$work/state3/deployed/cfg-b.inprogress"
+check "result recorded" grep -q "released released" "$work/state3/results/cfg-b.json"
+check "not in progress any more" test ! -e "$work/state3/inprogress/cfg-b.json"
 
 tap_done

@@ -16,8 +16,9 @@ p=phagent-$$
 daemon=
 cleanup() {
         [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-        # apps before infra containers: Podman refuses to remove a container whose network others joined
-        for pod in "$p-a" "$p-b" "$p-c"; do
+        # Every pod of this run (their names start with $p); apps before infra containers: Podman refuses
+        # to remove a container whose network others joined.
+        for pod in $(docker ps -a --filter label=io.podhook.pod --format '{{.Label "io.podhook.pod"}}' | grep "^$p" | sort -u); do
                 for role in app infra; do
                         docker ps -aq --filter "label=io.podhook.pod=$pod" --filter "label=io.podhook.role=$role" |
                                 xargs -r docker rm -f >/dev/null 2>&1
@@ -34,13 +35,13 @@ gone() { [ -z "$(docker ps -aq --filter "label=io.podhook.pod=$1")" ]; }
 
 "$src/tools/build-images.sh" >"$work/images.log" 2>&1 || { cat "$work/images.log"; echo "Bail out! images"; exit 1; }
 
-dep() { # dep ID POD
+dep() { # dep ID POD [RESOURCE [ACTION]]
         cat <<EOF2
 {"id": "$1", "name": "$2", "group": "docker",
  "config": "version: v1beta2\ncontainers:\n  - name: main\n    image: podhook.local/busybox:1\n    command: [sleep, '3600']\n",
- "inputs": [{"name": "deploy_action", "type": "String", "value": "CREATE"},
+ "inputs": [{"name": "deploy_action", "type": "String", "value": "${4:-CREATE}"},
             {"name": "deploy_stack_id", "type": "String", "value": "st-$$/1"},
-            {"name": "deploy_resource_name", "type": "String", "value": "$2"}],
+            {"name": "deploy_resource_name", "type": "String", "value": "${3:-$2}"}],
  "outputs": [], "options": {"grace_period": 1}}
 EOF2
 }
@@ -62,7 +63,7 @@ check "pod b runs" running "$p-b"
 inspect_has() { # inspect_has NOTIFY_FILE CONTAINER_NAME
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=json.loads(d["deploy_stdout"]); sys.exit(0 if any(x["Name"]==sys.argv[2] and x["State"]["Running"] for x in c) else 1)' "$@"
 }
-check "the result holds the inspect output" inspect_has "$work/s1/deployed/$p-id-a.notify.json" "/$p-a.main"
+check "the result holds the inspect output" inspect_has "$work/s1/results/$p-id-a.json" "/$p-a.main"
 
 # Another agent (another state dir) deploys pod c: not ours, never touched by the first agent.
 meta "$work/d2" "$(dep "$p-id-c" "$p-c")"
@@ -91,4 +92,62 @@ kill "$daemon"
 wait "$daemon"
 check "the daemon stops with 0" test $? = 0
 daemon=
+
+# Metadata that misses a deployment for one pass (a stale replica, a file being rewritten) removes
+# nothing; missing two passes in a row removes its pod, and when it comes back it runs again.
+mkdir -m 700 "$work/d3"
+printf '{"collectors": ["local"], "local": {"path": ["%s"]}}\n' "$work/d3" >"$work/boot3.json"
+once3() { "$podhook" agent --bootstrap "$work/boot3.json" --state-dir "$work/s3" "${common[@]}" --one-time >>"$work/three.log" 2>&1; }
+cid() { docker ps -q --no-trunc --filter "label=io.podhook.pod=$1" --filter "label=io.podhook.role=app"; }
+meta "$work/d3" "$(dep "$p-id-e" "$p-e")" "$(dep "$p-id-f" "$p-f")"
+once3
+check "pods e and f run" bash -c "[ -n \"\$(docker ps -q --filter label=io.podhook.pod=$p-e)\" ] && [ -n \"\$(docker ps -q --filter label=io.podhook.pod=$p-f)\" ]"
+f1=$(cid "$p-f")
+meta "$work/d3" "$(dep "$p-id-e" "$p-e")"
+once3
+check "missing from one pass: pod f is kept" running "$p-f"
+meta "$work/d3" "$(dep "$p-id-e" "$p-e")" "$(dep "$p-id-f" "$p-f")"
+once3
+check "back: the same pod, not re-created" test "$(cid "$p-f")" = "$f1"
+meta "$work/d3" "$(dep "$p-id-e" "$p-e")"
+once3
+check "missing once more: kept" running "$p-f"
+once3
+check "missing a second pass in a row: removed" gone "$p-f"
+check "pod e stays" running "$p-e"
+meta "$work/d3" "$(dep "$p-id-e" "$p-e")" "$(dep "$p-id-f" "$p-f")"
+once3
+check "when it comes back after that, it runs again" running "$p-f"
+check "as a new pod" test "$(cid "$p-f")" != "$f1"
+
+# Names that are not Docker names never share a pod; a pod of another listed deployment is refused.
+mkdir -m 700 "$work/d4"
+printf '{"collectors": ["local"], "local": {"path": ["%s"]}}\n' "$work/d4" >"$work/boot4.json"
+once4() { "$podhook" agent --bootstrap "$work/boot4.json" --state-dir "$work/s4" "${common[@]}" --one-time >>"$work/four.log" 2>&1; }
+pods_like() { docker ps --filter label=io.podhook.pod --format '{{.Label "io.podhook.pod"}}' | grep "^$1" | sort -u | wc -l; }
+refused() { # refused ID TEXT: the result of ID is a failure whose deploy_stderr has TEXT
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["deploy_status_code"] == 1 and sys.argv[2] in d["deploy_stderr"] else 1)' \
+                "$work/s4/results/$1.json" "$2"
+}
+meta "$work/d4" "$(dep "$p-id-w1" "$p-web pod")" "$(dep "$p-id-w2" "$p-web-pod")" \
+        "$(dep "$p-id-u1" "$p-atk\u00e9")" "$(dep "$p-id-u2" "$p-atk\u00fc")" \
+        "$(dep "$p-id-d1" "$p-dup" "dup-one")"
+once4
+check "'web pod' and 'web-pod': two pods" test "$(pods_like "$p-web-pod")" = 2
+check "'atk\u00e9' and 'atk\u00fc': two pods" test "$(pods_like "$p-atk")" = 2
+dup1=$(cid "$p-dup")
+meta "$work/d4" "$(dep "$p-id-w1" "$p-web pod")" "$(dep "$p-id-w2" "$p-web-pod")" \
+        "$(dep "$p-id-u1" "$p-atk\u00e9")" "$(dep "$p-id-u2" "$p-atk\u00fc")" \
+        "$(dep "$p-id-d1" "$p-dup" "dup-one")" "$(dep "$p-id-d2" "$p-dup" "dup-two")"
+once4
+check "two deployments named dup: one pod" test "$(pods_like "$p-dup")" = 1
+check "the second is refused" refused "$p-id-d2" "pod $p-dup belongs to another deployment (stack st-$$/1, resource dup-one) that is still listed"
+check "and the first one's pod is untouched" test "$(cid "$p-dup")" = "$dup1"
+meta "$work/d4" "$(dep "$p-id-w1x" "$p-web pod" "$p-web pod" DELETE)" "$(dep "$p-id-w2" "$p-web-pod")" \
+        "$(dep "$p-id-u1" "$p-atk\u00e9")" "$(dep "$p-id-u2" "$p-atk\u00fc")" \
+        "$(dep "$p-id-d1" "$p-dup" "dup-one")" "$(dep "$p-id-d2x" "$p-dup" "dup-two" DELETE)"
+once4
+check "DELETE of 'web pod' leaves 'web-pod'" running "$p-web-pod"
+check "and removes its own" test "$(pods_like "$p-web-pod")" = 1
+check "DELETE of the refused dup leaves the other's pod" test "$(cid "$p-dup")" = "$dup1"
 tap_done

@@ -156,6 +156,6 @@ printf '{"collectors": ["local"], "local": {"path": ["%s"]}}\n' "$work/d3" >"$wo
 "$podhook" agent --bootstrap "$work/boot3.json" --state-dir "$work/s3" --occ-config '' --config '' --one-time \
         >"$work/st.log" 2>&1
 check "the agent's docker hook refuses its own state dir as a hostDir (65)" \
-        jq -e '.deploy_status_code == 65' "$work/s3/deployed/st-1.notify.json"
-check "saying why" jq -e '.deploy_stderr | contains("is podhook'"'"'s state directory")' "$work/s3/deployed/st-1.notify.json"
+        jq -e '.deploy_status_code == 65' "$work/s3/results/st-1.json"
+check "saying why" jq -e '.deploy_stderr | contains("is podhook'"'"'s state directory")' "$work/s3/results/st-1.json"
 tap_done

@@ -110,5 +110,6 @@ while read -r s; do
         check "signalled body: $s is not in it" bash -c "! grep -q '$s' '$work/body'"
         check "agent log: $s is not in it" bash -c "! grep -q '$s' '$work/run.log'"
 done <<<"$secrets"
-check "the notify record keeps none either" bash -c "! grep -rqE 'InputDbPass44|MysqlRootPw55|DeployAuthPw33' '$work/s1/deployed'/*.notify.json"
+check "the stored result exists" bash -c "ls '$work/s1/results'/*.json >/dev/null"
+check "the stored result keeps none either" bash -c "! grep -rqE 'InputDbPass44|MysqlRootPw55|DeployAuthPw33' '$work/s1/results'/*.json"
 tap_done

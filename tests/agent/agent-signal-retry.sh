@@ -50,7 +50,7 @@ check "the retry is logged" grep -q "signal for cfg-o not delivered (attempt 1)"
 "$podhook" agent "${a[@]}" --one-time >"$work/run2.log" 2>&1
 check "the next run delivers it (exit 0)" test $? = 0
 check "without running the deployment again" test "$(wc -l <"$work/runs")" = 1
-check "the outbox is empty" test -z "$(ls "$work/state/outbox")"
+check "the outbox is empty" test -z "$(compgen -G "$work/state/outbox/*.json")"
 check "three POSTs in all, the last one accepted" test "$(grep -c '^POST /v1/signal/arn?' "$work/requests.log")" = 3
 check "the body is the hook's result" grep -q '"deploy_stdout": *"hello\\n"' "$work/requests.log"
 check "the signed URL is not in the logs" test -z "$(grep -l S1gnedS3cret "$work/run1.log" "$work/run2.log")"
@@ -86,6 +86,6 @@ meta2 cfg-update UPDATE updated
 check "after the UPDATE arrived: exit 0" test $? = 0
 check "the UPDATE result is delivered" grep -q '"deploy_stdout": *"updated\\n"' "$work/requests2.log"
 check "the stale CREATE result is not sent again" test "$(grep -c 'created' "$work/requests2.log")" = 2
-check "and is gone from the outbox" test -z "$(ls "$work/state2/outbox")"
+check "and is gone from the outbox" test -z "$(compgen -G "$work/state2/outbox/*.json")"
 check "why is logged" grep -q "signal for cfg-create not sent: superseded" "$work/stale2.log"
 tap_done

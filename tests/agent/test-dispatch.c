@@ -4,6 +4,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -16,17 +19,22 @@ typedef struct Ctx {
         bool all_on_disk;
         int answer;
         json_t *removed; /* pod names */
-        int events[8];
+        int events[16];
 } Ctx;
 
-static int fake_send(const json_t *inputs, const json_t *data, void *userdata, PhError **reterr) {
+static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
+                                 void *userdata, PhError **reterr) {
         Ctx *c = userdata;
         const char *id = json_string_value(json_object_get(inputs, "deploy_test_id"));
         _cleanup_free_ char *path = xasprintf("%s/outbox/%s.json", c->state_dir, id ? id : "?");
         if (file_exists(path) <= 0)
                 c->all_on_disk = false;
         json_array_append_new(c->sent, json_pack("{s:s, s:O}", "id", id ? id : "?", "data", data));
-        return c->answer < 0 ? ph_error_set(reterr, -c->answer, "fake") : 0;
+        if (c->answer < 0) {
+                (void)ph_error_set(reterr, -c->answer, "fake");
+                return PH_SIGNAL_RETRY;
+        }
+        return PH_SIGNAL_DELIVERED;
 }
 
 static int fake_docker_run(const json_t *dep, const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
@@ -164,20 +172,110 @@ int main(void) {
         /* Reconciliation: id-old is ours (marker) and belongs to res-docker, still listed under a newer
          * id: kept. Pods of unknown or no deployments are never touched. */
         json_auto_t *old = dep("id-old", "docker", "{}", "res-docker");
-        TAP_CHECK(state_deploy_begin(st, "id-old", old, NULL) == 0 && state_deploy_finish(st, "id-old", old, NULL) == 0);
+        TAP_CHECK(state_deploy_begin(st, "id-old", old, NULL) == 0 &&
+                  state_deploy_finish(st, "id-old", NULL) == 0);
         TAP_CHECK(dispatch_reconcile(&d, list, NULL) == 0);
         TAP_CHECK(json_array_size(c.removed) == 0);
-        /* The deployments are gone from the metadata: our two pods go, the others stay. */
+        /* The deployments are missing from the metadata once (a stale copy?): nothing is removed; missing
+         * again the pass after that: our two pods go, the others stay. */
         json_auto_t *empty = json_array();
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 0);
+        TAP_CHECK(json_array_size(c.removed) == 0 && c.events[PH_DISPATCH_POD_KEPT] == 2);
+        /* The count is kept in the state dir: a new process (--one-time) goes on counting. */
+        _cleanup_free_ char *absent = xasprintf("%s/absent.json", sd);
+        TAP_CHECK(file_exists(absent) > 0);
+        dispatch_done(&d);
         TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 2);
         _cleanup_free_ char *rm = json_dumps(c.removed, JSON_COMPACT);
         TAP_CHECK_STR(rm, "[\"pod-a\",\"pod-d\"]");
+        /* Their markers no longer make a return a no-op: both configs of res-docker run again. */
+        TAP_CHECK(state_deploy_state(st, "id-docker") == PH_DEPLOY_NEW);
+        TAP_CHECK(state_deploy_state(st, "id-old") == PH_DEPLOY_NEW);
+        _cleanup_free_ char *moved = xasprintf("%s/removed/id-docker.json", sd);
+        TAP_CHECK(file_exists(moved) > 0);
+        size_t sent_before = json_array_size(c.sent);
+        TAP_CHECK(dispatch_one(&d, json_array_get(list, 1), NULL) == 1);
+        TAP_CHECK(json_array_size(c.sent) == sent_before + 1 && file_exists(moved) == 0);
+        /* Missing once, then back: the count starts again. */
+        json_array_clear(c.removed);
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 0);
+        TAP_CHECK(dispatch_reconcile(&d, list, NULL) == 0);
+        TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 0);
+        TAP_CHECK(json_array_size(c.removed) == 0);
 
-        /* In-progress records of ids no longer listed are dropped. */
+        /* In-progress records of ids no longer listed are given up after two passes without them. */
         json_auto_t *stale = dep("id-stale", "script", "", "res-stale");
         TAP_CHECK(state_deploy_begin(st, "id-stale", stale, NULL) == 0);
         dispatch_forget_vanished(&d, list);
-        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_DONE);
+        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_IN_PROGRESS);
+        dispatch_forget_vanished(&d, list);
+        TAP_CHECK(state_deploy_state(st, "id-stale") == PH_DEPLOY_NEW); /* a return runs it */
+
+        /* The outbox cannot be written: the hook ran, its result waits in memory, the deployment is not
+         * run again, and the write is retried; at stop what never got stored becomes a lost record. */
+        _cleanup_free_ char *counter = xasprintf("%s/runs", tmp);
+        _cleanup_free_ char *script = xasprintf("#!/bin/sh\necho run >> %s\necho kept\n", counter);
+        json_auto_t *stuck = dep("id-stuck", "script", script, "res-stuck");
+        _cleanup_free_ char *not_a_dir = xasprintf("%s/not-a-dir", tmp);
+        TAP_CHECK(file_write_atomic(not_a_dir, "", 0, 0600, NULL) == 0);
+        char *real_dir = ob->dir;
+        ob->dir = not_a_dir;
+        int errors = c.events[PH_DISPATCH_STATE_ERROR];
+        json_auto_t *stuck_list = json_pack("[O]", stuck);
+        TAP_CHECK(dispatch_all(&d, stuck_list) == 0);
+        TAP_CHECK(c.events[PH_DISPATCH_STATE_ERROR] == errors + 1);
+        TAP_CHECK(dispatch_one(&d, stuck, NULL) == 0); /* pending: not run again */
+        TAP_CHECK(dispatch_retry_pending(&d) == 1 && c.events[PH_DISPATCH_STATE_ERROR] == errors + 2);
+        ob->dir = real_dir;
+        size_t sent0 = json_array_size(c.sent);
+        TAP_CHECK(dispatch_retry_pending(&d) == 0);
+        TAP_CHECK(json_array_size(c.sent) == sent0 + 1);
+        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-stuck"), "deploy_stdout")),
+                      "kept\n");
+        TAP_CHECK(state_deploy_state(st, "id-stuck") == PH_DEPLOY_DONE);
+        _cleanup_free_ char *runs = NULL;
+        TAP_CHECK(file_read_all(counter, 1000, &runs, NULL, NULL) == 0 && strcmp(runs, "run\n") == 0);
+
+        json_auto_t *lostdep = dep("id-lost", "script", script, "res-lost");
+        ob->dir = not_a_dir;
+        TAP_CHECK(dispatch_one(&d, lostdep, NULL) < 0);
+        int lost_events = c.events[PH_DISPATCH_LOST];
+        TAP_CHECK(dispatch_stop(&d) == 1 && c.events[PH_DISPATCH_LOST] == lost_events + 1);
+        ob->dir = real_dir;
+        TAP_CHECK(state_deploy_state(st, "id-lost") == PH_DEPLOY_DONE);
+        /* The next start: Heat is told it failed; it is not run again. */
+        sent0 = json_array_size(c.sent);
+        dispatch_recover(&d);
+        TAP_CHECK(outbox_flush(ob, time(NULL), true, NULL, NULL) == 0);
+        TAP_CHECK(json_array_size(c.sent) > sent0);
+        const json_t *told = sent_data(&c, "id-lost");
+        TAP_CHECK(json_integer_value(json_object_get(told, "deploy_status_code")) == 1);
+        TAP_CHECK_HAS(json_string_value(json_object_get(told, "deploy_stderr")),
+                      "could not store its result");
+        TAP_CHECK(dispatch_one(&d, lostdep, NULL) == 0);
+        free(runs);
+        runs = NULL;
+        TAP_CHECK(file_read_all(counter, 1000, &runs, NULL, NULL) == 0 && strcmp(runs, "run\nrun\n") == 0);
+
+        /* Interrupted after its result reached the outbox: finished at the next start, not run again; a
+         * result older than the interrupted run does not count. */
+        json_auto_t *late = dep("id-late", "script", script, "res-late");
+        c.answer = -EAGAIN;
+        TAP_CHECK(dispatch_one(&d, late, NULL) == 1);
+        c.answer = 0;
+        TAP_CHECK(state_deploy_begin(st, "id-late", late, NULL) == 0);
+        _cleanup_free_ char *ip = xasprintf("%s/inprogress/id-late.json", sd);
+        struct timespec past[2] = {{.tv_sec = time(NULL) - 60}, {.tv_sec = time(NULL) - 60}};
+        TAP_CHECK(utimensat(AT_FDCWD, ip, past, 0) == 0);
+        int recovered = c.events[PH_DISPATCH_RECOVERED];
+        dispatch_recover(&d);
+        TAP_CHECK(c.events[PH_DISPATCH_RECOVERED] == recovered + 1);
+        TAP_CHECK(state_deploy_state(st, "id-late") == PH_DEPLOY_DONE);
+        TAP_CHECK(state_deploy_begin(st, "id-late", late, NULL) == 0);
+        struct timespec future[2] = {{.tv_sec = time(NULL) + 60}, {.tv_sec = time(NULL) + 60}};
+        TAP_CHECK(utimensat(AT_FDCWD, ip, future, 0) == 0);
+        dispatch_recover(&d);
+        TAP_CHECK(state_deploy_state(st, "id-late") == PH_DEPLOY_IN_PROGRESS);
 
         /* A malformed entry is reported and the next one still runs. */
         json_auto_t *mixed = json_array();
@@ -186,6 +284,7 @@ int main(void) {
         TAP_CHECK(dispatch_all(&d, mixed) == 1);
         TAP_CHECK(c.events[PH_DISPATCH_ERROR] == 1);
 
+        dispatch_done(&d);
         outbox_free(ob);
         state_free(st);
         json_decref(c.sent);

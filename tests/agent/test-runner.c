@@ -152,6 +152,28 @@ int main(void) {
         TAP_CHECK(json_object_get(res, "absent") == NULL);
         json_decref(res);
 
+        /* A flood: only the end of each stream is kept (bounded memory), and stderr says so. A cut
+         * stdout is never read as a JSON result, unless only whitespace in front of it went (as
+         * 55-heat-config's json.loads would read it whole). */
+        json_auto_t *fl =
+                run("flood",
+                    "cat >/dev/null; head -c 40000000 /dev/zero | tr '\\0' x; "
+                    "echo '{\"deploy_status_code\": 0}'; head -c 20000000 /dev/zero >&2; echo E >&2",
+                    0);
+        const char *fo = s(fl, "deploy_stdout"), *fe = s(fl, "deploy_stderr");
+        const char *tail = "x{\"deploy_status_code\": 0}\n";
+        TAP_CHECK(fo && json_string_length(json_object_get(fl, "deploy_stdout")) == 16u * 1024 * 1024);
+        TAP_CHECK(fo && strcmp(fo + strlen(fo) - strlen(tail), tail) == 0);
+        TAP_CHECK(fe && strstr(fe, "E\npodhook: the hook wrote 40000026 bytes to stdout; only the last "
+                                   "16777216 are kept\n"));
+        TAP_CHECK(fe && strstr(fe, "podhook: the hook wrote 20000002 bytes to stderr"));
+        TAP_CHECK(code(fl) == 0 && json_object_size(fl) == 3);
+        json_auto_t *ws = run("ws",
+                              "cat >/dev/null; head -c 40000000 /dev/zero | tr '\\0' '\\n'; "
+                              "echo '{\"deploy_status_code\": 5, \"r\": 1}'",
+                              0);
+        TAP_CHECK(ws && code(ws) == 5 && json_integer_value(json_object_get(ws, "r")) == 1 &&
+                  json_object_size(ws) == 2);
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
         (void) !system(cmd);
         return tap_done();

@@ -151,9 +151,10 @@ int main(void) {
         TAP_CHECK(ids && ids[0] && strcmp(ids[0], "abc-1") == 0 && !ids[1]);
         strv_free(ids);
 
-        TAP_CHECK(state_deploy_finish(s, "abc-1", data, NULL) == 0);
+        TAP_CHECK(state_deploy_finish(s, "abc-1", NULL) == 0 &&
+                  state_save_result(s, "abc-1", data, NULL) == 0);
         TAP_CHECK(state_deploy_state(s, "abc-1") == PH_DEPLOY_DONE);
-        _cleanup_free_ char *notify = xasprintf("%s/abc-1.notify.json", dd);
+        _cleanup_free_ char *notify = xasprintf("%s/results/abc-1.json", dir);
         TAP_CHECK(mode_of(notify) == 0600);
         ids = state_in_progress(s);
         TAP_CHECK(ids && !ids[0]);
@@ -164,8 +165,8 @@ int main(void) {
         TAP_CHECK(state_deploy_state(s, "abc-1") == PH_DEPLOY_NEW);
 
         TAP_CHECK(state_deploy_begin(s, "gone", dep, NULL) == 0);
-        state_deploy_abandon(s, "gone");
-        TAP_CHECK(state_deploy_state(s, "gone") == PH_DEPLOY_DONE);
+        TAP_CHECK(state_deploy_forget(s, "gone", NULL) == 0);
+        TAP_CHECK(state_deploy_state(s, "gone") == PH_DEPLOY_NEW);
 
         json_auto_t *doc = json_pack("{s:s}", "k", "v");
         TAP_CHECK(state_save_json(s, "metadata.json", doc, NULL) == 0);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "testsrv.h"
 
@@ -97,6 +98,23 @@ static void wait_for_stop(TestServer *s) {
         pthread_mutex_unlock(&s->lock);
 }
 
+/* Sleeps ms, or less when the server stops. */
+static void wait_ms(TestServer *s, unsigned ms) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (long)(ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && pthread_cond_timedwait(&s->released, &s->lock, &until) == 0)
+                ;
+        pthread_mutex_unlock(&s->lock);
+}
+
 static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         CutBody *cb = cls;
         size_t half = cb->len / 2;
@@ -157,6 +175,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
         TestReply reply = { .status = 200 };
         s->handler(s, r, &reply, s->userdata);
+        if (reply.delay_ms)
+                wait_ms(s, reply.delay_ms);
         size_t len = reply.body ? strlen(reply.body) : 0;
         struct MHD_Response *resp;
         if (reply.mode == TEST_REPLY_HANG) {

@@ -25,6 +25,7 @@ typedef struct TestReply {
         char *body;      /* owned by the reply; NULL = empty */
         char *headers[8];
         TestReplyMode mode;
+        unsigned delay_ms; /* answer only after this long (or when the server stops) */
 } TestReply;
 
 typedef struct TestServer TestServer;
