@@ -26,6 +26,7 @@ typedef struct PhConfig {
         unsigned ready_timeout; /* s a livenessProbe may take to pass (docker hook) */
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
+        char *secrets_file; /* the docker hook's secrets file ("" = none; docs/options.md) */
         char *log_level;
         bool one_time, force, print, show_secrets, help;
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],

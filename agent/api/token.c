@@ -22,23 +22,16 @@ static bool blank(char c) {
 int api_token_load(const char *path, char **ret, PhError **err) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
-        struct stat st;
         size_t len = 0;
         int r;
 
         fd = file_open_regular(AT_FDCWD, path, err);
         if (fd < 0)
                 return fd;
-        if (fstat(fd, &st) < 0)
-                return ph_error_set(err, errno, "%s: %s", path, strerror(errno));
-        if (st.st_uid != 0 && st.st_uid != geteuid())
-                return ph_error_set(err, EPERM,
-                                    "token file %s is owned by uid %u, neither root nor the agent's uid %u",
-                                    path, (unsigned)st.st_uid, (unsigned)geteuid());
-        if (st.st_mode & 077)
-                return ph_error_set(err, EPERM,
-                                    "token file %s has mode %04o: group or others may read it (chmod 600 it)",
-                                    path, (unsigned)(st.st_mode & 07777));
+        _cleanup_free_ char *what = xasprintf("token file %s", path);
+        r = file_check_private(fd, what, err);
+        if (r < 0)
+                return r;
         r = fd_read_all(fd, API_TOKEN_FILE_MAX, &buf, &len, err);
         if (r < 0) {
                 (void)ph_error_prefix(err, "token file %s", path);

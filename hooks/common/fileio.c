@@ -331,3 +331,20 @@ int dir_open_private(const char *path, uid_t uid, int *ret_fd, PhError **reterr)
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
+
+int file_check_private(int fd, const char *what, PhError **reterr) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return ph_error_set(reterr, errno, "%s: %s", what, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return ph_error_set(reterr, EPERM, "%s is not a regular file", what);
+        if (st.st_uid != 0 && st.st_uid != geteuid())
+                return ph_error_set(reterr, EPERM, "%s is owned by uid %u, neither root nor the agent's uid %u", what,
+                                    (unsigned) st.st_uid, (unsigned) geteuid());
+        if (st.st_mode & 077)
+                return ph_error_set(reterr, EPERM,
+                                    "%s has mode %04o, must be 0600 or stricter: group or others may read it", what,
+                                    (unsigned) (st.st_mode & 07777));
+        return 0;
+}

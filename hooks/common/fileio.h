@@ -31,6 +31,11 @@ int file_move(const char *from, const char *to, PhError **reterr);
 /* unlink(path) made durable (the parent directory is fsync'd); a missing file is not an error. */
 int file_remove(const char *path, PhError **reterr);
 
+/* Whether the file open at fd may hold secrets: a regular file owned by root or the running (effective)
+ * user, with no permission bits for group or others. -EPERM with one line naming it as what says
+ * ("secrets file /etc/podhook/secrets.json has mode 0644, must be 0600 or stricter"). */
+int file_check_private(int fd, const char *what, PhError **reterr);
+
 /* How much a directory whose files the agent acts on must be its own. */
 typedef enum PhDirTrust {
         /* os-collect-config's local-data rule: owned by uid and not world-writable. */

@@ -76,8 +76,25 @@ PhManifestDoc *manifest_doc_free(PhManifestDoc *d) {
         json_decref(d->lines);
         free(d->prefix);
         strv_free(d->notes);
+        json_decref(d->options);
         free(d);
         return NULL;
+}
+
+const json_t *manifest_doc_options(const PhManifestDoc *doc) {
+        return doc ? doc->options : NULL;
+}
+
+const char *manifest_doc_source(const PhManifestDoc *doc) {
+        return doc->source;
+}
+
+int manifest_doc_text_line(const PhManifestDoc *doc, const char *path) {
+        if (!doc || !doc->lines)
+                return 0;
+        PhManifestDoc top = *doc;
+        top.prefix = NULL;
+        return manifest_doc_line(&top, path);
 }
 
 int manifest_doc_line(const PhManifestDoc *doc, const char *path) {
@@ -173,6 +190,11 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                 json_object_foreach (root, k, v) {
                         if (strcmp(k, "manifest") == 0)
                                 continue;
+                        if (strcmp(k, "options") == 0) {
+                                /* The deployment's options (docs/options.md), checked by their reader. */
+                                d->options = json_incref(v);
+                                continue;
+                        }
                         _cleanup_free_ char *path = manifest_path_join("", k);
                         int line = manifest_doc_line(d, path);
                         d->notes[n++] = line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, path)
@@ -291,6 +313,7 @@ static void container_clear(PhContainer *c) {
         for (size_t i = 0; i < c->n_env; i++) {
                 free(c->env[i].name);
                 free(c->env[i].value);
+                free(c->env[i].secret_key);
         }
         free(c->env);
         for (size_t i = 0; i < c->n_mounts; i++) {
@@ -320,6 +343,11 @@ PhManifest *manifest_free(PhManifest *m) {
         for (size_t i = 0; i < m->n_volumes; i++) {
                 free(m->volumes[i].name);
                 free(m->volumes[i].host_path);
+                for (size_t k = 0; k < m->volumes[i].n_items; k++) {
+                        free(m->volumes[i].items[k].key);
+                        free(m->volumes[i].items[k].path);
+                }
+                free(m->volumes[i].items);
         }
         free(m->volumes);
         for (size_t i = 0; i < m->n_containers; i++)
