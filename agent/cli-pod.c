@@ -112,7 +112,7 @@ static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
         }
         if (!a->flags.config_files)
                 a->flags.config_files = json_object();
-        _cleanup_free_ char *key = xstrndup(arg, (size_t) (eq - arg));
+        _cleanup_free_ char *key = xstrndup(arg, (size_t)(eq - arg));
         json_object_set_new(a->flags.config_files, key, json_stringn(buf, len));
         return 0;
 }
@@ -122,23 +122,23 @@ static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
  * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "name", required_argument, NULL, 'n' },
-                { "grace", required_argument, NULL, 'g' },
-                { "no-init", no_argument, NULL, 'I' },
-                { "purge", no_argument, NULL, 'p' },
-                { "json", no_argument, NULL, 'j' },
-                { "state-dir", required_argument, NULL, 'S' },
-                { "start-window", required_argument, NULL, 'W' },
-                { "ready-timeout", required_argument, NULL, 'T' },
-                { "recreate", no_argument, NULL, 'R' },
-                { "dry-run", no_argument, NULL, 'D' },
-                { "secrets", required_argument, NULL, 's' },
-                { "registry-config", required_argument, NULL, 'r' },
-                { "wait-for", required_argument, NULL, 'w' },
-                { "wait-interval", required_argument, NULL, 'i' },
-                { "wait-timeout", required_argument, NULL, 't' },
-                { "config-file", required_argument, NULL, 'c' },
+                {"help", no_argument, NULL, 'h'},
+                {"name", required_argument, NULL, 'n'},
+                {"grace", required_argument, NULL, 'g'},
+                {"no-init", no_argument, NULL, 'I'},
+                {"purge", no_argument, NULL, 'p'},
+                {"json", no_argument, NULL, 'j'},
+                {"state-dir", required_argument, NULL, 'S'},
+                {"start-window", required_argument, NULL, 'W'},
+                {"ready-timeout", required_argument, NULL, 'T'},
+                {"recreate", no_argument, NULL, 'R'},
+                {"dry-run", no_argument, NULL, 'D'},
+                {"secrets", required_argument, NULL, 's'},
+                {"registry-config", required_argument, NULL, 'r'},
+                {"wait-for", required_argument, NULL, 'w'},
+                {"wait-interval", required_argument, NULL, 'i'},
+                {"wait-timeout", required_argument, NULL, 't'},
+                {"config-file", required_argument, NULL, 'c'},
                 {},
         };
         const char *env = getenv(STATE_DIR_ENV);
@@ -178,7 +178,8 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 case 'w': {
                         const char *why = deploy_options_wait_problem(optarg);
                         if (why) {
-                                fprintf(stderr, "podhook %s: --wait-for: %s (see 'podhook %s --help')\n", cmd, why, cmd);
+                                fprintf(stderr, "podhook %s: --wait-for: %s (see 'podhook %s --help')\n", cmd,
+                                        why, cmd);
                                 return EXIT_USAGE;
                         }
                         size_t n = strv_length(a->flags.wait_for);
@@ -194,7 +195,8 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                         if (r != 0)
                                 return r;
                         if (v == 0)
-                                return usage_error(cmd, "--wait-interval wants at least 1 second, not '%s'", optarg);
+                                return usage_error(cmd, "--wait-interval wants at least 1 second, not '%s'",
+                                                   optarg);
                         a->flags.wait_interval = v;
                         a->flags.wait_interval_set = true;
                         break;
@@ -277,12 +279,15 @@ static int load_file(const char *path, const char *state_dir, PodArgs *a, PhMani
         /* The validator compares absolute paths: a relative --state-dir is taken from here. */
         _cleanup_free_ char *cwd = state_dir && state_dir[0] != '/' ? getcwd(NULL, 0) : NULL;
         _cleanup_free_ char *abs_state = cwd ? xasprintf("%s/%s", cwd, state_dir) : NULL;
-        PhManifestHost host = {.state_dir = abs_state ? abs_state : state_dir ? state_dir : PH_STATE_DIR_DEFAULT};
+        PhManifestHost host = {.state_dir = abs_state   ? abs_state
+                                            : state_dir ? state_dir
+                                                        : PH_STATE_DIR_DEFAULT};
         r = manifest_doc_parse(buf, len, source, &doc, &err);
         /* validate checks the options too, though it has nothing to apply them to */
         PhDeployOptions unused = {};
         if (r >= 0)
-                r = deploy_options_parse(manifest_doc_options(doc), source, doc, a ? &a->file_opts : &unused, &err);
+                r = deploy_options_parse(manifest_doc_options(doc), source, doc, a ? &a->file_opts : &unused,
+                                         &err);
         deploy_options_done(&unused);
         if (r >= 0 && a) {
                 deploy_options_apply(&a->file_opts, &a->po);
@@ -342,11 +347,13 @@ static const char apply_help[] =
         "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
         "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run]\n"
         "                     [--secrets FILE] [--registry-config FILE] [--wait-for DEP]...\n"
-        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]... FILE\n"
+        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]... "
+        "FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
         "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
-        "container is left alone (nothing at all is touched when nothing changed), a changed one is stopped,\n"
+        "container is left alone (nothing at all is touched when nothing changed), a changed one is "
+        "stopped,\n"
         "put aside, replaced, started and checked (its lifecycle.postStart run, its livenessProbe passed),\n"
         "and only then removed (its lifecycle.preStop run before its stop); a change of the pod's ports or\n"
         "hostname replaces the whole pod. Images are pulled first. If a step fails, the update is rolled\n"
@@ -354,7 +361,8 @@ static const char apply_help[] =
         "directories are kept. Prints the 'docker inspect' of every container of the pod as a JSON array\n"
         "(secrets redacted) and, on stderr, what was kept, replaced, added or removed, and why.\n"
         "\n"
-        "  --name POD              pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --name POD              pod name (default: the manifest id, else FILE's base name without "
+        "extension)\n"
         "  --grace SECONDS         stop grace period for the old containers (default 10)\n"
         "  --no-init               do not run Docker's init as PID 1 in the containers\n"
         "  --start-window SECONDS  how long a started container must keep running (default 2; 0: only that\n"
@@ -459,7 +467,7 @@ int cli_apply(int argc, char **argv) {
         _cleanup_error_ PhError *err = NULL;
         _cleanup_free_ char *pod = NULL, *summary = NULL;
         json_auto_t *inspect = NULL;
-        _cleanup_(pod_args_done) PodArgs a = { .po.progress = isatty(STDERR_FILENO) == 1 };
+        _cleanup_(pod_args_done) PodArgs a = {.po.progress = isatty(STDERR_FILENO) == 1};
         int r;
 
         r = manifest_command("apply", apply_help, "ngIWTSRDsrwitc", argc, argv, &a, &m, &pod);
@@ -659,7 +667,8 @@ int cli_ps(int argc, char **argv) {
 /* --- hook -------------------------------------------------------------------------------------- */
 
 static const char hook_help[] =
-        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout SECONDS]\n"
+        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout "
+        "SECONDS]\n"
         "                    [--state-dir DIR] [--secrets FILE] [--registry-config FILE]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"

@@ -340,11 +340,12 @@ int file_check_private(int fd, const char *what, PhError **reterr) {
         if (!S_ISREG(st.st_mode))
                 return ph_error_set(reterr, EPERM, "%s is not a regular file", what);
         if (st.st_uid != 0 && st.st_uid != geteuid())
-                return ph_error_set(reterr, EPERM, "%s is owned by uid %u, neither root nor the agent's uid %u", what,
-                                    (unsigned) st.st_uid, (unsigned) geteuid());
+                return ph_error_set(reterr, EPERM,
+                                    "%s is owned by uid %u, neither root nor the agent's uid %u", what,
+                                    (unsigned)st.st_uid, (unsigned)geteuid());
         if (st.st_mode & 077)
                 return ph_error_set(reterr, EPERM,
-                                    "%s has mode %04o, must be 0600 or stricter: group or others may read it", what,
-                                    (unsigned) (st.st_mode & 07777));
+                                    "%s has mode %04o, must be 0600 or stricter: group or others may read it",
+                                    what, (unsigned)(st.st_mode & 07777));
         return 0;
 }

@@ -495,13 +495,14 @@ char *docker_error_text(long status, const char *body, size_t len) {
         return error_text(&resp);
 }
 
-static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body, size_t len,
-                          bool progress, const char *what, const char *registry_auth, PhError **reterr) {
+static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body,
+                          size_t len, bool progress, const char *what, const char *registry_auth,
+                          PhError **reterr) {
         _cleanup_(stream_state_done) StreamState st = { .progress = progress };
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_free_ char *ct = content_type ? xasprintf("Content-Type: %s", content_type) : NULL;
         _cleanup_free_ char *auth = registry_auth ? xasprintf("X-Registry-Auth: %s", registry_auth) : NULL;
-        const char *headers[] = { ct ? ct : auth, ct ? auth : NULL, NULL };
+        const char *headers[] = {ct ? ct : auth, ct ? auth : NULL, NULL};
         PhHttpRequest req = {
                 .method = "POST",
                 .headers = ct || auth ? headers : NULL,

@@ -95,7 +95,8 @@ static int load_manifest(const json_t *deployment, const char *source, const PhD
         if (r >= 0)
                 r = deploy_options_parse(manifest_doc_options(doc), source, doc, &in->opts, &err);
         if (r >= 0)
-                r = deploy_options_parse(json_object_get(deployment, "options"), source, NULL, &dep_opts, &err);
+                r = deploy_options_parse(json_object_get(deployment, "options"), source, NULL, &dep_opts,
+                                         &err);
         if (r >= 0) {
                 deploy_options_merge(&in->opts, &dep_opts);
                 deploy_options_apply(&in->opts, po);
@@ -204,7 +205,8 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 _cleanup_free_ char *conflict = NULL;
                 /* The grace period of the options counts for the stop; a pod is removed even when the
                  * options no longer parse. */
-                if (deploy_options_parse(json_object_get(deployment, "options"), source, NULL, &in.opts, NULL) >= 0)
+                if (deploy_options_parse(json_object_get(deployment, "options"), source, NULL, &in.opts,
+                                         NULL) >= 0)
                         deploy_options_apply(&in.opts, &po);
                 r = docker_open(o ? o->docker_host : NULL, &d, &err);
                 if (r >= 0)

@@ -21,9 +21,9 @@ typedef struct PhDockerHookOptions {
         bool start_window_set;   /* false: the default (2 s) */
         unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
         bool ready_timeout_set;  /* false: the default (60 s) */
-        const char *secrets_file;    /* the secrets file (docs/options.md); NULL: none */
-        const char *registry_config; /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
-                                      * /root/.docker/config.json, if present */
+        const char *secrets_file;          /* the secrets file (docs/options.md); NULL: none */
+        const char *registry_config;       /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
+                                            * /root/.docker/config.json, if present */
         const struct PhHttpCancel *cancel; /* ends a wait_for early (the agent's cancel fd); may be NULL */
         /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
          * carries another Heat deployment's labels is only taken over when this says it is not; without

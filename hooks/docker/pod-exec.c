@@ -845,7 +845,7 @@ static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta
 
         for (size_t i = 0; i < m->n_containers; i++)
                 known[i] = ids[i] && *ids[i] ? ids[i] : NULL;
-        return pod_spec_build(&(PhSpecInput) {
+        return pod_spec_build(&(PhSpecInput){
                 .pod = pod,
                 .m = m,
                 .meta = meta,
@@ -902,8 +902,9 @@ static int keep_probes(Exec *x, const PhPlan *p, PhError **reterr) {
                                                       : NULL;
                 if (id)
                         json_object_set_new(want, id,
-                                            json_pack("{s:o, s:i}", "action", pod_spec_action_to_json(&pr->action),
-                                                      "timeout", (int) pr->timeout));
+                                            json_pack("{s:o, s:i}", "action",
+                                                      pod_spec_action_to_json(&pr->action), "timeout",
+                                                      (int)pr->timeout));
         }
         return pod_probes_save(x->state_dir, x->pod, want, reterr);
 }

@@ -144,9 +144,9 @@ static json_t *app_body(const PhSpecInput *in, const PhContainer *c) {
                 if (v->kind == PH_VOLUME_SECRET || v->kind == PH_VOLUME_CONFIG_MAP) {
                         /* Files podhook wrote: never writable from the pod. */
                         const char *dir = json_string_value(json_object_get(in->config_dirs, v->name));
-                        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
-                                                                dir ? dir : "", "Target", vm->mount_path,
-                                                                "ReadOnly", true));
+                        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind",
+                                                                "Source", dir ? dir : "", "Target",
+                                                                vm->mount_path, "ReadOnly", true));
                         continue;
                 }
                 _cleanup_free_ char *vname =

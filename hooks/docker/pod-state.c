@@ -142,7 +142,6 @@ int pod_journal_save(const char *state_dir, const char *pod, const PhJournal *j,
         return file_write_atomic(path, text, strlen(text), 0600, reterr);
 }
 
-
 int pod_journal_remove(const char *state_dir, const char *pod, PhError **reterr) {
         _cleanup_free_ char *path = journal_path(state_dir, pod);
 

@@ -471,7 +471,7 @@ static void check_items(Checker *c, const json_t *src, const char *spath, const 
         if (json_array_size(list) == 0)
                 error_at(c, ipath, "must list at least one item");
         out->items = xcalloc(json_array_size(list) + 1, sizeof(PhVolumeItem));
-        json_array_foreach (list, i, item) {
+        json_array_foreach(list, i, item) {
                 _cleanup_free_ char *path = xasprintf("%s[%zu]", ipath, i);
                 PhVolumeItem *it = &out->items[out->n_items++];
                 const char *key, *p;
@@ -489,15 +489,18 @@ static void check_items(Checker *c, const json_t *src, const char *spath, const 
                         if (c->config_keys && !strv_has(c->config_keys, key)) {
                                 _cleanup_free_ char *q = manifest_quote(key);
                                 _cleanup_free_ char *kp = child_path(path, "key");
-                                error_at(c, kp, "%s is in none of the options' config_files, the deployment's "
-                                         "inputs and the secrets", q);
+                                error_at(c, kp,
+                                         "%s is in none of the options' config_files, the deployment's "
+                                         "inputs and the secrets",
+                                         q);
                         }
                 }
                 if (get_string(c, item, path, "path", true, &p) && p) {
                         _cleanup_free_ char *pp = child_path(path, "path");
                         _cleanup_free_ char *q = manifest_quote(p);
                         if (!item_path_ok(p))
-                                error_at(c, pp, "%s must be a relative path without '.' or '..' components", q);
+                                error_at(c, pp, "%s must be a relative path without '.' or '..' components",
+                                         q);
                         else if (json_object_get(paths, p))
                                 error_at(c, pp, "%s is already used by %s", q,
                                          json_string_value(json_object_get(paths, p)));
@@ -510,15 +513,15 @@ static void check_items(Checker *c, const json_t *src, const char *spath, const 
                         if (mode < 0 || mode > 0777)
                                 error_at(c, mp, "must be permission bits from 0 to 0777 (511)");
                         else
-                                it->mode = (int) mode;
+                                it->mode = (int)mode;
                 }
         }
 }
 
 static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolume *out) {
         static const char *const known[] = {"name", "source", NULL};
-        static const char *const source_known[] = {"hostDir", "emptyDir", "persistentDisk", "secret",
-                                                   "configMap", NULL};
+        static const char *const source_known[] = {"hostDir", "emptyDir",  "persistentDisk",
+                                                   "secret",  "configMap", NULL};
         json_t *source = NULL, *host_dir = NULL;
         const char *host_path = NULL;
 
@@ -554,7 +557,8 @@ static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolu
                 return;
         }
         if (kinds > 1) {
-                error_at(c, spath, "has more than one of hostDir, emptyDir, secret, configMap and persistentDisk: a "
+                error_at(c, spath,
+                         "has more than one of hostDir, emptyDir, secret, configMap and persistentDisk: a "
                          "volume has exactly one source");
                 return;
         }
@@ -764,8 +768,10 @@ static void check_value_from(Checker *c, const json_t *env, const char *path, Ph
                 _cleanup_free_ char *kpath = child_path(rpath, "key");
                 _cleanup_free_ char *q = manifest_quote(key);
                 _cleanup_free_ char *n = manifest_quote(out->name ? out->name : "");
-                error_at(c, kpath, "env %s: %s is no secret this node was given (the secrets file or the "
-                         "deployment's inputs)", n, q);
+                error_at(c, kpath,
+                         "env %s: %s is no secret this node was given (the secrets file or the "
+                         "deployment's inputs)",
+                         n, q);
         }
         out->secret_key = xstrdup(key);
 }

@@ -19,10 +19,11 @@ static void parse_fails(const char *json, const char *want) {
 }
 
 static void options(void) {
-        json_auto_t *v = json_loads("{\"grace_period\": 5, \"init\": false, \"wait_for\": [\"pod:db\", "
-                                    "\"tcp:127.0.0.1:5432\", \"https://x.example/health\"], \"wait_interval\": 1, "
-                                    "\"wait_timeout\": 0, \"config_files\": {\"a.conf\": \"x\"}, \"target\": {\"any\": 1}}",
-                                    0, NULL);
+        json_auto_t *v = json_loads(
+                "{\"grace_period\": 5, \"init\": false, \"wait_for\": [\"pod:db\", "
+                "\"tcp:127.0.0.1:5432\", \"https://x.example/health\"], \"wait_interval\": 1, "
+                "\"wait_timeout\": 0, \"config_files\": {\"a.conf\": \"x\"}, \"target\": {\"any\": 1}}",
+                0, NULL);
         _cleanup_error_ PhError *err = NULL;
         PhDeployOptions o = {}, flags = {.wait_timeout = 9, .wait_timeout_set = true};
         PhPodOptions po = {};
@@ -43,8 +44,10 @@ static void options(void) {
         parse_fails("{\"wait_fro\": []}", "dep x: options.wait_fro: unknown key");
         parse_fails("{\"grace_period\": 0}", "options.grace_period: must be whole seconds from 1 to 3600");
         parse_fails("{\"init\": \"yes\"}", "options.init: must be true or false, not a string");
-        parse_fails("{\"wait_for\": [\"udp:x:1\"]}", "options.wait_for[0]: must be pod:NAME, tcp:HOST:PORT or an http");
-        parse_fails("{\"wait_for\": [\"tcp:host\"]}", "options.wait_for[0]: tcp:HOST:PORT needs a host and a port");
+        parse_fails("{\"wait_for\": [\"udp:x:1\"]}",
+                    "options.wait_for[0]: must be pod:NAME, tcp:HOST:PORT or an http");
+        parse_fails("{\"wait_for\": [\"tcp:host\"]}",
+                    "options.wait_for[0]: tcp:HOST:PORT needs a host and a port");
         parse_fails("{\"wait_for\": [\"tcp:h:70000\"]}", "options.wait_for[0]: tcp:HOST:PORT");
         parse_fails("{\"wait_for\": [\"pod:-x\"]}", "options.wait_for[0]: pod:NAME must name a valid pod");
         parse_fails("{\"config_files\": {\"k\": 1}}", "options.config_files.k: must be a string");
@@ -70,9 +73,12 @@ static void values(void) {
 
 static void registry(void) {
         static const char *const hosts[][2] = {
-                {"busybox", "docker.io"},           {"library/busybox:1", "docker.io"},
-                {"docker.io/x/y", "docker.io"},     {"index.docker.io/x/y", "docker.io"},
-                {"127.0.0.1:5000/a/b:1", "127.0.0.1:5000"}, {"localhost/a", "localhost"},
+                {"busybox", "docker.io"},
+                {"library/busybox:1", "docker.io"},
+                {"docker.io/x/y", "docker.io"},
+                {"index.docker.io/x/y", "docker.io"},
+                {"127.0.0.1:5000/a/b:1", "127.0.0.1:5000"},
+                {"localhost/a", "localhost"},
                 {"quay.io/x/y@sha256:00", "quay.io"},
         };
         for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
@@ -85,16 +91,18 @@ static void registry(void) {
         TAP_CHECK_STR(k2, "127.0.0.1:5000");
 
         /* "auth" is base64 of user:password; the header is base64url JSON */
-        json_auto_t *cfg = json_loads("{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"dTpwPj4/\"},"
-                                      " \"r.example:5000\": {\"identitytoken\": \"tok\"},"
-                                      " \"bad.example\": {\"auth\": \"!!\"}}}",
-                                      0, NULL);
+        json_auto_t *cfg =
+                json_loads("{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"dTpwPj4/\"},"
+                           " \"r.example:5000\": {\"identitytoken\": \"tok\"},"
+                           " \"bad.example\": {\"auth\": \"!!\"}}}",
+                           0, NULL);
         _cleanup_strv_free_ char **secrets = NULL;
         _cleanup_free_ char *h = NULL, *t = NULL, *none = NULL;
         _cleanup_error_ PhError *err = NULL;
         TAP_CHECK(registry_auth_header(cfg, "busybox:1", &h, &secrets, &err) == 0 && h);
         /* {"username":"u","password":"p>>?","serveraddress":"docker.io"} */
-        TAP_CHECK_STR(h, "eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InA-Pj8iLCJzZXJ2ZXJhZGRyZXNzIjoiZG9ja2VyLmlvIn0=");
+        TAP_CHECK_STR(h,
+                      "eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InA-Pj8iLCJzZXJ2ZXJhZGRyZXNzIjoiZG9ja2VyLmlvIn0=");
         TAP_CHECK(strv_length(secrets) >= 2 && strcmp(secrets[0], "p>>?") == 0);
         TAP_CHECK(registry_auth_header(cfg, "r.example:5000/a", &t, NULL, &err) == 0 && t);
         TAP_CHECK(registry_auth_header(cfg, "other.example/a", &none, NULL, &err) == 0 && !none);
