@@ -209,6 +209,8 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                 log_info("deployment %s: interrupted after its result was stored; finished, not run again",
                          id);
                 break;
+        case PH_DISPATCH_RAN:
+                break;
         }
 }
 
@@ -319,11 +321,11 @@ static void agent_apply_cfg(PhAgent *a) {
 
         free(a->hook_dirs);
         a->hook_dirs = env && *env ? xasprintf("%s:%s", env, c->hook_dirs) : xstrdup(c->hook_dirs);
-        a->dispatch.hook_dirs = a->hook_dirs;
-        a->dispatch.hook_timeout = c->hook_timeout;
-        a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
-        a->dispatch.docker.grace_seconds = c->grace_seconds;
-        a->dispatch.docker.state_dir = a->state_dir_real;
+        a->external.dirs = a->hook_dirs;
+        a->external.timeout = c->hook_timeout;
+        a->docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
+        a->docker.grace_seconds = c->grace_seconds;
+        a->docker.state_dir = a->state_dir_real;
         a->outbox->retry_max = c->retry_max;
         a->outbox->request_timeout = c->request_timeout;
         if (ph_log_level_from_string(c->log_level, &level) == 0)
@@ -353,13 +355,17 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
                 return r;
         a->outbox->report = on_outbox;
         a->outbox->is_stale = outbox_entry_stale;
-        dispatch_init(&a->dispatch);
+        a->docker.is_listed = dispatch_is_listed;
+        a->docker.listed_userdata = &a->dispatch;
+        a->hooks[0] = (PhHook){&hook_docker_ops, &a->docker};
+        a->hooks[1] = (PhHook){&hook_external_ops, &a->external};
+        a->dispatch.hooks = a->hooks;
+        a->dispatch.n_hooks = ELEMENTSOF(a->hooks);
         a->dispatch.state = a->state;
         a->dispatch.outbox = a->outbox;
         a->dispatch.report = on_dispatch;
-        a->dispatch.should_stop = agent_should_stop;
+        a->dispatch.cancel = &a->cancel;
         a->dispatch.userdata = a;
-        a->dispatch.cancel_fd = -1;
         agent_apply_cfg(a);
         r = agent_resolve_occ(cfg, &occ, &a->boot_hash, reterr);
         if (r < 0)
@@ -490,6 +496,7 @@ size_t agent_stop(PhAgent *a) {
  * manifest, too) and of the rest go, wherever they appear. */
 static void redact_for_print(json_t *out) {
         _cleanup_strv_free_ char **extra = xcalloc(1, sizeof(char *));
+        const PhHook hooks[] = {{&hook_docker_ops, NULL}, {&hook_external_ops, NULL}};
         const char *name;
         const json_t *md, *d;
         size_t i;
@@ -500,7 +507,8 @@ static void redact_for_print(json_t *out) {
                         /* As the hook would get it: a component resolves to its docker config. */
                         if (dispatch_prepare(d, &prepared, NULL) != 0)
                                 prepared = json_incref((json_t *)d);
-                        _cleanup_strv_free_ char **values = dispatch_secret_values(prepared);
+                        _cleanup_strv_free_ char **values =
+                                hook_secret_values(hooks, ELEMENTSOF(hooks), prepared);
                         for (char **v = values; *v; v++) {
                                 size_t k = strv_length(extra);
                                 extra = xrealloc(extra, (k + 2) * sizeof(char *));
@@ -612,7 +620,6 @@ int loop_run(PhAgent *a, PhError **reterr) {
         if (tfd < 0)
                 return ph_error_set(reterr, errno, "timerfd_create: %s", strerror(errno));
         a->sfd = a->cancel.fd = sfd;
-        a->dispatch.cancel_fd = sfd;
 
         for (;;) {
                 _cleanup_error_ PhError *err = NULL;
@@ -646,13 +653,13 @@ int loop_run(PhAgent *a, PhError **reterr) {
                 struct itimerspec its = { .it_value = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 } };
                 if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
                         r = ph_error_set(reterr, errno, "timerfd_settime: %s", strerror(errno));
-                        a->sfd = a->cancel.fd = a->dispatch.cancel_fd = -1;
+                        a->sfd = a->cancel.fd = -1;
                         return r;
                 }
                 struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
                 if (poll(p, 2, -1) < 0 && errno != EINTR) {
                         r = ph_error_set(reterr, errno, "poll: %s", strerror(errno));
-                        a->sfd = a->cancel.fd = a->dispatch.cancel_fd = -1;
+                        a->sfd = a->cancel.fd = -1;
                         return r;
                 }
                 if (p[1].revents & POLLIN) {
@@ -662,6 +669,5 @@ int loop_run(PhAgent *a, PhError **reterr) {
         }
         log_info("stopping");
         a->sfd = a->cancel.fd = -1;
-        a->dispatch.cancel_fd = -1;
         return 0;
 }

@@ -9,6 +9,8 @@
 #include "common/error.h"
 #include "config.h"
 #include "dispatch.h"
+#include "docker/hook-docker.h"
+#include "hook.h"
 #include "outbox.h"
 #include "source/source.h"
 #include "state.h"
@@ -23,6 +25,9 @@ typedef struct PhAgent {
         char *state_dir_real; /* the state dir with symbolic links resolved: no pod's hostDir may reach it */
         PhOutbox *outbox;
         PhDispatch dispatch;
+        PhDockerHookOptions docker; /* the docker entry's */
+        PhExternalHooks external;   /* the external hooks entry's */
+        PhHook hooks[2];
         char *hook_dirs;
         json_t *occ;     /* the os-collect-config object in use (normalised) */
         char *boot_hash; /* digest of the bootstrap's object: a new bootstrap beats a followed one */

@@ -270,7 +270,7 @@ int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr
         }
 }
 
-static bool cancel_now(const PhHttpCancel *c) {
+bool http_cancel_requested(const PhHttpCancel *c) {
         return c && c->cancelled && c->cancelled(c->userdata);
 }
 
@@ -302,7 +302,7 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                 curl_multi_add_handle(m, ts[i].curl);
         }
         const PhHttpCancel *cancel = n > 0 ? reqs[0].cancel : NULL;
-        bool cancelled = cancel_now(cancel);
+        bool cancelled = http_cancel_requested(cancel);
         while (!cancelled) {
                 CURLMcode mc = curl_multi_perform(m, &running);
                 if (mc == CURLM_OK && running)
