@@ -25,6 +25,10 @@ typedef struct PhConfig {
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
         char *log_level;
+        char *dropin;                /* drop-in manifest directory; "" = none */
+        unsigned dropin_rescan;      /* s between two looks at every file of it */
+        unsigned dropin_debounce_ms; /* a file is applied once it has not changed for this long */
+        char *notify_exec;           /* run with each event as JSON on stdin; "" = none */
         bool one_time, force, print, show_secrets, help;
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],
          * [request], [local] sections; NULL when they say nothing. */

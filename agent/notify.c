@@ -90,12 +90,20 @@ int notifier_new(PhStatus *status, const char *command, PhNotifier **ret) {
         return 0;
 }
 
+void notifier_detach(PhNotifier *n) {
+        if (!n)
+                return;
+        n->wake_source = event_source_unref(n->wake_source);
+        n->child_source = event_source_unref(n->child_source);
+        n->kill_timer = event_source_unref(n->kill_timer);
+        n->loop = NULL;
+        n->child = -1;
+}
+
 PhNotifier *notifier_free(PhNotifier *n) {
         if (!n)
                 return NULL;
-        (void)event_source_unref(n->wake_source);
-        (void)event_source_unref(n->child_source);
-        (void)event_source_unref(n->kill_timer);
+        notifier_detach(n);
         (void)close(n->wake_fd);
         json_decref(n->queue);
         (void)pthread_mutex_destroy(&n->lock);

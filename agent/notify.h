@@ -67,6 +67,8 @@ void notify_emit(PhNotifier *n, const PhNotice *notice);
 
 /* Runs queued events' commands from the loop e from now on (loop thread; once). */
 int notifier_attach(PhNotifier *n, PhEvent *e);
+/* Stops using the loop (before it is freed); a command still running is left to finish. */
+void notifier_detach(PhNotifier *n);
 /* Runs e until every queued event has been handed to the command and the last command ended, at most
  * timeout_usec: for --one-time, which has no loop of its own. */
 int notifier_drain(PhNotifier *n, PhEvent *e, uint64_t timeout_usec);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/deployment.h"
 #include "status.h"
 
 /* Upper bounds of the apply duration's buckets, seconds: from a re-apply that changes nothing to a
@@ -155,35 +156,15 @@ void status_deployment_set_state(PhStatus *s, const char *id, PhStatusState stat
 
 /* The first line of text that is not blank, cut to a sensible length for a listing. */
 static json_t *first_line(const char *text) {
-        const char *p = text ? text : "";
+        _cleanup_free_ char *line = deployment_first_line(text, 300);
+        json_t *v = json_string(line);
 
-        while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-                p++;
-        size_t n = strcspn(p, "\r\n");
-        if (n > 300)
-                n = 300;
-        /* Not cut inside a UTF-8 sequence: back off to a whole character. */
-        for (size_t cut = 0; cut < 4 && cut <= n; cut++) {
-                json_t *v = json_stringn(p, n - cut);
-                if (v)
-                        return v;
-        }
-        return json_string("");
-}
-
-static bool result_failed(const json_t *code) {
-        if (!code || json_is_null(code) || json_is_false(code))
-                return false;
-        if (json_is_integer(code))
-                return json_integer_value(code) != 0;
-        if (json_is_string(code))
-                return json_string_length(code) > 0 && strcmp(json_string_value(code), "0") != 0;
-        return true;
+        return v ? v : json_string("(a text that is not UTF-8)");
 }
 
 void status_deployment_set_result(PhStatus *s, const char *id, const json_t *result) {
         const json_t *code = json_object_get(result, "deploy_status_code");
-        bool failed = result_failed(code);
+        bool failed = deployment_result_failed(result);
 
         lock(s);
         json_t *o = json_object_get(s->deployments, id);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/error.h"
+#include "common/http.h"
 
 typedef struct json_t json_t;
 
@@ -26,6 +27,8 @@ typedef struct PhSignalOptions {
         long timeout_ms;     /* per request; 0 = 30 s */
         const char *ca_file; /* optional */
         size_t max_body;     /* 0 = SIGNAL_MAX_BODY */
+        /* optional: aborts the attempt (the agent stops); it is then one that failed, retried later */
+        const PhHttpCancel *cancel;
 } PhSignalOptions;
 
 /* What one delivery attempt came to; the outbox schedules each differently. */

@@ -330,6 +330,12 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                                 continue;
                         _cleanup_error_ PhError *err = NULL;
                         int r = transfer_finish(&ts[i], msg->data.result, &rets[i], &err);
+                        /* As request_once says it: a request that went out in full may have been acted on. */
+                        if (r < 0) {
+                                rets[i] = (PhHttpResponse){.request_sent = transfer_sent(&ts[i])};
+                                curl_easy_getinfo(ts[i].curl, CURLINFO_RESPONSE_CODE, &rets[i].status);
+                        } else
+                                rets[i].request_sent = true;
                         if (r < 0 && result == 0) {
                                 result = r;
                                 if (reterr) {
@@ -340,6 +346,9 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                 }
         }
         for (size_t i = 0; i < n; i++) {
+                /* Cancelled: nothing is filled but whether it went out. */
+                if (cancelled)
+                        rets[i] = (PhHttpResponse){.request_sent = transfer_sent(&ts[i])};
                 curl_multi_remove_handle(m, ts[i].curl);
                 transfer_done(&ts[i]);
         }
