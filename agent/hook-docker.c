@@ -26,12 +26,20 @@ static char *last_line(const json_t *data) {
 
 static int docker_run(const PhHook *h, const json_t *prepared, const PhHookCall *call, PhHookResult *ret,
                       PhError **reterr) {
-        const PhDockerHookOptions *o = h->data;
+        PhDockerHookOptions o = *(const PhDockerHookOptions *)h->data;
         const char *name = json_string_value(json_object_get(prepared, "name"));
         _cleanup_error_ PhError *err = NULL;
         json_t *data = NULL;
 
-        if (docker_hook_run(prepared, o, &data, &err) < 0 || !json_is_object(data)) {
+        o.dropin = call ? call->dropin : NULL;
+        o.cancel = call ? call->cancel : NULL;
+        int r = docker_hook_run(prepared, &o, &data, &err);
+        /* Cut short by the cancel (a pull): not a result, the deployment runs again at the next start. */
+        if (http_cancel_requested(o.cancel) && (r < 0 || deployment_result_failed(data))) {
+                json_decref(data);
+                return ph_error_set(reterr, ECANCELED, "docker hook: cancelled");
+        }
+        if (r < 0 || !json_is_object(data)) {
                 json_decref(data);
                 _cleanup_free_ char *msg = xasprintf("podhook: docker hook: %s\n", ph_error_msg(err));
                 ret->data = deployment_result("", msg, 1);
@@ -44,16 +52,7 @@ static int docker_run(const PhHook *h, const json_t *prepared, const PhHookCall 
 }
 
 static int docker_list(const PhHook *h, json_t **ret, PhError **reterr) {
-        json_auto_t *pods = NULL, *out = json_object();
-        const char *pod;
-        json_t *v;
-        int r = docker_hook_list_pods(h->data, &pods, reterr);
-
-        if (r < 0)
-                return r;
-        json_object_foreach(pods, pod, v) json_object_set_new(out, pod, json_pack("{s:O}", "deployment", v));
-        *ret = TAKE_PTR(out);
-        return 0;
+        return docker_hook_list_pods(h->data, ret, reterr);
 }
 
 static int docker_remove(const PhHook *h, const char *pod, PhError **reterr) {

@@ -44,9 +44,9 @@ static json_t *result_json(HookResult *h) {
         return deployment_result(out ? out : "[]", h->stderr_text, h->status);
 }
 
-/* The deployment's `options` may carry grace_period (seconds) and init (bool). */
-static void options_from_deployment(const json_t *deployment, PhPodOptions *po) {
-        const json_t *opts = json_object_get(deployment, "options");
+/* The deployment's `options` (or, when it has none, those beside a wrapped manifest's `manifest:`) may
+ * carry grace_period (seconds) and init (bool). */
+static void options_from(const json_t *opts, PhPodOptions *po) {
         json_t *grace = json_object_get(opts, "grace_period");
         json_t *init = json_object_get(opts, "init");
 
@@ -57,7 +57,7 @@ static void options_from_deployment(const json_t *deployment, PhPodOptions *po) 
 }
 
 static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
-                         PhManifest **ret, HookResult *h) {
+                         PhManifest **ret, PhPodOptions *po, HookResult *h) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -73,6 +73,9 @@ static int load_manifest(const json_t *deployment, const char *source, const PhM
                                  source);
         if (r >= 0)
                 r = manifest_validate_for(doc, host, ret, &warnings, &err);
+        const json_t *own = json_object_get(deployment, "options");
+        if (r >= 0 && json_object_size(own) == 0 && manifest_doc_options(doc))
+                options_from(manifest_doc_options(doc), po);
         for (char **w = warnings; w && *w; w++)
                 result_say(h, *w);
         if (r < 0) {
@@ -82,8 +85,9 @@ static int load_manifest(const json_t *deployment, const char *source, const PhM
         return 0;
 }
 
-/* A one-line reason (*ret_reason, NULL when none) when the pod carries the labels of another Heat
- * deployment (stack + resource) that is still listed: such a pod is never replaced, stopped or removed. */
+/* A one-line reason (*ret_reason, NULL when none) when the pod has another owner: another Heat
+ * deployment (stack + resource) that is still listed, or a drop-in file, or (for a drop-in) any Heat
+ * deployment. Such a pod is never replaced, stopped or removed. */
 static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, const PhDockerHookOptions *o,
                           char **ret_reason, PhError **reterr) {
         json_auto_t *list = NULL;
@@ -97,8 +101,23 @@ static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, c
                 return r;
         json_array_foreach(list, i, c) {
                 const char *stack = pod_label(c, POD_LABEL_STACK), *res = pod_label(c, POD_LABEL_RESOURCE);
+                const char *file = pod_label(c, POD_LABEL_DROPIN);
+                if (file) {
+                        if (meta->dropin && strcmp(file, meta->dropin) == 0)
+                                continue;
+                        *ret_reason =
+                                xasprintf("pod %s belongs to the drop-in %s; it is left alone", pod, file);
+                        return 0;
+                }
                 if (!stack || !res)
                         continue; /* not a Heat deployment's (podhook apply, a local file) */
+                if (meta->dropin) {
+                        *ret_reason =
+                                xasprintf("pod %s belongs to a Heat deployment (stack %s, resource %s), "
+                                          "which a drop-in does not take over; it is left alone",
+                                          pod, stack, res);
+                        return 0;
+                }
                 if (meta->stack && meta->resource && strcmp(stack, meta->stack) == 0 &&
                     strcmp(res, meta->resource) == 0)
                         continue;
@@ -139,7 +158,7 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                                     "the deployment's input deploy_action must be a string, not %s",
                                     deployment_kind_of(action_json));
         action = json_is_string(action_json) ? json_string_value(action_json) : "CREATE";
-        options_from_deployment(deployment, &po);
+        options_from(json_object_get(deployment, "options"), &po);
         pod = pod_name_sanitize(name);
         if (strcmp(pod, name) != 0) {
                 _cleanup_free_ char *note = xasprintf("deployment name '%s' is not a valid Docker name: pod '%s'",
@@ -152,14 +171,17 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 .deployment = json_string_value(json_object_get(deployment, "id")),
                 .stack = deployment_input(deployment, "deploy_stack_id"),
                 .resource = deployment_input(deployment, "deploy_resource_name"),
+                .dropin = o ? o->dropin : NULL,
         };
 
         if (strcasecmp(action, "DELETE") == 0 || strcasecmp(action, "SUSPEND") == 0) {
                 bool del = strcasecmp(action, "DELETE") == 0;
                 _cleanup_free_ char *conflict = NULL;
                 r = docker_open(o ? o->docker_host : NULL, &d, &err);
-                if (r >= 0)
+                if (r >= 0) {
+                        docker_set_cancel(d, o ? o->cancel : NULL);
                         r = owner_conflict(d, pod, &meta, o, &conflict, &err);
+                }
                 /* Another deployment's pod is not this one's to stop or remove: nothing of ours is there. */
                 if (r >= 0 && !conflict)
                         r = del ? pod_delete(d, pod, &po, false, &err) : pod_stop(d, pod, &po, &err);
@@ -178,11 +200,13 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 /* An invalid manifest touches nothing, not even the connection. */
                 const PhManifestHost host = {.state_dir =
                                                      o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT};
-                if (load_manifest(deployment, source, &host, &m, &h) >= 0) {
+                if (load_manifest(deployment, source, &host, &m, &po, &h) >= 0) {
                         _cleanup_free_ char *conflict = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
-                        if (r >= 0)
+                        if (r >= 0) {
+                                docker_set_cancel(d, o ? o->cancel : NULL);
                                 r = owner_conflict(d, pod, &meta, o, &conflict, &err);
+                        }
                         if (r >= 0 && !conflict)
                                 r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &err);
                         if (r < 0)
@@ -233,12 +257,19 @@ int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **
         json_array_foreach(list, i, c) {
                 const char *pod = pod_label(c, POD_LABEL_POD);
                 const char *dep = pod_label(c, POD_LABEL_DEPLOYMENT);
+                const char *file = pod_label(c, POD_LABEL_DROPIN);
                 if (!pod)
                         continue;
-                /* The infra and app containers of one apply carry the same deployment id; keep any non-empty one. */
-                const char *have = json_string_value(json_object_get(pods, pod));
-                if (!have || (!*have && dep))
-                        json_object_set_new(pods, pod, json_string(dep ? dep : ""));
+                json_t *owner = json_object_get(pods, pod);
+                if (!owner) {
+                        owner = json_pack("{s:s}", "deployment", "");
+                        json_object_set_new(pods, pod, owner);
+                }
+                /* The infra and app containers of one apply carry the same owner; keep any non-empty one. */
+                if (dep && !*json_string_value(json_object_get(owner, "deployment")))
+                        json_object_set_new(owner, "deployment", json_string(dep));
+                if (file)
+                        json_object_set_new(owner, "dropin", json_string(file));
         }
         *ret = json_incref(pods);
         return 0;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "common/http.h"
 
 typedef struct json_t json_t;
 
@@ -21,6 +22,11 @@ typedef struct PhDockerHookOptions {
          * it, every other deployment counts as listed. */
         bool (*is_listed)(const char *stack, const char *resource, void *userdata);
         void *listed_userdata;
+        /* Per run: the drop-in file (absolute) the deployment comes from, NULL for Heat's. A drop-in's pod
+         * is only ever changed by its own file; a Heat deployment's pod is never a drop-in's. */
+        const char *dropin;
+        /* Per run, optional (borrowed): stops a pull (before anything is changed) when it says so. */
+        const PhHttpCancel *cancel;
         const char
                 *state_dir; /* the agent's (absolute): no hostDir may reach it; NULL: PH_STATE_DIR_DEFAULT */
 } PhDockerHookOptions;
@@ -37,8 +43,8 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
  * manifest included. New strv. */
 char **docker_hook_secret_values(const json_t *deployment);
 
-/* Names of the pods that carry podhook's labels ("io.podhook.pod"), with the deployment id label of
- * each ("io.podhook.deployment", "" when absent): {"<pod>": "<deployment id>", ...} (new ref). */
+/* The pods that carry podhook's labels ("io.podhook.pod"), with their owner labels: {"<pod>":
+ * {"deployment": "<id>" ("" when absent), "dropin": "<file>" (only a drop-in's)}, ...} (new ref). */
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
 /* Removes the pod's containers (volumes stay), as a DELETE would. */
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr);

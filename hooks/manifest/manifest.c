@@ -76,6 +76,7 @@ PhManifestDoc *manifest_doc_free(PhManifestDoc *d) {
         json_decref(d->lines);
         free(d->prefix);
         strv_free(d->notes);
+        json_decref(d->options);
         free(d);
         return NULL;
 }
@@ -135,6 +136,10 @@ static int limits_error(int r, const char *source, PhError **reterr) {
         return ph_error_set(reterr, EINVAL, "%s: the document has more than %u nodes", source, MANIFEST_MAX_NODES);
 }
 
+const json_t *manifest_doc_options(const PhManifestDoc *d) {
+        return d->options;
+}
+
 const char *manifest_kind_of(const json_t *v) {
         return deployment_kind_of(v);
 }
@@ -173,6 +178,12 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                 json_object_foreach (root, k, v) {
                         if (strcmp(k, "manifest") == 0)
                                 continue;
+                        /* The deployment options of the seed's form (grace_period, init): a drop-in has no
+                         * deployment to carry them. */
+                        if (strcmp(k, "options") == 0 && json_is_object(v)) {
+                                d->options = json_incref(v);
+                                continue;
+                        }
                         _cleanup_free_ char *path = manifest_path_join("", k);
                         int line = manifest_doc_line(d, path);
                         d->notes[n++] = line > 0 ? xasprintf("%s:%d: %s: unknown field", source, line, path)

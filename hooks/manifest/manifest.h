@@ -134,6 +134,9 @@ int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManife
 /* The same from a JSON value (a Heat StructuredConfig object), which is copied; no line numbers. */
 int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **ret, PhError **reterr);
 PhManifestDoc *manifest_doc_free(PhManifestDoc *d);
+/* The "options:" map beside the "manifest:" of the wrapped form (borrowed), NULL when there is none:
+ * options for the hook, as a Heat deployment's "options" are. */
+const json_t *manifest_doc_options(const PhManifestDoc *d);
 PH_DEFINE_CLEANUP(PhManifestDoc *, manifest_doc_free)
 
 /* Checks every rule and, when there is no error, builds the typed manifest (*ret, caller frees).
