@@ -230,17 +230,31 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
         const char *said = json_string_value(summary);
         status_pod_applied(env->status, pod, (int)json_integer_value(code), said, res.rolled_back);
         status_counter_add(env->status, ok ? PH_STATUS_DEPLOYMENTS_APPLIED : PH_STATUS_DEPLOYMENTS_FAILED, 1);
+        /* The same failure of the same file again (a rescan's retry) is no news: no second event. */
+        const json_t *k = json_object_get(d->known, name);
+        _cleanup_free_ char *line =
+                ok ? NULL
+                   : deployment_first_line(json_string_value(json_object_get(res.data, "deploy_stderr")),
+                                           500);
+        bool again = !ok && json_integer_value(json_object_get(k, "outcome")) == OUTCOME_FAILED &&
+                     json_string_value(json_object_get(k, "digest")) &&
+                     strcmp(json_string_value(json_object_get(k, "digest")), digest) == 0 &&
+                     json_string_value(json_object_get(k, "failure")) &&
+                     strcmp(json_string_value(json_object_get(k, "failure")), line) == 0;
         remember(d, name, digest, ok ? OUTCOME_APPLIED : OUTCOME_FAILED, pod);
         if (ok) {
                 log_info("drop-in %s: %s", path, said ? said : "applied");
                 return 1;
         }
-        _cleanup_free_ char *line =
-                deployment_first_line(json_string_value(json_object_get(res.data, "deploy_stderr")), 500);
+        json_object_set_new(json_object_get(d->known, name), "failure", json_string(line));
         _cleanup_free_ char *msg =
                 xasprintf("drop-in %s: pod %s could not be applied (tried again in the next "
                           "rescan): %s",
                           path, pod, line);
+        if (again) {
+                log_info("%s", msg);
+                return 1;
+        }
         if (res.rolled_back) {
                 status_counter_add(env->status, PH_STATUS_DEPLOYMENTS_ROLLED_BACK, 1);
                 notify_emit(env->notifier, &(PhNotice){.kind = PH_NOTICE_ROLLED_BACK,
@@ -481,5 +495,7 @@ int dropins_sync(PhDropins *d, const PhDropinsEnv *env, bool retry, uint64_t *re
         if (r < 0)
                 return r;
         say_once(d, NULL);
+        log_debug("drop-ins: %zu file(s) in %s looked at, %d pod(s) applied or deleted%s", strv_length(names),
+                  d->path, done + r, *ret_recheck ? ", some still changing" : "");
         return done + r;
 }
