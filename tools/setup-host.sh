@@ -1,6 +1,7 @@
 #!/bin/bash
 # Makes a fresh Debian 12 machine ready to build and run podhook: installs what is missing (build
-# packages, docker.io, podman, busybox-static, Node.js and the npm package of the kubelet schema test) and
+# packages, docker.io, podman, busybox-static, Node.js and the npm package of the kubelet schema test,
+# the Prometheus client's parser that reads the status API's /metrics in tests/api) and
 # starts a Docker engine and Podman's Docker-compatible service when they do not answer.
 # Idempotent; quiet when everything is already there. Needs root (apt-get, dockerd).
 set -euo pipefail
@@ -8,7 +9,9 @@ set -euo pipefail
 PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
       docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry
-      podman catatonit netavark aardvark-dns)
+      podman catatonit netavark aardvark-dns
+      libxml2-dev) # libxml2: only the oracle of the cfn-xml fuzz target (tests/fuzz)
+      python3-prometheus-client)
 
 missing=()
 for p in "${PKGS[@]}"; do

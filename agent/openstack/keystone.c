@@ -170,18 +170,28 @@ static int authenticate(PhKeystone *k, const PhHttpCancel *cancel, PhError **ret
         if (resp.status < 200 || resp.status > 299)
                 return ph_error_set(reterr, EPROTO, "keystone token: POST %s: HTTP %ld", where, resp.status);
 
-        const char *token = http_response_header(&resp, "X-Subject-Token");
+        r = keystone_take_token(k, http_response_header(&resp, "X-Subject-Token"), resp.body, resp.body_len,
+                                reterr);
+        if (r < 0) {
+                ph_error_prefix(reterr, "keystone token: POST %s", where);
+                return r;
+        }
+        return 0;
+}
+
+int keystone_take_token(PhKeystone *k, const char *token, const char *body, size_t len, PhError **reterr) {
+        keystone_invalidate(k);
         if (!token || !*token)
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: no X-Subject-Token in the answer", where);
+                return ph_error_set(reterr, EPROTO, "no X-Subject-Token in the answer");
 
         json_error_t jerr;
-        json_auto_t *doc = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &jerr);
+        json_auto_t *doc = json_loadb(body ? body : "", len, 0, &jerr);
         json_t *t = doc ? json_object_get(doc, "token") : NULL; /* borrowed */
         if (!json_is_object(t))
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: answer has no token object", where);
+                return ph_error_set(reterr, EPROTO, "answer has no token object");
         json_t *catalog = json_object_get(t, "catalog");
         if (!json_is_array(catalog))
-                return ph_error_set(reterr, EPROTO, "keystone token: POST %s: token has no catalog", where);
+                return ph_error_set(reterr, EPROTO, "token has no catalog");
 
         const char *expires = json_string_value(json_object_get(t, "expires_at"));
         time_t exp = expires ? parse_expires_at(expires) : (time_t) -1;

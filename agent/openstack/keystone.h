@@ -34,6 +34,10 @@ char *keystone_v3_url(const char *auth_url);
  * -EAGAIN: no answer or a 5xx/408/429 from Keystone (may work later);
  * -EACCES: Keystone refused the credentials (401/403); other < 0: a bad answer. */
 int keystone_authenticate(PhKeystone *k, PhError **reterr);
+/* Holds the token of a 2xx token answer (its X-Subject-Token value and JSON body) with its catalog and
+ * expiry, replacing what was held: what keystone_authenticate does with the answer, without I/O (the
+ * fuzz target calls it). -EPROTO when it is no token answer. */
+int keystone_take_token(PhKeystone *k, const char *token, const char *body, size_t len, PhError **reterr);
 /* Forgets the token (after a 401 from a service). */
 void keystone_invalidate(PhKeystone *k);
 /* The held token (borrowed), NULL if there is none. */

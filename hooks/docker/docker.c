@@ -289,7 +289,7 @@ int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
 /* The JSON-lines stream of /images/create: every line is parsed, the first error kept. */
 typedef struct StreamState {
         char *buf;
-        size_t len;
+        size_t len, cap;
         char *error;   /* "errorDetail"/"error" of a line: the operation failed */
         char *message; /* "message" of a non-200 answer */
         bool progress;
@@ -319,15 +319,17 @@ static void stream_line(StreamState *s, const char *line, size_t len) {
 
 static int stream_consume(const char *data, size_t len, void *userdata) {
         StreamState *s = userdata;
-        size_t start = 0;
+        size_t start = 0, kept = s->len;
 
-        /* A line longer than this is not a progress message: refuse rather than grow without bound. */
-        if (s->len + len > 1024 * 1024)
-                return -EFBIG;
-        s->buf = xrealloc(s->buf, s->len + len + 1);
+        /* Growth by doubling and a scan of the new bytes only (what was kept holds no newline): a long
+         * line arriving in small pieces costs linear time, not quadratic. */
+        if (s->len + len + 1 > s->cap) {
+                s->cap = s->len + len + 1 > 2 * s->cap ? s->len + len + 1 : 2 * s->cap;
+                s->buf = xrealloc(s->buf, s->cap);
+        }
         memcpy(s->buf + s->len, data, len);
         s->len += len;
-        for (size_t i = 0; i < s->len; i++) {
+        for (size_t i = kept; i < s->len; i++) {
                 if (s->buf[i] != '\n')
                         continue;
                 stream_line(s, s->buf + start, i - start);
@@ -335,6 +337,9 @@ static int stream_consume(const char *data, size_t len, void *userdata) {
         }
         memmove(s->buf, s->buf + start, s->len - start);
         s->len -= start;
+        /* A line longer than this is not a progress message: refuse rather than grow without bound. */
+        if (s->len > 1024 * 1024)
+                return -EFBIG;
         return 0;
 }
 
@@ -342,6 +347,39 @@ static void stream_state_done(StreamState *s) {
         free(s->buf);
         free(s->error);
         free(s->message);
+}
+
+/* The end of the stream: its last line, and what the answer says. */
+static int stream_finish(StreamState *st, long status, const char *what, PhError **reterr) {
+        if (st->len > 0)
+                stream_line(st, st->buf, st->len);
+        if (status != 200) {
+                /* Failed before anything was streamed: the body is a normal error object, which the
+                 * consumer saw as its only line. */
+                return ph_error_set(reterr, status_errno(status), "%s: %s", what,
+                                    st->error     ? st->error
+                                    : st->message ? st->message
+                                                  : "the Docker Engine refused the request");
+        }
+        if (st->error)
+                return ph_error_set(reterr, EIO, "%s: %s", what, st->error);
+        return 0;
+}
+
+int docker_stream_parse(const char *body, size_t len, size_t chunk, long status, PhError **reterr) {
+        _cleanup_(stream_state_done) StreamState st = {};
+
+        for (size_t off = 0; off < len; off += chunk ? chunk : len) {
+                int r = stream_consume(body + off, chunk && chunk < len - off ? chunk : len - off, &st);
+                if (r < 0)
+                        return ph_error_set(reterr, -r, "the stream: a line longer than 1 MiB");
+        }
+        return stream_finish(&st, status, "the stream", reterr);
+}
+
+char *docker_error_text(long status, const char *body, size_t len) {
+        const PhHttpResponse resp = { .status = status, .body = (char *) body, .body_len = len };
+        return error_text(&resp);
 }
 
 static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body, size_t len,
@@ -365,19 +403,7 @@ static int stream_request(PhDocker *d, const char *path, const char *content_typ
         r = request(d, &req, path, true, &resp, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "%s", what);
-        if (st.len > 0)
-                stream_line(&st, st.buf, st.len);
-        if (resp.status != 200) {
-                /* Failed before anything was streamed: the body is a normal error object, which the
-                 * consumer saw as its only line. */
-                return ph_error_set(reterr, status_errno(resp.status), "%s: %s", what,
-                                    st.error     ? st.error
-                                    : st.message ? st.message
-                                                 : "the Docker Engine refused the request");
-        }
-        if (st.error)
-                return ph_error_set(reterr, EIO, "%s: %s", what, st.error);
-        return 0;
+        return stream_finish(&st, resp.status, what, reterr);
 }
 
 int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **reterr) {

@@ -75,6 +75,14 @@ int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **ret
 int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
                         const char *changes, PhError **reterr);
 
+/* What the Engine's answers say, without I/O (the fuzz target calls these). docker_stream_parse: an
+ * /images/create answer as pull and import read it, the body arriving in pieces of chunk bytes (0: at
+ * once), then its status: 0, or the error they give. docker_error_text: the text of an error answer
+ * (Docker's "message", else the body cut to 300 bytes of UTF-8, else the status); body NUL-terminated as
+ * http_request gives it. The caller frees it. */
+int docker_stream_parse(const char *body, size_t len, size_t chunk, long status, PhError **reterr);
+char *docker_error_text(long status, const char *body, size_t len);
+
 /* "filters=" query value (escaped) selecting by exact labels: {"label":["k=v",...]} from a
  * NULL-terminated list of "k=v" strings. */
 char *docker_label_filter(const char *const *labels);

@@ -1,68 +1,54 @@
-/* Fuzz target for manifest parsing and validation. Built with clang -fsanitize=fuzzer it is a libFuzzer
- * target; built normally (gcc) its main() replays the files or directories named on the command line, which
- * is how the corpus runs as a regression test. */
-#include <dirent.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
+/* manifest_load(): YAML/JSON documents, the typed manifest and every validation rule; and, for input that
+ * is a JSON object, manifest_doc_from_json() as the docker hook reads a StructuredConfig's object.
+ * Promises: a failure says why, one problem per line, each line naming the source; every warning is one
+ * line naming the source; a success has a version and containers; a JSON text and the same JSON as an
+ * object are the same manifest. */
+#include <jansson.h>
 
-#include "common/fileio.h"
+#include "fuzz.h"
 #include "manifest/manifest.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define SOURCE "fuzz.yaml"
+
+static bool names_source(const char *line, size_t len) {
+        return len > strlen(SOURCE) && strncmp(line, SOURCE, strlen(SOURCE)) == 0;
+}
+
+static void check_outcome(int r, const PhManifest *m, char **warnings, const PhError *err) {
+        if (r < 0) {
+                FUZZ_CHECK(err && err->msg && !m);
+                for (const char *l = err->msg; l;) {
+                        const char *nl = strchr(l, '\n');
+                        FUZZ_CHECK(names_source(l, nl ? (size_t)(nl - l) : strlen(l)));
+                        l = nl ? nl + 1 : NULL;
+                }
+        } else
+                FUZZ_CHECK(m && m->version && m->n_containers > 0);
+        for (char **w = warnings; w && *w; w++)
+                FUZZ_CHECK(names_source(*w, strlen(*w)) && !strchr(*w, '\n'));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
+        int r = manifest_load((const char *)data, size, SOURCE, &m, &warnings, &err);
+        check_outcome(r, m, warnings, err);
 
-        if (manifest_load((const char *) data, size, "fuzz.yaml", &m, &warnings, &err) < 0) {
-                /* Every failure says why, on lines that name the source. */
-                if (!err || !err->msg || strncmp(err->msg, "fuzz.yaml", 9) != 0)
-                        __builtin_trap();
-        } else if (!m || !m->version || m->n_containers == 0)
-                __builtin_trap();
+        /* An object has no duplicate keys; a text with some is another manifest (refused as text). */
+        json_auto_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(v))
+                return 0;
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        _cleanup_(manifest_freep) PhManifest *m2 = NULL;
+        _cleanup_strv_free_ char **warnings2 = NULL;
+        _cleanup_error_ PhError *err2 = NULL;
+        int r2 = manifest_doc_from_json(v, SOURCE, &doc, &err2);
+        if (r2 >= 0)
+                r2 = manifest_validate(doc, &m2, &warnings2, &err2);
+        check_outcome(r2, m2, warnings2, err2);
+        FUZZ_CHECK((r < 0) == (r2 < 0));
+        if (r >= 0)
+                FUZZ_CHECK(json_equal(m->json, m2->json));
         return 0;
 }
-
-#ifndef PH_LIBFUZZER
-static int replay_file(const char *path) {
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_error_ PhError *err = NULL;
-        size_t len = 0;
-
-        if (file_read_all(path, 2 * MANIFEST_MAX_BYTES, &buf, &len, &err) < 0) {
-                fprintf(stderr, "%s\n", ph_error_msg(err));
-                return -1;
-        }
-        LLVMFuzzerTestOneInput((const uint8_t *) buf, len);
-        return 0;
-}
-
-int main(int argc, char **argv) {
-        size_t n = 0;
-
-        for (int i = 1; i < argc; i++) {
-                DIR *d = opendir(argv[i]);
-                if (!d) {
-                        if (replay_file(argv[i]) < 0)
-                                return 1;
-                        n++;
-                        continue;
-                }
-                for (struct dirent *de; (de = readdir(d));) {
-                        if (de->d_name[0] == '.')
-                                continue;
-                        _cleanup_free_ char *p = xasprintf("%s/%s", argv[i], de->d_name);
-                        if (replay_file(p) < 0) {
-                                closedir(d);
-                                return 1;
-                        }
-                        n++;
-                }
-                closedir(d);
-        }
-        printf("replayed %zu inputs\n", n);
-        return n > 0 ? 0 : 1;
-}
-#endif
