@@ -672,7 +672,6 @@ size_t agent_stop(PhAgent *a) {
  * manifest, too) and of the rest go, wherever they appear. */
 static void redact_for_print(json_t *out) {
         _cleanup_strv_free_ char **extra = xcalloc(1, sizeof(char *));
-        const PhHook hooks[] = {{&hook_docker_ops, NULL}, {&hook_external_ops, NULL}};
         const char *name;
         const json_t *md, *d;
         size_t i;
@@ -683,8 +682,7 @@ static void redact_for_print(json_t *out) {
                         /* As the hook would get it: a component resolves to its docker config. */
                         if (dispatch_prepare(d, &prepared, NULL) != 0)
                                 prepared = json_incref((json_t *)d);
-                        _cleanup_strv_free_ char **values =
-                                hook_secret_values(hooks, ELEMENTSOF(hooks), prepared);
+                        _cleanup_strv_free_ char **values = hook_default_secret_values(prepared);
                         for (char **v = values; *v; v++) {
                                 size_t k = strv_length(extra);
                                 extra = xrealloc(extra, (k + 2) * sizeof(char *));

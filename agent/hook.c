@@ -33,3 +33,9 @@ char **hook_secret_values(const PhHook *hooks, size_t n, const json_t *prepared)
                 return h->ops->secret_values(prepared);
         return secret_values_of_deployment(prepared);
 }
+
+char **hook_default_secret_values(const json_t *prepared) {
+        const PhHook hooks[] = {{&hook_docker_ops, NULL}, {&hook_external_ops, NULL}};
+
+        return hook_secret_values(hooks, ELEMENTSOF(hooks), prepared);
+}

@@ -71,3 +71,5 @@ extern const PhHookOps hook_external_ops;
 const PhHook *hook_find(const PhHook *hooks, size_t n, const char *group);
 /* The values a result of the prepared deployment must not carry, by its group's entry. New strv. */
 char **hook_secret_values(const PhHook *hooks, size_t n, const json_t *prepared);
+/* The same by the agent's built-in entries (docker, external), for where no agent is (--print). */
+char **hook_default_secret_values(const json_t *prepared);
