@@ -141,7 +141,8 @@ void notify_emit(PhNotifier *n, const PhNotice *notice) {
                 dropped = json_incref(json_array_get(n->queue, 0));
                 (void)json_array_remove(n->queue, 0);
         }
-        json_array_append(n->queue, e);
+        /* A copy of its own: what the loop thread takes from the queue shares nothing with this one. */
+        json_array_append_new(n->queue, json_deep_copy(e));
         (void)pthread_mutex_unlock(&n->lock);
         if (dropped) {
                 log_warning("notify-exec: %u events wait for the command; the oldest (%s at %s) is dropped",

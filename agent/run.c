@@ -82,8 +82,10 @@ static void on_job_done(PhWorker *w, int r, void *p, void *userdata) {
                 arm(run->poll_timer, agent_next_poll_usec(a));
         if (job->left > 0 && job->next_due > 0) {
                 time_t now = time(NULL);
+                /* Whole seconds; one that is due already (its attempt could not be recorded) waits a
+                 * second rather than spinning the loop. */
                 arm(run->outbox_timer,
-                    job->next_due > now ? (uint64_t)(job->next_due - now) * USEC_PER_SEC : 0);
+                    job->next_due > now ? (uint64_t)(job->next_due - now) * USEC_PER_SEC : USEC_PER_SEC);
         } else
                 (void)event_source_set_enabled(run->outbox_timer, false);
         if (job->dropin_recheck > 0)
