@@ -575,7 +575,7 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
                                 all = false;
                                 continue;
                         }
-                        json_auto_t *name = json_string(p);
+                        json_auto_t *name = json_string(pod_name);
                         report(d, PH_DISPATCH_POD_REMOVED, dep_id, marker, name, NULL);
                         removed++;
                 }

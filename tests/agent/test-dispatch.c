@@ -20,7 +20,8 @@ typedef struct Ctx {
         int answer;
         json_t *removed; /* pod names */
         int events[16];
-        json_t *ran; /* the data of each PH_DISPATCH_RAN */
+        json_t *ran;      /* the data of each PH_DISPATCH_RAN */
+        json_t *reported; /* the pod names of PH_DISPATCH_POD_REMOVED */
 } Ctx;
 
 static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, size_t max_body, void *userdata,
@@ -77,6 +78,8 @@ static void on_event(PhDispatchEvent ev, const char *id, const json_t *dep, cons
         c->events[ev]++;
         if (ev == PH_DISPATCH_RAN)
                 json_array_append(c->ran, (json_t *)data);
+        if (ev == PH_DISPATCH_POD_REMOVED)
+                json_array_append(c->reported, (json_t *)data);
         if (ev == PH_DISPATCH_ERROR)
                 printf("# error %s: %s\n", id ? id : "?", ph_error_msg(err));
 }
@@ -108,7 +111,8 @@ int main(void) {
                  .sent = json_array(),
                  .all_on_disk = true,
                  .removed = json_array(),
-                 .ran = json_array()};
+                 .ran = json_array(),
+                 .reported = json_array()};
         PhState *st = NULL;
         PhOutbox *ob = NULL;
         const char *hook_dir = getenv("PH_TEST_HOOKS");
@@ -218,6 +222,8 @@ int main(void) {
         _cleanup_free_ char *rm = json_dumps(c.removed, JSON_COMPACT);
         /* pod-e carries id-docker too, but it is a drop-in's: it goes with its file, never with Heat's. */
         TAP_CHECK_STR(rm, "[\"pod-a\",\"pod-d\"]");
+        _cleanup_free_ char *said = json_dumps(c.reported, JSON_COMPACT);
+        TAP_CHECK_STR(said, "[\"pod-a\",\"pod-d\"]"); /* each removal is reported with its pod's name */
         /* Their markers no longer make a return a no-op: both configs of res-docker run again. */
         TAP_CHECK(state_deploy_state(st, "id-docker") == PH_DEPLOY_NEW);
         TAP_CHECK(state_deploy_state(st, "id-old") == PH_DEPLOY_NEW);
@@ -320,6 +326,7 @@ int main(void) {
         json_decref(c.sent);
         json_decref(c.removed);
         json_decref(c.ran);
+        json_decref(c.reported);
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
         (void) !system(cmd);
         return tap_done();
