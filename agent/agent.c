@@ -401,17 +401,19 @@ static void agent_status_sources(PhAgent *a) {
         status_set_sources(a->status, a->n_sources, a->dropins ? dropins_dir(a->dropins) : NULL);
 }
 
-/* The sources of the config. Without any Heat configuration (nothing names one, no cfn-init-data) the
- * drop-in directory alone is enough. */
+/* The sources of the config. Without any Heat configuration (no bootstrap named, no ini sections, no
+ * cfn-init-data) the drop-in directory alone is enough; a bootstrap file that is named must be there. */
 static int agent_use_config(PhAgent *a, const PhConfig *cfg, char **ret_hash, PhError **reterr) {
         _cleanup_error_ PhError *err = NULL;
         json_auto_t *occ = NULL;
+        bool none_named = !(cfg->bootstrap && *cfg->bootstrap) && !cfg->occ;
         int r = agent_resolve_occ(cfg, &occ, ret_hash, &err);
 
-        if (r == -ENOENT && cfg->dropin && *cfg->dropin) {
+        if (r == -ENOENT && none_named && cfg->dropin && *cfg->dropin) {
                 if (a->n_sources > 0 || !a->boot_hash)
-                        log_info("no Heat configuration (%s): watching the drop-in directory %s alone",
-                                 ph_error_msg(err), cfg->dropin);
+                        log_info("no Heat configuration (no bootstrap, no cfn-init-data): watching the drop-in "
+                                 "directory %s alone",
+                                 cfg->dropin);
                 sources_free(a->sources, a->last, a->n_sources);
                 a->sources = NULL, a->last = NULL, a->n_sources = 0;
                 json_decref(a->occ);
