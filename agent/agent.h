@@ -4,9 +4,9 @@
  * signals. run.c runs jobs on the worker thread from the event loop; --one-time runs one inline.
  *
  * Thread contract: a job may use everything in PhAgent. While one runs on the worker, the loop thread
- * touches nothing of PhAgent except the thread-safe status store and notifier (and cfg, read-only: it
- * is only replaced by agent_reload, between jobs). agent_reload, agent_stop and agent_free run on the
- * loop thread with no job running. */
+ * touches nothing of PhAgent except the thread-safe status store and notifier, and reads cfg and the
+ * drop-in directory's path (neither changes but by agent_reload, between jobs). agent_reload,
+ * agent_stop and agent_free run on the loop thread with no job running. */
 #pragma once
 
 #include <stdbool.h>
