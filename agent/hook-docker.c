@@ -6,34 +6,18 @@
 
 #include "common/deployment.h"
 #include "docker/hook-docker.h"
-#include "docker/pod.h"
 #include "hook.h"
-
-/* The last line of deploy_stderr: what the hook did to the pod ("pod web applied: ..."). */
-static char *last_line(const json_t *data) {
-        const char *text = json_string_value(json_object_get(data, "deploy_stderr"));
-        size_t n = text ? strlen(text) : 0;
-
-        while (n > 0 && text[n - 1] == '\n')
-                n--;
-        if (n == 0)
-                return NULL;
-        size_t start = n;
-        while (start > 0 && text[start - 1] != '\n')
-                start--;
-        return xstrndup(text + start, n - start);
-}
 
 static int docker_run(const PhHook *h, const json_t *prepared, const PhHookCall *call, PhHookResult *ret,
                       PhError **reterr) {
         PhDockerHookOptions o = *(const PhDockerHookOptions *)h->data;
-        const char *name = json_string_value(json_object_get(prepared, "name"));
         _cleanup_error_ PhError *err = NULL;
         json_t *data = NULL;
 
         o.dropin = call ? call->dropin : NULL;
         o.cancel = call ? call->cancel : NULL;
-        int r = docker_hook_run(prepared, &o, &data, &err);
+        _cleanup_(docker_hook_outcome_done) PhDockerHookOutcome out = {};
+        int r = docker_hook_run_outcome(prepared, &o, &data, &out, &err);
         /* Cut short by the cancel (a pull): not a result, the deployment runs again at the next start. */
         if (http_cancel_requested(o.cancel) && (r < 0 || deployment_result_failed(data))) {
                 json_decref(data);
@@ -46,8 +30,9 @@ static int docker_run(const PhHook *h, const json_t *prepared, const PhHookCall 
                 return 0;
         }
         ret->data = data;
-        ret->pod = name && *name ? pod_name_sanitize(name) : NULL;
-        ret->summary = last_line(data);
+        ret->pod = TAKE_PTR(out.pod);
+        ret->summary = TAKE_PTR(out.summary);
+        ret->rolled_back = out.rolled_back;
         return 0;
 }
 

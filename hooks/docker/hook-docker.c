@@ -16,11 +16,14 @@ typedef struct HookResult {
         json_t *stdout_json; /* inspect array (new ref) */
         char *stderr_text;
         int status;
+        char *last;       /* the last line said: the outcome's summary */
+        bool rolled_back; /* the apply failed and undid its update */
 } HookResult;
 
 static void result_done(HookResult *h) {
         json_decref(h->stdout_json);
         free(h->stderr_text);
+        free(h->last);
 }
 
 static void result_say(HookResult *h, const char *text) {
@@ -28,6 +31,8 @@ static void result_say(HookResult *h, const char *text) {
 
         free(h->stderr_text);
         h->stderr_text = s;
+        free(h->last);
+        h->last = xstrndup(text, strcspn(text, "\n"));
 }
 
 static void result_fail(HookResult *h, int status, const PhError *err) {
@@ -132,8 +137,21 @@ static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, c
         return 0;
 }
 
+void docker_hook_outcome_done(PhDockerHookOutcome *o) {
+        free(o->pod);
+        free(o->summary);
+        *o = (PhDockerHookOutcome){};
+}
+
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr) {
+        _cleanup_(docker_hook_outcome_done) PhDockerHookOutcome out = {};
+
+        return docker_hook_run_outcome(deployment, o, ret_result, &out, reterr);
+}
+
+int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
+                            PhDockerHookOutcome *ret_outcome, PhError **reterr) {
         _cleanup_(result_done) HookResult h = {};
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -231,6 +249,13 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
          * deployment was given as a secret goes back, whatever the engine or a message repeated. */
         _cleanup_strv_free_ char **secrets = docker_hook_secret_values(deployment);
         secret_scrub_json(*ret_result, secrets);
+        json_auto_t *said = json_string(h.last ? h.last : "");
+        secret_scrub_json(said, secrets);
+        *ret_outcome = (PhDockerHookOutcome){
+                .pod = TAKE_PTR(pod),
+                .summary = h.last && json_string_value(said) ? xstrdup(json_string_value(said)) : NULL,
+                .rolled_back = h.rolled_back,
+        };
         return 0;
 }
 

@@ -39,6 +39,17 @@ typedef struct PhDockerHookOptions {
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr);
 
+/* What a run did, for the agent's status and events. */
+typedef struct PhDockerHookOutcome {
+        char *pod;        /* the pod (the deployment's name, sanitised) */
+        char *summary;    /* the last line of deploy_stderr: what was done to the pod, or why not */
+        bool rolled_back; /* a failed update was undone: the previous containers run again */
+} PhDockerHookOutcome;
+void docker_hook_outcome_done(PhDockerHookOutcome *o);
+/* docker_hook_run that also fills *ret_outcome (whenever it returns 0). */
+int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
+                            PhDockerHookOutcome *ret_outcome, PhError **reterr);
+
 /* The values a result of deployment must not carry (secret.h): its inputs' and its manifest's, a YAML text
  * manifest included. New strv. */
 char **docker_hook_secret_values(const json_t *deployment);
