@@ -3,7 +3,7 @@
 # has no Heat configuration at all:
 #   add a file -> its pod; a file written slowly is applied once, whole; change one container -> only it
 #   is replaced; an invalid file -> logged and a dropin_invalid event with its messages, the pod left as
-#   it is; dot-files and backup or package-manager leftovers -> no pod; a file written under a temporary
+#   it is; an update that fails -> rolled back (a rolled_back event), the previous containers run on; dot-files and backup or package-manager leftovers -> no pod; a file written under a temporary
 #   name and renamed into place -> applied once; options: beside manifest: are used; remove -> the pod
 #   goes at once, its volume stays; a file removed while the agent was down takes its pod at the next
 #   start; a drop-in named like a Heat deployment's pod is refused (a deployment_failed event on
@@ -112,6 +112,19 @@ check "reported once, not at every rescan" test "$(events dropin_invalid "$p-web
 manifest 'sleep 3601' | put "$p-web.yaml"
 check "valid again: applied" wait_for 30 bash -c "[ \$(grep -c 'drop-in $work/pods/$p-web.yaml: ' '$work/daemon.log') -ge 3 ]"
 check "and nothing replaced" test "$(cid "$p-web.web")" = "$web1" -a "$(cid "$p-web.side")" = "$side2"
+
+# An update whose new container dies at once: rolled back (an event), the previous containers run on.
+manifest 'exit 3' | put "$p-web.yaml"
+check "a failing update: a rolled_back event" wait_for 60 bash -c "[ \"\$(python3 -c '
+import json, sys
+print(sum(1 for l in open(sys.argv[1]) if l.strip() and json.loads(l)[\"kind\"] == \"rolled_back\" and
+          json.loads(l).get(\"pod\") == \"$p-web\"))' '$work/events.json' 2>/dev/null)\" -ge 1 ]"
+check "and a deployment_failed one" test "$(events deployment_failed "$p-web")" -ge 1
+check "the previous containers run again" wait_for 20 bash -c "[ \"\$(docker inspect -f '{{.Id}} {{.State.Running}}' $p-web.side 2>/dev/null)\" = '$side2 true' ]"
+check "the kept one was never touched" test "$(cid "$p-web.web")" = "$web1"
+manifest 'sleep 3601' | put "$p-web.yaml"
+after_syncs 2
+check "the file as it runs again: nothing replaced" test "$(cid "$p-web.side")" = "$side2" -a "$(cid "$p-web.web")" = "$web1"
 
 # Leftovers and dot-files never count.
 for name in ".$p-dot.yaml" "$p-bak.yaml.bak" "$p-tilde.yaml~" "$p-swp.yaml.swp" "$p-dpkg.yaml.dpkg-old" \
