@@ -98,7 +98,9 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
         const json_t *c;
         PhSourceOptions o = {.timeout_ms = (long)cfg->request_timeout * 1000,
                              .ca_file = cfg->ca_file && *cfg->ca_file ? cfg->ca_file : NULL,
-                             .cancel = cancel};
+                             .cancel = cancel,
+                             .state_dir = cfg->state_dir,
+                             .peek = cfg->print};
 
         json_array_foreach(collectors, i, c) {
                 const char *name = json_string_value(c);
@@ -107,9 +109,8 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
 
                 if (!name)
                         continue;
-                /* Boot-time and EC2 data carry no deployments; zaqar is not supported by podhook. */
-                if (strcmp(name, "ec2") == 0 || strcmp(name, "heat_local") == 0 ||
-                    strcmp(name, "zaqar") == 0) {
+                /* Boot-time and EC2 data carry no deployments. */
+                if (strcmp(name, "ec2") == 0 || strcmp(name, "heat_local") == 0) {
                         log_info("collector %s is not used by podhook; skipped", name);
                         continue;
                 }
@@ -359,14 +360,18 @@ static bool outbox_entry_stale(const char *id, const json_t *inputs, void *userd
         return newer;
 }
 
-static PhSignalOutcome send_signal(const json_t *inputs, const json_t *data, size_t max_body, void *userdata,
-                                   PhError **reterr) {
+static PhSignalOutcome send_signal(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
+                                   void *userdata, PhError **reterr) {
         PhAgent *a = userdata;
+        _cleanup_free_ char *marker = xasprintf("%s/%s", s->id, s->token);
         PhSignalOptions o = {.timeout_ms = (long)a->cfg->request_timeout * 1000,
                              .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL,
-                             .max_body = max_body,
-                             .cancel = &a->cancel};
-        a->last_kind = (int)signal_kind(inputs);
+                             .max_body = s->max_body,
+                             .cancel = &a->cancel,
+                             .state_dir = a->cfg->state_dir,
+                             .marker = marker,
+                             .maybe_arrived = s->maybe_arrived};
+        a->last_kind = (int) signal_kind(inputs);
         return signal_send(inputs, data, &o, reterr);
 }
 
@@ -586,13 +591,22 @@ static int agent_poll(PhAgent *a) {
                 return 1;
         agent_follow(a, merged);
         bool had_docker = has_docker(json_object_get(a->applied, "deployments"));
+        bool stored = true;
         /* The metadata being acted on: the outbox checks undelivered results against it. */
         if (!a->applied || !json_equal(a->applied, merged)) {
                 _cleanup_error_ PhError *err = NULL;
-                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0)
+                if (state_save_json(a->state, METADATA_STATE_FILE, merged, &err) < 0) {
                         log_warning("%s", ph_error_msg(err));
+                        stored = false;
+                }
                 json_decref(a->applied);
                 a->applied = json_incref(merged);
+        }
+        /* A source that consumes what it read (zaqar) does so only once it is stored. */
+        for (size_t i = 0; stored && i < a->n_sources; i++) {
+                _cleanup_error_ PhError *err = NULL;
+                if (source_commit(a->sources[i], &err) < 0)
+                        log_warning("%s", ph_error_msg(err));
         }
 
         const json_t *deployments = json_object_get(merged, "deployments");

@@ -228,7 +228,13 @@ static bool attempt(PhOutbox *ob, const char *id, json_t *e, time_t now) {
         }
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        PhSignalOutcome o = ob->send(inputs, data, max_body > 0 ? (size_t)max_body : 0, ob->userdata, &err);
+        const PhOutboxSend what = {
+                .id = id,
+                .token = token_of(e),
+                .max_body = max_body > 0 ? (size_t)max_body : 0,
+                .maybe_arrived = (unsigned)json_integer_value(json_object_get(e, "maybe_arrived")),
+        };
+        PhSignalOutcome o = ob->send(inputs, data, &what, ob->userdata, &err);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         /* A back-off counts from the end of the attempt (a timeout can take a while). */
         now += t1.tv_sec - t0.tv_sec - (t1.tv_nsec < t0.tv_nsec ? 1 : 0);

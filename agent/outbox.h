@@ -23,8 +23,16 @@ typedef struct json_t json_t;
 #define OUTBOX_MAYBE_MIN 10u
 #define OUTBOX_MAYBE_MAX (24u * 3600)
 
-/* One delivery attempt of data, cut to max_body bytes (0: the transport's default). */
-typedef PhSignalOutcome (*PhOutboxSendFn)(const json_t *inputs, const json_t *data, size_t max_body,
+/* What the outbox knows of the entry it sends. */
+typedef struct PhOutboxSend {
+        const char *id;    /* config id */
+        const char *token; /* the entry's token: the same for each attempt of one result, across restarts */
+        size_t max_body;   /* cut data to this many bytes (0: the transport's default) */
+        unsigned maybe_arrived; /* earlier attempts that may have arrived */
+} PhOutboxSend;
+
+/* One delivery attempt of data. */
+typedef PhSignalOutcome (*PhOutboxSendFn)(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
                                           void *userdata, PhError **reterr);
 
 typedef enum PhOutboxEvent {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The whole test suite on a fresh Debian 12 machine: set-up, sanitizer build, every suite (unit,
-# examples, integration on the real Docker engine, e2e against a real Heat from ../shared/heat), and
-# the closing line "N passed, N failed".
+# examples, integration on the real Docker engine, e2e against a real Heat, Swift and Zaqar from
+# ../shared/heat), and the closing line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +9,9 @@ tools/setup-host.sh || exit 1
 
 heat_lab=$(cd .. && pwd)/shared/heat
 if [ -x "$heat_lab/setup.sh" ]; then
-        echo "test: bringing up the Heat lab (log: /tmp/podhook-heatlab.log)"
-        if ! "$heat_lab/setup.sh" > /tmp/podhook-heatlab.log 2>&1; then
+        # With Swift and Zaqar: the e2e cases of POLL_TEMP_URL/TEMP_URL_SIGNAL and ZAQAR_MESSAGE/ZAQAR_SIGNAL.
+        echo "test: bringing up the Heat lab with Swift and Zaqar (log: /tmp/podhook-heatlab.log)"
+        if ! SWIFT=1 ZAQAR=1 "$heat_lab/setup.sh" > /tmp/podhook-heatlab.log 2>&1; then
                 echo "test: the Heat lab did not come up; the e2e suite will fail" >&2
                 tail -n 30 /tmp/podhook-heatlab.log >&2
         fi

@@ -7,6 +7,7 @@
 
 #include "common/http.h"
 #include "openstack/keystone.h"
+#include "openstack/zaqar.h"
 #include "signal/signal.h"
 
 static const char *input_string(const json_t *inputs, const char *name) {
@@ -221,14 +222,15 @@ static PhSignalOutcome send_url(PhSignalKind kind, const json_t *inputs, const c
         return judge_status(&resp, what, reterr);
 }
 
-static PhSignalOutcome send_heat(const json_t *inputs, const char *body, const PhSignalOptions *o,
-                                 PhError **reterr) {
-        static const char *const required[] = { "deploy_auth_url", "deploy_user_id", "deploy_password",
-                                                "deploy_project_id", "deploy_stack_id", "deploy_resource_name" };
+/* The Keystone client of the deployment's own user (deploy_user_id in deploy_project_id), once every
+ * input in required is there; *ret NULL and PERMANENT otherwise. */
+static PhSignalOutcome deploy_keystone(PhSignalKind kind, const json_t *inputs, const char *const *required,
+                                       size_t n, const PhSignalOptions *o, PhKeystone **ret,
+                                       PhError **reterr) {
         _cleanup_free_ char *missing = NULL;
-        int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(required); i++) {
+        *ret = NULL;
+        for (size_t i = 0; i < n; i++) {
                 if (input_string(inputs, required[i]))
                         continue;
                 char *next = xasprintf("%s%s%s", missing ? missing : "", missing ? ", " : "", required[i]);
@@ -236,7 +238,8 @@ static PhSignalOutcome send_heat(const json_t *inputs, const char *body, const P
                 missing = next;
         }
         if (missing)
-                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "HEAT_SIGNAL: missing input %s", missing);
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: missing input %s",
+                            signal_kind_to_string(kind), missing);
 
         const PhKeystoneCredentials c = {
                 .auth_url = input_string(inputs, "deploy_auth_url"),
@@ -246,12 +249,42 @@ static PhSignalOutcome send_heat(const json_t *inputs, const char *body, const P
                 .region_name = input_string(inputs, "deploy_region_name"),
         };
         long timeout = o && o->timeout_ms > 0 ? o->timeout_ms : 30000;
-        _cleanup_(keystone_freep) PhKeystone *k = NULL;
-        r = keystone_new(&c, timeout, o ? o->ca_file : NULL, &k, reterr);
-        if (r < 0) {
-                ph_error_prefix(reterr, "HEAT_SIGNAL");
+        if (keystone_new(&c, timeout, o ? o->ca_file : NULL, ret, reterr) < 0) {
+                ph_error_prefix(reterr, "%s", signal_kind_to_string(kind));
                 return PH_SIGNAL_PERMANENT;
         }
+        return PH_SIGNAL_DELIVERED;
+}
+
+/* The signal request to catalog service type with the deployment user's token, and its outcome. */
+static PhSignalOutcome call_service(PhKeystone *k, PhSignalKind kind, const char *type,
+                                    const PhHttpRequest *req, const char *what, PhError **reterr) {
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        _cleanup_error_ PhError *err = NULL;
+        int r = keystone_call(k, type, req, &resp, &err);
+
+        if (r == -EINVAL)
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: %s", signal_kind_to_string(kind),
+                            ph_error_msg(err));
+        /* Keystone or the service did not answer, refused the credentials or had no endpoint: all of
+         * that may change (a 401 is "another 4xx"); only a signal that went out in full may have
+         * arrived. */
+        if (r < 0)
+                return judge_failure(&resp, signal_kind_to_string(kind), err, reterr);
+        return judge_status(&resp, what, reterr);
+}
+
+static PhSignalOutcome send_heat(const json_t *inputs, const char *body, const PhSignalOptions *o,
+                                 PhError **reterr) {
+        static const char *const required[] = {"deploy_auth_url", "deploy_user_id",
+                                               "deploy_password", "deploy_project_id",
+                                               "deploy_stack_id", "deploy_resource_name"};
+        _cleanup_(keystone_freep) PhKeystone *k = NULL;
+
+        PhSignalOutcome out =
+                deploy_keystone(PH_SIGNAL_HEAT, inputs, required, ELEMENTSOF(required), o, &k, reterr);
+        if (!k)
+                return out;
 
         /* deploy_stack_id is "name/id": the slash stays literal, as heatclient sends it. */
         _cleanup_free_ char *stack = openstack_path_quote(input_string(inputs, "deploy_stack_id"));
@@ -259,17 +292,74 @@ static PhSignalOutcome send_heat(const json_t *inputs, const char *body, const P
         _cleanup_free_ char *path = xasprintf("/stacks/%s/resources/%s/signal", stack, res);
         _cleanup_free_ char *what = xasprintf("HEAT_SIGNAL POST <orchestration>%s", path);
         PhHttpRequest req = signal_request(o, "POST", path, json_headers, body);
-        _cleanup_(http_response_done) PhHttpResponse resp = {};
-        _cleanup_error_ PhError *err = NULL;
+        return call_service(k, PH_SIGNAL_HEAT, "orchestration", &req, what, reterr);
+}
 
-        r = keystone_call(k, "orchestration", &req, &resp, &err);
-        if (r == -EINVAL)
-                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "HEAT_SIGNAL: %s", ph_error_msg(err));
-        /* Keystone or Heat did not answer, refused the credentials or had no endpoint: all of that may
-         * change (a 401 is "another 4xx"); only a signal that went out in full may have arrived. */
-        if (r < 0)
-                return judge_failure(&resp, "HEAT_SIGNAL", err, reterr);
-        return judge_status(&resp, what, reterr);
+/* Whether the queue holds a message whose body carries marker. */
+static bool queue_has_marker(const json_t *messages, const char *marker) {
+        size_t i;
+        const json_t *m;
+
+        json_array_foreach(messages, i, m) {
+                const char *v = json_string_value(
+                        json_object_get(json_object_get(m, "body"), SIGNAL_ZAQAR_MARKER_KEY));
+                if (v && strcmp(v, marker) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* ZAQAR_SIGNAL: one message on deploy_queue_id, which Heat pops (one per status check) while the
+ * deployment is in progress. A second message for one result would be popped as the result of the
+ * next action, so after an attempt that may have arrived the queue is searched for this one first. */
+static PhSignalOutcome send_zaqar(const json_t *inputs, const json_t *data, const PhSignalOptions *o,
+                                  PhError **reterr) {
+        static const char *const required[] = {"deploy_auth_url", "deploy_user_id", "deploy_password",
+                                               "deploy_project_id", "deploy_queue_id"};
+        const char *queue = input_string(inputs, "deploy_queue_id");
+        const char *marker = o && o->marker && *o->marker ? o->marker : NULL;
+        bool again = o && o->maybe_arrived > 0;
+        _cleanup_(keystone_freep) PhKeystone *k = NULL;
+        int r;
+
+        PhSignalOutcome out =
+                deploy_keystone(PH_SIGNAL_ZAQAR, inputs, required, ELEMENTSOF(required), o, &k, reterr);
+        if (!k)
+                return out;
+        if (!zaqar_queue_name_valid(queue))
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL,
+                            "ZAQAR_SIGNAL: deploy_queue_id is not a Zaqar queue name");
+        _cleanup_free_ char *client_id = zaqar_client_id(o ? o->state_dir : NULL, true);
+        _cleanup_free_ char *cid = xasprintf("Client-ID: %s", client_id);
+        const char *headers[] = {"Content-Type: application/json", "Accept: application/json", cid, NULL};
+        _cleanup_free_ char *path = zaqar_queue_path(queue, "/messages");
+        _cleanup_free_ char *what = xasprintf("ZAQAR_SIGNAL POST <messaging>%s", path);
+
+        if (again && marker) {
+                PhHttpRequest base = signal_request(o, "GET", NULL, NULL, "");
+                json_auto_t *all = NULL;
+                _cleanup_error_ PhError *err = NULL;
+                r = zaqar_list(k, &base, client_id, queue, &all, &err);
+                if (r < 0)
+                        return FAIL(PH_SIGNAL_RETRY, reterr, EAGAIN,
+                                    "ZAQAR_SIGNAL: looking for the message of the earlier attempt: %s",
+                                    ph_error_msg(err));
+                if (queue_has_marker(all, marker))
+                        return PH_SIGNAL_DELIVERED; /* it arrived and waits for Heat */
+        }
+
+        json_auto_t *body = json_deep_copy(data);
+        if (marker)
+                json_object_set_new(body, SIGNAL_ZAQAR_MARKER_KEY, json_string(marker));
+        json_auto_t *env = json_pack("{s:[{s:i, s:O}]}", "messages", "ttl",
+                                     again ? SIGNAL_ZAQAR_TTL_AGAIN : SIGNAL_ZAQAR_TTL, "body", body);
+        _cleanup_free_ char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+        if (!text)
+                return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL,
+                            "ZAQAR_SIGNAL: the signal data cannot be serialised");
+
+        PhHttpRequest req = signal_request(o, "POST", path, headers, text);
+        return call_service(k, PH_SIGNAL_ZAQAR, "messaging", &req, what, reterr);
 }
 
 PhSignalOutcome signal_send(const json_t *inputs, const json_t *data, const PhSignalOptions *o,
@@ -279,14 +369,19 @@ PhSignalOutcome signal_send(const json_t *inputs, const json_t *data, const PhSi
 
         if (kind == PH_SIGNAL_NONE)
                 return PH_SIGNAL_DELIVERED;
-        if (kind == PH_SIGNAL_ZAQAR)
-                return FAIL(PH_SIGNAL_PERMANENT, reterr, EOPNOTSUPP,
-                            "ZAQAR_SIGNAL is not supported by podhook");
         if (!json_is_object(data))
                 return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: the signal data is not a JSON object",
                             signal_kind_to_string(kind));
 
+        if (kind == PH_SIGNAL_ZAQAR) {
+                /* The marker goes in after the cut. */
+                size_t room = SIGNAL_ZAQAR_MAX_BODY - (o && o->marker ? strlen(o->marker) + 32 : 0);
+                if (max > room)
+                        max = room;
+        }
         json_auto_t *fitted = signal_fit(data, max);
+        if (kind == PH_SIGNAL_ZAQAR)
+                return send_zaqar(inputs, fitted, o, reterr);
         _cleanup_free_ char *body = json_dumps(fitted, JSON_COMPACT);
         if (!body)
                 return FAIL(PH_SIGNAL_PERMANENT, reterr, EINVAL, "%s: the signal data cannot be serialised",

@@ -1,6 +1,6 @@
 /* Signal transports: tell Heat how a deployment went (CFN_SIGNAL, TEMP_URL_SIGNAL, HEAT_SIGNAL,
- * NO_SIGNAL). The durable outbox and retry schedule live in the agent core; this module makes one
- * delivery attempt and says whether it may be retried. */
+ * ZAQAR_SIGNAL, NO_SIGNAL). The durable outbox and retry schedule live in the agent core; this module makes
+ * one delivery attempt and says whether it may be retried. */
 #pragma once
 
 #include "common/error.h"
@@ -13,7 +13,7 @@ typedef enum PhSignalKind {
         PH_SIGNAL_CFN,      /* POST to deploy_signal_id */
         PH_SIGNAL_TEMP_URL, /* PUT to deploy_signal_id */
         PH_SIGNAL_HEAT,     /* keystone token, POST .../resources/<res>/signal */
-        PH_SIGNAL_ZAQAR,    /* not supported here: reported as a permanent failure */
+        PH_SIGNAL_ZAQAR,    /* keystone token, one message posted to deploy_queue_id */
 } PhSignalKind;
 
 /* Largest body sent: deploy_stdout/deploy_stderr are cut from the front to stay under it. */
@@ -23,12 +23,29 @@ typedef enum PhSignalKind {
 /* 301/302/307/308 to the same scheme, host and port are followed this many times per attempt. */
 #define SIGNAL_MAX_REDIRECTS 3u
 
+/* ZAQAR_SIGNAL: the body of one message, within Zaqar's default max_messages_post_size (256 KiB for
+ * the whole request) with room for the envelope and the marker. */
+#define SIGNAL_ZAQAR_MAX_BODY (256u * 1024 - 1024)
+/* ZAQAR_SIGNAL message TTLs, seconds: heat-config-notify's for a first post; Zaqar's minimum for a
+ * post after one that may have arrived and was not found in the queue (Heat may have taken it: a
+ * second message would be taken as the result of the deployment's next action, so it should not
+ * stay long). */
+#define SIGNAL_ZAQAR_TTL       600
+#define SIGNAL_ZAQAR_TTL_AGAIN 60
+/* The key of a ZAQAR_SIGNAL message body that holds the marker (Heat drops keys it does not know). */
+#define SIGNAL_ZAQAR_MARKER_KEY "podhook_signal_id"
+
 typedef struct PhSignalOptions {
         long timeout_ms;     /* per request; 0 = 30 s */
         const char *ca_file; /* optional */
         size_t max_body;     /* 0 = SIGNAL_MAX_BODY */
         /* optional: aborts the attempt (the agent stops); it is then one that failed, retried later */
         const PhHttpCancel *cancel;
+        const char *state_dir; /* optional: where the agent's Zaqar Client-ID is kept */
+        /* optional: the same for every attempt of one result; ZAQAR_SIGNAL puts it in the message so
+         * that it can look for it after an attempt that may have arrived */
+        const char *marker;
+        unsigned maybe_arrived; /* earlier attempts of this result that may have arrived */
 } PhSignalOptions;
 
 /* What one delivery attempt came to; the outbox schedules each differently. */
@@ -51,7 +68,9 @@ const char *signal_kind_to_string(PhSignalKind k);
  * deployment whose inputs map is given. Every outcome but DELIVERED sets *reterr, whose text never
  * contains passwords, tokens or signed URLs. Redirects: see SIGNAL_MAX_REDIRECTS; the method and
  * body are kept (a signal turned into a GET would carry nothing). A 303 ("see other") is not followed
- * and, as it says the request was handled, counts as maybe arrived. */
+ * and, as it says the request was handled, counts as maybe arrived. ZAQAR_SIGNAL, after an attempt
+ * that may have arrived (o->maybe_arrived) and with o->marker: lists the queue first and, when the
+ * message with that marker is there, posts nothing (DELIVERED). */
 PhSignalOutcome signal_send(const json_t *inputs, const json_t *data, const PhSignalOptions *o,
                             PhError **reterr);
 /* A copy of data (new ref) whose JSON text fits in max bytes, by cutting deploy_stdout and

@@ -12,12 +12,13 @@ typedef struct HeatSource {
 } HeatSource;
 
 static int heat_init(PhSource *s, const json_t *section, PhError **reterr) {
-        const char *auth_url, *user_id, *password, *project_id, *stack_id, *resource_name, *region_name;
+        PhKeystoneCredentials c = {};
+        const char *stack_id, *resource_name;
         const PhSourceKey keys[] = {
-                { "auth_url", true, &auth_url },       { "user_id", true, &user_id },
-                { "password", true, &password },       { "project_id", true, &project_id },
-                { "stack_id", true, &stack_id },       { "resource_name", true, &resource_name },
-                { "region_name", false, &region_name },
+                {"auth_url", true, &c.auth_url},        {"user_id", true, &c.user_id},
+                {"password", true, &c.password},        {"project_id", true, &c.project_id},
+                {"stack_id", true, &stack_id},          {"resource_name", true, &resource_name},
+                {"region_name", false, &c.region_name},
         };
         int r;
 
@@ -27,13 +28,6 @@ static int heat_init(PhSource *s, const json_t *section, PhError **reterr) {
 
         HeatSource *h = xcalloc(1, sizeof(*h));
         s->data = h;
-        const PhKeystoneCredentials c = {
-                .auth_url = auth_url,
-                .user_id = user_id,
-                .password = password,
-                .project_id = project_id,
-                .region_name = region_name,
-        };
         r = keystone_new(&c, s->timeout_ms, s->ca_file, &h->keystone, reterr);
         if (r < 0)
                 return r;

@@ -11,6 +11,7 @@ typedef struct PhSourceOps {
         const char *name;
         int (*init)(PhSource *s, const json_t *section, PhError **reterr);
         int (*collect)(PhSource *s, json_t **ret_metadata, PhError **reterr);
+        int (*commit)(PhSource *s, PhError **reterr); /* optional: see source_commit */
         void (*done)(PhSource *s);
 } PhSourceOps;
 
@@ -19,6 +20,8 @@ struct PhSource {
         long timeout_ms;
         char *ca_file;
         const PhHttpCancel *cancel; /* borrowed, may be NULL */
+        char *state_dir;            /* may be NULL */
+        bool peek;
         void *data; /* the backend's own state */
 };
 
@@ -26,6 +29,7 @@ extern const PhSourceOps source_heat_ops;
 extern const PhSourceOps source_cfn_ops;
 extern const PhSourceOps source_request_ops;
 extern const PhSourceOps source_local_ops;
+extern const PhSourceOps source_zaqar_ops;
 
 typedef struct PhSourceKey {
         const char *name;

@@ -4,10 +4,8 @@
 #include "source/source-internal.h"
 
 static const PhSourceOps *const source_table[] = {
-        &source_heat_ops,
-        &source_cfn_ops,
-        &source_request_ops,
-        &source_local_ops,
+        &source_heat_ops,  &source_cfn_ops,   &source_request_ops,
+        &source_local_ops, &source_zaqar_ops,
 };
 
 int source_new(const char *name, const json_t *section, const PhSourceOptions *o, PhSource **ret,
@@ -18,17 +16,17 @@ int source_new(const char *name, const json_t *section, const PhSourceOptions *o
         for (size_t i = 0; i < ELEMENTSOF(source_table); i++)
                 if (strcmp(source_table[i]->name, name) == 0)
                         ops = source_table[i];
-        if (!ops) {
-                if (strcmp(name, "zaqar") == 0)
-                        return ph_error_set(reterr, EOPNOTSUPP, "source zaqar (ZAQAR_MESSAGE) is not supported");
-                return ph_error_set(reterr, EINVAL, "unknown source '%s' (known: heat, cfn, request, local)", name);
-        }
+        if (!ops)
+                return ph_error_set(reterr, EINVAL,
+                                    "unknown source '%s' (known: heat, cfn, request, local, zaqar)", name);
 
         _cleanup_(source_freep) PhSource *s = xcalloc(1, sizeof(*s));
         s->ops = ops;
         s->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 10000;
         s->ca_file = o && o->ca_file ? xstrdup(o->ca_file) : NULL;
         s->cancel = o ? o->cancel : NULL;
+        s->state_dir = o && o->state_dir ? xstrdup(o->state_dir) : NULL;
+        s->peek = o && o->peek;
         r = ops->init(s, section, reterr);
         if (r < 0)
                 return r;
@@ -48,6 +46,13 @@ int source_collect(PhSource *s, json_t **ret_metadata, PhError **reterr) {
         return r;
 }
 
+int source_commit(PhSource *s, PhError **reterr) {
+        int r = s->ops->commit ? s->ops->commit(s, reterr) : 0;
+        if (r < 0)
+                ph_error_prefix(reterr, "source %s", s->ops->name);
+        return r;
+}
+
 const char *source_name(const PhSource *s) {
         return s->ops->name;
 }
@@ -58,6 +63,7 @@ PhSource *source_free(PhSource *s) {
         if (s->ops->done)
                 s->ops->done(s);
         free(s->ca_file);
+        free(s->state_dir);
         free(s);
         return NULL;
 }

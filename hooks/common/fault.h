@@ -2,7 +2,9 @@
  * kill at that instant leaves behind. Compiled in only when the build has PH_FAULT_POINTS (meson
  * option fault_points, on by default in builds that build the tests); then the process _exits with
  * PH_FAULT_EXIT at the point whose name is in $PODHOOK_TEST_FAULT. Elsewhere it is a no-op.
- * Points: "after-2xx" (outbox.c: a signal was answered 2xx and its delivery recorded). */
+ * Points: "after-2xx" (outbox.c: a signal was answered 2xx and its delivery recorded),
+ * "zaqar-after-claim" (source-zaqar.c: messages were claimed, nothing is stored or deleted yet),
+ * "zaqar-before-delete" (source-zaqar.c: the metadata is stored, its messages are not deleted yet). */
 #pragma once
 
 #define PH_FAULT_EXIT 86

@@ -24,8 +24,8 @@ typedef struct Ctx {
         json_t *reported; /* the pod names of PH_DISPATCH_POD_REMOVED */
 } Ctx;
 
-static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, size_t max_body, void *userdata,
-                                 PhError **reterr) {
+static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
+                                 void *userdata, PhError **reterr) {
         Ctx *c = userdata;
         const char *id = json_string_value(json_object_get(inputs, "deploy_test_id"));
         _cleanup_free_ char *path = xasprintf("%s/outbox/%s.json", c->state_dir, id ? id : "?");

@@ -21,17 +21,24 @@ typedef struct Fake {
         bool entry_on_disk; /* seen during the send */
         char *last_stdout;
         size_t last_max;
+        unsigned last_maybe; /* what the outbox said of earlier attempts that may have arrived */
+        char *last_token;
+        char last_id[64];
         unsigned events[PH_OUTBOX_STATE_ERROR + 1];
 } Fake;
 
-static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, size_t max_body, void *userdata,
-                                 PhError **reterr) {
+static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
+                                 void *userdata, PhError **reterr) {
         Fake *f = userdata;
         _cleanup_free_ char *path = xasprintf("%s/outbox/%s.json", f->dir,
                                               json_string_value(json_object_get(inputs, "deploy_id")));
         f->calls++;
         f->entry_on_disk = file_exists(path) > 0;
-        f->last_max = max_body;
+        f->last_max = s->max_body;
+        f->last_maybe = s->maybe_arrived;
+        free(f->last_token);
+        f->last_token = xstrdup(s->token);
+        snprintf(f->last_id, sizeof(f->last_id), "%s", s->id);
         free(f->last_stdout);
         f->last_stdout = xstrdup(json_string_value(json_object_get(data, "deploy_stdout")));
         PhSignalOutcome o = f->answer;
@@ -182,8 +189,12 @@ int main(void) {
         c0 = f.calls;
         TAP_CHECK(outbox_add(ob, "slow", in2, d2, NULL) == 0);
         time_t t = now, prev_delay = 0;
+        json_auto_t *slow = outbox_entry(ob, "slow");
         for (int i = 0; i < 6; i++) {
                 TAP_CHECK(outbox_flush(ob, t, true, &next, NULL) == 1);
+                /* Each attempt is told how many before it may have arrived, and the same token. */
+                TAP_CHECK(f.last_maybe == (unsigned)i && strcmp(f.last_id, "slow") == 0);
+                TAP_CHECK_STR(f.last_token, json_string_value(json_object_get(slow, "token")));
                 TAP_CHECK(outbox_flush(ob, t + 1, true, NULL, NULL) == 1); /* not due: not sent */
                 time_t delay = next - t;
                 TAP_CHECK(i == 0 ? delay >= 21 && delay <= 25
@@ -200,6 +211,7 @@ int main(void) {
         TAP_CHECK(outbox_maybe_backoff(40, 30, &seed) <= OUTBOX_MAYBE_MAX * 12 / 10);
         f.answer = PH_SIGNAL_DELIVERED;
         TAP_CHECK(outbox_flush(ob, t, false, &next, NULL) == 0);
+        TAP_CHECK(f.last_maybe == 6);
 
         /* Files that are not entries: reported each time one is seen, moved to bad/, never deleted. */
         size_t bad0 = files_in(bad);
@@ -245,6 +257,7 @@ int main(void) {
 
         outbox_free(ob);
         free(f.last_stdout);
+        free(f.last_token);
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
         (void) !system(cmd);
         return tap_done();

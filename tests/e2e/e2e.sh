@@ -5,7 +5,12 @@
 # CASE: heat (POLL_SERVER_HEAT + HEAT_SIGNAL: create, update, invalid update, delete),
 #       cfn  (POLL_SERVER_CFN + CFN_SIGNAL: create, update, delete),
 #       crash (SIGKILL in the middle of a deployment, restart, the deployment finishes and is signalled),
-#       crash-docker (the same for a docker deployment: SIGKILL while an update waits out a stop grace period).
+#       crash-docker (the same for a docker deployment: SIGKILL while an update waits out a stop grace period),
+#       zaqar (ZAQAR_MESSAGE + ZAQAR_SIGNAL on the lab's Zaqar: create, update, invalid update, delete),
+#       tempurl (POLL_TEMP_URL + TEMP_URL_SIGNAL on the lab's Swift: create, update, invalid update, delete),
+#       zaqar-crash (the agent killed between claiming the metadata and deleting it, at both fault points:
+#                    the messages are taken again and each action runs once).
+# The zaqar and tempurl cases need the lab's Swift and Zaqar (SWIFT=1 ZAQAR=1 setup.sh, run here if down).
 # Exit 77 when the lab or Docker cannot run here (a failure under PODHOOK_REQUIRE_ALL).
 set -uo pipefail
 
@@ -44,18 +49,35 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 # ---------------------------------------------------------------- lab, docker, images
+case $case_name in zaqar | zaqar-crash | tempurl) with_swift=1 ;; *) with_swift=0 ;; esac
 lab_up() {
         curl -s -o /dev/null --max-time 5 http://127.0.0.1:5000/v3 &&
                 curl -s -o /dev/null --max-time 5 http://127.0.0.1:8004/ &&
                 curl -s -o /dev/null --max-time 5 http://127.0.0.1:8000/ &&
                 curl -s -o /dev/null --max-time 5 http://127.0.0.1:8774/ &&
-                [ -r /etc/heatlab-demorc ]
+                [ -r /etc/heatlab-demorc ] || return 1
+        # Swift's proxy and Zaqar (its forwarder) of NOTES-swift.md
+        [ "$with_swift" = 0 ] || {
+                curl -s -o /dev/null --max-time 5 http://127.0.0.1:8090/info &&
+                        curl -s -o /dev/null --max-time 5 http://127.0.0.1:8888/
+        }
+}
+# run_closed CMD...: CMD without the descriptors beyond 0-2 this script inherited. The daemons setup.sh
+# starts would otherwise keep the engine lock of `flock LOCK meson test ...` for as long as they run.
+run_closed() {
+        (
+                for fd in /proc/"$BASHPID"/fd/*; do
+                        fd=${fd##*/}
+                        [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+                done
+                exec "$@"
+        )
 }
 docker version >/dev/null 2>&1 || skip "no Docker Engine"
 if ! lab_up; then
         [ -x "$lab/setup.sh" ] || skip "no Heat lab at $lab"
-        log "Heat lab is down: running $lab/setup.sh"
-        if ! "$lab/setup.sh" >"$work/setup.log" 2>&1 || ! lab_up; then
+        log "Heat lab is down: running SWIFT=1 ZAQAR=1 $lab/setup.sh"
+        if ! run_closed env SWIFT=1 ZAQAR=1 "$lab/setup.sh" >"$work/setup.log" 2>&1 || ! lab_up; then
                 tail -20 "$work/setup.log"
                 skip "the Heat lab could not be started"
         fi
@@ -175,8 +197,34 @@ text = open(sys.argv[1], errors="replace").read()
 boot = json.load(open(sys.argv[2]))
 secrets = [v for sec in boot.values() if isinstance(sec, dict) for k, v in sec.items()
            if k in ("password", "secret_access_key") and v]
+# a Swift temp URL (POLL_TEMP_URL): its signature
+secrets += [v.split("temp_url_sig=")[1].split("&")[0] for sec in boot.values() if isinstance(sec, dict)
+            for k, v in sec.items() if k == "metadata_url" and "temp_url_sig=" in v]
 sys.exit(1 if any(s in text for s in secrets) or not secrets else 0)
 PY
+}
+
+zq() { /usr/bin/python3 "$src/tests/e2e/zaqar-queue.py" "$@"; }
+has_action() { zq "$1" actions 2>/dev/null | grep -qx "$2"; } # has_action BOOT ACTION: a queued message for it
+
+# queue_drained BOOT SECONDS: the server's Zaqar queue is empty (the agent deleted what it claimed).
+queue_drained() {
+        local deadline=$((SECONDS + $2))
+        while [ "$(zq "$1" count 2>/dev/null)" != 0 ]; do
+                [ $SECONDS -ge $deadline ] && return 1
+                sleep 1
+        done
+}
+
+# wait_exit PID SECONDS: the process ended within SECONDS; its exit status in $exit_rc.
+wait_exit() {
+        local deadline=$((SECONDS + $2))
+        while kill -0 "$1" 2>/dev/null; do
+                [ $SECONDS -ge $deadline ] && return 1
+                sleep 0.2
+        done
+        wait "$1"
+        exit_rc=$?
 }
 
 cleanup() {
@@ -234,6 +282,10 @@ pod_lifecycle() {
                 --parameter pod_name="$name" --parameter server_name="$name-node" --parameter host_port="$port" \
                 --parameter message=v1 --parameter grace_period=2 "$name" >/dev/null || fail "stack create"
         bootstrap "$name" "$boot" || fail "no os_collect_config output"
+        local collector
+        case $1 in POLL_SERVER_HEAT) collector=heat ;; POLL_SERVER_CFN) collector=cfn ;;
+                POLL_TEMP_URL) collector=request ;; ZAQAR_MESSAGE) collector=zaqar ;; esac
+        check "the node is told to poll the $collector collector" grep -q "\"collectors\": \[\"$collector\"" "$boot"
         start_agent "$name" "$boot" "$state"
         s=$(wait_status "$name" 300 CREATE_COMPLETE)
         check "create: $s" [ "$s" = CREATE_COMPLETE ]
@@ -245,6 +297,11 @@ pod_lifecycle() {
         check "deploy_stdout names the pod's containers" grep -q "\"/$name.web\"" <<<"$out1"
         check "the inspected containers are the running ones" [ "$ids1" = "$(pod_ids "$name")" ]
         check "deploy_status_code 0" [ "$(output "$name" deploy_status_code)" = 0 ]
+        if [ "$1" = ZAQAR_MESSAGE ]; then
+                check "the server's queue is drained: what the agent claimed it deleted" queue_drained "$boot" 30
+                check "the metadata taken from the queue is kept in the state dir" test -s "$state/zaqar-metadata.json"
+                check "the agent's Client-ID is kept in the state dir" test -s "$state/zaqar-client-id"
+        fi
 
         log "update $name (message v1 -> v2)"
         openstack stack update --existing --parameter message=v2 "$name" >/dev/null || fail "stack update"
@@ -252,6 +309,7 @@ pod_lifecycle() {
         check "update: $s" [ "$s" = UPDATE_COMPLETE ]
         redeployed "$name" "$port" "$ids1"
         local ids2=$ids_now
+        [ "$1" = ZAQAR_MESSAGE ] && check "the queue is drained after the update" queue_drained "$boot" 30
 
         if [ "$5" = yes ]; then
                 log "invalid update of $name"
@@ -392,6 +450,81 @@ crash_docker() {
         stop_agent "$agent_pid"
 }
 
+# A ZAQAR_MESSAGE stack whose agent is killed after it claimed the metadata (before anything is stored),
+# and, for the update, after it stored it but before it deleted the messages.
+zaqar_crash() {
+        local name=phe2e-zqcrash-$$ port s t0 took
+        port=$(free_port 18900 18999) || fail "no free port in 18900-18999"
+        stacks+=("$name")
+        pods+=("$name")
+        local boot=$work/$name.boot.json state=$work/$name.state
+
+        log "create $name (ZAQAR_MESSAGE + ZAQAR_SIGNAL), pod on port $port"
+        openstack stack create -t "$tmpl" --parameter config_transport=ZAQAR_MESSAGE \
+                --parameter signal_transport=ZAQAR_SIGNAL --parameter pod_name="$name" \
+                --parameter server_name="$name-node" --parameter host_port="$port" --parameter message=v1 \
+                --parameter grace_period=2 "$name" >/dev/null || fail "stack create"
+        bootstrap "$name" "$boot" || fail "no os_collect_config output"
+        local deadline=$((SECONDS + 120))
+        while [ "$(zq "$boot" deployments 2>/dev/null)" != 1 ] && [ $SECONDS -lt $deadline ]; do sleep 1; done
+        check "Heat posted the CREATE metadata to the queue" [ "$(zq "$boot" deployments)" = 1 ]
+
+        log "agent 1: killed right after its claim"
+        PODHOOK_TEST_FAULT=zaqar-after-claim start_agent "$name" "$boot" "$state"
+        check "it died at the fault point" wait_exit "$agent_pid" 60
+        check "with the fault's exit status" [ "$exit_rc" = 86 ]
+        t0=$SECONDS
+        check "the claimed messages are still in the queue" [ "$(zq "$boot" deployments)" = 1 ]
+        check "nothing was stored" [ ! -e "$state/zaqar-metadata.json" ]
+
+        log "agent 2: the messages are claimed by the dead agent until the claim runs out"
+        start_agent "$name" "$boot" "$state"
+        s=$(wait_status "$name" 300 CREATE_COMPLETE)
+        took=$((SECONDS - t0))
+        check "create after the crash: $s" [ "$s" = CREATE_COMPLETE ]
+        log "CREATE_COMPLETE ${took}s after the kill"
+        check "not before the claim ran out (60 s)" [ "$took" -ge 55 ]
+        check "the pod serves on port $port" serves "$port"
+        check "the queue is drained" queue_drained "$boot" 30
+        check "CREATE ran once" [ "$(grep -c "running CREATE" "$work/$name.log")" = 1 ]
+        local ids1
+        ids1=$(pod_ids "$name")
+        stop_agent "$agent_pid"
+
+        log "update $name; agent 3: killed after storing the metadata, before deleting its messages"
+        openstack stack update --existing --parameter message=v2 "$name" >/dev/null || fail "stack update"
+        deadline=$((SECONDS + 120))
+        while ! has_action "$boot" UPDATE && [ $SECONDS -lt $deadline ]; do sleep 1; done
+        check "Heat posted the UPDATE metadata" has_action "$boot" UPDATE
+        PODHOOK_TEST_FAULT=zaqar-before-delete start_agent "$name" "$boot" "$state"
+        check "it died at the fault point" wait_exit "$agent_pid" 60
+        check "with the fault's exit status" [ "$exit_rc" = 86 ]
+        check "the UPDATE metadata is stored" grep -q '"UPDATE"' "$state/zaqar-metadata.json"
+        check "its message is still in the queue" has_action "$boot" UPDATE
+        check "nothing was run or signalled" [ "$(stack_status "$name")" = UPDATE_IN_PROGRESS ]
+
+        log "agent 4: runs the stored update at once; the messages come back and are deleted"
+        t0=$SECONDS
+        start_agent "$name" "$boot" "$state"
+        s=$(wait_status "$name" 300 UPDATE_COMPLETE)
+        took=$((SECONDS - t0))
+        check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
+        log "UPDATE_COMPLETE ${took}s after the restart"
+        check "without waiting for the claim" [ "$took" -lt 50 ]
+        redeployed "$name" "$port" "$ids1"
+        check "the messages that came back are deleted" queue_drained "$boot" 120
+        check "UPDATE ran once" [ "$(grep -c "running UPDATE" "$work/$name.log")" = 1 ]
+        check "and the pod was not touched again" [ "$ids_now" = "$(pod_ids "$name")" ]
+
+        log "delete $name"
+        openstack stack delete -y "$name" >/dev/null || fail "stack delete"
+        s=$(wait_status "$name" 300 GONE)
+        check "delete: $s" [ "$s" = GONE ]
+        check "the pod is gone" [ -z "$(pod_all "$name")" ]
+        check "no secret of the bootstrap in the agent's log" no_secret "$work/$name.log" "$boot"
+        stop_agent "$agent_pid"
+}
+
 case $case_name in
 heat)
         # The Nova template cannot run here (no Nova), but Heat must accept it.
@@ -400,6 +533,9 @@ heat)
         pod_lifecycle POLL_SERVER_HEAT HEAT_SIGNAL 18500 18699 yes
         ;;
 cfn) pod_lifecycle POLL_SERVER_CFN CFN_SIGNAL 18700 18899 no ;;
+zaqar) pod_lifecycle ZAQAR_MESSAGE ZAQAR_SIGNAL 18500 18699 yes ;;
+tempurl) pod_lifecycle POLL_TEMP_URL TEMP_URL_SIGNAL 18700 18899 yes ;;
+zaqar-crash) zaqar_crash ;;
 crash) crash_resume ;;
 crash-docker) crash_docker ;;
 *) fail "unknown case $case_name" ;;
