@@ -386,6 +386,10 @@ static void agent_apply_cfg(PhAgent *a) {
         a->external.timeout = c->hook_timeout;
         a->docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
         a->docker.grace_seconds = c->grace_seconds;
+        a->docker.start_window = c->start_window;
+        a->docker.start_window_set = true;
+        a->docker.ready_timeout = c->ready_timeout;
+        a->docker.ready_timeout_set = true;
         a->docker.state_dir = a->state_dir_real;
         a->outbox->retry_max = c->retry_max;
         a->outbox->request_timeout = c->request_timeout;
@@ -435,6 +439,31 @@ static int agent_use_config(PhAgent *a, const PhConfig *cfg, char **ret_hash, Ph
         return agent_use_occ(a, occ, reterr);
 }
 
+/* Pod updates a killed podhook left unfinished are undone (or finished) before anything else runs, by
+ * every hook entry that can. No engine at all is no reason to say anything: there is nothing to repair
+ * then. */
+static void agent_repair_pods(PhAgent *a) {
+        for (size_t i = 0; i < ELEMENTSOF(a->hooks); i++) {
+                _cleanup_error_ PhError *err = NULL;
+                _cleanup_free_ char *summary = NULL;
+                const PhHook *h = &a->hooks[i];
+
+                if (!h->ops || !h->ops->recover)
+                        continue;
+                if (h->ops->recover(h, &summary, &err) < 0) {
+                        if (err && (err->code == ENOENT || err->code == ECONNREFUSED))
+                                log_debug("%s: no pod repairs: %s", h->ops->name, ph_error_msg(err));
+                        else
+                                log_warning("%s: repairing interrupted pod updates: %s", h->ops->name,
+                                            ph_error_msg(err));
+                }
+                char *save = NULL;
+                for (char *line = summary ? strtok_r(summary, "\n", &save) : NULL; line;
+                     line = strtok_r(NULL, "\n", &save))
+                        log_info("%s", line);
+        }
+}
+
 int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **reterr) {
         _cleanup_(agent_freep) PhAgent *a = xcalloc(1, sizeof(*a));
         int r;
@@ -479,6 +508,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
                 return r;
         agent_status_sources(a);
         a->applied = state_load_json(a->state, METADATA_STATE_FILE);
+        agent_repair_pods(a);
         *ret = TAKE_PTR(a);
         return 0;
 }

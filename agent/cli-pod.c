@@ -16,6 +16,7 @@
 #include "common/secret.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
+#include "docker/pod-exec.h"
 #include "docker/pod.h"
 #include "kubelet/convert.h"
 #include "kubelet/yaml-out.h"
@@ -26,6 +27,9 @@
 #define EXIT_NOINPUT 66
 #define HOOK_INPUT_MAX (16u * 1024u * 1024u)
 #define GRACE_MAX 3600u
+#define SECONDS_MAX 3600u
+/* The agent's variable for its state directory, honoured by the pod commands too. */
+#define STATE_DIR_ENV "PODHOOK_STATE_DIR"
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg) {
         fprintf(stderr, "podhook %s: ", cmd);
@@ -51,16 +55,35 @@ static int parse_grace(const char *cmd, const char *s, unsigned *ret) {
         return 0;
 }
 
+/* --start-window and --ready-timeout: whole seconds from 0 to SECONDS_MAX. */
+static int parse_seconds(const char *cmd, const char *option, const char *s, unsigned *ret, bool *ret_set) {
+        char *end = NULL;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || !end || *end || end == s || v > SECONDS_MAX || s[0] == '-') {
+                fprintf(stderr, "podhook %s: %s wants whole seconds from 0 to %u, not '%s' (see 'podhook %s --help')\n",
+                        cmd, option, SECONDS_MAX, s, cmd);
+                return EXIT_USAGE;
+        }
+        *ret = (unsigned) v;
+        *ret_set = true;
+        return 0;
+}
+
 /* The options of the pod commands; each command accepts a subset. */
 typedef struct PodArgs {
         const char *name;
         PhPodOptions po;
         bool purge;
         bool json;
+        bool dry_run;
 } PodArgs;
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
- * j json; --help always). Returns -1 to go on, else the exit code to return at once. */
+ * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run; --help always).
+ * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -69,8 +92,14 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 { "no-init", no_argument, NULL, 'I' },
                 { "purge", no_argument, NULL, 'p' },
                 { "json", no_argument, NULL, 'j' },
+                { "state-dir", required_argument, NULL, 'S' },
+                { "start-window", required_argument, NULL, 'W' },
+                { "ready-timeout", required_argument, NULL, 'T' },
+                { "recreate", no_argument, NULL, 'R' },
+                { "dry-run", no_argument, NULL, 'D' },
                 {},
         };
+        const char *env = getenv(STATE_DIR_ENV);
         int c, r;
 
         optind = 1;
@@ -100,13 +129,39 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 case 'j':
                         a->json = true;
                         break;
+                case 'S':
+                        if (!*optarg)
+                                return usage_error(cmd, "%s", "--state-dir wants a directory");
+                        a->po.state_dir = optarg;
+                        break;
+                case 'W':
+                        r = parse_seconds(cmd, "--start-window", optarg, &a->po.start_window,
+                                          &a->po.start_window_set);
+                        if (r != 0)
+                                return r;
+                        break;
+                case 'T':
+                        r = parse_seconds(cmd, "--ready-timeout", optarg, &a->po.ready_timeout,
+                                          &a->po.ready_timeout_set);
+                        if (r != 0)
+                                return r;
+                        break;
+                case 'R':
+                        a->po.recreate = true;
+                        break;
+                case 'D':
+                        a->dry_run = true;
+                        break;
                 }
         }
+        if (!a->po.state_dir && env && *env)
+                a->po.state_dir = env;
         return -1;
 }
 
-/* Reads and checks one manifest file; prints its problems and warnings on stderr. */
-static int load_file(const char *path, PhManifest **ret) {
+/* Reads and checks one manifest file for a node whose state directory is state_dir (NULL: the
+ * default); prints its problems and warnings on stderr. */
+static int load_file(const char *path, const char *state_dir, PhManifest **ret) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -124,8 +179,10 @@ static int load_file(const char *path, PhManifest **ret) {
                 fprintf(stderr, "%s\n", ph_error_msg(err));
                 return EXIT_NOINPUT;
         }
-        /* Checked for a node whose agent keeps its state where it does by default. */
-        const PhManifestHost host = {.state_dir = PH_STATE_DIR_DEFAULT};
+        /* The validator compares absolute paths: a relative --state-dir is taken from here. */
+        _cleanup_free_ char *cwd = state_dir && state_dir[0] != '/' ? getcwd(NULL, 0) : NULL;
+        _cleanup_free_ char *abs_state = cwd ? xasprintf("%s/%s", cwd, state_dir) : NULL;
+        const PhManifestHost host = {.state_dir = abs_state ? abs_state : state_dir ? state_dir : PH_STATE_DIR_DEFAULT};
         r = manifest_load_for(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, &host, ret, &warnings,
                               &err);
         for (char **w = warnings; w && *w; w++)
@@ -161,7 +218,7 @@ int cli_validate(int argc, char **argv) {
                 return usage_error("validate", "%s", "no FILE given");
         for (int i = optind; i < argc; i++) {
                 _cleanup_(manifest_freep) PhManifest *m = NULL;
-                r = load_file(argv[i], &m);
+                r = load_file(argv[i], a.po.state_dir, &m);
                 if (r == 0)
                         printf("%s: valid\n", argv[i]);
                 /* unreadable wins over invalid: both are failures, the first is not about the content */
@@ -174,17 +231,31 @@ int cli_validate(int argc, char **argv) {
 /* --- apply ------------------------------------------------------------------------------------- */
 
 static const char apply_help[] =
-        "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] FILE\n"
+        "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
+        "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run] FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
-        "unix:///var/run/docker.sock), replacing the pod of the same name: images are pulled first, then\n"
-        "the old containers are stopped and removed and the new ones created and started. If a step fails,\n"
-        "nothing of the new pod is left. Named volumes (emptyDir) and host directories are kept.\n"
-        "Prints the 'docker inspect' of every container of the pod as a JSON array (secrets redacted).\n"
+        "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
+        "container is left alone (nothing at all is touched when nothing changed), a changed one is stopped,\n"
+        "put aside, replaced, started and checked (its lifecycle.postStart run, its livenessProbe passed),\n"
+        "and only then removed (its lifecycle.preStop run before its stop); a change of the pod's ports or\n"
+        "hostname replaces the whole pod. Images are pulled first. If a step fails, the update is rolled\n"
+        "back: the new containers go, the previous ones run again. Named volumes (emptyDir) and host\n"
+        "directories are kept. Prints the 'docker inspect' of every container of the pod as a JSON array\n"
+        "(secrets redacted) and, on stderr, what was kept, replaced, added or removed, and why.\n"
         "\n"
-        "  --name POD        pod name (default: the manifest id, else FILE's base name without extension)\n"
-        "  --grace SECONDS   stop grace period for the old containers (default 10)\n"
-        "  --no-init         do not run Docker's init as PID 1 in the containers\n"
+        "  --name POD              pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --grace SECONDS         stop grace period for the old containers (default 10)\n"
+        "  --no-init               do not run Docker's init as PID 1 in the containers\n"
+        "  --start-window SECONDS  how long a started container must keep running (default 2; 0: only that\n"
+        "                          it runs right after its start); run-once containers may exit 0 instead\n"
+        "  --ready-timeout SECONDS how long a started container's livenessProbe may take to pass, from its\n"
+        "                          first try (initialDelaySeconds after the start; default 60; 0: one try);\n"
+        "                          also the most a postStart hook may take\n"
+        "  --state-dir DIR         node key and update journals (default $PODHOOK_STATE_DIR, else\n"
+        "                          /var/lib/podhook; made 0700 if missing)\n"
+        "  --recreate              tear the old pod down first and create it anew (no rollback)\n"
+        "  --dry-run               print what would be done (as 'podhook diff') and change nothing\n"
         "\n"
         "Exit status: 0 deployed, 65 invalid manifest (nothing touched), 1 deployment failed.\n";
 
@@ -208,38 +279,102 @@ static char *pod_name_of(const char *name, const PhManifest *m, const char *path
         return name_from_file(path);
 }
 
+/* What an apply would do: the plan as text (or JSON) on stdout. */
+static int print_diff(const char *cmd, const char *pod, const PhManifest *m, const PodArgs *a) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_auto_t *plan = NULL;
+        int r;
+
+        r = docker_open(NULL, &d, &err);
+        if (r >= 0)
+                r = pod_diff(d, pod, m, &(PhPodMeta) {}, &a->po, &plan, &text, &err);
+        if (r < 0)
+                return fail(cmd, err);
+        if (a->json) {
+                if (json_dumpf(plan, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                        return EXIT_FAILURE;
+        } else if (fputs(text, stdout) == EOF)
+                return EXIT_FAILURE;
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* The command line of a command that takes one manifest FILE: its options, the manifest, the pod's
+ * name. Returns -1 to go on, else the exit code to return at once. */
+static int manifest_command(const char *cmd, const char *help, const char *allowed, int argc, char **argv,
+                            PodArgs *a, PhManifest **ret_m, char **ret_pod) {
+        int r;
+
+        r = parse_args(cmd, help, allowed, argc, argv, a);
+        if (r >= 0)
+                return r;
+        if (optind != argc - 1)
+                return usage_error(cmd, "%s", "exactly one FILE is needed");
+        if (a->name && !pod_name_is_valid(a->name))
+                return usage_error(cmd, "--name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
+                                   a->name);
+        r = load_file(argv[optind], a->po.state_dir, ret_m);
+        if (r != 0)
+                return r;
+        *ret_pod = pod_name_of(a->name, *ret_m, argv[optind]);
+        return -1;
+}
+
 int cli_apply(int argc, char **argv) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
-        _cleanup_free_ char *pod = NULL;
+        _cleanup_free_ char *pod = NULL, *summary = NULL;
         json_auto_t *inspect = NULL;
         PodArgs a = { .po.progress = isatty(STDERR_FILENO) == 1 };
-        const char *name;
         int r;
 
-        r = parse_args("apply", apply_help, "ngI", argc, argv, &a);
+        r = manifest_command("apply", apply_help, "ngIWTSRD", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
-        name = a.name;
-        if (optind != argc - 1)
-                return usage_error("apply", "%s", "exactly one FILE is needed");
-        if (name && !pod_name_is_valid(name))
-                return usage_error("apply", "--name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
-                                   name);
-        r = load_file(argv[optind], &m);
-        if (r != 0)
-                return r;
-        pod = pod_name_of(name, m, argv[optind]);
+        if (a.dry_run)
+                return print_diff("apply", pod, m, &a);
 
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
-                r = pod_apply(d, pod, m, &(PhPodMeta) {}, &a.po, &inspect, &err);
+                r = pod_apply(d, pod, m, &(PhPodMeta) {}, &a.po, &inspect, &summary, &err);
         if (r < 0)
                 return fail("apply", err);
         if (json_dumpf(inspect, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
                 return EXIT_FAILURE;
+        if (summary)
+                fprintf(stderr, "%s\n", summary);
         return EXIT_SUCCESS;
+}
+
+/* --- diff -------------------------------------------------------------------------------------- */
+
+static const char diff_help[] =
+        "Usage: podhook diff [--name POD] [--json] [--no-init] [--state-dir DIR] FILE\n"
+        "\n"
+        "Says what 'podhook apply' of the manifest would do to the running pod, changing nothing (no pull,\n"
+        "no lock, nothing written): per container keep, start, replace, add or remove, and why ('image ID',\n"
+        "'env DB_HOST', 'ports', 'command', ...). A missing image counts as changed (it would be pulled).\n"
+        "\n"
+        "  --name POD        pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --json            the plan as JSON: {pod, nothing_to_do, pod_replaced, containers: [{container,\n"
+        "                    name, action, reasons}]}\n"
+        "  --no-init         as 'apply --no-init' would run the containers\n"
+        "  --state-dir DIR   where the node key is (default $PODHOOK_STATE_DIR, else /var/lib/podhook)\n"
+        "\n"
+        "Exit status: 0 (whether or not something would change), 65 invalid manifest, 1 failure.\n";
+
+int cli_diff(int argc, char **argv) {
+        _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_free_ char *pod = NULL;
+        PodArgs a = {};
+        int r;
+
+        r = manifest_command("diff", diff_help, "njIS", argc, argv, &a, &m, &pod);
+        if (r >= 0)
+                return r;
+        return print_diff("diff", pod, m, &a);
 }
 
 /* --- convert ----------------------------------------------------------------------------------- */
@@ -270,22 +405,12 @@ int cli_convert(int argc, char **argv) {
         size_t len = 0;
         int r;
 
-        r = parse_args("convert", convert_help, "nj", argc, argv, &a);
+        r = manifest_command("convert", convert_help, "nj", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
-        if (optind != argc - 1)
-                return usage_error("convert", "%s", "exactly one FILE is needed");
-        if (a.name && !pod_name_is_valid(a.name))
-                return usage_error("convert",
-                                   "--name '%s' is not a valid pod name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
-                                   a.name);
         const char *path = argv[optind];
-        r = load_file(path, &m);
-        if (r != 0)
-                return r;
         if (!a.name && !(m->id && *m->id) && strcmp(path, "-") == 0)
                 return usage_error("convert", "%s", "standard input has no file name: give --name POD");
-        pod = pod_name_of(a.name, m, path);
         r = kubelet_pod_convert(m, pod, NULL, strcmp(path, "-") == 0 ? "<stdin>" : path, &v1, &err);
         if (r < 0) {
                 fprintf(stderr, "%s\n", ph_error_msg(err));
@@ -307,13 +432,15 @@ int cli_convert(int argc, char **argv) {
 /* --- delete ------------------------------------------------------------------------------------ */
 
 static const char delete_help[] =
-        "Usage: podhook delete [--purge] [--grace SECONDS] POD\n"
+        "Usage: podhook delete [--purge] [--grace SECONDS] [--state-dir DIR] POD\n"
         "\n"
         "Stops (all at once, with the grace period) and removes the containers of the pod. Its named\n"
         "volumes stay unless --purge is given; host directories are never removed.\n"
         "\n"
         "  --purge           also remove the pod's named volumes (emptyDir): their data is lost\n"
-        "  --grace SECONDS   stop grace period (default 10)\n";
+        "  --grace SECONDS   stop grace period (default 10)\n"
+        "  --state-dir DIR   where the pod's update journal is (default $PODHOOK_STATE_DIR, else\n"
+        "                    /var/lib/podhook)\n";
 
 int cli_delete(int argc, char **argv) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -321,7 +448,7 @@ int cli_delete(int argc, char **argv) {
         PodArgs a = {};
         int r;
 
-        r = parse_args("delete", delete_help, "gp", argc, argv, &a);
+        r = parse_args("delete", delete_help, "gpS", argc, argv, &a);
         if (r >= 0)
                 return r;
         if (optind != argc - 1)
@@ -392,14 +519,17 @@ int cli_ps(int argc, char **argv) {
 /* --- hook -------------------------------------------------------------------------------------- */
 
 static const char hook_help[] =
-        "Usage: podhook hook [--grace SECONDS] [--no-init]\n"
+        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout SECONDS]\n"
+        "                    [--state-dir DIR]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
         "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
         "deploy_stderr and deploy_status_code. The pod is named after the deployment's 'name'.\n"
         "deploy_action CREATE, UPDATE and RESUME apply the manifest in 'config'; DELETE removes the pod\n"
         "(volumes stay); SUSPEND stops its containers. Installed as an executable named 'docker' in a\n"
-        "heat-config hooks directory, podhook acts as this hook.\n";
+        "heat-config hooks directory, podhook acts as this hook. An apply changes only what changed and\n"
+        "rolls back on failure, as 'podhook apply' does (--start-window, --ready-timeout and --state-dir as\n"
+        "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n";
 
 /* Always one JSON object on stdout, even when the input is unusable: heat-config reads it. */
 static int hook_emit(json_t *result) {
@@ -425,14 +555,22 @@ int cli_hook(int argc, char **argv) {
         size_t len = 0;
         int r;
 
-        r = parse_args("hook", hook_help, "gI", argc, argv, &a);
+        r = parse_args("hook", hook_help, "gIWTS", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
                 json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
         }
         if (r >= 0)
                 return r;
-        PhDockerHookOptions o = { .grace_seconds = a.po.grace_seconds, .no_init = a.po.no_init };
+        PhDockerHookOptions o = {
+                .grace_seconds = a.po.grace_seconds,
+                .no_init = a.po.no_init,
+                .state_dir = a.po.state_dir,
+                .start_window = a.po.start_window,
+                .start_window_set = a.po.start_window_set,
+                .ready_timeout = a.po.ready_timeout,
+                .ready_timeout_set = a.po.ready_timeout_set,
+        };
         r = fd_read_all(STDIN_FILENO, HOOK_INPUT_MAX, &buf, &len, &err);
         if (r < 0)
                 return hook_fail(ph_error_msg(err));

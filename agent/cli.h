@@ -7,6 +7,7 @@
 
 int cli_validate(int argc, char **argv);
 int cli_apply(int argc, char **argv);
+int cli_diff(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_delete(int argc, char **argv);
 int cli_ps(int argc, char **argv);

@@ -22,6 +22,8 @@ typedef struct PhConfig {
         char *config;          /* our own config file; "" = none */
         char *docker_host;     /* "" = the hook's default */
         unsigned grace_seconds;
+        unsigned start_window;  /* s a started container must keep running (docker hook) */
+        unsigned ready_timeout; /* s a livenessProbe may take to pass (docker hook) */
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
         char *log_level;

@@ -44,6 +44,10 @@ static int docker_remove(const PhHook *h, const char *pod, PhError **reterr) {
         return docker_hook_remove_pod(h->data, pod, reterr);
 }
 
+static int docker_recover(const PhHook *h, char **ret_summary, PhError **reterr) {
+        return docker_hook_recover(h->data, ret_summary, reterr);
+}
+
 const PhHookOps hook_docker_ops = {
         .name = "docker",
         .group = "docker",
@@ -51,4 +55,5 @@ const PhHookOps hook_docker_ops = {
         .secret_values = docker_hook_secret_values,
         .list_owned = docker_list,
         .remove_owned = docker_remove,
+        .recover = docker_recover,
 };

@@ -49,6 +49,9 @@ typedef struct PhHookOps {
         int (*list_owned)(const PhHook *h, json_t **ret, PhError **reterr);
         /* Removes what the entry keeps for the pod (volumes stay), as a DELETE would. */
         int (*remove_owned)(const PhHook *h, const char *pod, PhError **reterr);
+        /* Optional: finishes or undoes what a killed run left half done (the agent calls it when it starts);
+         * *ret_summary: one line per pod repaired, or NULL. */
+        int (*recover)(const PhHook *h, char **ret_summary, PhError **reterr);
 } PhHookOps;
 
 /* One entry: its operations and what they work with (borrowed; e.g. PhDockerHookOptions). */

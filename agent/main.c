@@ -15,7 +15,8 @@ static const struct {
         const char *help;
 } commands[] = {
         { "validate", cli_validate, "check manifests; exit 0 when valid, 65 when not" },
-        { "apply", cli_apply, "deploy or replace a pod from a manifest" },
+        { "apply", cli_apply, "deploy a pod from a manifest, changing only what changed" },
+        { "diff", cli_diff, "what apply would change, and why" },
         { "convert", cli_convert, "print the Kubernetes v1 Pod (static pod YAML) of a manifest" },
         { "delete", cli_delete, "remove a pod (volumes stay unless --purge)" },
         { "ps", cli_ps, "list pods and their containers" },

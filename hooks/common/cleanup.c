@@ -70,3 +70,15 @@ size_t strv_length(char *const *v) {
                 n++;
         return n;
 }
+
+char **strv_copy(char *const *v) {
+        size_t n = strv_length(v);
+        char **c;
+
+        if (!v)
+                return NULL;
+        c = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                c[i] = xstrdup(v[i]);
+        return c;
+}

@@ -57,3 +57,5 @@ static inline void strv_freep(char ***v) {
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 size_t strv_length(char *const *v);
+/* A deep copy of v (NULL for NULL). */
+char **strv_copy(char *const *v);

@@ -26,3 +26,15 @@ char *digest_hmac_sha256_base64(const void *key, size_t key_len, const void *dat
         EVP_EncodeBlock((unsigned char *) out, md, (int) md_len);
         return xstrdup(out);
 }
+
+char *digest_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+        if (!HMAC(EVP_sha256(), key, (int) key_len, data, len, md, &md_len))
+                abort();
+        for (unsigned i = 0; i < md_len; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        return xasprintf("hmac-sha256:%s", hex);
+}

@@ -120,6 +120,8 @@ static int transfer_setup(Transfer *t, const PhHttpRequest *req, PhError **reter
         }
         if (req->unix_socket)
                 curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+        if (req->direct)
+                curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
         if (req->ca_file)
                 curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
         /* Only plain HTTP(S); a redirect is an answer the caller looks at, never followed blindly. */
@@ -332,7 +334,7 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                         int r = transfer_finish(&ts[i], msg->data.result, &rets[i], &err);
                         /* As request_once says it: a request that went out in full may have been acted on. */
                         if (r < 0) {
-                                rets[i] = (PhHttpResponse){.request_sent = transfer_sent(&ts[i])};
+                                rets[i] = (PhHttpResponse){.request_sent = transfer_sent(&ts[i]), .error = r};
                                 curl_easy_getinfo(ts[i].curl, CURLINFO_RESPONSE_CODE, &rets[i].status);
                         } else
                                 rets[i].request_sent = true;

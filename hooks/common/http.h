@@ -31,6 +31,7 @@ typedef struct PhHttpRequest {
         long low_speed_secs;         /* abort when < 1 byte/s for this long; 0 = off */
         size_t max_body;             /* cap on the buffered response; 0 = 64 MiB */
         const char *ca_file;         /* optional CA bundle for https */
+        bool direct;                 /* never through a proxy of $http_proxy (a pod's own address) */
         /* 301, 302, 307 and 308 answers whose Location has the same scheme, host and port are followed
          * this many times, with the method and body kept (0: none; other 3xx are always returned). */
         unsigned max_redirects;
@@ -46,6 +47,7 @@ typedef struct PhHttpResponse {
         char *body;      /* NUL-terminated, may be NULL when streamed or empty */
         size_t body_len;
         char **headers;  /* NULL-terminated "Name: value" lines of the last response */
+        int error;       /* http_request_parallel: -ETIMEDOUT, -ECONNREFUSED ... when no answer came */
         /* The whole request (headers and body) was handed to the connection: when no complete answer
          * came back, the server may still have acted on it. */
         bool request_sent;

@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/http.h"
@@ -15,12 +17,19 @@
 /* Pulls and imports report progress as they go; only a long silence means trouble. */
 #define STREAM_LOW_SPEED_SECS 600L
 
+/* Reads that fail for want of an answer (or with a 5xx) are tried this often before they count. */
+#define READ_ATTEMPTS 4
+
 struct PhDocker {
         char *base;        /* "http://localhost" or "http://host:port" */
         char *unix_socket; /* NULL over TCP */
         char version[16];  /* "1.41" */
         PhDockerEngine engine;
         const PhHttpCancel *cancel; /* pulls and imports only */
+        /* The test fault point (DOCKER_CRASH_ENV): SIGKILL ourselves once this many mutating calls have
+         * been answered; 0 = off. */
+        unsigned long crash_after;
+        unsigned long mutating_done;
 };
 
 PhDocker *docker_free(PhDocker *d) {
@@ -163,19 +172,33 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
         if (d->unix_socket && access(d->unix_socket, F_OK) < 0)
                 return ph_error_set(reterr, errno, "Docker Engine at %s: %s: %m (is dockerd running?)", host,
                                     d->unix_socket);
-        r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &resp, reterr);
+        /* GET /_ping carries the API version in a header and costs the daemon nothing; GET /version
+         * makes dockerd run `runc --version` (6-8 ms). An engine (or proxy) without the header still
+         * answers /version. */
+        r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/_ping", false, &resp, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "Docker Engine at %s", host);
-        if (resp.status != 200) {
-                _cleanup_free_ char *msg = error_text(&resp);
-                return ph_error_set(reterr, EIO, "Docker Engine at %s: GET /version: %s", host, msg);
+        const char *api = http_response_header(&resp, "API-Version");
+        _cleanup_(http_response_done) PhHttpResponse vresp = {};
+        json_auto_t *v = NULL;
+        if (!api || sscanf(api, "%u.%u", &major, &minor) != 2) {
+                r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &vresp, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "Docker Engine at %s", host);
+                if (vresp.status != 200) {
+                        _cleanup_free_ char *msg = error_text(&vresp);
+                        return ph_error_set(reterr, EIO, "Docker Engine at %s: GET /version: %s", host, msg);
+                }
+                v = json_loads(vresp.body ? vresp.body : "", 0, NULL);
+                api = json_string_value(json_object_get(v, "ApiVersion"));
+                if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
+                        return ph_error_set(reterr, EPROTO, "Docker Engine at %s: no ApiVersion in GET /version",
+                                            host);
         }
-        d->engine = docker_engine_from_headers(http_response_header(&resp, "Server"),
-                                               http_response_header(&resp, "Libpod-Api-Version"));
-        json_auto_t *v = json_loads(resp.body ? resp.body : "", 0, NULL);
-        const char *api = json_string_value(json_object_get(v, "ApiVersion"));
-        if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
-                return ph_error_set(reterr, EPROTO, "Docker Engine at %s: no ApiVersion in GET /version", host);
+        /* Both engines name themselves in the headers of /_ping as of /version. */
+        const PhHttpResponse *named = vresp.status ? &vresp : &resp;
+        d->engine = docker_engine_from_headers(http_response_header(named, "Server"),
+                                               http_response_header(named, "Libpod-Api-Version"));
         if (major > DOCKER_API_MAX_MAJOR || (major == DOCKER_API_MAX_MAJOR && minor > DOCKER_API_MAX_MINOR)) {
                 major = DOCKER_API_MAX_MAJOR;
                 minor = DOCKER_API_MAX_MINOR;
@@ -184,8 +207,30 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
                 return ph_error_set(reterr, ENOTSUP, "Docker Engine at %s: API %s is too old (1.%d or newer needed)",
                                     host, api, DOCKER_API_MIN_MINOR);
         snprintf(d->version, sizeof(d->version), "%u.%u", major, minor);
+        const char *crash = getenv(DOCKER_CRASH_ENV);
+        if (crash && *crash)
+                d->crash_after = strtoul(crash, NULL, 10);
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+/* Anything that may change the Engine's state: not a read, not a wait for a container. */
+static bool is_mutating(const char *method, const char *path) {
+        size_t n = strcspn(path, "?");
+
+        if (n >= 5 && strncmp(path + n - 5, "/wait", 5) == 0)
+                return false;
+        return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* The fault point of the crash tests: a kill right after an answered call, the worst moment for
+ * whatever comes next. */
+static void count_mutating(PhDocker *d, size_t n) {
+        if (n == 0 || d->crash_after == 0)
+                return;
+        d->mutating_done += n;
+        if (d->mutating_done >= d->crash_after)
+                (void) kill(getpid(), SIGKILL);
 }
 
 int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
@@ -207,6 +252,7 @@ int docker_call(PhDocker *d, const char *method, const char *path, const json_t 
         r = request(d, &req, path, true, &resp, reterr);
         if (r < 0)
                 return r;
+        count_mutating(d, is_mutating(method, path) ? 1 : 0);
         if (ret_status)
                 *ret_status = resp.status;
         if (!status_ok(resp.status)) {
@@ -218,38 +264,101 @@ int docker_call(PhDocker *d, const char *method, const char *path, const json_t 
         return 0;
 }
 
-int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
-                         bool ok_missing, PhError **reterr) {
+int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
+        static const char *const json_headers[] = { "Content-Type: application/json", NULL };
         _cleanup_free_ PhHttpRequest *reqs = xcalloc(n ? n : 1, sizeof(PhHttpRequest));
         _cleanup_free_ PhHttpResponse *resps = xcalloc(n ? n : 1, sizeof(PhHttpResponse));
-        _cleanup_free_ char **urls = xcalloc(n ? n : 1, sizeof(char *));
+        _cleanup_strv_free_ char **urls = xcalloc(n + 1, sizeof(char *));
+        _cleanup_strv_free_ char **texts = xcalloc(n + 1, sizeof(char *));
         _cleanup_error_ PhError *err = NULL;
+        size_t mutating = 0;
         int result = 0;
 
         if (n == 0)
                 return 0;
         for (size_t i = 0; i < n; i++) {
-                urls[i] = xasprintf("%s/v%s%s", d->base, d->version, paths[i]);
+                PhDockerCall *c = &calls[i];
+                urls[i] = xasprintf("%s/v%s%s", d->base, d->version, c->path);
+                texts[i] = c->body ? json_dumps(c->body, JSON_COMPACT) : NULL;
+                if (c->body && !texts[i])
+                        abort();
                 reqs[i] = (PhHttpRequest) {
-                        .method = method,
+                        .method = c->method,
                         .url = urls[i],
                         .unix_socket = d->unix_socket,
-                        .timeout_ms = timeout_ms,
+                        .headers = c->body ? json_headers : NULL,
+                        .body = texts[i],
+                        .body_len = texts[i] ? strlen(texts[i]) : 0,
+                        .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : CALL_TIMEOUT_MS,
                 };
+                c->r = 0;
+                c->status = 0;
+                c->json = NULL;
+                c->err = NULL;
         }
-        /* A transport failure of one request still leaves the others' answers in resps. */
-        if (http_request_parallel(reqs, n, resps, &err) < 0)
-                result = ph_error_append(reterr, err ? err->code : EIO, "%s", ph_error_msg(err));
+        /* A transport failure of one request still leaves the others' answers in resps; which one
+         * failed is told by its missing status. */
+        (void) http_request_parallel(reqs, n, resps, &err);
         for (size_t i = 0; i < n; i++) {
-                if (resps[i].status != 0 && !status_ok(resps[i].status) &&
-                    !(ok_missing && resps[i].status == 404)) {
-                        _cleanup_free_ char *msg = error_text(&resps[i]);
-                        result = ph_error_append(reterr, answer_errno(d, &resps[i]), "%s", msg);
+                PhDockerCall *c = &calls[i];
+                c->status = resps[i].status;
+                if (c->status == 0) {
+                        int code = resps[i].error < 0 ? -resps[i].error : EIO;
+                        c->r = ph_error_set(&c->err, code, "%s %s: no answer: %s", c->method, c->path,
+                                            n == 1 ? ph_error_msg(err) : strerror(code));
+                } else {
+                        if (is_mutating(c->method, c->path))
+                                mutating++;
+                        if (!status_ok(c->status)) {
+                                _cleanup_free_ char *msg = error_text(&resps[i]);
+                                c->r = ph_error_set(&c->err, answer_errno(d, &resps[i]), "%s", msg);
+                        } else if (resps[i].body && resps[i].body_len > 0)
+                                c->json = json_loadb(resps[i].body, resps[i].body_len, 0, NULL);
                 }
+                if (c->r < 0 && result == 0)
+                        result = c->r;
                 http_response_done(&resps[i]);
-                free(urls[i]);
+        }
+        count_mutating(d, mutating);
+        return result;
+}
+
+void docker_call_done(PhDockerCall *c) {
+        json_decref(c->json);
+        c->json = NULL;
+        c->err = ph_error_free(c->err);
+}
+
+int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
+                         bool ok_missing, PhError **reterr) {
+        _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
+        int result = 0;
+
+        for (size_t i = 0; i < n; i++)
+                calls[i] = (PhDockerCall) { .method = method, .path = paths[i], .timeout_ms = timeout_ms };
+        (void) docker_call_many(d, calls, n);
+        for (size_t i = 0; i < n; i++) {
+                if (calls[i].r < 0 && !(ok_missing && calls[i].r == -ENOENT))
+                        result = ph_error_append(reterr, -calls[i].r, "%s", ph_error_msg(calls[i].err));
+                docker_call_done(&calls[i]);
         }
         return result;
+}
+
+int docker_get(PhDocker *d, const char *path, json_t **ret_json, PhError **reterr) {
+        for (unsigned attempt = 1;; attempt++) {
+                _cleanup_error_ PhError *err = NULL;
+                long status = 0;
+                int r = docker_call(d, "GET", path, NULL, &status, ret_json, &err);
+                /* A missing object is an answer; no answer, or a daemon in trouble, may pass. */
+                if (r >= 0 || r == -ENOENT || (status > 0 && status < 500) || attempt >= READ_ATTEMPTS) {
+                        if (r < 0 && reterr)
+                                *reterr = TAKE_PTR(err);
+                        return r;
+                }
+                struct timespec pause = { .tv_nsec = 50L * 1000000L << attempt };
+                (void) nanosleep(&pause, NULL);
+        }
 }
 
 void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag) {
@@ -269,13 +378,14 @@ void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag) {
         }
 }
 
-int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
+int docker_image_inspect(PhDocker *d, const char *ref, json_t **ret, PhError **reterr) {
         _cleanup_free_ char *name = http_escape(ref);
         _cleanup_free_ char *path = xasprintf("/images/%s/json", name);
         _cleanup_error_ PhError *err = NULL;
+        json_t *j = NULL;
         int r;
 
-        r = docker_call(d, "GET", path, NULL, NULL, NULL, &err);
+        r = docker_get(d, path, &j, &err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0) {
@@ -283,7 +393,15 @@ int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
                         *reterr = TAKE_PTR(err);
                 return r;
         }
+        if (ret)
+                *ret = j;
+        else
+                json_decref(j);
         return 1;
+}
+
+int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr) {
+        return docker_image_inspect(d, ref, NULL, reterr);
 }
 
 /* The JSON-lines stream of /images/create: every line is parsed, the first error kept. */
@@ -443,4 +561,123 @@ char *docker_label_filter(const char *const *labels) {
         if (!text)
                 abort();
         return http_escape(text);
+}
+
+/* --- exec and exits ------------------------------------------------------------------------------ */
+
+/* An attached exec's answer: the multiplexed stream of stdout and stderr (8-byte frame headers), which
+ * is only read to its end (the command's end); its bytes are not kept. */
+static int discard(const char *data, size_t len, void *userdata) {
+        size_t *n = userdata;
+
+        (void) data;
+        *n += len;
+        return 0;
+}
+
+int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit, PhError **reterr) {
+        static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+        _cleanup_free_ char *create = xasprintf("/containers/%s/exec", id);
+        json_auto_t *body = json_pack("{s:[], s:b, s:b}", "Cmd", "AttachStdout", true, "AttachStderr", true);
+        json_auto_t *created = NULL, *info = NULL;
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        size_t streamed = 0;
+        int r;
+
+        for (char *const *a = cmd; a && *a; a++)
+                json_array_append_new(json_object_get(body, "Cmd"), json_string(*a));
+        r = docker_call(d, "POST", create, body, NULL, &created, reterr);
+        if (r < 0)
+                return r;
+        const char *exec_id = json_string_value(json_object_get(created, "Id"));
+        if (!exec_id)
+                return ph_error_set(reterr, EPROTO, "no Id in the answer of POST %s", create);
+        _cleanup_free_ char *start = xasprintf("/exec/%s/start", exec_id);
+        _cleanup_free_ char *inspect = xasprintf("/exec/%s/json", exec_id);
+        /* Attached, and read to the end: Podman (4.3) never shows a detached exec as finished. */
+        static const char start_body[] = "{\"Detach\":false,\"Tty\":false}";
+        PhHttpRequest req = {
+                .method = "POST",
+                .headers = json_headers,
+                .body = start_body,
+                .body_len = sizeof(start_body) - 1,
+                .timeout_ms = timeout_ms > 0 ? timeout_ms : CALL_TIMEOUT_MS,
+                .on_data = discard,
+                .userdata = &streamed,
+        };
+        r = request(d, &req, start, true, &resp, reterr);
+        if (r < 0)
+                return r;
+        count_mutating(d, 1);
+        if (!status_ok(resp.status))
+                return ph_error_set(reterr, answer_errno(d, &resp), "POST %s: HTTP status %ld", start, resp.status);
+        r = docker_get(d, inspect, &info, reterr);
+        if (r < 0)
+                return r;
+        if (json_is_true(json_object_get(info, "Running")) || !json_is_integer(json_object_get(info, "ExitCode")))
+                return ph_error_set(reterr, EPROTO, "GET %s: the command's end was streamed, but it is not shown "
+                                                    "as finished", inspect);
+        *ret_exit = (int) json_integer_value(json_object_get(info, "ExitCode"));
+        return 0;
+}
+
+/* The events of one answer, one JSON object a line. */
+typedef struct EventLines {
+        char *buf;
+        size_t len;
+} EventLines;
+
+static int event_lines_add(const char *data, size_t len, void *userdata) {
+        EventLines *e = userdata;
+
+        if (e->len + len > 4u * 1024u * 1024u)
+                return -EFBIG;
+        e->buf = xrealloc(e->buf, e->len + len + 1);
+        memcpy(e->buf + e->len, data, len);
+        e->len += len;
+        e->buf[e->len] = '\0';
+        return 0;
+}
+
+int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code, PhError **reterr) {
+        bool podman = d->engine.kind == PH_ENGINE_PODMAN;
+        json_auto_t *filter = json_pack("{s:[s], s:[s]}", "container", id, "event", podman ? "died" : "die");
+        _cleanup_free_ char *ftext = json_dumps(filter, JSON_COMPACT);
+        _cleanup_free_ char *efilter = http_escape(ftext ? ftext : "{}");
+        /* Docker streams until "until"; Podman (4.3) answers nothing at all when given one, and ends
+         * its own list with stream=false. */
+        struct timespec now = {};
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        _cleanup_free_ char *path =
+                podman ? xasprintf("/libpod/events?stream=false&since=%lld&filters=%s", since, efilter)
+                       : xasprintf("/events?since=%lld&until=%lld.%09ld&filters=%s", since, (long long) now.tv_sec,
+                                   now.tv_nsec, efilter);
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        EventLines lines = {};
+        PhHttpRequest req = {.timeout_ms = 30000, .on_data = event_lines_add, .userdata = &lines};
+        int r;
+
+        r = request(d, &req, path, true, &resp, reterr);
+        if (r >= 0 && !status_ok(resp.status))
+                r = ph_error_set(reterr, answer_errno(d, &resp), "GET %s: HTTP status %ld", path, resp.status);
+        *ret_code = -1;
+        for (char *line = lines.buf, *next; r >= 0 && line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                json_auto_t *ev = json_loads(line, 0, NULL);
+                json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+                const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+                if (!code)
+                        code = json_string_value(json_object_get(attrs, "containerExitCode"));
+                if (code) {
+                        /* the first exit since then is the one that counts */
+                        *ret_code = (int) strtol(code, NULL, 10);
+                        break;
+                }
+                if (!next)
+                        break;
+        }
+        free(lines.buf);
+        return r < 0 ? r : *ret_code >= 0 ? 1 : 0;
 }

@@ -36,8 +36,12 @@ typedef struct PhDockerEngine {
  * else is taken for Docker. Pure. */
 PhDockerEngine docker_engine_from_headers(const char *server, const char *libpod_api_version);
 
+/* A test fault point, for the crash tests only: with DOCKER_CRASH_ENV=N the process kills itself with
+ * SIGKILL as soon as N mutating calls (anything but GET) have been answered. */
+#define DOCKER_CRASH_ENV "PODHOOK_TEST_CRASH_AFTER_CALLS"
+
 /* Connects to host (NULL: $DOCKER_HOST, else unix:///var/run/docker.sock; unix://PATH, tcp://HOST:PORT or
- * http://HOST:PORT) and negotiates the API version: min(server's ApiVersion, 1.41). */
+ * http://HOST:PORT) and negotiates the API version: min(server's API-Version (GET /_ping), 1.41). */
 int docker_open(const char *host, PhDocker **ret, PhError **reterr);
 PhDocker *docker_free(PhDocker *d);
 PH_DEFINE_CLEANUP(PhDocker *, docker_free)
@@ -57,6 +61,25 @@ const PhDockerEngine *docker_engine(const PhDocker *d);
  * ret_status (optional) always gets the status when an answer arrived. */
 int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
                 json_t **ret_json, PhError **reterr);
+/* One of several calls made together: what to send, and what came back. */
+typedef struct PhDockerCall {
+        const char *method;
+        const char *path;   /* below the version prefix, escaped */
+        const json_t *body; /* may be NULL */
+        long timeout_ms;    /* 0: the default of a call */
+        /* results, as docker_call gives them; free with docker_call_done() */
+        int r;        /* 0, -ENOENT (404), -EEXIST (409; Podman: a name in use), -ETIMEDOUT (no answer in time), -EIO */
+        long status;  /* 0 when no answer came */
+        json_t *json; /* the parsed answer, or NULL */
+        PhError *err; /* when r < 0: Docker's message */
+} PhDockerCall;
+/* Makes the n calls concurrently; each gets its own result. Returns 0 if all succeeded, else the
+ * first failure's code. */
+int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n);
+void docker_call_done(PhDockerCall *c);
+/* A read (GET), tried again a few times when no answer came or the daemon answered 5xx: one lost
+ * answer must not fail (or roll back) an apply. 404 is -ENOENT at once. */
+int docker_get(PhDocker *d, const char *path, json_t **ret_json, PhError **reterr);
 /* The same method on n paths concurrently, no body; each path may take up to timeout_ms. Fails if any
  * call failed (404s count as done when ok_missing), with one line per failure. */
 int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
@@ -65,6 +88,9 @@ int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, si
 /* Splits an image reference into what /images/create wants: "repo:tag" -> ("repo", "tag"),
  * "repo@sha256:..." -> ("repo", "sha256:..."), "repo" -> ("repo", "latest"). Registry ports are kept. */
 void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag);
+/* 1 and *ret (optional, new ref: GET /images/{ref}/json, with its "Id") if the image is present
+ * locally, 0 if not. */
+int docker_image_inspect(PhDocker *d, const char *ref, json_t **ret, PhError **reterr);
 /* 1 if the image is present locally, 0 if not. */
 int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr);
 /* Pulls ref (always with a tag). Every streamed line is parsed; an "error"/"errorDetail" inside the
@@ -75,6 +101,15 @@ int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **ret
 int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
                         const char *changes, PhError **reterr);
 
+/* Runs cmd in the running container id through the Engine's exec API, attached (the answer is read to
+ * the command's end, within timeout_ms; 0: the default of a call), and gives its exit code. -ETIMEDOUT
+ * when it ran longer (it goes on in the container: the API cannot stop it); -EEXIST/-EIO as the Engine
+ * says when the container does not run (409 on Docker, 500 on Podman). */
+int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit, PhError **reterr);
+/* The exit code of the container's first exit since the time since (seconds since the epoch), from the
+ * Engine's events: what an inspect no longer says once a restart policy has started it again (Podman
+ * resets State.ExitCode then). 1 and *ret_code, or 0 (and -1) when no exit is listed. */
+int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code, PhError **reterr);
 /* What the Engine's answers say, without I/O (the fuzz target calls these). docker_stream_parse: an
  * /images/create answer as pull and import read it, the body arriving in pieces of chunk bytes (0: at
  * once), then its status: 0, or the error they give. docker_error_text: the text of an error answer

@@ -8,6 +8,7 @@
 #include "common/secret.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
+#include "docker/pod-exec.h"
 #include "docker/pod.h"
 #include "manifest/manifest.h"
 
@@ -49,8 +50,32 @@ static json_t *result_json(HookResult *h) {
         return deployment_result(out ? out : "[]", h->stderr_text, h->status);
 }
 
+static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
+        return (PhPodOptions) {
+                .grace_seconds = o ? o->grace_seconds : 0,
+                .no_init = o && o->no_init,
+                .progress = o && o->progress,
+                .state_dir = o ? o->state_dir : NULL,
+                .start_window = o ? o->start_window : 0,
+                .start_window_set = o && o->start_window_set,
+                .ready_timeout = o ? o->ready_timeout : 0,
+                .ready_timeout_set = o && o->ready_timeout_set,
+        };
+}
+
+/* A whole number of seconds from 0 to 3600 in the deployment's options: *ret and *ret_set. */
+static void option_seconds(const json_t *opts, const char *key, unsigned *ret, bool *ret_set) {
+        json_t *v = json_object_get(opts, key);
+
+        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 3600) {
+                *ret = (unsigned) json_integer_value(v);
+                *ret_set = true;
+        }
+}
+
 /* The deployment's `options` (or, when it has none, those beside a wrapped manifest's `manifest:`) may
- * carry grace_period (seconds) and init (bool). */
+ * carry grace_period, start_window and ready_timeout (seconds) and init (bool); they win over the hook's
+ * own. */
 static void options_from(const json_t *opts, PhPodOptions *po) {
         json_t *grace = json_object_get(opts, "grace_period");
         json_t *init = json_object_get(opts, "init");
@@ -59,6 +84,8 @@ static void options_from(const json_t *opts, PhPodOptions *po) {
                 po->grace_seconds = (unsigned) json_integer_value(grace);
         if (json_is_boolean(init))
                 po->no_init = !json_boolean_value(init);
+        option_seconds(opts, "start_window", &po->start_window, &po->start_window_set);
+        option_seconds(opts, "ready_timeout", &po->ready_timeout, &po->ready_timeout_set);
 }
 
 static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
@@ -157,11 +184,7 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
         _cleanup_free_ char *pod = NULL, *source = NULL;
-        PhPodOptions po = {
-                .grace_seconds = o ? o->grace_seconds : 0,
-                .no_init = o && o->no_init,
-                .progress = o && o->progress,
-        };
+        PhPodOptions po = pod_options_of(o);
         const char *name, *action;
         int r;
 
@@ -220,23 +243,24 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
                                                      o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT};
                 if (load_manifest(deployment, source, &host, &m, &po, &h) >= 0) {
                         _cleanup_free_ char *conflict = NULL;
+                        _cleanup_free_ char *summary = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
                         if (r >= 0) {
                                 docker_set_cancel(d, o ? o->cancel : NULL);
                                 r = owner_conflict(d, pod, &meta, o, &conflict, &err);
                         }
-                        if (r >= 0 && !conflict)
-                                r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &err);
+                        if (r >= 0 && !conflict) {
+                                PhPodUndo undo = POD_UNDO_NONE;
+                                r = pod_apply_undo(d, pod, m, &meta, &po, &h.stdout_json, &summary, &undo, &err);
+                                h.rolled_back = undo == POD_UNDO_ROLLED_BACK;
+                        }
                         if (r < 0)
                                 result_fail(&h, 1, err);
                         else if (conflict) {
                                 result_say(&h, conflict);
                                 h.status = 1;
-                        } else {
-                                _cleanup_free_ char *note =
-                                        xasprintf("pod %s applied: %zu container(s)", pod, m->n_containers);
-                                result_say(&h, note);
-                        }
+                        } else
+                                result_say(&h, summary);
                 }
         } else {
                 _cleanup_free_ char *msg = xasprintf("deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME",
@@ -302,11 +326,22 @@ int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **
 
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
-        PhPodOptions po = { .grace_seconds = o ? o->grace_seconds : 0 };
+        PhPodOptions po = pod_options_of(o);
         int r;
 
         r = docker_open(o ? o->docker_host : NULL, &d, reterr);
         if (r < 0)
                 return r;
         return pod_delete(d, pod, &po, false, reterr);
+}
+
+int docker_hook_recover(const PhDockerHookOptions *o, char **ret_summary, PhError **reterr) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        PhPodOptions po = pod_options_of(o);
+        int r;
+
+        r = docker_open(o ? o->docker_host : NULL, &d, reterr);
+        if (r < 0)
+                return r;
+        return pod_recover_all(d, &po, ret_summary, reterr);
 }

@@ -6,17 +6,22 @@
 
 #include "common/error.h"
 #include "common/http.h"
+#include "docker/pod-state.h"
 
 typedef struct json_t json_t;
 
-/* Where the agent keeps its state unless told otherwise (--state-dir). */
-#define PH_STATE_DIR_DEFAULT "/var/lib/podhook"
 
 typedef struct PhDockerHookOptions {
         const char *docker_host; /* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
         unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
         bool no_init;            /* do not run Docker's init as PID 1 */
         bool progress;           /* show pull progress on stderr (a terminal) */
+        const char *state_dir;   /* the agent's (absolute): node key and update journals, and no hostDir
+                                  * may reach it; NULL: PH_STATE_DIR_DEFAULT */
+        unsigned start_window;   /* seconds started containers must keep running (see PhPodOptions) */
+        bool start_window_set;   /* false: the default (2 s) */
+        unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
+        bool ready_timeout_set;  /* false: the default (60 s) */
         /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
          * carries another Heat deployment's labels is only taken over when this says it is not; without
          * it, every other deployment counts as listed. */
@@ -27,8 +32,6 @@ typedef struct PhDockerHookOptions {
         const char *dropin;
         /* Per run, optional (borrowed): stops a pull (before anything is changed) when it says so. */
         const PhHttpCancel *cancel;
-        const char
-                *state_dir; /* the agent's (absolute): no hostDir may reach it; NULL: PH_STATE_DIR_DEFAULT */
 } PhDockerHookOptions;
 
 /* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",
@@ -59,3 +62,6 @@ char **docker_hook_secret_values(const json_t *deployment);
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
 /* Removes the pod's containers (volumes stay), as a DELETE would. */
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr);
+/* Repairs every update a killed process left unfinished (by the journals in the state directory), as
+ * the agent does when it starts. *ret_summary (optional): a line per pod repaired. */
+int docker_hook_recover(const PhDockerHookOptions *o, char **ret_summary, PhError **reterr);

@@ -4,15 +4,13 @@
 #include <string.h>
 
 #include "common/digest.h"
-#include "common/fileio.h"
 #include "common/http.h"
+#include "common/log.h"
 #include "common/secret.h"
-#include "docker/hostports.h"
-#include "docker/infra.h"
+#include "docker/pod-probe.h"
+#include "docker/pod-spec.h"
+#include "docker/pod-state.h"
 #include "docker/pod.h"
-
-/* Linux hostnames are at most 64 bytes with the NUL. */
-#define HOSTNAME_MAX 63
 
 static bool name_char_ok(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
@@ -54,7 +52,7 @@ char *pod_name_sanitize(const char *name) {
         return xasprintf("%s-%.8s", s, hash + strlen("sha256:"));
 }
 
-static unsigned grace_of(const PhPodOptions *o) {
+unsigned pod_grace(const PhPodOptions *o) {
         return o && o->grace_seconds ? o->grace_seconds : POD_DEFAULT_GRACE;
 }
 
@@ -69,7 +67,7 @@ static int list_by_labels(PhDocker *d, const char *what, const char *const *labe
 
         path = strcmp(what, "containers") == 0 ? xasprintf("/containers/json?all=1&filters=%s", filter)
                                                : xasprintf("/volumes?filters=%s", filter);
-        r = docker_call(d, "GET", path, NULL, NULL, &list, reterr);
+        r = docker_get(d, path, &list, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "listing %s", what);
         if (strcmp(what, "volumes") == 0) {
@@ -133,12 +131,14 @@ int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         return 0;
 }
 
-/* Ids of the pod's containers, NULL-terminated. */
-static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, PhError **reterr) {
+/* Ids of the pod's containers, NULL-terminated: the apps, then the infra containers (one in place, and
+ * one put aside by an interrupted update, if any); *ret_n_apps (optional): how many apps come first. */
+static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, size_t *ret_n_apps,
+                             json_t **ret_list, PhError **reterr) {
         json_auto_t *list = NULL;
         char **ids;
         json_t *c;
-        size_t i, n = 0;
+        size_t i, n = 0, n_apps = 0;
         int r;
 
         r = pod_list(d, pod, &list, reterr);
@@ -147,11 +147,65 @@ static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, PhError 
         ids = xcalloc(json_array_size(list) + 1, sizeof(char *));
         json_array_foreach(list, i, c) {
                 const char *id = json_string_value(json_object_get(c, "Id"));
-                if (id)
-                        ids[n++] = xstrdup(id);
+                const char *role = pod_label(c, POD_LABEL_ROLE);
+                if (!id)
+                        continue;
+                ids[n++] = xstrdup(id);
+                if (!role || strcmp(role, "infra") != 0)
+                        n_apps = n; /* pod_list sorts the infra containers last */
         }
         *ret = ids;
+        if (ret_n_apps)
+                *ret_n_apps = n_apps;
+        if (ret_list)
+                *ret_list = TAKE_PTR(list);
         return 0;
+}
+
+static const char *summary_name(const json_t *c) {
+        const char *n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+
+        return n && n[0] == '/' ? n + 1 : n ? n : "";
+}
+
+/* Before the pod's running containers are stopped: the preStop action kept for each when it was made
+ * (pod-state.h), within the grace period. As for a kubelet, a failure does not keep a container from
+ * being stopped; it is logged. */
+static void run_pre_stops(PhDocker *d, const char *pod, const PhPodOptions *o, const json_t *list) {
+        const char *state_dir = o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *ip = NULL;
+        json_auto_t *map = NULL;
+        const char *infra = NULL;
+        json_t *c;
+        size_t i;
+
+        if (pod_prestops_load(state_dir, pod, &map, &err) < 0) {
+                log_warning("pod %s: no preStop hooks run: %s", pod, ph_error_msg(err));
+                return;
+        }
+        if (json_object_size(map) == 0)
+                return;
+        json_array_foreach((json_t *) list, i, c) {
+                const char *role = pod_label(c, POD_LABEL_ROLE);
+                if (role && strcmp(role, "infra") == 0 && pod_aside_generation(pod, summary_name(c)) == 0)
+                        infra = json_string_value(json_object_get(c, "Id"));
+        }
+        json_array_foreach((json_t *) list, i, c) {
+                const char *id = json_string_value(json_object_get(c, "Id"));
+                const char *state = json_string_value(json_object_get(c, "State"));
+                _cleanup_(pod_spec_action_freep) PhSpecAction *a =
+                        pod_spec_action_from_json(json_object_get(map, id ? id : ""), "lifecycle.preStop");
+                _cleanup_error_ PhError *e = NULL;
+                if (!a || !state || strcmp(state, "running") != 0)
+                        continue;
+                if (a->kind == PH_HANDLER_HTTP_GET && !a->host && !ip && infra)
+                        (void) pod_probe_address(d, infra, &ip, &e);
+                e = ph_error_free(e);
+                if (pod_action_run(d, id, ip, a, (long) pod_grace(o) * 1000L, &e) < 0)
+                        log_warning("pod %s: container %s: %s: %s (stopped all the same)", pod, summary_name(c),
+                                    a->what, ph_error_msg(e));
+        }
 }
 
 static char **paths_for(char *const *ids, const char *fmt_prefix, const char *suffix) {
@@ -173,8 +227,8 @@ static int stop_ids(PhDocker *d, char *const *ids, unsigned grace, PhError **ret
                                     reterr);
 }
 
-/* ids: the apps first, the infra container last (as pod_list and apply order them). */
-static int remove_ids(PhDocker *d, char *const *ids, PhError **reterr) {
+/* ids: the n_apps apps first, then the infra containers (as pod_container_ids gives them). */
+static int remove_ids(PhDocker *d, char *const *ids, size_t n_apps, PhError **reterr) {
         /* force: a container of a restart policy may have come back between the stop and now.
          * v=false: named volumes hold the pod's data and are never removed with a container. */
         _cleanup_strv_free_ char **paths = paths_for(ids, "/containers/", "?v=false&force=true");
@@ -184,21 +238,27 @@ static int remove_ids(PhDocker *d, char *const *ids, PhError **reterr) {
         /* The apps together, then the infra: Podman refuses, even forced, to remove a container whose
          * network others joined while they exist ("has dependent containers"); Docker does not mind.
          * The infra is tried even when an app failed (Docker removes it), each failure one line. */
-        if (n == 0)
-                return 0;
-        r_apps = docker_call_parallel(d, "DELETE", paths, n - 1, 120L * 1000L, true, reterr);
-        r_infra = docker_call_parallel(d, "DELETE", paths + n - 1, 1, 120L * 1000L, true, reterr);
+        if (n_apps > n)
+                n_apps = n;
+        r_apps = docker_call_parallel(d, "DELETE", paths, n_apps, 120L * 1000L, true, reterr);
+        r_infra = docker_call_parallel(d, "DELETE", paths + n_apps, n - n_apps, 120L * 1000L, true, reterr);
         return r_apps < 0 ? r_apps : r_infra;
 }
 
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
+        json_auto_t *list = NULL;
         json_auto_t *no_restart = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
+        _cleanup_close_ int lock = -1;
         int r;
 
-        r = pod_container_ids(d, pod, &ids, reterr);
+        r = pod_lock(pod, POD_LOCK_WAIT_SECS, &lock, reterr);
         if (r < 0)
                 return r;
+        r = pod_container_ids(d, pod, &ids, NULL, &list, reterr);
+        if (r < 0)
+                return r;
+        run_pre_stops(d, pod, o, list);
         /* A suspended pod stays stopped when dockerd restarts: without this, apps of restart policy
          * "always" would come back while the infra container ("unless-stopped") stays down. The next
          * apply creates the containers again with the manifest's policy. Podman (4.3) has no such call
@@ -210,7 +270,7 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
                 if (r < 0 && r != -ENOENT)
                         return ph_error_prefix(reterr, "stopping pod %s", pod);
         }
-        r = stop_ids(d, ids, grace_of(o), reterr);
+        r = stop_ids(d, ids, pod_grace(o), reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "stopping pod %s", pod);
         return 0;
@@ -219,17 +279,20 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
 static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_error_ PhError *stop_err = NULL, *remove_err = NULL;
+        json_auto_t *list = NULL;
+        size_t n_apps = 0;
         int r, rs;
 
-        r = pod_container_ids(d, pod, &ids, reterr);
+        r = pod_container_ids(d, pod, &ids, &n_apps, &list, reterr);
         if (r < 0 || !ids[0])
                 return r;
+        run_pre_stops(d, pod, o, list);
         /* A stop that failed must not leave the pod half stopped (an app without its infra's network):
          * the removal, forced, goes on all the same, and every failure is reported. */
-        rs = stop_ids(d, ids, grace_of(o), &stop_err);
+        rs = stop_ids(d, ids, pod_grace(o), &stop_err);
         if (rs < 0)
                 (void) ph_error_set(reterr, rs, "stopping pod %s: %s", pod, ph_error_msg(stop_err));
-        r = remove_ids(d, ids, &remove_err);
+        r = remove_ids(d, ids, n_apps, &remove_err);
         if (r < 0)
                 return ph_error_append(reterr, r, "removing pod %s: %s", pod, ph_error_msg(remove_err));
         return rs < 0 ? rs : 0;
@@ -238,12 +301,23 @@ static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhE
 int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, PhError **reterr) {
         _cleanup_free_ char *l_pod = xasprintf(POD_LABEL_POD "=%s", pod);
         const char *labels[] = { POD_LABEL_MANAGED "=1", l_pod, NULL };
+        const char *state_dir = o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
+        _cleanup_close_ int lock = -1;
         json_auto_t *vols = NULL;
         json_t *v;
         size_t i;
         int r;
 
+        r = pod_lock(pod, POD_LOCK_WAIT_SECS, &lock, reterr);
+        if (r < 0)
+                return r;
         r = pod_teardown(d, pod, o, reterr);
+        if (r < 0)
+                return r;
+        /* Nothing is left of an update that was in progress, nor of the pod's preStop actions. */
+        r = pod_journal_remove(state_dir, pod, reterr);
+        if (r >= 0)
+                r = pod_prestops_save(state_dir, pod, NULL, reterr);
         if (r < 0 || !purge)
                 return r;
         r = list_by_labels(d, "volumes", labels, &vols, reterr);
@@ -269,7 +343,7 @@ static int inspect_one(PhDocker *d, const char *id, json_t **ret, PhError **rete
         json_t *j = NULL;
         int r;
 
-        r = docker_call(d, "GET", path, NULL, NULL, &j, reterr);
+        r = docker_get(d, path, &j, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "inspecting container %s", id);
         if (!json_is_object(j)) {
@@ -280,7 +354,7 @@ static int inspect_one(PhDocker *d, const char *id, json_t **ret, PhError **rete
         return 0;
 }
 
-static int inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reterr) {
+int pod_inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reterr) {
         json_auto_t *out = json_array();
 
         for (size_t i = 0; ids && ids[i]; i++) {
@@ -301,316 +375,8 @@ int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         _cleanup_strv_free_ char **ids = NULL;
         int r;
 
-        r = pod_container_ids(d, pod, &ids, reterr);
+        r = pod_container_ids(d, pod, &ids, NULL, NULL, reterr);
         if (r < 0)
                 return r;
-        return inspect_ids(d, ids, ret, reterr);
-}
-
-/* --- apply ------------------------------------------------------------------------------------- */
-
-static int ensure_image(PhDocker *d, const PhContainer *c, const PhPodOptions *o, PhError **reterr) {
-        const char *policy = c->image_pull_policy ? c->image_pull_policy : "PullIfNotPresent";
-        int r;
-
-        if (strcmp(policy, "PullAlways") != 0) {
-                r = docker_image_exists(d, c->image, reterr);
-                if (r < 0)
-                        return ph_error_prefix(reterr, "container %s: image %s", c->name, c->image);
-                if (r > 0)
-                        return 0;
-                if (strcmp(policy, "PullNever") == 0)
-                        return ph_error_set(reterr, ENOENT,
-                                            "container %s: image %s is not present and imagePullPolicy is PullNever",
-                                            c->name, c->image);
-        }
-        r = docker_image_pull(d, c->image, o && o->progress, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "container %s", c->name);
-        return 0;
-}
-
-static void set_labels(json_t *labels, const char *pod, const PhPodMeta *meta, const char *role) {
-        json_object_set_new(labels, POD_LABEL_MANAGED, json_string("1"));
-        json_object_set_new(labels, POD_LABEL_POD, json_string(pod));
-        if (role)
-                json_object_set_new(labels, POD_LABEL_ROLE, json_string(role));
-        if (meta && meta->deployment)
-                json_object_set_new(labels, POD_LABEL_DEPLOYMENT, json_string(meta->deployment));
-        if (meta && meta->stack)
-                json_object_set_new(labels, POD_LABEL_STACK, json_string(meta->stack));
-        if (meta && meta->resource)
-                json_object_set_new(labels, POD_LABEL_RESOURCE, json_string(meta->resource));
-        if (meta && meta->dropin)
-                json_object_set_new(labels, POD_LABEL_DROPIN, json_string(meta->dropin));
-}
-
-static char *volume_name(const char *pod, const char *volume) {
-        return xasprintf("%s.%s", pod, volume);
-}
-
-/* hostDir: the directory is made if missing and otherwise left exactly as it is. emptyDir: a named
- * volume of the pod, reused when it exists, refused when someone else's volume has its name. */
-static int ensure_volumes(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta,
-                          PhError **reterr) {
-        for (size_t i = 0; i < m->n_volumes; i++) {
-                const PhVolume *v = &m->volumes[i];
-                int r;
-
-                if (v->kind == PH_VOLUME_HOST_DIR) {
-                        r = file_exists(v->host_path);
-                        if (r == 0)
-                                r = dir_make_parents(v->host_path, 0755, reterr);
-                        else if (r < 0)
-                                r = ph_error_set(reterr, -r, "%s: %s", v->host_path, strerror(-r));
-                        if (r < 0)
-                                return ph_error_prefix(reterr, "volume %s", v->name);
-                        continue;
-                }
-                _cleanup_free_ char *name = volume_name(pod, v->name);
-                json_auto_t *body = json_object(), *resp = NULL;
-                json_t *labels = json_object();
-                json_object_set_new(body, "Name", json_string(name));
-                json_object_set_new(body, "Labels", labels);
-                set_labels(labels, pod, meta, NULL);
-                json_object_set_new(labels, POD_LABEL_VOLUME, json_string(v->name));
-                r = docker_call(d, "POST", "/volumes/create", body, NULL, &resp, reterr);
-                if (r < 0)
-                        return ph_error_prefix(reterr, "volume %s: creating %s", v->name, name);
-                const char *owner = pod_label(resp, POD_LABEL_POD);
-                if (!owner || strcmp(owner, pod) != 0)
-                        return ph_error_set(reterr, EEXIST, "volume %s: a Docker volume named %s exists and is not this pod's",
-                                            v->name, name);
-        }
-        return 0;
-}
-
-static char *spec_hash(const json_t *spec) {
-        _cleanup_free_ char *text = json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT);
-
-        if (!text)
-                abort();
-        return digest_sha256_hex(text, strlen(text));
-}
-
-static json_t *infra_body(const char *pod, const PhManifest *m, const PhPodMeta *meta) {
-        json_t *body = json_object();
-        json_t *labels = json_object(), *exposed = json_object(), *bindings = json_object();
-        json_t *host = json_object();
-        json_auto_t *spec = json_array();
-
-        for (size_t i = 0; i < m->n_containers; i++) {
-                const PhContainer *c = &m->containers[i];
-                for (size_t k = 0; k < c->n_ports; k++) {
-                        const PhPort *p = &c->ports[k];
-                        _cleanup_free_ char *key = xasprintf("%d/%s", p->container_port, p->protocol ? p->protocol : "tcp");
-                        json_object_set_new(exposed, key, json_object());
-                        json_array_append_new(spec, json_pack("{s:s, s:i, s:s?}", "port", key, "hostPort", p->host_port,
-                                                              "hostIP", p->host_ip));
-                        if (p->host_port <= 0)
-                                continue;
-                        json_t *list = json_object_get(bindings, key);
-                        if (!list) {
-                                list = json_array();
-                                json_object_set_new(bindings, key, list);
-                        }
-                        _cleanup_free_ char *hp = xasprintf("%d", p->host_port);
-                        json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", p->host_ip ? p->host_ip : "",
-                                                              "HostPort", hp));
-                }
-        }
-        set_labels(labels, pod, meta, "infra");
-        _cleanup_free_ char *hash = spec_hash(spec);
-        json_object_set_new(labels, POD_LABEL_SPEC_HASH, json_string(hash));
-
-        _cleanup_free_ char *hostname = xstrndup(pod, HOSTNAME_MAX), *image = infra_image_ref();
-        json_object_set_new(body, "Image", json_string(image));
-        json_object_set_new(body, "Hostname", json_string(hostname));
-        json_object_set_new(body, "Labels", labels);
-        json_object_set_new(body, "ExposedPorts", exposed);
-        json_object_set_new(host, "PortBindings", bindings);
-        json_object_set_new(host, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "unless-stopped",
-                                                             "MaximumRetryCount", 0));
-        json_object_set_new(body, "HostConfig", host);
-        return body;
-}
-
-static const char *restart_name(PhRestartPolicy p) {
-        switch (p) {
-        case PH_RESTART_ON_FAILURE:
-                return "on-failure";
-        case PH_RESTART_NEVER:
-                return "no";
-        case PH_RESTART_ALWAYS:
-        default:
-                return "always";
-        }
-}
-
-static json_t *app_body(const char *pod, const PhManifest *m, const PhContainer *c, const char *infra_id,
-                        const PhPodMeta *meta, const PhPodOptions *o) {
-        json_t *body = json_object(), *labels = json_object(), *host = json_object();
-        json_t *env = json_array(), *mounts = json_array();
-
-        set_labels(labels, pod, meta, "app");
-        json_object_set_new(labels, POD_LABEL_CONTAINER, json_string(c->name));
-        _cleanup_free_ char *hash = spec_hash(c->json ? c->json : json_null());
-        json_object_set_new(labels, POD_LABEL_SPEC_HASH, json_string(hash));
-
-        json_object_set_new(body, "Image", json_string(c->image));
-        /* v1beta2 `command` is Docker's Cmd, as the kubelet of that era did: the image ENTRYPOINT stays. */
-        if (c->command) {
-                json_t *cmd = json_array();
-                for (char **a = c->command; *a; a++)
-                        json_array_append_new(cmd, json_string(*a));
-                json_object_set_new(body, "Cmd", cmd);
-        }
-        if (c->working_dir)
-                json_object_set_new(body, "WorkingDir", json_string(c->working_dir));
-        for (size_t i = 0; i < c->n_env; i++)
-                json_array_append_new(env, json_sprintf("%s=%s", c->env[i].name, c->env[i].value));
-        json_object_set_new(body, "Env", env);
-        json_object_set_new(body, "Labels", labels);
-
-        for (size_t i = 0; i < c->n_mounts; i++) {
-                const PhVolumeMount *vm = &c->mounts[i];
-                const PhVolume *v = manifest_find_volume(m, vm->name);
-                _cleanup_free_ char *vname = v && v->kind != PH_VOLUME_HOST_DIR ? volume_name(pod, v->name) : NULL;
-                if (!v)
-                        continue; /* validation guarantees it exists */
-                json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}",
-                                                        "Type", v->kind == PH_VOLUME_HOST_DIR ? "bind" : "volume",
-                                                        "Source", v->kind == PH_VOLUME_HOST_DIR ? v->host_path : vname,
-                                                        "Target", vm->mount_path,
-                                                        "ReadOnly", vm->read_only));
-        }
-        _cleanup_free_ char *netmode = xasprintf("container:%s", infra_id);
-        json_object_set_new(host, "NetworkMode", json_string(netmode));
-        json_object_set_new(host, "Mounts", mounts);
-        json_object_set_new(host, "RestartPolicy", json_pack("{s:s, s:i}", "Name", restart_name(m->restart_policy),
-                                                             "MaximumRetryCount", 0));
-        if (c->memory > 0)
-                json_object_set_new(host, "Memory", json_integer(c->memory));
-        if (c->cpu > 0) {
-                /* milliCPUToShares of the 2014 kubelet */
-                int64_t shares = c->cpu * 1024 / 1000;
-                json_object_set_new(host, "CpuShares", json_integer(shares < 2 ? 2 : shares));
-        }
-        json_object_set_new(host, "Privileged", json_boolean(c->privileged));
-        json_object_set_new(host, "Init", json_boolean(!(o && o->no_init)));
-        json_object_set_new(body, "HostConfig", host);
-        return body;
-}
-
-static int create_container(PhDocker *d, const char *name, const json_t *body, char **ret_id, PhError **reterr) {
-        _cleanup_free_ char *ename = http_escape(name);
-        _cleanup_free_ char *path = xasprintf("/containers/create?name=%s", ename);
-        json_auto_t *resp = NULL;
-        const char *id;
-        int r;
-
-        r = docker_call(d, "POST", path, body, NULL, &resp, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "creating container %s", name);
-        id = json_string_value(json_object_get(resp, "Id"));
-        if (!id)
-                return ph_error_set(reterr, EPROTO, "creating container %s: no Id in the answer", name);
-        *ret_id = xstrdup(id);
-        return 0;
-}
-
-static int start_container(PhDocker *d, const char *name, const char *id, PhError **reterr) {
-        _cleanup_free_ char *path = xasprintf("/containers/%s/start", id);
-        int r;
-
-        r = docker_call(d, "POST", path, NULL, NULL, NULL, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "starting container %s", name);
-        return 0;
-}
-
-/* Creates and starts the pod; ids (n_containers + 1 slots, infra last) records what exists so far. */
-static int create_and_start(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta,
-                            const PhPodOptions *o, char **ids, PhError **reterr) {
-        size_t n = m->n_containers;
-        _cleanup_free_ char *infra_name = xasprintf("%s" POD_INFRA_SUFFIX, pod);
-        json_auto_t *ibody = infra_body(pod, m, meta);
-        int r;
-
-        r = create_container(d, infra_name, ibody, &ids[n], reterr);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                const PhContainer *c = &m->containers[i];
-                _cleanup_free_ char *name = xasprintf("%s.%s", pod, c->name);
-                json_auto_t *body = app_body(pod, m, c, ids[n], meta, o);
-                r = create_container(d, name, body, &ids[i], reterr);
-                if (r < 0)
-                        return r;
-        }
-        r = start_container(d, infra_name, ids[n], reterr);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *name = xasprintf("%s.%s", pod, m->containers[i].name);
-                r = start_container(d, name, ids[i], reterr);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-              json_t **ret_inspect, PhError **reterr) {
-        size_t n = m->n_containers;
-        _cleanup_strv_free_ char **ids = xcalloc(n + 2, sizeof(char *));
-        int r;
-
-        if (!pod_name_is_valid(pod))
-                return ph_error_set(reterr, EINVAL, "pod name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
-                                    pod);
-        /* Everything that can fail without touching the running pod comes first. */
-        r = infra_image_ensure(d, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "pod %s: infra image", pod);
-        for (size_t i = 0; i < n; i++) {
-                r = ensure_image(d, &m->containers[i], o, reterr);
-                if (r < 0)
-                        return ph_error_prefix(reterr, "pod %s", pod);
-        }
-        r = hostports_check_engine(d, pod, m, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "pod %s", pod);
-        r = ensure_volumes(d, pod, m, meta, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "pod %s", pod);
-
-        r = pod_teardown(d, pod, o, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "pod %s: replacing the previous pod", pod);
-
-        r = create_and_start(d, pod, m, meta, o, ids, reterr);
-        if (r == 0) {
-                /* apps in manifest order, then infra: ids is laid out that way */
-                r = inspect_ids(d, ids, ret_inspect, reterr);
-                if (r == 0)
-                        return 0;
-        }
-        /* No half pod: remove whatever this apply created (compacting the holes first). */
-        _cleanup_strv_free_ char **created = xcalloc(n + 2, sizeof(char *));
-        for (size_t i = 0, k = 0; i <= n; i++)
-                if (ids[i])
-                        created[k++] = TAKE_PTR(ids[i]);
-        _cleanup_error_ PhError *cleanup_err = NULL;
-        _cleanup_strv_free_ char **left = NULL;
-        r = remove_ids(d, created, &cleanup_err);
-        /* A container the engine made while its answer was lost (a timeout) has no id here; the old pod
-         * is gone, so whatever still carries the pod's labels is this apply's. */
-        if (r >= 0)
-                r = pod_container_ids(d, pod, &left, &cleanup_err);
-        if (r >= 0)
-                r = remove_ids(d, left, &cleanup_err);
-        if (r < 0)
-                (void) ph_error_append(reterr, EIO, "cleaning up after the failure: %s", ph_error_msg(cleanup_err));
-        return ph_error_prefix(reterr, "pod %s", pod);
+        return pod_inspect_ids(d, ids, ret, reterr);
 }

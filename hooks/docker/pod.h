@@ -37,10 +37,26 @@ typedef struct PhPodMeta {
         const char *dropin;     /* the drop-in file it comes from */
 } PhPodMeta;
 
+/* Plain numbers: the agent's key table takes them as text (POD_DEFAULT_TEXT). */
+#define POD_DEFAULT_START_WINDOW  2
+#define POD_DEFAULT_READY_TIMEOUT 60
+#define POD_DEFAULT_TEXT_(n)      #n
+#define POD_DEFAULT_TEXT(n)       POD_DEFAULT_TEXT_(n)
+
 typedef struct PhPodOptions {
         unsigned grace_seconds; /* 0: POD_DEFAULT_GRACE */
         bool no_init;           /* app containers without Docker's init as PID 1 */
         bool progress;          /* pull progress on stderr */
+        const char *state_dir;  /* node key and journals; NULL: PH_STATE_DIR_DEFAULT (pod-state.h) */
+        /* Seconds a started container must keep running (one of restart policy never/onFailure may
+         * instead exit 0) for the update to pass; 0 checks only that it runs right after its start. */
+        unsigned start_window;
+        bool start_window_set; /* false: POD_DEFAULT_START_WINDOW */
+        /* Seconds a started container's livenessProbe may take to pass, from its first try
+         * (initialDelaySeconds after the start); also the most a postStart hook may take. 0: one try. */
+        unsigned ready_timeout;
+        bool ready_timeout_set; /* false: POD_DEFAULT_READY_TIMEOUT */
+        bool recreate;         /* tear the old pod down first, as podhook did before updates (no rollback) */
 } PhPodOptions;
 
 /* Docker's container-name charset, [A-Za-z0-9][A-Za-z0-9_.-]*, at most POD_NAME_MAX characters. */
@@ -51,20 +67,19 @@ bool pod_name_is_valid(const char *name);
  * different names never give one pod. */
 char *pod_name_sanitize(const char *name);
 
-/* Replaces the pod with the manifest (which must be valid): images are made present first, then the
- * old pod is stopped (concurrently) and removed, the new one created and started. On failure nothing of
- * the new pod is left (volumes stay). *ret_inspect: the inspect array (apps in manifest order, then
- * infra), secret env values redacted. */
-int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-              json_t **ret_inspect, PhError **reterr);
-/* Stops (concurrently, with the grace period) and removes every container of the pod; with purge also
- * its named volumes. A pod that does not exist is not an error. */
+/* Stops (concurrently, with the grace period) and removes every container of the pod (those put aside
+ * by an interrupted update too) and its journal; with purge also its named volumes. A pod that does not
+ * exist is not an error. Applying a manifest is pod_apply() of pod-exec.h. */
 int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, PhError **reterr);
 /* Stops every container of the pod, concurrently; nothing is removed. */
 int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **reterr);
 /* The inspect array of the pod's existing containers (apps in creation order, then infra), redacted.
  * An empty array when the pod does not exist. */
 int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);
+/* The inspect array of the containers ids (NULL-terminated), in that order, redacted. */
+int pod_inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reterr);
+/* The grace period of o. */
+unsigned pod_grace(const PhPodOptions *o);
 /* Container summaries (GET /containers/json) of one pod, or of every podhook pod when pod is NULL;
  * sorted by pod, then apps (in creation order) before the infra container. */
 int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);

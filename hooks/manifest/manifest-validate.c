@@ -711,7 +711,7 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
         (void) get_bool(c, mount, path, "readOnly", &out->read_only);
 }
 
-/* A handler's port as written: the validator does not judge it (podhook's Docker backend runs no probes). */
+/* A handler's port as written. */
 static void port_ref_of(const json_t *v, PhPortRef *out) {
         if (!v || json_is_null(v))
                 out->kind = PH_PORT_REF_NONE;
@@ -725,9 +725,42 @@ static void port_ref_of(const json_t *v, PhPortRef *out) {
                 out->kind = PH_PORT_REF_OTHER;
 }
 
-/* A probe or lifecycle handler: checked for shape only, since podhook does not run them; what it says
- * is kept in *out (and the probe's timings in *probe_out) for a backend that does. */
-static void check_handler(Checker *c, const json_t *h, const char *path, PhHandler *out, PhProbe *probe_out) {
+/* A probe's or handler's port must name one: podhook connects to it. */
+static void check_port_ref(Checker *c, const char *path, const PhPortRef *ref, const PhContainer *ctr) {
+        switch (ref->kind) {
+        case PH_PORT_REF_NONE:
+                error_at(c, path, "is required");
+                return;
+        case PH_PORT_REF_OTHER:
+                error_at(c, path, "must be a port number or the name of a port of this container");
+                return;
+        case PH_PORT_REF_NUMBER:
+                if (ref->number < 1 || ref->number > 65535)
+                        error_at(c, path, "%lld is out of range 1-65535", (long long) ref->number);
+                return;
+        case PH_PORT_REF_NAME:
+        default:
+                if (manifest_handler_port(ctr, ref) == 0) {
+                        _cleanup_free_ char *q = manifest_quote(ref->name);
+                        error_at(c, path, "%s is not the name of a port of this container", q);
+                }
+                return;
+        }
+}
+
+static void check_seconds(Checker *c, const char *path, bool present, int64_t v) {
+        if (!present)
+                return;
+        if (v < 0)
+                error_at(c, path, "%lld must not be negative", (long long) v);
+        else if (v > INT32_MAX)
+                error_at(c, path, "%lld is more than %d", (long long) v, INT32_MAX);
+}
+
+/* A probe or lifecycle handler: what podhook runs (exactly one action, a port it can connect to, a
+ * command), kept in *out (and the probe's timings in *probe_out). */
+static void check_handler(Checker *c, const json_t *h, const char *path, const PhContainer *ctr, PhHandler *out,
+                          PhProbe *probe_out) {
         static const char *const probe_known[] = {"type", "httpGet", "tcpSocket", "exec", "initialDelaySeconds",
                                                   "timeoutSeconds", NULL};
         static const char *const handler_known[] = {"exec", "httpGet", NULL};
@@ -737,10 +770,12 @@ static void check_handler(Checker *c, const json_t *h, const char *path, PhHandl
         bool probe = probe_out != NULL;
         json_t *v;
         const char *s;
+        bool well_formed = true;
 
         check_known(c, h, path, probe ? probe_known : handler_known);
         if (get_typed(c, h, path, "httpGet", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "httpGet");
+                _cleanup_free_ char *pp = child_path(p, "port");
                 out->actions |= PH_HANDLER_HTTP_GET;
                 check_known(c, v, p, http_known);
                 if (get_string(c, v, p, "path", false, &s) && s)
@@ -748,36 +783,54 @@ static void check_handler(Checker *c, const json_t *h, const char *path, PhHandl
                 if (get_string(c, v, p, "host", false, &s) && s)
                         out->http_host = xstrdup(s);
                 port_ref_of(json_object_get(v, "port"), &out->http_port);
-        }
+                check_port_ref(c, pp, &out->http_port, ctr);
+        } else if (json_object_get(h, "httpGet") && !json_is_null(json_object_get(h, "httpGet")))
+                well_formed = false;
         if (probe && get_typed(c, h, path, "tcpSocket", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "tcpSocket");
+                _cleanup_free_ char *pp = child_path(p, "port");
                 out->actions |= PH_HANDLER_TCP_SOCKET;
                 check_known(c, v, p, tcp_known);
                 port_ref_of(json_object_get(v, "port"), &out->tcp_port);
-        }
+                check_port_ref(c, pp, &out->tcp_port, ctr);
+        } else if (probe && json_object_get(h, "tcpSocket") && !json_is_null(json_object_get(h, "tcpSocket")))
+                well_formed = false;
         if (get_typed(c, h, path, "exec", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "exec");
+                _cleanup_free_ char *cp = child_path(p, "command");
                 out->actions |= PH_HANDLER_EXEC;
                 check_known(c, v, p, exec_known);
-                (void) get_strv(c, v, p, "command", &out->exec_command);
-        }
+                if (get_strv(c, v, p, "command", &out->exec_command) && !out->exec_command)
+                        error_at(c, cp, "is required (a list of at least one argument)");
+        } else if (json_object_get(h, "exec") && !json_is_null(json_object_get(h, "exec")))
+                well_formed = false;
+        /* An action of the wrong type has been reported already. */
+        if (well_formed && __builtin_popcount(out->actions) != 1)
+                error_at(c, path, "%s: needs exactly one of %s",
+                         out->actions ? "has more than one action" : "has no action",
+                         probe ? "httpGet, tcpSocket and exec" : "httpGet and exec");
         if (probe) {
                 json_int_t i;
+                _cleanup_free_ char *dp = child_path(path, "initialDelaySeconds");
+                _cleanup_free_ char *tp = child_path(path, "timeoutSeconds");
                 (void) get_int(c, h, path, "initialDelaySeconds", false, &i, &probe_out->has_initial_delay);
                 probe_out->initial_delay_seconds = i;
+                check_seconds(c, dp, probe_out->has_initial_delay, i);
                 (void) get_int(c, h, path, "timeoutSeconds", false, &i, &probe_out->has_timeout);
                 probe_out->timeout_seconds = i;
+                check_seconds(c, tp, probe_out->has_timeout, i);
         }
 }
 
-static void check_unsupported(Checker *c, const json_t *ctr, const char *path, PhContainer *out) {
+/* livenessProbe and lifecycle: run by podhook (the probe gates an apply, postStart runs after a start,
+ * preStop before a stop). */
+static void check_handlers(Checker *c, const json_t *ctr, const char *path, PhContainer *out) {
         json_t *v;
 
         if (get_typed(c, ctr, path, "livenessProbe", false, JSON_OBJECT, &v) && v) {
                 _cleanup_free_ char *p = child_path(path, "livenessProbe");
                 out->liveness_probe = xcalloc(1, sizeof(PhProbe));
-                check_handler(c, v, p, &out->liveness_probe->handler, out->liveness_probe);
-                warn_at(c, p, "not supported by podhook, ignored");
+                check_handler(c, v, p, out, &out->liveness_probe->handler, out->liveness_probe);
         }
         if (get_typed(c, ctr, path, "lifecycle", false, JSON_OBJECT, &v) && v) {
                 static const char *const known[] = {"postStart", "preStop", NULL};
@@ -789,9 +842,8 @@ static void check_unsupported(Checker *c, const json_t *ctr, const char *path, P
                         if (get_typed(c, v, p, known[k], false, JSON_OBJECT, &h) && h) {
                                 _cleanup_free_ char *hp = child_path(p, known[k]);
                                 *slots[k] = xcalloc(1, sizeof(PhHandler));
-                                check_handler(c, h, hp, *slots[k], NULL);
+                                check_handler(c, h, hp, out, *slots[k], NULL);
                         }
-                warn_at(c, p, "not supported by podhook, ignored");
         }
 }
 
@@ -901,7 +953,7 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                 }
                 out->image_pull_policy = xstrdup(pull);
         }
-        check_unsupported(c, ctr, path, out);
+        check_handlers(c, ctr, path, out);
 }
 
 /* ---- the manifest ---- */

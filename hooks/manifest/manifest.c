@@ -348,6 +348,22 @@ void manifest_secret_values(const json_t *config, char ***values) {
                 secret_collect(doc->root, values);
 }
 
+int manifest_handler_port(const PhContainer *c, const PhPortRef *ref) {
+        int64_t n = -1;
+
+        if (ref->kind == PH_PORT_REF_NUMBER)
+                n = ref->number;
+        else if (ref->kind == PH_PORT_REF_NAME && ref->name[0] && strlen(ref->name) <= 5 &&
+                 strspn(ref->name, "0123456789") == strlen(ref->name))
+                n = strtol(ref->name, NULL, 10);
+        else if (ref->kind == PH_PORT_REF_NAME) {
+                for (size_t i = 0; i < c->n_ports; i++)
+                        if (c->ports[i].name && strcmp(c->ports[i].name, ref->name) == 0)
+                                return c->ports[i].container_port;
+        }
+        return n >= 1 && n <= 65535 ? (int) n : 0;
+}
+
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name) {
         for (size_t i = 0; m && name && i < m->n_volumes; i++)
                 if (strcmp(m->volumes[i].name, name) == 0)

@@ -54,7 +54,8 @@ typedef enum PhRestartPolicy {
         PH_RESTART_NEVER,
 } PhRestartPolicy;
 
-/* A port of a probe or handler (v1beta2's IntOrString), as written: validation checks its shape only. */
+/* A port of a probe or handler (v1beta2's IntOrString), as written. In a valid manifest it names a port
+ * (manifest_handler_port). */
 typedef enum PhPortRefKind {
         PH_PORT_REF_NONE,   /* absent or null */
         PH_PORT_REF_NUMBER, /* an integer, not range-checked */
@@ -75,7 +76,8 @@ typedef enum PhHandlerAction {
         PH_HANDLER_EXEC = 1 << 2,
 } PhHandlerAction;
 
-/* A livenessProbe's or lifecycle hook's action. podhook's Docker backend does not run them. */
+/* A livenessProbe's or lifecycle hook's action. In a valid manifest exactly one (tcpSocket for probes
+ * only), with a port or a command. */
 typedef struct PhHandler {
         unsigned actions; /* PhHandlerAction bits */
         char *http_path;  /* may be NULL */
@@ -174,6 +176,11 @@ char *manifest_quote(const char *s);
  * config (YAML or JSON text, or an object): env entries and command arguments whose names say so. A text
  * that does not parse adds nothing. */
 void manifest_secret_values(const json_t *config, char ***values);
+
+/* The port a probe's or handler's port names for container c: a number (1-65535), digits in a string
+ * (as the kubelet of v1beta2 read them), or the name of one of c's ports (its containerPort). 0 when it
+ * names none. Pure. */
+int manifest_handler_port(const PhContainer *c, const PhPortRef *ref);
 
 /* Returns the PhVolume named name, or NULL. */
 const PhVolume *manifest_find_volume(const PhManifest *m, const char *name);

@@ -22,7 +22,7 @@ static char *write_tmp(const char *name, const char *text) {
 
 static void test_layers(void) {
         _cleanup_free_ char *conf = write_tmp("agent.conf", "# podhook\n[DEFAULT]\ninterval = 40\nretry_max = 7\n"
-                                                            "hook-timeout = 9\nbogus = 1\n");
+                                                            "hook-timeout = 9\nbogus = 1\nready-timeout = 90\n");
         _cleanup_free_ char *occ = write_tmp("occ.conf", "[DEFAULT]\npolling_interval = 50\nmin_polling_interval = 3\n"
                                                          "command = os-refresh-config\n");
         _cleanup_free_ char *envconf = xasprintf("PODHOOK_CONFIG=%s", conf);
@@ -42,6 +42,7 @@ static void test_layers(void) {
         TAP_CHECK(c->min_interval == 3);  /* os-collect-config.conf beats the default */
         TAP_CHECK(c->retry_max == 8);     /* environment beats the file */
         TAP_CHECK(c->hook_timeout == 12); /* argv beats the environment */
+        TAP_CHECK(c->ready_timeout == 90 && c->start_window == 2); /* the docker hook's, and its default */
         TAP_CHECK(c->one_time && !c->force);
         TAP_CHECK_STR(c->state_dir, "/tmp/x");
         TAP_CHECK_STR(c->log_level, "info");

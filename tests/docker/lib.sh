@@ -12,6 +12,8 @@ for tool in jq curl; do command -v $tool >/dev/null || { echo "FAIL: $tool is ne
 D=/usr/bin/docker
 [ -x "$D" ] || D=$(command -v docker || echo docker)
 TMP=$(mktemp -d)
+# podhook's node key, update journals and pod locks: the test's own, not the machine's.
+export PODHOOK_STATE_DIR=$TMP/state PODHOOK_RUN_DIR=$TMP/run
 FAILED=0
 CHECKS=0
 
@@ -100,6 +102,36 @@ wait_for() {
                 sleep 0.1
         done
         return 0
+}
+
+# pod_events SINCE UNTIL POD: "Type Action name" of every Engine event of the pod's objects between two
+# times (date +%s.%N). Podman (4.3) answers nothing at all on its Docker-compatible /events when given
+# an until: there its own /libpod/events is read (stream=false ends the list), with Podman's action
+# names (died, remove, init, cleanup: docs/podman.md).
+pod_events() {
+        if [ "$ENGINE" = podman ]; then
+                curl -fsS --max-time 30 --unix-socket "${DOCKER_HOST#unix://}" \
+                        "http://d/v1.41/libpod/events?stream=false&since=${1%.*}" |
+                        jq -r --arg pod "$3" --argjson t0 "$1" --argjson t1 "$2" \
+                                'select(.Actor.Attributes["io.podhook.pod"] == $pod and .timeNano / 1e9 >= $t0 and
+                                        .timeNano / 1e9 <= $t1) | "\(.Type) \(.Action) \(.Actor.Attributes.name)"'
+        else
+                "$D" events --since "$1" --until "$2" --filter "label=io.podhook.pod=$3" \
+                        --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+        fi
+}
+
+# web_container PAGE PORT [TAIL]: the YAML of a container "web" that serves page-PAGE at / on 127.0.0.1:PORT
+# (its port named http), its env PAGE=PAGE; TAIL is the rest of its command line after the page is
+# written (default: exec httpd on port 80). Callers add volumeMounts and the like.
+web_container() {
+        cat <<YAML
+  - name: web
+    image: podhook.local/busybox:1
+    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo page-\$PAGE > /tmp/www/index.html && ${3:-exec httpd -f -p 80 -h /tmp/www}"]
+    env: [{name: PAGE, value: "$1"}]
+    ports: [{name: http, containerPort: 80, hostPort: $2, hostIP: 127.0.0.1}]
+YAML
 }
 
 # IDs of a pod's containers (sorted), found by label.

@@ -73,12 +73,16 @@ check_eq "CREATE: deployment, stack and resource labels" \
 check "CREATE: secret env value redacted in deploy_stdout" bash -c "! grep -q tok-very-secret '$TMP/res' && grep -q 'API_TOKEN=<redacted>' '$TMP/res'"
 check "CREATE: the deploy_password input appears nowhere in the result" bash -c "! grep -q pw-very-secret '$TMP/res' '$TMP/hookerr'"
 ids1=$(pod_ids "$POD")
+web1=$("$D" inspect -f '{{.Id}}' "$POD.web")
+infra1=$("$D" inspect -f '{{.Id}}' "$POD._infra")
 
 # --- UPDATE ---
 deployment cfg-2 "$POD" UPDATE "$(manifest two)" | run_hook "$PODHOOK" hook
 check_eq "UPDATE: deploy_status_code 0" "$(status)" 0
 check "UPDATE: one result object" one_object
-check "UPDATE: the containers were replaced" all_gone $ids1
+check "UPDATE: the changed container was replaced" all_gone $web1
+check_eq "UPDATE: the infra container (same ports) was kept" "$("$D" inspect -f '{{.Id}}' "$POD._infra")" "$infra1"
+check "UPDATE: deploy_stderr says what changed" jq_true '.deploy_stderr | contains("'"$POD"'.web replaced (env MODE)")' "$TMP/res"
 check "UPDATE: the new spec is running" bash -c "$D inspect -f '{{json .Config.Env}}' $POD.web | grep -q MODE=two"
 check_eq "UPDATE: the deployment label follows" \
         "$("$D" inspect -f '{{index .Config.Labels "io.podhook.deployment"}}' "$POD.web")" cfg-2

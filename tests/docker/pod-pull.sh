@@ -53,8 +53,9 @@ YAML
 check "apply pulls the missing image and succeeds" [ $? -eq 0 ]
 check "the image is now present" bash -c "$D image inspect $IMAGE >/dev/null"
 check_eq "the pod runs it" "$(jq -r '.[0].Config.Image + " " + .[0].State.Status' "$TMP/out.json")" "$IMAGE running"
-check "no progress lines when stderr is not a terminal" [ ! -s "$TMP/err" ]
+check "no progress lines when stderr is not a terminal" bash -c "! grep -q Pulling '$TMP/err'"
 ids=$(pod_ids "$POD")
+app=$(jq -r '.[0].Id' "$TMP/out.json")
 
 # A tag the registry does not have: the pull fails, the running pod stays as it was.
 sed "s|busybox:1|busybox:2|" "$TMP/pod.yaml" >"$TMP/missing.yaml"
@@ -72,4 +73,5 @@ progress='Pulling from phtest/busybox'
 [ "$ENGINE" = podman ] && progress=': (Pulling fs layer|Download complete|Already exists)'
 check "pull progress is shown on a terminal" grep -qE "$progress" "$TMP/tty"
 sed "s/^/# tty: /" "$TMP/tty" | head -n 8
-check "the pod was replaced" all_gone $ids
+check "the app was replaced (its imagePullPolicy changed)" all_gone "$app"
+check "and the terminal said so" grep -q "$POD.app replaced (imagePullPolicy)" "$TMP/tty"

@@ -52,13 +52,15 @@ check_eq "the volume carries the pod's labels" \
 check "readOnly mount cannot be written" bash -c "! $D exec $POD.reader touch /in/x 2>/dev/null"
 check "hostDir is a bind mount" jq_true '.[0].Mounts[] | select(.Destination == "/hostdata" and .Type == "bind")' "$TMP/out1.json"
 
-# A host directory that exists is left exactly as it is.
+# A host directory that exists is left exactly as it is. An update replaces the writer (its command
+# changed), which writes again: the data of both volumes is still there.
 chmod 0700 "$HOSTDIR"
-"$PODHOOK" apply --name "$POD" "$TMP/pod.yaml" >/dev/null
-check "re-apply exits 0" [ $? -eq 0 ]
+sed 's/exec sleep 100000/exec sleep 100001/' "$TMP/pod.yaml" >"$TMP/pod2.yaml"
+"$PODHOOK" apply --name "$POD" "$TMP/pod2.yaml" >/dev/null
+check "update exits 0" [ $? -eq 0 ]
 check_eq "an existing hostDir keeps its mode" "$(stat -c %a "$HOSTDIR")" 700
-check "emptyDir data survives re-apply" wait_for 20 lines_in_pod 2
-check "hostDir data survives re-apply" wait_for 20 lines_on_host 2
+check "emptyDir data survives the update" wait_for 20 lines_in_pod 2
+check "hostDir data survives the update" wait_for 20 lines_on_host 2
 
 "$PODHOOK" delete "$POD"
 check "delete exits 0" [ $? -eq 0 ]

@@ -1,6 +1,7 @@
 /* The Engine client against an in-process fake Engine over TCP (DOCKER_HOST=tcp://...): version
- * negotiation, paths, Docker's error text, pull streams that fail inside a 200 answer, and a pull that
- * never ends stopped by its cancel. */
+ * negotiation (GET /_ping's API-Version, GET /version when an engine has no such header), paths, Docker's
+ * error text, pull streams that fail inside a 200 answer, and a pull that never ends stopped by its
+ * cancel. */
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 typedef struct Fake {
         const char *api_version;
+        bool no_ping_header; /* an engine (or proxy) whose /_ping has no API-Version */
         bool podman; /* answer as Podman 4.3's service does */
 } Fake;
 
@@ -33,6 +35,10 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                         "{\"cause\":\"that name is already in use\",\"message\":\"container create: creating "
                         "container storage: the container name \\\"x\\\" is already in "
                         "use\",\"response\":500}\n");
+        } else if (strcmp(req->path, "/_ping") == 0) {
+                if (!f->no_ping_header)
+                        testreply_header(reply, "API-Version: %s", f->api_version);
+                testreply_set(reply, 200, "%s", "OK");
         } else if (strcmp(req->path, "/version") == 0) {
                 testreply_set(reply, 200, "{\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"1.12\"}", f->api_version);
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-late")) {
@@ -113,11 +119,24 @@ int main(void) {
         host = xasprintf("tcp://%s", testsrv_url(srv) + strlen("http://"));
         test_engine_from_headers();
 
-        /* A newer engine is spoken to in 1.41. */
+        /* A newer engine is spoken to in 1.41; /_ping's header says which it speaks (GET /version would
+         * make dockerd run runc). */
+        r = docker_open(host, &d, &err);
+        TAP_CHECK(r == 0);
+        TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.41");
+        TAP_CHECK(testsrv_count(srv) == 1);
+        TAP_CHECK_STR(last(srv)->path, "/_ping");
+        /* the engine is told from the headers of /_ping */
+        TAP_CHECK(d && docker_engine(d)->kind == PH_ENGINE_DOCKER);
+        TAP_CHECK_STR(d ? docker_engine(d)->version : NULL, "20.10.24+dfsg1");
+        d = docker_free(d);
+        /* without the header, GET /version */
+        f.no_ping_header = true;
         r = docker_open(host, &d, &err);
         TAP_CHECK(r == 0);
         TAP_CHECK_STR(d ? docker_api_version(d) : NULL, "1.41");
         TAP_CHECK_STR(last(srv)->path, "/version");
+        f.no_ping_header = false;
         TAP_CHECK(d && docker_engine(d)->kind == PH_ENGINE_DOCKER);
         TAP_CHECK_STR(d ? docker_engine(d)->version : NULL, "20.10.24+dfsg1");
 
@@ -232,6 +251,7 @@ int main(void) {
         f.podman = true;
         r = docker_open(host, &d, &err);
         TAP_CHECK(r == 0);
+        TAP_CHECK_STR(last(srv)->path, "/_ping");
         TAP_CHECK(d && docker_engine(d)->kind == PH_ENGINE_PODMAN);
         TAP_CHECK_STR(d ? docker_engine(d)->version : NULL, "4.3.1");
         r = docker_call(d, "POST", "/containers/create?name=x", body, &status, NULL, &err);
@@ -244,6 +264,17 @@ int main(void) {
         r = docker_call_parallel(d, "POST", create_paths, 1, 5000, false, &err);
         TAP_CHECK(r == -EEXIST);
         err = ph_error_free(err);
+        /* calls made together (an update's waves) say so per call as well */
+        PhDockerCall many[] = {
+                {.method = "POST", .path = "/containers/create?name=x", .body = body},
+                {.method = "POST", .path = "/containers/create?name=dependent", .body = body},
+        };
+        r = docker_call_many(d, many, 2);
+        TAP_CHECK(r == -EEXIST);
+        TAP_CHECK(many[0].r == -EEXIST && many[0].status == 500);
+        TAP_CHECK(many[1].r == -EIO);
+        docker_call_done(&many[0]);
+        docker_call_done(&many[1]);
         r = docker_call(d, "POST", "/containers/create?name=dependent", body, NULL, NULL, &err);
         TAP_CHECK(r == -EIO);
         err = ph_error_free(err);

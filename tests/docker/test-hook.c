@@ -32,11 +32,14 @@ static int pod_containers(PhDocker *d) {
 int main(void) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
-        PhDockerHookOptions o = { .grace_seconds = 2 };
+        char state[] = "/tmp/phtest-inproc.XXXXXX";
+        PhDockerHookOptions o = { .grace_seconds = 2, .state_dir = state };
         int r;
 
-        if (http_global_init(&err) < 0)
+        if (http_global_init(&err) < 0 || !mkdtemp(state))
                 return 1;
+        _cleanup_free_ char *run = xasprintf("%s/run", state), *rm = xasprintf("rm -rf '%s'", state);
+        setenv("PODHOOK_RUN_DIR", run, 1);
         r = docker_open(NULL, &d, &err);
         if (r < 0) {
                 printf("1..0 # SKIP no Docker Engine: %s\n", ph_error_msg(err));
@@ -83,5 +86,7 @@ int main(void) {
         TAP_CHECK(pod_containers(d) == 0);
 
         (void) pod_delete(d, POD, NULL, true, NULL);
+        if (system(rm) != 0)
+                return 1;
         return tap_done();
 }

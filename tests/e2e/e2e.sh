@@ -169,13 +169,20 @@ inspect_running() {
         python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d and all(c["State"]["Running"] for c in d) else 1)' "$1"
 }
 
-# redeployed STACK PORT IDS_BEFORE: after an update to MESSAGE=v2, deploy_stdout shows new containers that
-# are the running ones with the new spec, and the pod serves. Sets ids_now.
+# infra_id POD: the id of the pod's infra container.
+infra_id() {
+        docker ps -aq --no-trunc --filter "label=io.podhook.pod=$1" --filter "label=io.podhook.role=infra"
+}
+
+# redeployed STACK PORT IDS_BEFORE INFRA_BEFORE: after an update to MESSAGE=v2, deploy_stdout shows new
+# containers that are the running ones with the new spec, the unchanged infra container kept its id,
+# and the pod serves. Sets ids_now.
 redeployed() {
         local out
         out=$(output "$1" deploy_stdout)
         ids_now=$(inspect_ids "$out") || fail "deploy_stdout after the update: ${out:0:300}"
         check "update re-deployed: new container ids" test -n "$ids_now" -a "$ids_now" != "$3"
+        check "the unchanged infra container kept its id" test -n "$4" -a "$(infra_id "$1")" = "$4"
         check "the new containers are the running ones" [ "$ids_now" = "$(pod_ids "$1")" ]
         check "with the new spec in the inspect output" grep -q 'MESSAGE=v2' <<<"$out"
         check "the pod serves after the update" serves "$2"
@@ -297,6 +304,8 @@ pod_lifecycle() {
         check "deploy_stdout names the pod's containers" grep -q "\"/$name.web\"" <<<"$out1"
         check "the inspected containers are the running ones" [ "$ids1" = "$(pod_ids "$name")" ]
         check "deploy_status_code 0" [ "$(output "$name" deploy_status_code)" = 0 ]
+        local infra1
+        infra1=$(infra_id "$name")
         if [ "$1" = ZAQAR_MESSAGE ]; then
                 check "the server's queue is drained: what the agent claimed it deleted" queue_drained "$boot" 30
                 check "the metadata taken from the queue is kept in the state dir" test -s "$state/zaqar-metadata.json"
@@ -307,7 +316,9 @@ pod_lifecycle() {
         openstack stack update --existing --parameter message=v2 "$name" >/dev/null || fail "stack update"
         s=$(wait_status "$name" 300 UPDATE_COMPLETE)
         check "update: $s" [ "$s" = UPDATE_COMPLETE ]
-        redeployed "$name" "$port" "$ids1"
+        redeployed "$name" "$port" "$ids1" "$infra1"
+        check "deploy_stderr says what changed" grep -q "$name.web replaced (env MESSAGE), $name._infra kept" \
+                <<<"$(output "$name" deploy_stderr)"
         local ids2=$ids_now
         [ "$1" = ZAQAR_MESSAGE ] && check "the queue is drained after the update" queue_drained "$boot" 30
 
@@ -420,8 +431,9 @@ crash_docker() {
         start_agent "$name" "$boot" "$state"
         s=$(wait_status "$name" 300 CREATE_COMPLETE)
         check "create: $s" [ "$s" = CREATE_COMPLETE ]
-        local ids1
+        local ids1 infra1
         ids1=$(pod_ids "$name")
+        infra1=$(infra_id "$name")
         check "two containers run" [ "$(wc -l <<<"$ids1")" = 2 ]
 
         log "update $name, SIGKILL the agent while the update runs"
@@ -439,7 +451,7 @@ crash_docker() {
         s=$(wait_status "$name" 300 UPDATE_COMPLETE)
         check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
         check "the agent logged the resume" grep -q "resuming interrupted UPDATE" "$work/$name.log"
-        redeployed "$name" "$port" "$ids1"
+        redeployed "$name" "$port" "$ids1" "$infra1"
         check "no in-progress record left" [ -z "$(compgen -G "$state/inprogress/*.json")" ]
 
         log "delete $name"
@@ -487,8 +499,9 @@ zaqar_crash() {
         check "the pod serves on port $port" serves "$port"
         check "the queue is drained" queue_drained "$boot" 30
         check "CREATE ran once" [ "$(grep -c "running CREATE" "$work/$name.log")" = 1 ]
-        local ids1
+        local ids1 infra1
         ids1=$(pod_ids "$name")
+        infra1=$(infra_id "$name")
         stop_agent "$agent_pid"
 
         log "update $name; agent 3: killed after storing the metadata, before deleting its messages"
@@ -511,7 +524,7 @@ zaqar_crash() {
         check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
         log "UPDATE_COMPLETE ${took}s after the restart"
         check "without waiting for the claim" [ "$took" -lt 50 ]
-        redeployed "$name" "$port" "$ids1"
+        redeployed "$name" "$port" "$ids1" "$infra1"
         check "the messages that came back are deleted" queue_drained "$boot" 120
         check "UPDATE ran once" [ "$(grep -c "running UPDATE" "$work/$name.log")" = 1 ]
         check "and the pod was not touched again" [ "$ids_now" = "$(pod_ids "$name")" ]

@@ -451,8 +451,6 @@ static void test_warnings(void) {
         TAP_CHECK_STR(w, "web.yaml:2: colour: unknown field\n"
                          "web.yaml:6: containers[0].capAdd: unknown field\n"
                          "web.yaml:7: containers[0].ports[0].nme: unknown field\n"
-                         "web.yaml:8: containers[0].livenessProbe: not supported by podhook, ignored\n"
-                         "web.yaml:11: containers[0].lifecycle: not supported by podhook, ignored\n"
                          "web.yaml:15: volumes[0].source.gitRepo: unknown field");
         /* Warnings never make a manifest invalid. */
         _cleanup_(manifest_freep) PhManifest *m = NULL;
@@ -535,12 +533,13 @@ static void test_typed(void) {
         TAP_CHECK(m->containers[1].n_mounts == 0);
 }
 
-/* Probes and lifecycle hooks are kept as written (the Docker backend ignores them; a kubelet runs them). */
+/* Probes and lifecycle hooks are kept as written, for podhook to run them. */
 static void test_typed_handlers(void) {
         static const char text[] = "version: v1beta2\n"
                                    "containers:\n"
                                    "  - name: web\n"
                                    "    image: b\n"
+                                   "    ports: [{name: http, containerPort: 80}]\n"
                                    "    livenessProbe:\n"
                                    "      httpGet: {path: /healthz, port: http, host: 127.0.0.1}\n"
                                    "      initialDelaySeconds: 5\n"
@@ -550,10 +549,7 @@ static void test_typed_handlers(void) {
                                    "      preStop: {exec: {command: [/bin/stop, now]}}\n"
                                    "  - name: db\n"
                                    "    image: b\n"
-                                   "    livenessProbe: {tcpSocket: {port: [1]}, exec: {command: []}}\n"
-                                   "  - name: none\n"
-                                   "    image: b\n"
-                                   "    livenessProbe: {}\n";
+                                   "    livenessProbe: {tcpSocket: {port: \"6379\"}}\n";
         _cleanup_(manifest_freep) PhManifest *m = load_valid(text);
 
         if (!m)
@@ -566,20 +562,60 @@ static void test_typed_handlers(void) {
                   strcmp(p->handler.http_port.name, "http") == 0);
         TAP_CHECK(p && p->has_initial_delay && p->initial_delay_seconds == 5 && p->has_timeout &&
                   p->timeout_seconds == 2);
+        /* a port name is the container's port of that name; digits in a string are a number */
+        TAP_CHECK(p && manifest_handler_port(&m->containers[0], &p->handler.http_port) == 80);
         const PhHandler *h = m->containers[0].post_start;
         TAP_CHECK(h && h->actions == PH_HANDLER_HTTP_GET && h->http_port.kind == PH_PORT_REF_NUMBER &&
                   h->http_port.number == 8080);
+        TAP_CHECK(h && manifest_handler_port(&m->containers[0], &h->http_port) == 8080);
         h = m->containers[0].pre_stop;
         TAP_CHECK(h && h->actions == PH_HANDLER_EXEC && h->exec_command &&
                   strcmp(h->exec_command[1], "now") == 0);
-        /* Shapes v1beta2 validation lets through are kept for the one who must judge them. */
         p = m->containers[1].liveness_probe;
-        TAP_CHECK(p && p->handler.actions == (PH_HANDLER_TCP_SOCKET | PH_HANDLER_EXEC));
-        TAP_CHECK(p && p->handler.tcp_port.kind == PH_PORT_REF_OTHER && p->handler.exec_command == NULL);
-        TAP_CHECK(p && !p->has_initial_delay && !p->has_timeout);
+        TAP_CHECK(p && p->handler.actions == PH_HANDLER_TCP_SOCKET && !p->has_initial_delay && !p->has_timeout);
+        TAP_CHECK(p && manifest_handler_port(&m->containers[1], &p->handler.tcp_port) == 6379);
         TAP_CHECK(m->containers[1].post_start == NULL && m->containers[1].pre_stop == NULL);
-        p = m->containers[2].liveness_probe;
-        TAP_CHECK(p && p->handler.actions == 0 && p->handler.http_port.kind == PH_PORT_REF_NONE);
+        PhPortRef none = {.kind = PH_PORT_REF_NAME, .name = (char *) "nope"};
+        TAP_CHECK(manifest_handler_port(&m->containers[0], &none) == 0);
+}
+
+/* What podhook runs must be runnable: one action, a port it can connect to, a command. */
+static void test_handler_errors(void) {
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {}\n",
+                     "web.yaml:5: containers[0].livenessProbe: has no action: needs exactly one of httpGet, "
+                     "tcpSocket and exec");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n"
+                     "    livenessProbe: {exec: {command: [x]}, tcpSocket: {port: 1}}\n",
+                     "web.yaml:5: containers[0].livenessProbe: has more than one action: needs exactly one of "
+                     "httpGet, tcpSocket and exec");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    lifecycle:\n      preStop: {}\n",
+                     "web.yaml:6: containers[0].lifecycle.preStop: has no action: needs exactly one of httpGet "
+                     "and exec");
+        /* a lifecycle hook has no tcpSocket (an unknown field, warned about) */
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    lifecycle:\n      postStart: {tcpSocket: {port: "
+                     "1}}\n",
+                     "web.yaml:6: containers[0].lifecycle.postStart: has no action: needs exactly one of httpGet "
+                     "and exec");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: []}}\n",
+                     "web.yaml:5: containers[0].livenessProbe.exec.command: is required (a list of at least one "
+                     "argument)");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {httpGet: {path: /}}\n",
+                     "web.yaml:5: containers[0].livenessProbe.httpGet.port: is required");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: http}}\n",
+                     "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: \"http\" is not the name of a port "
+                     "of this container");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: 70000}}\n",
+                     "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: 70000 is out of range 1-65535");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: [80]}}\n",
+                     "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: must be a port number or the name "
+                     "of a port of this container");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {httpGet: 1}\n",
+                     "web.yaml:5: containers[0].livenessProbe.httpGet: must be a map, not an integer");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n"
+                     "    livenessProbe: {exec: {command: [x]}, initialDelaySeconds: -1, timeoutSeconds: "
+                     "3000000000}\n",
+                     "web.yaml:5: containers[0].livenessProbe.initialDelaySeconds: -1 must not be negative\n"
+                     "web.yaml:5: containers[0].livenessProbe.timeoutSeconds: 3000000000 is more than 2147483647");
 }
 
 int main(void) {
@@ -597,5 +633,6 @@ int main(void) {
         test_warnings();
         test_typed();
         test_typed_handlers();
+        test_handler_errors();
         return tap_done();
 }
