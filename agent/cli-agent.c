@@ -7,7 +7,8 @@
 #include "cli.h"
 #include "common/log.h"
 #include "config.h"
-#include "loop.h"
+#include "event.h"
+#include "run.h"
 
 int cli_agent(int argc, char **argv) {
         _cleanup_(config_freep) PhConfig *cfg = NULL;
@@ -40,20 +41,26 @@ int cli_agent(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         if (one_time) {
-                time_t next;
-                r = agent_pass(a, &err);
-                if (r < 0)
-                        log_error("%s", ph_error_msg(err));
-                int left = agent_deliver(a, true, &next, &err);
-                if (left < 0)
-                        log_error("outbox: %s", ph_error_msg(err));
-                else if (left > 0)
-                        log_warning("%d signal(s) not delivered yet; they stay in the outbox", left);
+                /* One job, here: no thread, no loop; SIGTERM ends the process as it would any command. */
+                PhAgentJob job = {.work = PH_WORK_POLL | PH_WORK_DROPINS | PH_WORK_RESCAN | PH_WORK_DELIVER,
+                                  .deliver_all = true};
+                agent_work(a, &job, NULL);
+                if (job.left > 0)
+                        log_warning("%d signal(s) not delivered yet; they stay in the outbox", job.left);
                 size_t lost = agent_stop(a);
+                /* The events of the pass reach --notify-exec before the agent exits. */
+                _cleanup_(event_freep) PhEvent *e = NULL;
+                if (event_new(&e) == 0 &&
+                    notifier_drain(a->notifier, e, NOTIFY_EXEC_TIMEOUT_USEC + 5ull * 1000 * 1000) ==
+                            -ETIMEDOUT)
+                        log_warning("notify-exec: not every event was handed to the command before the agent "
+                                    "exits");
+                notifier_detach(a->notifier);
                 /* 0 only when every result is stored and delivered. */
-                return r == 0 && left == 0 && lost == 0 && a->undelivered == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+                return job.poll == 0 && job.left == 0 && lost == 0 && a->undelivered == 0 ? EXIT_SUCCESS
+                                                                                          : EXIT_FAILURE;
         }
-        r = loop_run(a, &err);
+        r = agent_run(a, &err);
         size_t lost = agent_stop(a);
         if (r < 0) {
                 log_error("%s", ph_error_msg(err));

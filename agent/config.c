@@ -17,7 +17,8 @@
 #define CONFIG_DEFAULT_FILE "/etc/podhook/agent.conf"
 #define CONFIG_MAX_FILE (1024u * 1024)
 
-typedef enum CfgType { CFG_STRING, CFG_UINT, CFG_BOOL } CfgType;
+/* CFG_MSEC: seconds with up to three decimals ("0.5"), kept as milliseconds; min and max in ms. */
+typedef enum CfgType { CFG_STRING, CFG_UINT, CFG_BOOL, CFG_MSEC } CfgType;
 
 typedef struct CfgKey {
         const char *key; /* file key, PODHOOK_<KEY> variable and --key option */
@@ -34,32 +35,51 @@ typedef struct CfgKey {
 
 static const CfgKey cfg_keys[] = {
         K("config", CFG_STRING, config, CONFIG_DEFAULT_FILE, 0, 0, NULL, "agent config file (ini)"),
-        K("state-dir", CFG_STRING, state_dir, PH_STATE_DIR_DEFAULT, 0, 0, NULL, "markers, outbox, last metadata"),
+        K("state-dir", CFG_STRING, state_dir, PH_STATE_DIR_DEFAULT, 0, 0, NULL,
+          "markers, outbox, last metadata"),
         K("bootstrap", CFG_STRING, bootstrap, "", 0, 0, NULL,
           "server metadata with an os-collect-config key, or that object (default: the cfn-init-data paths)"),
         K("occ-config", CFG_STRING, occ_config, "/etc/os-collect-config.conf", 0, 0, NULL,
           "os-collect-config's ini file, read if present"),
-        K("interval", CFG_UINT, interval, "30", 1, 86400, "polling_interval", "cap of the poll back-off, seconds"),
-        K("min-interval", CFG_UINT, min_interval, "1", 1, 86400, "min_polling_interval", "first poll back-off, seconds"),
-        K("retry-max", CFG_UINT, retry_max, "60", 1, 86400, NULL, "cap of the signal retry back-off, seconds"),
+        K("interval", CFG_UINT, interval, "30", 1, 86400, "polling_interval",
+          "cap of the poll back-off, seconds"),
+        K("min-interval", CFG_UINT, min_interval, "1", 1, 86400, "min_polling_interval",
+          "first poll back-off, seconds"),
+        K("retry-max", CFG_UINT, retry_max, "60", 1, 86400, NULL,
+          "cap of the signal retry back-off, seconds"),
         K("hook-timeout", CFG_UINT, hook_timeout, "3600", 0, 604800, NULL,
           "seconds an external hook may run (0 = no limit)"),
         K("hook-dirs", CFG_STRING, hook_dirs, RUNNER_DEFAULT_HOOK_DIRS, 0, 0, NULL,
           "hook directories searched after $HEAT_CONFIG_HOOKS"),
-        K("docker-host", CFG_STRING, docker_host, "", 0, 0, NULL, "Docker Engine address (default $DOCKER_HOST)"),
-        K("grace-seconds", CFG_UINT, grace_seconds, "0", 0, 3600, NULL, "container stop grace period (0 = 10 s)"),
+        K("docker-host", CFG_STRING, docker_host, "", 0, 0, NULL,
+          "Docker Engine address (default $DOCKER_HOST)"),
+        K("grace-seconds", CFG_UINT, grace_seconds, "0", 0, 3600, NULL,
+          "container stop grace period (0 = 10 s)"),
         K("start-window", CFG_UINT, start_window, POD_DEFAULT_TEXT(POD_DEFAULT_START_WINDOW), 0, 3600, NULL,
           "seconds a started container must keep running (0 = only that it runs after its start)"),
         K("ready-timeout", CFG_UINT, ready_timeout, POD_DEFAULT_TEXT(POD_DEFAULT_READY_TIMEOUT), 0, 3600, NULL,
           "seconds a started container's livenessProbe may take to pass (0 = one try)"),
         K("secrets", CFG_STRING, secrets_file, "", 0, 0, NULL,
           "JSON file of secret names to values (mode 0600) for the docker hook's pods"),
-        K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL, "seconds per metadata or signal request"),
+        K("registry-config", CFG_STRING, registry_config, "", 0, 0, NULL,
+          "registry credentials in Docker's config.json format (default $DOCKER_CONFIG/config.json, then /root/.docker/config.json)"),
+        K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL,
+          "seconds per metadata or signal request"),
         K("ca-file", CFG_STRING, ca_file, "", 0, 0, NULL, "CA bundle for https"),
         K("log-level", CFG_STRING, log_level, "info", 0, 0, NULL, "error, warning, info or debug"),
+        K("dropin", CFG_STRING, dropin, "", 0, 0, NULL,
+          "directory of pod manifests (*.yaml, *.yml, *.json), one pod per file, named after it"),
+        K("dropin-rescan", CFG_UINT, dropin_rescan, "30", 1, 86400, NULL,
+          "seconds between two full looks at the drop-in directory"),
+        K("dropin-debounce", CFG_MSEC, dropin_debounce_ms, "0.5", 0, 60000, NULL,
+          "seconds a drop-in file must stay unchanged before it is applied"),
+        K("notify-exec", CFG_STRING, notify_exec, "", 0, 0, NULL,
+          "command (/bin/sh -c) run with each event as JSON on stdin"),
         K("one-time", CFG_BOOL, one_time, "false", 0, 0, NULL, "one pass, deliver signals, exit"),
-        K("force", CFG_BOOL, force, "false", 0, 0, NULL, "run one pass now even if nothing changed (implies one-time); deployments already done stay done"),
-        K("print", CFG_BOOL, print, "false", 0, 0, NULL, "print the collected metadata (secrets redacted) and exit"),
+        K("force", CFG_BOOL, force, "false", 0, 0, NULL,
+          "run one pass now even if nothing changed (implies one-time); deployments already done stay done"),
+        K("print", CFG_BOOL, print, "false", 0, 0, NULL,
+          "print the collected metadata (secrets redacted) and exit"),
         K("show-secrets", CFG_BOOL, show_secrets, "false", 0, 0, NULL, "with --print: do not redact secrets"),
         K("help", CFG_BOOL, help, "false", 0, 0, NULL, "show this help"),
 };
@@ -269,6 +289,32 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) 
         return 0;
 }
 
+/* "2", "0.5", "1.25": at most three decimals, no sign. */
+static int parse_msec(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned long long whole = 0, frac = 0;
+        unsigned digits = 0;
+        const char *p = s;
+
+        if (!s || !isdigit((unsigned char)*s))
+                return -EINVAL;
+        for (; isdigit((unsigned char)*p); p++)
+                if ((whole = whole * 10 + (unsigned long long)(*p - '0')) > 86400ull * 1000)
+                        return -ERANGE;
+        if (*p == '.')
+                for (p++; isdigit((unsigned char)*p); p++, digits++)
+                        if (digits < 3)
+                                frac = frac * 10 + (unsigned long long)(*p - '0');
+        if (*p || digits > 3 || (s[strlen(s) - 1] == '.'))
+                return -EINVAL;
+        while (digits++ < 3)
+                frac *= 10;
+        unsigned long long v = whole * 1000 + frac;
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = (unsigned)v;
+        return 0;
+}
+
 static int parse_bool(const char *s, bool *ret) {
         static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
         for (size_t i = 0; i < 4; i++) {
@@ -404,6 +450,16 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
                         if (q < 0)
                                 (void) ph_error_append(&err, EINVAL, "%s: %s: '%s' is not a number in %u..%u",
                                                        final.origin[i], k->key, v, k->min, k->max);
+                        break;
+                case CFG_MSEC:
+                        q = parse_msec(v, k->min, k->max, field);
+                        if (q < 0)
+                                (void)ph_error_append(
+                                        &err, EINVAL,
+                                        "%s: %s: '%s' is not a number of seconds in %u.%03u..%u.%03u "
+                                        "(at most three decimals)",
+                                        final.origin[i], k->key, v, k->min / 1000, k->min % 1000,
+                                        k->max / 1000, k->max % 1000);
                         break;
                 case CFG_BOOL:
                         q = parse_bool(v, field);

@@ -26,8 +26,13 @@ typedef struct PhConfig {
         unsigned ready_timeout; /* s a livenessProbe may take to pass (docker hook) */
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
-        char *secrets_file; /* the docker hook's secrets file ("" = none; docs/options.md) */
+        char *secrets_file;    /* the docker hook's secrets file ("" = none; docs/options.md) */
+        char *registry_config; /* registry credentials, config.json format ("" = the default paths) */
         char *log_level;
+        char *dropin;                /* drop-in manifest directory; "" = none */
+        unsigned dropin_rescan;      /* s between two looks at every file of it */
+        unsigned dropin_debounce_ms; /* a file is applied once it has not changed for this long */
+        char *notify_exec;           /* run with each event as JSON on stdin; "" = none */
         bool one_time, force, print, show_secrets, help;
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],
          * [request], [local] sections; NULL when they say nothing. */

@@ -5,24 +5,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cleanup.h"
+
 #include "common/deployment.h"
 #include "common/secret.h"
 #include "dispatch.h"
 #include "pystr.h"
-#include "runner/runner.h"
 #include "signal/signal.h"
 
 #define ABSENT_STATE_FILE "absent.json"
-
-static bool is_listed(const char *stack, const char *resource, void *userdata);
-
-void dispatch_init(PhDispatch *d) {
-        d->docker_run = docker_hook_run;
-        d->docker_list = docker_hook_list_pods;
-        d->docker_remove = docker_hook_remove_pod;
-        d->docker.is_listed = is_listed;
-        d->docker.listed_userdata = d;
-}
 
 void dispatch_done(PhDispatch *d) {
         json_decref(d->pending);
@@ -125,43 +116,40 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
         return 0;
 }
 
-char **dispatch_secret_values(const json_t *deployment) {
-        const char *group = json_string_value(json_object_get(deployment, "group"));
+static double mono_seconds(void) {
+        struct timespec ts;
 
-        if (group && strcmp(group, "docker") == 0)
-                return docker_hook_secret_values(deployment);
-        return secret_values_of_deployment(deployment);
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static json_t *failure(const char *fmt, const char *a, const char *b) {
-        _cleanup_free_ char *msg = xasprintf(fmt, a, b);
-        return deployment_result("", msg, 1);
-}
-
-json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared) {
+int dispatch_run_hook(PhDispatch *d, const json_t *prepared, PhHookResult *ret) {
         _cleanup_error_ PhError *err = NULL;
-        _cleanup_free_ char *path = NULL;
         const char *group = json_string_value(json_object_get(prepared, "group"));
-        json_t *data = NULL;
+        const PhHook *h = hook_find(d->hooks, d->n_hooks, group);
+        PhHookCall call = {.cancel = d->cancel};
+        int r;
 
-        if (!group)
-                group = "Heat::Ungrouped";
-        if (strcmp(group, "docker") == 0 && d->docker_run) {
-                if (d->docker_run(prepared, &d->docker, &data, &err) < 0 || !json_is_object(data)) {
-                        json_decref(data);
-                        return failure("podhook: docker hook: %s%s\n", ph_error_msg(err), "");
-                }
-                return data;
+        *ret = (PhHookResult){};
+        if (!h) {
+                _cleanup_free_ char *msg =
+                        xasprintf("podhook: no hook runs group '%s'; the deployment cannot run\n",
+                                  group ? group : "Heat::Ungrouped");
+                ret->data = deployment_result("", msg, 1);
+                return 0;
         }
-        if (runner_find_hook(group, d->hook_dirs, &path, &err) < 0)
-                return failure("podhook: %s%s; the deployment cannot run\n", ph_error_msg(err), "");
-        int r = runner_run_cancellable(path, prepared, d->hook_timeout, d->should_stop ? d->cancel_fd : -1,
-                                       d->should_stop, d->userdata, &data, &err);
-        if (r == -ECANCELED)
-                return NULL;
-        if (r < 0)
-                return failure("podhook: %s: %s\n", path, ph_error_msg(err));
-        return data;
+        r = h->ops->run(h, prepared, &call, ret, &err);
+        if (r == -ECANCELED || (r < 0 && http_cancel_requested(d->cancel))) {
+                hook_result_done(ret);
+                return -ECANCELED;
+        }
+        if (r < 0 || !json_is_object(ret->data)) {
+                _cleanup_free_ char *msg = xasprintf("podhook: %s hook: %s\n", h->ops->name,
+                                                     err ? ph_error_msg(err) : "no result");
+                hook_result_done(ret);
+                ret->data = deployment_result("", msg, 1);
+        }
+        return 0;
 }
 
 /* Writes what is left of a pending result: the outbox entry, then the in-progress record goes, then
@@ -224,12 +212,25 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
         r = state_deploy_begin(d->state, id, prepared, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "not started");
-        data = dispatch_run_hook(d, prepared);
-        if (!data)
+        _cleanup_(hook_result_done) PhHookResult run = {};
+        double began = mono_seconds();
+        if (dispatch_run_hook(d, prepared, &run) < 0)
                 return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
+        data = TAKE_PTR(run.data);
         /* A hook may echo a password or a signed URL it was given: none of them leaves the machine. */
-        _cleanup_strv_free_ char **secrets = dispatch_secret_values(prepared);
+        _cleanup_strv_free_ char **secrets = hook_secret_values(d->hooks, d->n_hooks, prepared);
         secret_scrub_json(data, secrets);
+        json_auto_t *ran =
+                json_pack("{s:O?, s:f, s:b}", "status_code", json_object_get(data, "deploy_status_code"),
+                          "seconds", mono_seconds() - began, "rolled_back", run.rolled_back);
+        if (run.pod)
+                json_object_set_new(ran, "pod", json_string(run.pod));
+        if (run.summary) {
+                /* The summary is the hook's words, as deploy_stderr is: scrubbed the same way. */
+                json_object_set_new(ran, "summary", json_string(run.summary));
+                secret_scrub_json(ran, secrets);
+        }
+        report(d, PH_DISPATCH_RAN, id, prepared, ran, NULL);
         inputs = dispatch_signal_inputs(prepared);
         /* Cut to what a signal carries before it is stored: an entry is never too big to be read back. */
         json_auto_t *fitted = signal_fit(data, SIGNAL_MAX_BODY);
@@ -255,7 +256,7 @@ int dispatch_all(PhDispatch *d, const json_t *deployments) {
                 const json_t *first = id ? json_object_get(seen, id) : NULL;
                 int r;
 
-                if (d->should_stop && d->should_stop(d->userdata)) {
+                if (http_cancel_requested(d->cancel)) {
                         ran = -EINTR;
                         break;
                 }
@@ -480,7 +481,7 @@ static void forget_resource(PhDispatch *d, const char *key) {
         }
 }
 
-static bool is_listed(const char *stack, const char *resource, void *userdata) {
+bool dispatch_is_listed(const char *stack, const char *resource, void *userdata) {
         const PhDispatch *d = userdata;
         size_t i;
         const json_t *dep;
@@ -508,20 +509,34 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
         const json_t *dep;
         int removed = 0, r;
 
-        if (!d->docker_list || !d->docker_remove)
-                return 0;
         json_array_foreach(deployments, i, dep) {
                 _cleanup_free_ char *k = resource_key(dep);
                 if (k)
                         json_object_set_new(current, k, json_true());
         }
-        r = d->docker_list(&d->docker, &pods, reterr);
-        if (r < 0)
-                return r;
+        /* Every entry's pods, as "<entry index>\n<pod>": two entries may keep pods of one name. */
+        pods = json_object();
+        for (size_t h = 0; h < d->n_hooks; h++) {
+                json_auto_t *owned = NULL;
+                if (!d->hooks[h].ops->list_owned || !d->hooks[h].ops->remove_owned)
+                        continue;
+                r = d->hooks[h].ops->list_owned(&d->hooks[h], &owned, reterr);
+                if (r < 0)
+                        return r;
+                json_object_foreach(owned, pod, v) {
+                        /* A drop-in's pod goes with its file, never with Heat's metadata. */
+                        if (json_object_get(v, "dropin"))
+                                continue;
+                        _cleanup_free_ char *k = xasprintf("%zu\n%s", h, pod);
+                        json_object_set(pods, k, json_object_get(v, "deployment"));
+                }
+        }
         /* First what goes, by Heat deployment: its markers move only after all of its pods are gone. */
         const json_t *old = absent_of(d, "pods");
-        json_object_foreach(pods, pod, v) {
+        const char *entry;
+        json_object_foreach(pods, entry, v) {
                 const char *dep_id = json_string_value(v);
+                pod = strchr(entry, '\n') + 1;
                 if (!dep_id || !*dep_id || listed(deployments, dep_id) || !state_id_valid(dep_id))
                         continue;
                 /* Only pods this agent deployed (a marker of ours names their config id). */
@@ -543,7 +558,7 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
                         group = json_object();
                         json_object_set_new(doomed, k, group);
                 }
-                json_object_set_new(group, pod, json_pack("{s:s, s:O}", "id", dep_id, "marker", marker));
+                json_object_set_new(group, entry, json_pack("{s:s, s:O}", "id", dep_id, "marker", marker));
         }
         json_object_foreach(doomed, key, v) {
                 bool all = true;
@@ -553,12 +568,14 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
                         _cleanup_error_ PhError *err = NULL;
                         const char *dep_id = json_string_value(json_object_get(e, "id"));
                         const json_t *marker = json_object_get(e, "marker");
-                        if (d->docker_remove(&d->docker, p, &err) < 0) {
+                        const PhHook *h = &d->hooks[strtoul(p, NULL, 10)];
+                        const char *pod_name = strchr(p, '\n') + 1;
+                        if (h->ops->remove_owned(h, pod_name, &err) < 0) {
                                 report(d, PH_DISPATCH_ERROR, dep_id, marker, NULL, err);
                                 all = false;
                                 continue;
                         }
-                        json_auto_t *name = json_string(p);
+                        json_auto_t *name = json_string(pod_name);
                         report(d, PH_DISPATCH_POD_REMOVED, dep_id, marker, name, NULL);
                         removed++;
                 }

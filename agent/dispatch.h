@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
-#include "docker/hook-docker.h"
+#include "hook.h"
 #include "outbox.h"
 #include "state.h"
 
@@ -25,27 +25,22 @@ typedef enum PhDispatchEvent {
         PH_DISPATCH_LOST,        /* at stop: a result that could never be stored (err); data true when Heat
                                   * will be told it failed, false when the deployment runs again */
         PH_DISPATCH_RECOVERED, /* an interrupted deployment whose result was already stored: not run again */
+        PH_DISPATCH_RAN, /* its hook returned; data = {"status_code", "seconds" (how long it ran), "pod",
+                          * "summary" (each where the hook says), "rolled_back"}; RESULT follows */
 } PhDispatchEvent;
-
-typedef int (*PhDockerRunFn)(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
-                             PhError **reterr);
-typedef int (*PhDockerListFn)(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
-typedef int (*PhDockerRemoveFn)(const PhDockerHookOptions *o, const char *pod, PhError **reterr);
 
 typedef struct PhDispatch {
         const PhState *state;
         PhOutbox *outbox;
-        const char *hook_dirs; /* full search path, ':'-separated */
-        unsigned hook_timeout; /* s, 0 = none */
-        PhDockerHookOptions docker;
-        /* The docker group's hook; docker_hook_* unless a test replaces them. */
-        PhDockerRunFn docker_run;
-        PhDockerListFn docker_list;
-        PhDockerRemoveFn docker_remove;
+        /* The hook entries (hook.h): a deployment runs through its group's; reconciliation asks each
+         * that keeps pods. */
+        const PhHook *hooks;
+        size_t n_hooks;
         void (*report)(PhDispatchEvent ev, const char *id, const json_t *deployment, const json_t *data,
                        const PhError *err, void *userdata);
-        bool (*should_stop)(void *userdata); /* checked between deployments */
-        int cancel_fd; /* readable when should_stop may say yes (a signalfd); -1: external hooks are not interrupted */
+        /* Optional (borrowed): checked between deployments and handed to the hooks and their requests;
+         * a cancelled hook leaves its deployment in progress, to run again at the next start. */
+        const PhHttpCancel *cancel;
         void *userdata;
         /* Results whose writes failed, id -> {"deployment", "inputs", "data", "stage"}: not run again,
          * written at each pass until it works. */
@@ -58,8 +53,9 @@ typedef struct PhDispatch {
  * this many complete passes in a row (a stale replica or a file being rewritten can drop it once). */
 #define DISPATCH_ABSENT_PASSES 2
 
-/* Fills the docker_* function pointers with the real hook. */
-void dispatch_init(PhDispatch *d);
+/* PhDockerHookOptions.is_listed for the dispatch d: whether the Heat deployment (stack, resource) is in
+ * the list of the dispatch_all under way (outside one, every deployment counts as listed). */
+bool dispatch_is_listed(const char *stack, const char *resource, void *d);
 /* Frees what dispatch keeps (pending results are dropped: call dispatch_stop first). */
 void dispatch_done(PhDispatch *d);
 /* The entry as hooks get it: String inputs coerced with Python's str(), a component resolved to the
@@ -70,20 +66,17 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr);
 json_t *dispatch_inputs_map(const json_t *deployment);
 /* The same with only the deploy_* inputs: what a signal transport needs, stored in the outbox. */
 json_t *dispatch_signal_inputs(const json_t *deployment);
-/* The values a result of the entry must not carry (secret.h): its inputs', and its config's where the
- * group's hook reads one (a docker manifest, YAML text too). New strv. */
-char **dispatch_secret_values(const json_t *deployment);
-/* Runs a prepared entry through its hook. Always gives a result (a failure is data: a missing hook
- * is deploy_status_code 1 with the reason in deploy_stderr), except NULL when should_stop interrupted
- * an external hook (the deployment stays in progress and is resumed at the next start). */
-json_t *dispatch_run_hook(PhDispatch *d, const json_t *prepared);
+/* Runs a prepared entry through its group's hook: 0 and *ret (a failure is data: a missing hook is
+ * deploy_status_code 1 with the reason in deploy_stderr), or -ECANCELED when the cancel interrupted it
+ * (the deployment stays in progress and is resumed at the next start). */
+int dispatch_run_hook(PhDispatch *d, const json_t *prepared, PhHookResult *ret);
 /* One entry: 1 when it ran, 0 when skipped (done, pending, or nothing to do), -EINTR when stopped while
  * its hook ran, other < 0 on error (also when it ran but its result could not be stored yet: it is
  * then kept in memory and never run again by this process). */
 int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr);
 /* Every entry of the list in order; an error in one is reported and the next continues. An id listed
  * again is reported (each time) and only its first entry counts. Returns the number that ran, or -EINTR
- * when should_stop said so. */
+ * when the cancel said so. */
 int dispatch_all(PhDispatch *d, const json_t *deployments);
 /* Tries again to write the pending results (one report per failure); returns how many are left. */
 size_t dispatch_retry_pending(PhDispatch *d);
@@ -98,8 +91,9 @@ size_t dispatch_stop(PhDispatch *d);
  * on while we were down): their marker goes to removed/, so a return runs them again. */
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments);
 /* Removes the pods this agent deployed whose Heat deployment (stack + resource) has been missing from
- * DISPATCH_ABSENT_PASSES lists in a row (their markers go to removed/). Only call it with successfully
- * fetched metadata. Returns the number removed. */
+ * DISPATCH_ABSENT_PASSES lists in a row (their markers go to removed/), asking every hook entry that
+ * keeps pods; a drop-in's pod is never one of them. Only call it with successfully fetched metadata.
+ * Returns the number removed. */
 int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reterr);
 /* True while a pod's deployment is counted as missing: the next complete pass must reconcile. */
 bool dispatch_pods_missing(PhDispatch *d);

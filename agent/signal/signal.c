@@ -197,6 +197,7 @@ static PhHttpRequest signal_request(const PhSignalOptions *o, const char *method
                 .max_body = 1024u * 1024u,
                 .ca_file = o ? o->ca_file : NULL,
                 .max_redirects = SIGNAL_MAX_REDIRECTS,
+                .cancel = o ? o->cancel : NULL,
         };
 }
 

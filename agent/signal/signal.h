@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/error.h"
+#include "common/http.h"
 
 typedef struct json_t json_t;
 
@@ -38,6 +39,8 @@ typedef struct PhSignalOptions {
         long timeout_ms;     /* per request; 0 = 30 s */
         const char *ca_file; /* optional */
         size_t max_body;     /* 0 = SIGNAL_MAX_BODY */
+        /* optional: aborts the attempt (the agent stops); it is then one that failed, retried later */
+        const PhHttpCancel *cancel;
         const char *state_dir; /* optional: where the agent's Zaqar Client-ID is kept */
         /* optional: the same for every attempt of one result; ZAQAR_SIGNAL puts it in the message so
          * that it can look for it after an attempt that may have arrived */

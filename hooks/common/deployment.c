@@ -100,3 +100,32 @@ json_t *deployment_result(const char *out, const char *err, int code) {
         json_object_set_new(res, "deploy_status_code", json_integer(code));
         return res;
 }
+
+bool deployment_result_failed(const json_t *result) {
+        const json_t *code = json_object_get(result, "deploy_status_code");
+
+        if (!code || json_is_null(code) || json_is_false(code))
+                return false;
+        if (json_is_integer(code))
+                return json_integer_value(code) != 0;
+        if (json_is_string(code))
+                return json_string_length(code) > 0 && strcmp(json_string_value(code), "0") != 0;
+        return true;
+}
+
+char *deployment_first_line(const char *text, size_t max) {
+        const char *p = text;
+
+        if (!p)
+                return xstrdup("");
+        while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+                p++;
+        size_t n = strcspn(p, "\r\n");
+        if (n > max) {
+                n = max;
+                /* Not inside a UTF-8 sequence: back to the start of the character cut. */
+                while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+                        n--;
+        }
+        return xstrndup(p, n);
+}

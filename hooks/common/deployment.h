@@ -1,6 +1,7 @@
 /* Reading a heat-config deployment entry (heat-protocol.md 1.2): shared by the hooks and the agent. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct json_t json_t;
@@ -19,3 +20,9 @@ json_t *deployment_text(const char *s, size_t len);
 /* A hook result {"deploy_stdout", "deploy_stderr", "deploy_status_code"} (new ref, never NULL, even
  * for texts that are not UTF-8: there is always one result to send). */
 json_t *deployment_result(const char *out, const char *err, int code);
+/* Whether a result says its deployment failed: a deploy_status_code other than 0, "0", "", false or null
+ * (55-heat-config's truth test). */
+bool deployment_result_failed(const json_t *result);
+/* The first line of text (deploy_stderr, a message) that is not blank, cut to at most max bytes
+ * between characters (new string; "" for NULL or blank text). */
+char *deployment_first_line(const char *text, size_t max);

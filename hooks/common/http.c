@@ -272,7 +272,7 @@ int http_request(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr
         }
 }
 
-static bool cancel_now(const PhHttpCancel *c) {
+bool http_cancel_requested(const PhHttpCancel *c) {
         return c && c->cancelled && c->cancelled(c->userdata);
 }
 
@@ -304,7 +304,7 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                 curl_multi_add_handle(m, ts[i].curl);
         }
         const PhHttpCancel *cancel = n > 0 ? reqs[0].cancel : NULL;
-        bool cancelled = cancel_now(cancel);
+        bool cancelled = http_cancel_requested(cancel);
         while (!cancelled) {
                 CURLMcode mc = curl_multi_perform(m, &running);
                 if (mc == CURLM_OK && running)
@@ -332,8 +332,12 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                                 continue;
                         _cleanup_error_ PhError *err = NULL;
                         int r = transfer_finish(&ts[i], msg->data.result, &rets[i], &err);
-                        if (r < 0)
-                                rets[i].error = r;
+                        /* As request_once says it: a request that went out in full may have been acted on. */
+                        if (r < 0) {
+                                rets[i] = (PhHttpResponse){.request_sent = transfer_sent(&ts[i]), .error = r};
+                                curl_easy_getinfo(ts[i].curl, CURLINFO_RESPONSE_CODE, &rets[i].status);
+                        } else
+                                rets[i].request_sent = true;
                         if (r < 0 && result == 0) {
                                 result = r;
                                 if (reterr) {
@@ -344,6 +348,9 @@ int http_request_parallel(const PhHttpRequest *reqs, size_t n, PhHttpResponse *r
                 }
         }
         for (size_t i = 0; i < n; i++) {
+                /* Cancelled: nothing is filled but whether it went out. */
+                if (cancelled)
+                        rets[i] = (PhHttpResponse){.request_sent = transfer_sent(&ts[i])};
                 curl_multi_remove_handle(m, ts[i].curl);
                 transfer_done(&ts[i]);
         }

@@ -16,6 +16,9 @@ typedef struct PhHttpCancel {
         void *userdata;
 } PhHttpCancel;
 
+/* Whether c says abort now, asking its predicate (NULL c or predicate: no). */
+bool http_cancel_requested(const PhHttpCancel *c);
+
 typedef struct PhHttpRequest {
         const char *method;          /* default "GET" */
         const char *url;             /* sent byte-for-byte, never re-encoded */

@@ -25,6 +25,7 @@ struct PhDocker {
         char *unix_socket; /* NULL over TCP */
         char version[16];  /* "1.41" */
         PhDockerEngine engine;
+        const PhHttpCancel *cancel; /* pulls and imports only */
         /* The test fault point (DOCKER_CRASH_ENV): SIGKILL ourselves once this many mutating calls have
          * been answered; 0 = off. */
         unsigned long crash_after;
@@ -38,6 +39,10 @@ PhDocker *docker_free(PhDocker *d) {
         free(d->unix_socket);
         free(d);
         return NULL;
+}
+
+void docker_set_cancel(PhDocker *d, const PhHttpCancel *cancel) {
+        d->cancel = cancel;
 }
 
 const char *docker_api_version(const PhDocker *d) {
@@ -511,6 +516,7 @@ static int stream_request(PhDocker *d, const char *path, const char *content_typ
                 .low_speed_secs = STREAM_LOW_SPEED_SECS,
                 .on_data = stream_consume,
                 .userdata = &st,
+                .cancel = d->cancel,
         };
         int r;
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "common/http.h"
 
 typedef struct json_t json_t;
 
@@ -44,6 +45,10 @@ PhDockerEngine docker_engine_from_headers(const char *server, const char *libpod
 int docker_open(const char *host, PhDocker **ret, PhError **reterr);
 PhDocker *docker_free(PhDocker *d);
 PH_DEFINE_CLEANUP(PhDocker *, docker_free)
+/* From now on image pulls and imports (the calls that can take minutes) stop when cancel says so, with
+ * -ECANCELED; other calls are short and run to their end, so no change is left half-made. cancel
+ * (borrowed) must outlive its use; NULL: none. */
+void docker_set_cancel(PhDocker *d, const PhHttpCancel *cancel);
 /* "1.41" (borrowed). */
 const char *docker_api_version(const PhDocker *d);
 /* The engine found by docker_open (borrowed). */

@@ -19,11 +19,14 @@ typedef struct HookResult {
         json_t *stdout_json; /* inspect array (new ref) */
         char *stderr_text;
         int status;
+        char *last;       /* the last line said: the outcome's summary */
+        bool rolled_back; /* the apply failed and undid its update */
 } HookResult;
 
 static void result_done(HookResult *h) {
         json_decref(h->stdout_json);
         free(h->stderr_text);
+        free(h->last);
 }
 
 static void result_say(HookResult *h, const char *text) {
@@ -31,6 +34,8 @@ static void result_say(HookResult *h, const char *text) {
 
         free(h->stderr_text);
         h->stderr_text = s;
+        free(h->last);
+        h->last = xstrndup(text, strcspn(text, "\n"));
 }
 
 static void result_fail(HookResult *h, int status, const PhError *err) {
@@ -131,8 +136,9 @@ static int load_manifest(const json_t *deployment, const char *source, const PhD
         return 0;
 }
 
-/* A one-line reason (*ret_reason, NULL when none) when the pod carries the labels of another Heat
- * deployment (stack + resource) that is still listed: such a pod is never replaced, stopped or removed. */
+/* A one-line reason (*ret_reason, NULL when none) when the pod has another owner: another Heat
+ * deployment (stack + resource) that is still listed, or a drop-in file, or (for a drop-in) any Heat
+ * deployment. Such a pod is never replaced, stopped or removed. */
 static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, const PhDockerHookOptions *o,
                           char **ret_reason, PhError **reterr) {
         json_auto_t *list = NULL;
@@ -146,8 +152,23 @@ static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, c
                 return r;
         json_array_foreach(list, i, c) {
                 const char *stack = pod_label(c, POD_LABEL_STACK), *res = pod_label(c, POD_LABEL_RESOURCE);
+                const char *file = pod_label(c, POD_LABEL_DROPIN);
+                if (file) {
+                        if (meta->dropin && strcmp(file, meta->dropin) == 0)
+                                continue;
+                        *ret_reason =
+                                xasprintf("pod %s belongs to the drop-in %s; it is left alone", pod, file);
+                        return 0;
+                }
                 if (!stack || !res)
                         continue; /* not a Heat deployment's (podhook apply, a local file) */
+                if (meta->dropin) {
+                        *ret_reason =
+                                xasprintf("pod %s belongs to a Heat deployment (stack %s, resource %s), "
+                                          "which a drop-in does not take over; it is left alone",
+                                          pod, stack, res);
+                        return 0;
+                }
                 if (meta->stack && meta->resource && strcmp(stack, meta->stack) == 0 &&
                     strcmp(res, meta->resource) == 0)
                         continue;
@@ -162,8 +183,21 @@ static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, c
         return 0;
 }
 
+void docker_hook_outcome_done(PhDockerHookOutcome *o) {
+        free(o->pod);
+        free(o->summary);
+        *o = (PhDockerHookOutcome){};
+}
+
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr) {
+        _cleanup_(docker_hook_outcome_done) PhDockerHookOutcome out = {};
+
+        return docker_hook_run_outcome(deployment, o, ret_result, &out, reterr);
+}
+
+int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
+                            PhDockerHookOutcome *ret_outcome, PhError **reterr) {
         _cleanup_(result_done) HookResult h = {};
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -198,6 +232,7 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 .deployment = json_string_value(json_object_get(deployment, "id")),
                 .stack = deployment_input(deployment, "deploy_stack_id"),
                 .resource = deployment_input(deployment, "deploy_resource_name"),
+                .dropin = o ? o->dropin : NULL,
         };
 
         if (strcasecmp(action, "DELETE") == 0 || strcasecmp(action, "SUSPEND") == 0) {
@@ -209,8 +244,10 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                                          NULL) >= 0)
                         deploy_options_apply(&in.opts, &po);
                 r = docker_open(o ? o->docker_host : NULL, &d, &err);
-                if (r >= 0)
+                if (r >= 0) {
+                        docker_set_cancel(d, o ? o->cancel : NULL);
                         r = owner_conflict(d, pod, &meta, o, &conflict, &err);
+                }
                 /* Another deployment's pod is not this one's to stop or remove: nothing of ours is there. */
                 if (r >= 0 && !conflict)
                         r = del ? pod_delete(d, pod, &po, false, &err) : pod_stop(d, pod, &po, &err);
@@ -231,10 +268,15 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                         _cleanup_free_ char *conflict = NULL;
                         _cleanup_free_ char *summary = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
-                        if (r >= 0)
+                        if (r >= 0) {
+                                docker_set_cancel(d, o ? o->cancel : NULL);
                                 r = owner_conflict(d, pod, &meta, o, &conflict, &err);
-                        if (r >= 0 && !conflict)
-                                r = pod_apply(d, pod, m, &meta, &po, &h.stdout_json, &summary, &err);
+                        }
+                        if (r >= 0 && !conflict) {
+                                PhPodUndo undo = POD_UNDO_NONE;
+                                r = pod_apply_undo(d, pod, m, &meta, &po, &h.stdout_json, &summary, &undo, &err);
+                                h.rolled_back = undo == POD_UNDO_ROLLED_BACK;
+                        }
                         if (r < 0)
                                 result_fail(&h, 1, err);
                         else if (conflict) {
@@ -256,6 +298,13 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
         pod_secret_values(&po, m, &secrets);
         registry_config_secrets(in.registry, &secrets);
         secret_scrub_json(*ret_result, secrets);
+        json_auto_t *said = json_string(h.last ? h.last : "");
+        secret_scrub_json(said, secrets);
+        *ret_outcome = (PhDockerHookOutcome){
+                .pod = TAKE_PTR(pod),
+                .summary = h.last && json_string_value(said) ? xstrdup(json_string_value(said)) : NULL,
+                .rolled_back = h.rolled_back,
+        };
         return 0;
 }
 
@@ -282,12 +331,19 @@ int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **
         json_array_foreach(list, i, c) {
                 const char *pod = pod_label(c, POD_LABEL_POD);
                 const char *dep = pod_label(c, POD_LABEL_DEPLOYMENT);
+                const char *file = pod_label(c, POD_LABEL_DROPIN);
                 if (!pod)
                         continue;
-                /* The infra and app containers of one apply carry the same deployment id; keep any non-empty one. */
-                const char *have = json_string_value(json_object_get(pods, pod));
-                if (!have || (!*have && dep))
-                        json_object_set_new(pods, pod, json_string(dep ? dep : ""));
+                json_t *owner = json_object_get(pods, pod);
+                if (!owner) {
+                        owner = json_pack("{s:s}", "deployment", "");
+                        json_object_set_new(pods, pod, owner);
+                }
+                /* The infra and app containers of one apply carry the same owner; keep any non-empty one. */
+                if (dep && !*json_string_value(json_object_get(owner, "deployment")))
+                        json_object_set_new(owner, "deployment", json_string(dep));
+                if (file)
+                        json_object_set_new(owner, "dropin", json_string(file));
         }
         *ret = json_incref(pods);
         return 0;

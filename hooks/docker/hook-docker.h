@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "common/http.h"
 #include "docker/pod-state.h"
 
 typedef struct json_t json_t;
@@ -24,12 +25,17 @@ typedef struct PhDockerHookOptions {
         const char *secrets_file;          /* the secrets file (docs/options.md); NULL: none */
         const char *registry_config;       /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
                                             * /root/.docker/config.json, if present */
-        const struct PhHttpCancel *cancel; /* ends a wait_for early (the agent's cancel fd); may be NULL */
         /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
          * carries another Heat deployment's labels is only taken over when this says it is not; without
          * it, every other deployment counts as listed. */
         bool (*is_listed)(const char *stack, const char *resource, void *userdata);
         void *listed_userdata;
+        /* Per run: the drop-in file (absolute) the deployment comes from, NULL for Heat's. A drop-in's pod
+         * is only ever changed by its own file; a Heat deployment's pod is never a drop-in's. */
+        const char *dropin;
+        /* Per run, optional (borrowed): stops a pull or a wait_for (before anything is changed) when it
+         * says so. */
+        const PhHttpCancel *cancel;
 } PhDockerHookOptions;
 
 /* Runs the deployment: CREATE/UPDATE/RESUME apply the pod named after the deployment's "name",
@@ -40,12 +46,23 @@ typedef struct PhDockerHookOptions {
 int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                     PhError **reterr);
 
+/* What a run did, for the agent's status and events. */
+typedef struct PhDockerHookOutcome {
+        char *pod;        /* the pod (the deployment's name, sanitised) */
+        char *summary;    /* the last line of deploy_stderr: what was done to the pod, or why not */
+        bool rolled_back; /* a failed update was undone: the previous containers run again */
+} PhDockerHookOutcome;
+void docker_hook_outcome_done(PhDockerHookOutcome *o);
+/* docker_hook_run that also fills *ret_outcome (whenever it returns 0). */
+int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
+                            PhDockerHookOutcome *ret_outcome, PhError **reterr);
+
 /* The values a result of deployment must not carry (secret.h): its inputs' and its manifest's, a YAML text
  * manifest included. New strv. */
 char **docker_hook_secret_values(const json_t *deployment);
 
-/* Names of the pods that carry podhook's labels ("io.podhook.pod"), with the deployment id label of
- * each ("io.podhook.deployment", "" when absent): {"<pod>": "<deployment id>", ...} (new ref). */
+/* The pods that carry podhook's labels ("io.podhook.pod"), with their owner labels: {"<pod>":
+ * {"deployment": "<id>" ("" when absent), "dropin": "<file>" (only a drop-in's)}, ...} (new ref). */
 int docker_hook_list_pods(const PhDockerHookOptions *o, json_t **ret, PhError **reterr);
 /* Removes the pod's containers (volumes stay), as a DELETE would. */
 int docker_hook_remove_pod(const PhDockerHookOptions *o, const char *pod, PhError **reterr);

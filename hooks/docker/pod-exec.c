@@ -46,6 +46,7 @@ typedef struct Exec {
         char *address;                /* the pod's address, once asked for ... */
         char *address_of;             /* ... of this infra container */
         char *notes;                  /* what went wrong without failing (a preStop), for the summary */
+        PhPodUndo undo;               /* what became of a failed update */
 } Exec;
 
 static const char *state_dir_of(const PhPodOptions *o) {
@@ -947,6 +948,7 @@ static int fail_rolled_back(Exec *x, const PhPlan *p, PhError **err, PhError **r
         for (size_t i = 0; i < p->n_items; i++)
                 had_old = had_old || p->items[i].have >= 0;
         r = repair(x, &x->journal, &note, &rb);
+        x->undo = r < 0 ? POD_UNDO_FAILED : had_old && !p->recreate ? POD_UNDO_ROLLED_BACK : POD_UNDO_NOTHING_LEFT;
         if (r < 0)
                 return ph_error_set(
                         reterr, code,
@@ -961,8 +963,8 @@ static int fail_rolled_back(Exec *x, const PhPlan *p, PhError **err, PhError **r
                           : "nothing of the new pod is left");
 }
 
-int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-              json_t **ret_inspect, char **ret_summary, PhError **reterr) {
+int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
+                   json_t **ret_inspect, char **ret_summary, PhPodUndo *ret_undo, PhError **reterr) {
         _cleanup_(exec_done) Exec x = {.d = d, .pod = pod, .o = o, .state_dir = state_dir_of(o)};
         _cleanup_(pod_spec_freep) PhPodSpec *spec = NULL;
         _cleanup_(pod_plan_freep) PhPlan *p = NULL;
@@ -974,6 +976,8 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         unsigned char key[POD_NODE_KEY_LEN];
         int r;
 
+        if (ret_undo)
+                *ret_undo = POD_UNDO_NONE;
         r = check_name(pod, reterr);
         if (r < 0)
                 return r;
@@ -1035,8 +1039,12 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                 if (r < 0)
                         return ph_error_prefix(reterr, "pod %s: journal", pod);
                 r = run_plan(&x, p, false, &err);
-                if (r < 0 && !x.journal.committed)
-                        return fail_rolled_back(&x, p, &err, reterr);
+                if (r < 0 && !x.journal.committed) {
+                        r = fail_rolled_back(&x, p, &err, reterr);
+                        if (ret_undo)
+                                *ret_undo = x.undo;
+                        return r;
+                }
                 if (r < 0) {
                         /* The new pod runs; the journal stays, so the next run removes what is left. */
                         summary = xasprintf(
@@ -1075,6 +1083,11 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
                 *ret_summary = t;
         }
         return 0;
+}
+
+int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
+              json_t **ret_inspect, char **ret_summary, PhError **reterr) {
+        return pod_apply_undo(d, pod, m, meta, o, ret_inspect, ret_summary, NULL, reterr);
 }
 
 /* --- diff -------------------------------------------------------------------------------------- */

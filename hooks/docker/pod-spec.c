@@ -56,6 +56,8 @@ void pod_spec_set_labels(json_t *labels, const char *pod, const PhPodMeta *meta,
                 json_object_set_new(labels, POD_LABEL_STACK, json_string(meta->stack));
         if (meta && meta->resource)
                 json_object_set_new(labels, POD_LABEL_RESOURCE, json_string(meta->resource));
+        if (meta && meta->dropin)
+                json_object_set_new(labels, POD_LABEL_DROPIN, json_string(meta->dropin));
 }
 
 static const char *restart_name(PhRestartPolicy p) {

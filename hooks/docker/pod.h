@@ -17,6 +17,9 @@
 #define POD_LABEL_DEPLOYMENT "io.podhook.deployment"
 #define POD_LABEL_STACK      "io.podhook.stack"
 #define POD_LABEL_RESOURCE   "io.podhook.resource"
+/* The drop-in file (absolute path) a pod was applied from: its owner, as stack + resource are a Heat
+ * deployment's. */
+#define POD_LABEL_DROPIN     "io.podhook.dropin"
 #define POD_LABEL_SPEC_HASH  "io.podhook.spec-hash"
 
 /* The value of label key of a container summary or a volume (their "Labels"), borrowed, or NULL. */
@@ -31,6 +34,7 @@ typedef struct PhPodMeta {
         const char *deployment; /* Heat deployment (derived config) id */
         const char *stack;      /* deploy_stack_id */
         const char *resource;   /* deploy_resource_name */
+        const char *dropin;     /* the drop-in file it comes from */
 } PhPodMeta;
 
 /* Plain numbers: the agent's key table takes them as text (POD_DEFAULT_TEXT). */

@@ -11,7 +11,7 @@ struct PhManifestDoc {
         json_t *lines;  /* field path -> source line (integer), new ref; NULL when the source has none */
         char *prefix;   /* path of root inside the text ("manifest" when unwrapped), or NULL */
         char **notes;   /* warnings found while parsing (fields beside "manifest:"), NULL-terminated */
-        json_t *options; /* "options:" beside "manifest:" (new ref), or NULL */
+        json_t *options; /* the "options:" map beside "manifest:", new ref; NULL when none */
 };
 
 /* Builds a JSON tree from YAML text, resolving plain scalars as YAML 1.1 does, with limits on size,

@@ -191,7 +191,8 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                         if (strcmp(k, "manifest") == 0)
                                 continue;
                         if (strcmp(k, "options") == 0) {
-                                /* The deployment's options (docs/options.md), checked by their reader. */
+                                /* The deployment's options (docs/options.md), checked by their reader: one
+                                 * that is not a map is an error there, not a note here. */
                                 d->options = json_incref(v);
                                 continue;
                         }

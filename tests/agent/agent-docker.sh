@@ -6,30 +6,20 @@
 set -uo pipefail
 podhook=$1
 src=$2
-docker version >/dev/null 2>&1 || {
-        [ -n "${PODHOOK_REQUIRE_ALL:-}" ] && { echo "Bail out! no Docker Engine"; exit 1; }
-        echo "1..0 # SKIP no Docker Engine"
-        exit 77
-}
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+# shellcheck source=engine.sh
+. "$(dirname "$0")/engine.sh"
+need_engine
 work=$(mktemp -d "${TMPDIR:-/tmp}/ph-agent-docker.XXXXXX")
 p=phagent-$$
 daemon=
 cleanup() {
         [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-        # Every pod of this run (their names start with $p); apps before infra containers: Podman refuses
-        # to remove a container whose network others joined.
-        for pod in $(docker ps -a --filter label=io.podhook.pod --format '{{.Label "io.podhook.pod"}}' | grep "^$p" | sort -u); do
-                for role in app infra; do
-                        docker ps -aq --filter "label=io.podhook.pod=$pod" --filter "label=io.podhook.role=$role" |
-                                xargs -r docker rm -f >/dev/null 2>&1
-                done
-                docker volume ls -q --filter "label=io.podhook.pod=$pod" | xargs -r docker volume rm >/dev/null 2>&1
-        done
+        remove_pods "$p" volumes
         rm -rf "$work"
 }
 trap cleanup EXIT
-# shellcheck source=tap.sh
-. "$(dirname "$0")/tap.sh"
 running() { [ -n "$(docker ps -q --filter "label=io.podhook.pod=$1")" ]; }
 gone() { [ -z "$(docker ps -aq --filter "label=io.podhook.pod=$1")" ]; }
 

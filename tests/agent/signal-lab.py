@@ -53,6 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_POST = answer
     do_PUT = answer
+    do_GET = answer  # a metadata source that is slow to answer: /slow/<ms>/...
 
     def log_message(self, *args):
         pass

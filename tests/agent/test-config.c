@@ -213,10 +213,47 @@ static void test_fifo(void) {
         TAP_CHECK(config_load(3, argv3, envp, &c, NULL) == 0);
 }
 
+/* The drop-in keys: seconds with decimals for the debounce, their defaults, bad values named. */
+static void test_dropin_keys(void) {
+        char *envp[] = {(char *)"PODHOOK_OCC_CONFIG=", (char *)"PODHOOK_CONFIG=", NULL};
+        char *argv[] = {(char *)"agent",
+                        (char *)"--dropin",
+                        (char *)"/etc/podhook/pods",
+                        (char *)"--dropin-debounce",
+                        (char *)"1.25",
+                        (char *)"--notify-exec=mail -s podhook root",
+                        NULL};
+        _cleanup_(config_freep) PhConfig *c = NULL, *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+
+        TAP_CHECK(config_load(6, argv, envp, &c, &err) == 0);
+        TAP_CHECK(c && c->dropin_debounce_ms == 1250 && c->dropin_rescan == 30);
+        TAP_CHECK_STR(c ? c->dropin : NULL, "/etc/podhook/pods");
+        TAP_CHECK_STR(c ? c->notify_exec : NULL, "mail -s podhook root");
+        char *none[] = {(char *)"agent", NULL};
+        TAP_CHECK(config_load(1, none, envp, &d, &err) == 0);
+        TAP_CHECK(d && d->dropin_debounce_ms == 500 && *d->dropin == '\0' && *d->notify_exec == '\0');
+        const char *bad[] = {"0.0005", "1.", ".5", "-1", "61", "1e3", "0.5s"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(config_freep) PhConfig *x = NULL;
+                _cleanup_error_ PhError *e = NULL;
+                char *args[] = {(char *)"agent", (char *)"--dropin-debounce", (char *)bad[i], NULL};
+                TAP_CHECK(config_load(3, args, envp, &x, &e) == -EINVAL);
+                TAP_CHECK_HAS(ph_error_msg(e), "dropin-debounce");
+        }
+        char *zero[] = {(char *)"agent", (char *)"--dropin-debounce=0", (char *)"--dropin-rescan=0", NULL};
+        _cleanup_(config_freep) PhConfig *z = NULL;
+        _cleanup_error_ PhError *ze = NULL;
+        TAP_CHECK(config_load(3, zero, envp, &z, &ze) == -EINVAL);
+        TAP_CHECK_HAS(ph_error_msg(ze), "dropin-rescan: '0' is not a number in 1..86400");
+        TAP_CHECK(strstr(ph_error_msg(ze), "dropin-debounce") == NULL);
+}
+
 int main(void) {
         if (!mkdtemp(tmpdir))
                 return 1;
         test_layers();
+        test_dropin_keys();
         test_all_bad_reported();
         test_occ_ini();
         test_config_sections_become_occ();

@@ -20,6 +20,8 @@ typedef struct Ctx {
         int answer;
         json_t *removed; /* pod names */
         int events[16];
+        json_t *ran;      /* the data of each PH_DISPATCH_RAN */
+        json_t *reported; /* the pod names of PH_DISPATCH_POD_REMOVED */
 } Ctx;
 
 static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const PhOutboxSend *s,
@@ -37,34 +39,47 @@ static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const
         return PH_SIGNAL_DELIVERED;
 }
 
-static int fake_docker_run(const json_t *dep, const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
-        *ret = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "[{\"Id\": \"abc\"}]", "deploy_stderr", "",
-                         "deploy_status_code", 0);
+/* A fake entry for the docker group: every run succeeds, it lists a fixed set of pods (a drop-in's
+ * among them) and records what it is asked to remove. */
+static int fake_docker_run(const PhHook *h, const json_t *dep, const PhHookCall *call, PhHookResult *ret,
+                           PhError **reterr) {
+        ret->data = json_pack("{s:s, s:s, s:i}", "deploy_stdout", "[{\"Id\": \"abc\"}]", "deploy_stderr", "",
+                              "deploy_status_code", 0);
+        ret->pod = xstrdup(json_string_value(json_object_get(dep, "name")));
+        ret->summary = xstrdup("pod applied");
         return 0;
 }
 
-static int fake_docker_list(const PhDockerHookOptions *o, json_t **ret, PhError **reterr) {
-        *ret = json_pack("{s:s, s:s, s:s, s:s}", "pod-a", "id-docker", "pod-b", "not-ours", "pod-c", "", "pod-d",
-                         "id-old");
+static int fake_docker_list(const PhHook *h, json_t **ret, PhError **reterr) {
+        *ret = json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s}}", "pod-a", "deployment",
+                         "id-docker", "pod-b", "deployment", "not-ours", "pod-c", "deployment", "", "pod-d",
+                         "deployment", "id-old", "pod-e", "deployment", "id-docker", "dropin",
+                         "/etc/pods/pod-e.yaml");
         return 0;
 }
 
-static int fake_docker_remove(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
-        (void) o;
-        (void) reterr;
+static int remove_recording(const PhHook *h, const char *pod, PhError **reterr) {
+        Ctx *c = h->data;
+        json_array_append_new(c->removed, json_string(pod));
         return 0;
 }
 
-static Ctx *the_ctx;
-static int remove_recording(const PhDockerHookOptions *o, const char *pod, PhError **reterr) {
-        json_array_append_new(the_ctx->removed, json_string(pod));
-        return fake_docker_remove(o, pod, reterr);
-}
+static const PhHookOps fake_docker_ops = {
+        .name = "fake-docker",
+        .group = "docker",
+        .run = fake_docker_run,
+        .list_owned = fake_docker_list,
+        .remove_owned = remove_recording,
+};
 
 static void on_event(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data, const PhError *err,
                      void *userdata) {
         Ctx *c = userdata;
         c->events[ev]++;
+        if (ev == PH_DISPATCH_RAN)
+                json_array_append(c->ran, (json_t *)data);
+        if (ev == PH_DISPATCH_POD_REMOVED)
+                json_array_append(c->reported, (json_t *)data);
         if (ev == PH_DISPATCH_ERROR)
                 printf("# error %s: %s\n", id ? id : "?", ph_error_msg(err));
 }
@@ -92,18 +107,27 @@ int main(void) {
         _cleanup_free_ char *outs = xasprintf("HEAT_SCRIPT_OUTPUTS=%s/outs", tmp);
         putenv(work);
         putenv(outs);
-        Ctx c = { .state_dir = sd, .sent = json_array(), .all_on_disk = true, .removed = json_array() };
-        the_ctx = &c;
+        Ctx c = {.state_dir = sd,
+                 .sent = json_array(),
+                 .all_on_disk = true,
+                 .removed = json_array(),
+                 .ran = json_array(),
+                 .reported = json_array()};
         PhState *st = NULL;
         PhOutbox *ob = NULL;
-        const char *hooks = getenv("PH_TEST_HOOKS");
-        _cleanup_free_ char *dirs = xasprintf("%s/nohooks:%s", tmp, hooks ? hooks : "/nonexistent");
+        const char *hook_dir = getenv("PH_TEST_HOOKS");
+        _cleanup_free_ char *dirs = xasprintf("%s/nohooks:%s", tmp, hook_dir ? hook_dir : "/nonexistent");
 
         TAP_CHECK(state_open(sd, &st, NULL) == 0);
         TAP_CHECK(outbox_open(sd, 30, fake_send, &c, &ob, NULL) == 0);
-        PhDispatch d = { .state = st, .outbox = ob, .hook_dirs = dirs, .hook_timeout = 30, .docker_run = fake_docker_run,
-                         .docker_list = fake_docker_list, .docker_remove = remove_recording, .report = on_event,
-                         .userdata = &c };
+        PhExternalHooks external = {.dirs = dirs, .timeout = 30};
+        const PhHook hooks[] = {{&fake_docker_ops, &c}, {&hook_external_ops, &external}};
+        PhDispatch d = {.state = st,
+                        .outbox = ob,
+                        .hooks = hooks,
+                        .n_hooks = ELEMENTSOF(hooks),
+                        .report = on_event,
+                        .userdata = &c};
 
         json_auto_t *list = json_array();
         json_array_append_new(list, dep("id-script", "script", "#!/bin/sh\necho from-script\n", "res-script"));
@@ -125,6 +149,15 @@ int main(void) {
         TAP_CHECK(json_integer_value(json_object_get(miss, "deploy_status_code")) != 0);
         TAP_CHECK_HAS(json_string_value(json_object_get(miss, "deploy_stderr")), "no hook for group 'puppet'");
         TAP_CHECK(c.events[PH_DISPATCH_START] == 3 && c.events[PH_DISPATCH_RESULT] == 3);
+        /* Each run is reported with what its entry said: the docker group's went through the fake entry. */
+        TAP_CHECK(c.events[PH_DISPATCH_RAN] == 3);
+        const json_t *ran_docker = json_array_get(c.ran, 1);
+        TAP_CHECK_STR(json_string_value(json_object_get(ran_docker, "pod")), "res-docker");
+        TAP_CHECK_STR(json_string_value(json_object_get(ran_docker, "summary")), "pod applied");
+        TAP_CHECK(json_integer_value(json_object_get(ran_docker, "status_code")) == 0);
+        TAP_CHECK(json_real_value(json_object_get(ran_docker, "seconds")) >= 0);
+        TAP_CHECK(json_is_false(json_object_get(ran_docker, "rolled_back")));
+        TAP_CHECK(json_object_get(json_array_get(c.ran, 0), "pod") == NULL);
 
         /* Done means done: nothing runs or is sent again. */
         TAP_CHECK(dispatch_all(&d, list) == 0);
@@ -187,7 +220,10 @@ int main(void) {
         dispatch_done(&d);
         TAP_CHECK(dispatch_reconcile(&d, empty, NULL) == 2);
         _cleanup_free_ char *rm = json_dumps(c.removed, JSON_COMPACT);
+        /* pod-e carries id-docker too, but it is a drop-in's: it goes with its file, never with Heat's. */
         TAP_CHECK_STR(rm, "[\"pod-a\",\"pod-d\"]");
+        _cleanup_free_ char *said = json_dumps(c.reported, JSON_COMPACT);
+        TAP_CHECK_STR(said, "[\"pod-a\",\"pod-d\"]"); /* each removal is reported with its pod's name */
         /* Their markers no longer make a return a no-op: both configs of res-docker run again. */
         TAP_CHECK(state_deploy_state(st, "id-docker") == PH_DEPLOY_NEW);
         TAP_CHECK(state_deploy_state(st, "id-old") == PH_DEPLOY_NEW);
@@ -289,6 +325,8 @@ int main(void) {
         state_free(st);
         json_decref(c.sent);
         json_decref(c.removed);
+        json_decref(c.ran);
+        json_decref(c.reported);
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
         (void) !system(cmd);
         return tap_done();

@@ -1,6 +1,7 @@
 /* Cancelling a transfer in flight: an answer that never comes is aborted as soon as the cancel fd is
  * readable and the callback agrees; a wake-up it does not agree with changes nothing; a cancel that is
- * already due stops the request before it is sent. */
+ * already due stops the request before it is sent. A request with a cancel says whether it went out in
+ * full, as one without does (the outbox's "it may have arrived" depends on it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -79,6 +80,21 @@ int main(void) {
         _cleanup_free_ char *want = xasprintf("GET %s: cancelled", hang);
         TAP_CHECK_STR(ph_error_msg(err), want);
         TAP_CHECK(!resp.body && resp.status == 0);
+        TAP_CHECK(resp.request_sent); /* the GET went out before it was cancelled */
+
+        /* The same request timing out: it went out in full; an answer: of course. */
+        PhHttpRequest slow = {.method = "POST",
+                              .url = hang,
+                              .body = "{}",
+                              .body_len = 2,
+                              .timeout_ms = 300,
+                              .cancel = &cancel};
+        resp = (PhHttpResponse){};
+        TAP_CHECK(http_request(&slow, &resp, &err) == -ETIMEDOUT);
+        TAP_CHECK(resp.request_sent);
+        PhHttpRequest answered = {.url = ok, .timeout_ms = 30000, .cancel = &cancel};
+        TAP_CHECK(http_request(&answered, &resp, &err) == 0 && resp.status == 200 && resp.request_sent);
+        http_response_done(&resp);
 
         /* A wake-up that does not mean stop (a SIGHUP): the answer still comes. */
         c.agree = false;

@@ -1,8 +1,11 @@
 /* The Engine client against an in-process fake Engine over TCP (DOCKER_HOST=tcp://...): version
- * negotiation (GET /_ping's API-Version, GET /version when an engine has no such header), paths, Docker's error text, and pull streams that fail inside a 200 answer. */
+ * negotiation (GET /_ping's API-Version, GET /version when an engine has no such header), paths, Docker's
+ * error text, pull streams that fail inside a 200 answer, and a pull that never ends stopped by its
+ * cancel. */
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/http.h"
 #include "docker/docker.h"
@@ -52,6 +55,8 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                               "{\"status\":\"Pulling fs layer\",\"id\":\"%016232d\"}\n"
                               "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n",
                               0);
+        } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=hangs")) {
+                reply->mode = TEST_REPLY_HANG; /* a registry that never answers */
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-early")) {
                 testreply_set(reply, 404, "{\"message\":\"pull access denied for fails-early, repository does not exist\"}\n");
         } else if (strstr(req->path, "/images/create")) {
@@ -165,6 +170,21 @@ int main(void) {
         TAP_CHECK_STR(ph_error_msg(err),
                       "pulling image fails-early:1: pull access denied for fails-early, repository does not exist");
         err = ph_error_free(err);
+
+        /* A pull that never ends (no progress for up to 10 minutes would be waited for) stops as soon as its
+         * cancel says so: the agent is stopping. */
+        int cp[2];
+        TAP_CHECK(pipe(cp) == 0);
+        PhHttpCancel cancel = {.fd = cp[0]};
+        docker_set_cancel(d, &cancel);
+        TAP_CHECK(write(cp[1], "x", 1) == 1);
+        r = docker_image_pull(d, "hangs:1", false, &err);
+        TAP_CHECK(r == -ECANCELED);
+        TAP_CHECK_HAS(ph_error_msg(err), "cancelled");
+        err = ph_error_free(err);
+        docker_set_cancel(d, NULL);
+        close(cp[0]);
+        close(cp[1]);
 
         /* A JSON body goes out as application/json; Docker's message comes back; 409 is -EEXIST. */
         json_auto_t *body = json_pack("{s:s}", "Image", "x");

@@ -59,7 +59,8 @@ int main(void) {
         json_auto_t *pods = NULL;
         r = docker_hook_list_pods(&o, &pods, &err);
         TAP_CHECK(r == 0);
-        TAP_CHECK_STR(json_string_value(json_object_get(pods, POD)), "cfg-a");
+        TAP_CHECK_STR(json_string_value(json_object_get(json_object_get(pods, POD), "deployment")), "cfg-a");
+        TAP_CHECK(json_object_get(json_object_get(pods, POD), "dropin") == NULL);
 
         r = docker_hook_remove_pod(&o, POD, &err);
         TAP_CHECK(r == 0);

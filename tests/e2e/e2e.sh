@@ -499,8 +499,9 @@ zaqar_crash() {
         check "the pod serves on port $port" serves "$port"
         check "the queue is drained" queue_drained "$boot" 30
         check "CREATE ran once" [ "$(grep -c "running CREATE" "$work/$name.log")" = 1 ]
-        local ids1
+        local ids1 infra1
         ids1=$(pod_ids "$name")
+        infra1=$(infra_id "$name")
         stop_agent "$agent_pid"
 
         log "update $name; agent 3: killed after storing the metadata, before deleting its messages"
@@ -523,7 +524,7 @@ zaqar_crash() {
         check "update after the crash: $s" [ "$s" = UPDATE_COMPLETE ]
         log "UPDATE_COMPLETE ${took}s after the restart"
         check "without waiting for the claim" [ "$took" -lt 50 ]
-        redeployed "$name" "$port" "$ids1"
+        redeployed "$name" "$port" "$ids1" "$infra1"
         check "the messages that came back are deleted" queue_drained "$boot" 120
         check "UPDATE ran once" [ "$(grep -c "running UPDATE" "$work/$name.log")" = 1 ]
         check "and the pod was not touched again" [ "$ids_now" = "$(pod_ids "$name")" ]

@@ -3,7 +3,7 @@
  * merge of several sources (a JSON list of bodies stands for several sources, merged in order), the
  * os-collect-config Heat may hand out (bootstrap_normalize), and per deployment entry the id check,
  * dispatch_prepare (String inputs through Python's str()), the inputs maps, and the secrets a result must
- * not carry (dispatch_secret_values, secret_scrub_json). Promises: merging follows os-apply-config's rule
+ * not carry (hook_default_secret_values, secret_scrub_json). Promises: merging follows os-apply-config's rule
  * exactly; a prepared entry has only string values for its String inputs; the signal inputs are deploy_*
  * inputs only; a usable id is a plain file name; a result that echoes the whole entry, as text and as
  * the values themselves, keeps none of its secret values once scrubbed, raw or JSON-escaped. */
@@ -98,7 +98,7 @@ static void check_scrubbed(const json_t *v, char *const *values) {
 }
 
 static void check_secrets(const json_t *prepared) {
-        _cleanup_strv_free_ char **values = dispatch_secret_values(prepared);
+        _cleanup_strv_free_ char **values = hook_default_secret_values(prepared);
         if (!values || !*values)
                 return;
         _cleanup_free_ char *text = json_dumps(prepared, JSON_COMPACT);

@@ -477,8 +477,36 @@ static void test_wrapped_siblings(void) {
         TAP_CHECK_STR(warnings ? warnings[0] : NULL, "t.yaml:4: colour: unknown field");
 }
 
+/* options: beside manifest: are the hook's (a drop-in's grace_period), not an unknown field, whatever
+ * their kind: options that are not a map are refused by their reader (deploy_options_parse), with a
+ * line, rather than dropped with a warning. */
+static void test_wrapped_options(void) {
+        static const char text[] = "manifest:\n"
+                                   "  version: v1beta2\n"
+                                   "  containers: [{name: a, image: b}]\n"
+                                   "options: {grace_period: 3}\n";
+        static const char bad[] =
+                "manifest: {version: v1beta2, containers: [{name: a, image: b}]}\noptions: 3\n";
+        static const char bare[] = "version: v1beta2\ncontainers: []\n";
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL, *doc2 = NULL, *doc3 = NULL;
+        _cleanup_(manifest_freep) PhManifest *m = NULL, *m2 = NULL;
+        _cleanup_strv_free_ char **warnings = NULL, **warnings2 = NULL;
+
+        TAP_CHECK(manifest_doc_parse(text, strlen(text), "t.yaml", &doc, NULL) == 0);
+        TAP_CHECK(json_integer_value(json_object_get(manifest_doc_options(doc), "grace_period")) == 3);
+        TAP_CHECK(manifest_validate(doc, &m, &warnings, NULL) == 0 && (!warnings || !warnings[0]));
+        TAP_CHECK(manifest_doc_parse(bad, strlen(bad), "t.yaml", &doc2, NULL) == 0);
+        TAP_CHECK(json_integer_value(manifest_doc_options(doc2)) == 3);
+        TAP_CHECK(manifest_validate(doc2, &m2, &warnings2, NULL) == 0);
+        TAP_CHECK(!warnings2 || !warnings2[0]);
+        /* Unwrapped, nothing is beside the manifest. */
+        TAP_CHECK(manifest_doc_parse(bare, strlen(bare), "t.yaml", &doc3, NULL) == 0);
+        TAP_CHECK(manifest_doc_options(doc3) == NULL);
+}
+
 int main(void) {
         test_bare_and_wrapped();
+        test_wrapped_options();
         test_wrapped_lines();
         test_json();
         test_from_json();

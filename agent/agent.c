@@ -1,13 +1,10 @@
-/* The agent's passes and its poll loop. The only place of the daemon that logs at warning or above. */
+/* The agent's jobs: polls, drop-in syncs, deliveries; its reload and its back-off. With run.c, the
+ * only place of the daemon that logs at warning or above. */
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,12 +16,12 @@
 #include "common/log.h"
 #include "common/secret.h"
 #include "jitter.h"
-#include "loop.h"
+#include "agent.h"
 #include "signal/signal.h"
 
-#define OCC_STATE_FILE "os-collect-config.json"
+#define OCC_STATE_FILE      "os-collect-config.json"
 #define METADATA_STATE_FILE "metadata.json"
-#define LOCAL_DEFAULT_DIR "/var/lib/os-collect-config/local-data"
+#define LOCAL_DEFAULT_DIR   "/var/lib/os-collect-config/local-data"
 
 static void sources_free(PhSource **s, json_t **last, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -41,8 +38,12 @@ PhAgent *agent_free(PhAgent *a) {
                 return NULL;
         sources_free(a->sources, a->last, a->n_sources);
         dispatch_done(&a->dispatch);
+        dropins_free(a->dropins);
+        notifier_free(a->notifier);
+        status_free(a->status);
         json_decref(a->occ);
         json_decref(a->applied);
+        json_decref(a->started);
         free(a->boot_hash);
         free(a->hook_dirs);
         free(a->state_dir_real);
@@ -70,7 +71,8 @@ int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, Ph
                 r = bootstrap_read_first(BOOTSTRAP_DEFAULT_PATHS, &boot, reterr);
                 if (r == -ENOENT)
                         ph_error_prefix(reterr, "nothing to poll (pass --bootstrap FILE or write %s)",
-                                        cfg->occ_config && *cfg->occ_config ? cfg->occ_config : "a config file");
+                                        cfg->occ_config && *cfg->occ_config ? cfg->occ_config
+                                                                            : "a config file");
         }
         if (r < 0)
                 return r;
@@ -150,8 +152,70 @@ static int agent_use_occ(PhAgent *a, const json_t *occ, PhError **reterr) {
         return 0;
 }
 
-static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data, const PhError *err,
-                        void *userdata) {
+/* The first line of deploy_stderr that says something, for an event. */
+static char *stderr_line(const json_t *data) {
+        _cleanup_free_ char *line =
+                deployment_first_line(json_string_value(json_object_get(data, "deploy_stderr")), 500);
+
+        return *line ? TAKE_PTR(line) : xstrdup("(nothing on stderr)");
+}
+
+/* What a hook run did to its pod, for the status store; a rollback is an event of its own. */
+static void on_ran(PhAgent *a, const char *id, const json_t *dep, const json_t *ran, const char *action) {
+        const char *pod = json_string_value(json_object_get(ran, "pod"));
+        const char *summary = json_string_value(json_object_get(ran, "summary"));
+        bool rolled_back = json_is_true(json_object_get(ran, "rolled_back"));
+        json_int_t code = json_integer_value(json_object_get(ran, "status_code"));
+
+        status_observe(a->status, PH_STATUS_APPLY_SECONDS, json_real_value(json_object_get(ran, "seconds")));
+        if (!pod)
+                return;
+        if (strcasecmp(action, "DELETE") == 0 && code == 0) {
+                status_pod_remove(a->status, pod);
+                return;
+        }
+        status_pod_owner(a->status, pod, "deployment", id);
+        status_pod_applied(a->status, pod, (int)code, summary, rolled_back);
+        if (rolled_back) {
+                _cleanup_free_ char *msg =
+                        xasprintf("pod %s: the update of deployment %s failed and was rolled "
+                                  "back: %s",
+                                  pod, id, summary ? summary : "the previous pod runs");
+                status_counter_add(a->status, PH_STATUS_DEPLOYMENTS_ROLLED_BACK, 1);
+                notify_emit(a->notifier, &(PhNotice){.kind = PH_NOTICE_ROLLED_BACK,
+                                                     .pod = pod,
+                                                     .deployment = id,
+                                                     .message = msg});
+        }
+}
+
+static void on_result(PhAgent *a, const char *id, const char *name, const char *action, const json_t *data) {
+        json_auto_t *st = status_deployment_json(a->status, id);
+        const char *pod = json_string_value(json_object_get(st, "pod"));
+
+        status_deployment_set_result(a->status, id, data);
+        status_deployment_set_signal(a->status, id, true);
+        if (!deployment_result_failed(data)) {
+                status_counter_add(a->status, PH_STATUS_DEPLOYMENTS_APPLIED, 1);
+                log_info("deployment %s (%s) %s done", id, name, action);
+                return;
+        }
+        status_counter_add(a->status, PH_STATUS_DEPLOYMENTS_FAILED, 1);
+        _cleanup_free_ char *line = stderr_line(data);
+        _cleanup_free_ char *msg = xasprintf("deployment %s (%s) %s failed; the result goes to Heat: %s", id,
+                                             name, action, line);
+        json_auto_t *details = json_pack("{s:s, s:s, s:O?}", "name", name, "action", action, "status_code",
+                                         json_object_get(data, "deploy_status_code"));
+        notify_emit(a->notifier, &(PhNotice){.kind = PH_NOTICE_DEPLOYMENT_FAILED,
+                                             .pod = pod,
+                                             .deployment = id,
+                                             .message = msg,
+                                             .details = details});
+}
+
+static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data,
+                        const PhError *err, void *userdata) {
+        PhAgent *a = userdata;
         const char *name = json_string_value(json_object_get(dep, "name"));
         const char *group = json_string_value(json_object_get(dep, "group"));
         const char *action = deployment_input(dep, "deploy_action");
@@ -164,27 +228,26 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
         case PH_DISPATCH_RESUME:
                 log_info("deployment %s (%s, group %s): %s %s", id, name, group,
                          ev == PH_DISPATCH_RESUME ? "resuming interrupted" : "running", action);
+                status_deployment_set_state(a->status, id, PH_STATUS_RUNNING);
                 break;
-        case PH_DISPATCH_RESULT: {
-                const json_t *code = json_object_get(data, "deploy_status_code");
-                bool failed = code && !json_is_null(code) && !(json_is_integer(code) && json_integer_value(code) == 0) &&
-                              !(json_is_string(code) && (strcmp(json_string_value(code), "0") == 0 ||
-                                                         json_string_length(code) == 0)) &&
-                              !json_is_false(code);
-                if (failed)
-                        log_warning("deployment %s (%s) %s failed; the result goes to Heat", id, name, action);
-                else
-                        log_info("deployment %s (%s) %s done", id, name, action);
+        case PH_DISPATCH_RAN:
+                on_ran(a, id, dep, data, action);
                 break;
-        }
+        case PH_DISPATCH_RESULT:
+                on_result(a, id, name, action, data);
+                break;
         case PH_DISPATCH_NO_ACTION:
-                log_warning("deployment %s (%s): component has no config for action %s; nothing run", id, name, action);
+                log_warning("deployment %s (%s): component has no config for action %s; nothing run", id,
+                            name, action);
                 break;
         case PH_DISPATCH_ERROR:
                 log_warning("deployment %s: %s", id, ph_error_msg(err));
+                status_deployment_set_failure(a->status, id, ph_error_msg(err));
                 break;
         case PH_DISPATCH_POD_REMOVED:
-                log_info("pod %s removed: its deployment %s is gone from the metadata", json_string_value(data), id);
+                log_info("pod %s removed: its deployment %s is gone from the metadata",
+                         json_string_value(data), id);
+                status_pod_remove(a->status, json_string_value(data));
                 break;
         case PH_DISPATCH_POD_KEPT:
                 log_info("pod %s kept: its deployment %s is missing from the metadata for the first time",
@@ -218,17 +281,23 @@ static void on_outbox(PhOutboxEvent ev, const char *id, const PhError *err, unsi
                       unsigned retry_in, void *userdata) {
         PhAgent *a = userdata;
 
+        /* Only the last attempt's outcome counts; those that end it clear the flag again below. */
+        status_deployment_set_signal(a->status, id,
+                                     ev != PH_OUTBOX_DELIVERED && ev != PH_OUTBOX_STALE &&
+                                             ev != PH_OUTBOX_GONE && ev != PH_OUTBOX_PERMANENT);
         switch (ev) {
         case PH_OUTBOX_DELIVERED:
                 if (a->last_kind == PH_SIGNAL_NONE)
                         log_info("deployment %s uses no signal transport: nothing sent", id);
-                else
+                else {
                         log_info("signal for %s delivered (%s)", id,
                                  signal_kind_to_string((PhSignalKind)a->last_kind));
+                        status_counter_add(a->status, PH_STATUS_SIGNALS_DELIVERED, 1);
+                }
                 break;
         case PH_OUTBOX_RETRY:
-                log_warning("signal for %s not delivered (attempt %u), retrying in %u s: %s", id, attempts, retry_in,
-                            ph_error_msg(err));
+                log_warning("signal for %s not delivered (attempt %u), retrying in %u s: %s", id, attempts,
+                            retry_in, ph_error_msg(err));
                 break;
         case PH_OUTBOX_RETRY_MAYBE_ARRIVED:
                 log_warning("signal for %s sent but not answered (attempt %u; it may have arrived), sending "
@@ -271,7 +340,8 @@ static const char *map_str(const json_t *map, const char *k) {
  * deployment (stack + resource) is listed must not be sent: Heat would take it as the newer one's. */
 static bool outbox_entry_stale(const char *id, const json_t *inputs, void *userdata) {
         const PhAgent *a = userdata;
-        const char *stack = map_str(inputs, "deploy_stack_id"), *res = map_str(inputs, "deploy_resource_name");
+        const char *stack = map_str(inputs, "deploy_stack_id"),
+                   *res = map_str(inputs, "deploy_resource_name");
         const json_t *d;
         size_t i;
         bool newer = false;
@@ -297,25 +367,12 @@ static PhSignalOutcome send_signal(const json_t *inputs, const json_t *data, con
         PhSignalOptions o = {.timeout_ms = (long)a->cfg->request_timeout * 1000,
                              .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL,
                              .max_body = s->max_body,
+                             .cancel = &a->cancel,
                              .state_dir = a->cfg->state_dir,
                              .marker = marker,
                              .maybe_arrived = s->maybe_arrived};
         a->last_kind = (int) signal_kind(inputs);
         return signal_send(inputs, data, &o, reterr);
-}
-
-/* Consumes pending signals without blocking; true when the agent should stop. */
-static bool agent_should_stop(void *userdata) {
-        PhAgent *a = userdata;
-        struct signalfd_siginfo si;
-
-        while (a->sfd >= 0 && read(a->sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
-                if (si.ssi_signo == SIGHUP)
-                        a->reload = true;
-                else
-                        a->stop = true;
-        }
-        return a->stop;
 }
 
 static void agent_apply_cfg(PhAgent *a) {
@@ -325,50 +382,101 @@ static void agent_apply_cfg(PhAgent *a) {
 
         free(a->hook_dirs);
         a->hook_dirs = env && *env ? xasprintf("%s:%s", env, c->hook_dirs) : xstrdup(c->hook_dirs);
-        a->dispatch.hook_dirs = a->hook_dirs;
-        a->dispatch.hook_timeout = c->hook_timeout;
-        a->dispatch.docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
-        a->dispatch.docker.grace_seconds = c->grace_seconds;
-        a->dispatch.docker.start_window = c->start_window;
-        a->dispatch.docker.start_window_set = true;
-        a->dispatch.docker.ready_timeout = c->ready_timeout;
-        a->dispatch.docker.ready_timeout_set = true;
-        a->dispatch.docker.state_dir = a->state_dir_real;
+        a->external.dirs = a->hook_dirs;
+        a->external.timeout = c->hook_timeout;
+        a->docker.docker_host = c->docker_host && *c->docker_host ? c->docker_host : NULL;
+        a->docker.grace_seconds = c->grace_seconds;
+        a->docker.start_window = c->start_window;
+        a->docker.start_window_set = true;
+        a->docker.ready_timeout = c->ready_timeout;
+        a->docker.ready_timeout_set = true;
+        a->docker.state_dir = a->state_dir_real;
         a->outbox->retry_max = c->retry_max;
         a->outbox->request_timeout = c->request_timeout;
+        notifier_set_command(a->notifier, c->notify_exec);
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
 }
 
-/* Pod updates a killed podhook left unfinished are undone (or finished) before anything else runs. No
- * engine at all is no reason to say anything: there is nothing to repair then. */
-static void agent_repair_pods(PhAgent *a) {
-        _cleanup_error_ PhError *err = NULL;
-        _cleanup_free_ char *summary = NULL;
-
-        if (a->dispatch.docker_run != docker_hook_run)
+/* The drop-in directory of the config: a new one replaces what was known of the old. */
+static void agent_use_dropin(PhAgent *a, const char *dir) {
+        if (a->dropins && dir && *dir && strcmp(dropins_dir(a->dropins), dir) == 0)
                 return;
-        if (docker_hook_recover(&a->dispatch.docker, &summary, &err) < 0) {
-                if (err && (err->code == ENOENT || err->code == ECONNREFUSED))
-                        log_debug("no pod repairs: %s", ph_error_msg(err));
-                else
-                        log_warning("repairing interrupted pod updates: %s", ph_error_msg(err));
+        dropins_free(a->dropins);
+        a->dropins = dir && *dir ? dropins_new(dir) : NULL;
+}
+
+static void agent_status_sources(PhAgent *a) {
+        status_set_sources(a->status, a->n_sources, a->dropins ? dropins_dir(a->dropins) : NULL);
+}
+
+/* The sources of the config. Without any Heat configuration (no bootstrap named, no ini sections, no
+ * cfn-init-data) the drop-in directory alone is enough; a bootstrap file that is named must be there. */
+static int agent_use_config(PhAgent *a, const PhConfig *cfg, char **ret_hash, PhError **reterr) {
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *occ = NULL;
+        bool none_named = !(cfg->bootstrap && *cfg->bootstrap) && !cfg->occ;
+        int r = agent_resolve_occ(cfg, &occ, ret_hash, &err);
+
+        if (r == -ENOENT && none_named && cfg->dropin && *cfg->dropin) {
+                if (a->n_sources > 0 || !a->boot_hash)
+                        log_info("no Heat configuration (no bootstrap, no cfn-init-data): watching the drop-in "
+                                 "directory %s alone",
+                                 cfg->dropin);
+                sources_free(a->sources, a->last, a->n_sources);
+                a->sources = NULL, a->last = NULL, a->n_sources = 0;
+                json_decref(a->occ);
+                a->occ = NULL;
+                return 0;
         }
-        char *save = NULL;
-        for (char *line = summary ? strtok_r(summary, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
-                log_info("%s", line);
+        if (r < 0) {
+                if (reterr)
+                        *reterr = TAKE_PTR(err);
+                return r;
+        }
+        if (a->occ && json_equal(occ, a->occ))
+                return 0;
+        return agent_use_occ(a, occ, reterr);
+}
+
+/* Pod updates a killed podhook left unfinished are undone (or finished) before anything else runs, by
+ * every hook entry that can. No engine at all is no reason to say anything: there is nothing to repair
+ * then. */
+static void agent_repair_pods(PhAgent *a) {
+        for (size_t i = 0; i < ELEMENTSOF(a->hooks); i++) {
+                _cleanup_error_ PhError *err = NULL;
+                _cleanup_free_ char *summary = NULL;
+                const PhHook *h = &a->hooks[i];
+
+                if (!h->ops || !h->ops->recover)
+                        continue;
+                if (h->ops->recover(h, &summary, &err) < 0) {
+                        if (err && (err->code == ENOENT || err->code == ECONNREFUSED))
+                                log_debug("%s: no pod repairs: %s", h->ops->name, ph_error_msg(err));
+                        else
+                                log_warning("%s: repairing interrupted pod updates: %s", h->ops->name,
+                                            ph_error_msg(err));
+                }
+                char *save = NULL;
+                for (char *line = summary ? strtok_r(summary, "\n", &save) : NULL; line;
+                     line = strtok_r(NULL, "\n", &save))
+                        log_info("%s", line);
+        }
 }
 
 int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **reterr) {
         _cleanup_(agent_freep) PhAgent *a = xcalloc(1, sizeof(*a));
-        json_auto_t *occ = NULL;
         int r;
 
         a->cfg = cfg;
         a->argc = argc;
         a->argv = argv;
-        a->sfd = -1;
-        a->cancel = (PhHttpCancel){.fd = -1, .cancelled = agent_should_stop, .userdata = a};
+        a->cancel = (PhHttpCancel){.fd = -1};
+        a->started = json_object();
+        a->status = status_new(0);
+        r = notifier_new(a->status, NULL, &a->notifier);
+        if (r < 0)
+                return ph_error_set(reterr, -r, "eventfd: %s", strerror(-r));
         a->delay = cfg->min_interval;
         a->rng = jitter_seed();
         r = state_open(cfg->state_dir, &a->state, reterr);
@@ -382,24 +490,31 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
                 return r;
         a->outbox->report = on_outbox;
         a->outbox->is_stale = outbox_entry_stale;
-        dispatch_init(&a->dispatch);
+        a->docker.is_listed = dispatch_is_listed;
+        a->docker.listed_userdata = &a->dispatch;
+        a->hooks[0] = (PhHook){&hook_docker_ops, &a->docker};
+        a->hooks[1] = (PhHook){&hook_external_ops, &a->external};
+        a->dispatch.hooks = a->hooks;
+        a->dispatch.n_hooks = ELEMENTSOF(a->hooks);
         a->dispatch.state = a->state;
         a->dispatch.outbox = a->outbox;
         a->dispatch.report = on_dispatch;
-        a->dispatch.should_stop = agent_should_stop;
+        a->dispatch.cancel = &a->cancel;
         a->dispatch.userdata = a;
-        a->dispatch.cancel_fd = -1;
         agent_apply_cfg(a);
-        r = agent_resolve_occ(cfg, &occ, &a->boot_hash, reterr);
+        agent_use_dropin(a, cfg->dropin);
+        r = agent_use_config(a, cfg, &a->boot_hash, reterr);
         if (r < 0)
                 return r;
-        r = agent_use_occ(a, occ, reterr);
-        if (r < 0)
-                return r;
+        agent_status_sources(a);
         a->applied = state_load_json(a->state, METADATA_STATE_FILE);
         agent_repair_pods(a);
         *ret = TAKE_PTR(a);
         return 0;
+}
+
+bool agent_has_sources(const PhAgent *a) {
+        return a->n_sources > 0;
 }
 
 /* Heat rewrote os-collect-config (e.g. a new transport): poll what it says from now on. */
@@ -436,7 +551,43 @@ static bool has_docker(const json_t *deployments) {
         return false;
 }
 
-int agent_pass(PhAgent *a, PhError **reterr) {
+/* The deployments of the metadata in the status store: new ones with what the state dir knows of them,
+ * those no longer listed dropped. */
+static void status_listed(PhAgent *a, const json_t *deployments) {
+        json_auto_t *ids = json_object();
+        size_t i;
+        const json_t *d;
+
+        json_array_foreach(deployments, i, d) {
+                const char *id = json_string_value(json_object_get(d, "id"));
+                if (!id || !state_id_valid(id))
+                        continue;
+                json_object_set_new(ids, id, json_true());
+                json_auto_t *known = status_deployment_json(a->status, id);
+                PhStatusDeployment sd = {.id = id,
+                                         .name = json_string_value(json_object_get(d, "name")),
+                                         .group = json_string_value(json_object_get(d, "group")),
+                                         .action = deployment_input(d, "deploy_action"),
+                                         .source = "heat"};
+                status_deployment_listed(a->status, &sd, PH_STATUS_NEW);
+                if (known || state_deploy_state(a->state, id) != PH_DEPLOY_DONE)
+                        continue;
+                /* Done before this agent started: its stored result says how. */
+                _cleanup_free_ char *name = xasprintf("results/%s.json", id);
+                json_auto_t *result = state_load_json(a->state, name);
+                json_auto_t *waiting = outbox_entry(a->outbox, id);
+                if (json_is_object(result))
+                        status_deployment_set_result(a->status, id, result);
+                else
+                        status_deployment_set_state(a->status, id, PH_STATUS_DONE);
+                status_deployment_set_signal(a->status, id, waiting != NULL);
+        }
+        status_deployments_keep(a->status, "heat", ids);
+}
+
+/* One poll: 0 when every source answered, 1 when some did not (their last data was used) or the job
+ * was cancelled. */
+static int agent_poll(PhAgent *a) {
         json_auto_t *merged = json_object();
         bool complete = true, any = false;
         int r;
@@ -450,13 +601,14 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 json_t *m = NULL;
 
                 r = source_collect(a->sources[i], &m, &err);
-                if (r < 0 && agent_should_stop(a))
+                if (r < 0 && http_cancel_requested(&a->cancel))
                         return 1; /* SIGTERM cut a request short: nothing of this pass is acted on */
                 if (r == 0) {
                         json_decref(a->last[i]);
                         a->last[i] = m;
                 } else if (r < 0) {
                         complete = false;
+                        status_counter_add(a->status, PH_STATUS_POLL_ERRORS, 1);
                         log_warning("%s; treating it as no change", ph_error_msg(err));
                 }
                 if (a->last[i]) {
@@ -496,6 +648,7 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                 deployments = NULL;
         }
         if (deployments) {
+                status_listed(a, deployments);
                 if (complete)
                         dispatch_forget_vanished(&a->dispatch, deployments);
                 r = dispatch_all(&a->dispatch, deployments);
@@ -507,18 +660,54 @@ int agent_pass(PhAgent *a, PhError **reterr) {
                         _cleanup_error_ PhError *err = NULL;
                         a->reconcile_pending = dispatch_reconcile(&a->dispatch, deployments, &err) < 0;
                         if (a->reconcile_pending)
-                                log_warning("cannot reconcile pods, trying again next pass: %s", ph_error_msg(err));
+                                log_warning("cannot reconcile pods, trying again next pass: %s",
+                                            ph_error_msg(err));
                 }
         }
         log_debug("pass done: %zu deployment(s) listed, metadata %s, %zu result(s) waiting to be stored",
                   json_array_size(deployments), complete ? "complete" : "incomplete",
                   json_object_size(a->dispatch.pending));
-        (void) reterr;
         return complete ? 0 : 1;
 }
 
-int agent_deliver(PhAgent *a, bool all, time_t *ret_next_due, PhError **reterr) {
-        return outbox_flush(a->outbox, time(NULL), all, ret_next_due, reterr);
+/* The drop-in directory: what changed is applied, what is gone removed. */
+static uint64_t agent_sync_dropins(PhAgent *a, bool retry) {
+        uint64_t recheck = 0;
+        const PhDropinsEnv env = {
+                .hooks = a->hooks,
+                .n_hooks = ELEMENTSOF(a->hooks),
+                .group = "docker",
+                .state_dir = a->state_dir_real,
+                .status = a->status,
+                .notifier = a->notifier,
+                .cancel = &a->cancel,
+                .debounce_usec = (uint64_t)a->cfg->dropin_debounce_ms * 1000,
+        };
+
+        if (a->dropins)
+                dropins_sync(a->dropins, &env, retry, &recheck);
+        return recheck;
+}
+
+void agent_work(PhAgent *a, PhAgentJob *job, const PhHttpCancel *cancel) {
+        _cleanup_error_ PhError *err = NULL;
+
+        a->cancel = cancel ? *cancel : (PhHttpCancel){.fd = -1};
+        job->poll = 0, job->left = 0, job->next_due = 0, job->dropin_recheck = 0, job->cancelled = false;
+        if ((job->work & PH_WORK_POLL) && a->n_sources > 0)
+                job->poll = agent_poll(a);
+        if ((job->work & PH_WORK_DROPINS) && !http_cancel_requested(&a->cancel))
+                job->dropin_recheck = agent_sync_dropins(a, job->work & PH_WORK_RESCAN);
+        /* A stopping agent sends nothing more: what waits is sent at the next start. */
+        if (!http_cancel_requested(&a->cancel)) {
+                job->left = outbox_flush(a->outbox, time(NULL), job->deliver_all, &job->next_due, &err);
+                if (job->left < 0)
+                        log_warning("outbox: %s", ph_error_msg(err));
+                else
+                        status_gauge_set(a->status, PH_STATUS_SIGNALS_PENDING, job->left);
+        }
+        job->cancelled = http_cancel_requested(&a->cancel);
+        a->cancel = (PhHttpCancel){.fd = -1};
 }
 
 size_t agent_stop(PhAgent *a) {
@@ -539,7 +728,7 @@ static void redact_for_print(json_t *out) {
                         /* As the hook would get it: a component resolves to its docker config. */
                         if (dispatch_prepare(d, &prepared, NULL) != 0)
                                 prepared = json_incref((json_t *)d);
-                        _cleanup_strv_free_ char **values = dispatch_secret_values(prepared);
+                        _cleanup_strv_free_ char **values = hook_default_secret_values(prepared);
                         for (char **v = values; *v; v++) {
                                 size_t k = strv_length(extra);
                                 extra = xrealloc(extra, (k + 2) * sizeof(char *));
@@ -581,13 +770,11 @@ int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
         return 0;
 }
 
-static void agent_reload(PhAgent *a) {
+void agent_reload(PhAgent *a) {
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
-        json_auto_t *occ = NULL;
         _cleanup_free_ char *hash = NULL;
 
-        a->reload = false;
         if (config_load(a->argc, a->argv, NULL, &c, &err) < 0) {
                 log_warning("reload: new config rejected, keeping the old one:\n%s", ph_error_msg(err));
                 return;
@@ -598,109 +785,27 @@ static void agent_reload(PhAgent *a) {
                 log_warning("reload: state-dir changes need a restart; still using %s", a->cfg->state_dir);
         free(c->state_dir);
         c->state_dir = xstrdup(a->cfg->state_dir);
-        if (agent_resolve_occ(c, &occ, &hash, &err) < 0) {
-                log_warning("reload: bootstrap rejected, keeping the old config: %s", ph_error_msg(err));
-                return;
-        }
-        if (!json_equal(occ, a->occ) && agent_use_occ(a, occ, &err) < 0) {
+        if (agent_use_config(a, c, &hash, &err) < 0) {
                 log_warning("reload: sources rejected, keeping the old config: %s", ph_error_msg(err));
                 return;
         }
+        agent_use_dropin(a, c->dropin);
         free(a->boot_hash);
         a->boot_hash = TAKE_PTR(hash);
         config_free(a->cfg);
         a->cfg = TAKE_PTR(c);
         agent_apply_cfg(a);
+        agent_status_sources(a);
         log_info("configuration reloaded");
 }
 
-/* The next poll: 1 s doubling to the interval cap, +-10% jitter (os-collect-config never resets it). */
-static long poll_delay_ms(PhAgent *a) {
-        long ms = (long) a->delay * 1000;
-        long j = ms / 10;
+uint64_t agent_next_poll_usec(PhAgent *a) {
+        uint64_t ms = (uint64_t)a->delay * 1000;
+        uint64_t j = ms / 10;
 
         if (j > 0)
-                ms += (long) (jitter_next(&a->rng) % (uint64_t) (2 * j + 1)) - j;
+                ms = ms - j + jitter_next(&a->rng) % (2 * j + 1);
         if (a->delay < a->cfg->interval)
                 a->delay = a->delay * 2 > a->cfg->interval ? a->cfg->interval : a->delay * 2;
-        return ms > 100 ? ms : 100;
-}
-
-static long long mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int loop_run(PhAgent *a, PhError **reterr) {
-        _cleanup_close_ int sfd = -1, tfd = -1;
-        sigset_t mask;
-        long long next_poll = 0;
-        int r;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return ph_error_set(reterr, errno, "sigprocmask: %s", strerror(errno));
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0)
-                return ph_error_set(reterr, errno, "signalfd: %s", strerror(errno));
-        tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (tfd < 0)
-                return ph_error_set(reterr, errno, "timerfd_create: %s", strerror(errno));
-        a->sfd = a->cancel.fd = sfd;
-        a->dispatch.cancel_fd = sfd;
-
-        for (;;) {
-                _cleanup_error_ PhError *err = NULL;
-                time_t next_due = 0;
-
-                if (agent_should_stop(a))
-                        break;
-                if (a->reload)
-                        agent_reload(a);
-                if (mono_ms() >= next_poll) {
-                        r = agent_pass(a, &err);
-                        if (r < 0)
-                                log_warning("pass failed: %s", ph_error_msg(err));
-                        next_poll = mono_ms() + poll_delay_ms(a);
-                }
-                if (agent_should_stop(a))
-                        break;
-                r = agent_deliver(a, false, &next_due, &err);
-                if (r < 0)
-                        log_warning("outbox: %s", ph_error_msg(err));
-
-                long long wake = next_poll;
-                if (r > 0 && next_due > 0) {
-                        long long due = mono_ms() + ((long long) next_due - (long long) time(NULL)) * 1000;
-                        if (due < wake)
-                                wake = due;
-                }
-                long long left = wake - mono_ms();
-                if (left < 1)
-                        left = 1;
-                struct itimerspec its = { .it_value = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 } };
-                if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
-                        r = ph_error_set(reterr, errno, "timerfd_settime: %s", strerror(errno));
-                        a->sfd = a->cancel.fd = a->dispatch.cancel_fd = -1;
-                        return r;
-                }
-                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0 && errno != EINTR) {
-                        r = ph_error_set(reterr, errno, "poll: %s", strerror(errno));
-                        a->sfd = a->cancel.fd = a->dispatch.cancel_fd = -1;
-                        return r;
-                }
-                if (p[1].revents & POLLIN) {
-                        uint64_t ticks;
-                        (void) !read(tfd, &ticks, sizeof(ticks));
-                }
-        }
-        log_info("stopping");
-        a->sfd = a->cancel.fd = -1;
-        a->dispatch.cancel_fd = -1;
-        return 0;
+        return (ms > 100 ? ms : 100) * 1000;
 }
