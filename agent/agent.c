@@ -15,6 +15,8 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/secret.h"
+#include "docker/pod-options.h"
+#include "docker/registry-auth.h"
 #include "jitter.h"
 #include "agent.h"
 #include "signal/signal.h"
@@ -391,11 +393,31 @@ static void agent_apply_cfg(PhAgent *a) {
         a->docker.ready_timeout = c->ready_timeout;
         a->docker.ready_timeout_set = true;
         a->docker.state_dir = a->state_dir_real;
+        a->docker.secrets_file = c->secrets_file && *c->secrets_file ? c->secrets_file : NULL;
+        a->docker.registry_config = c->registry_config && *c->registry_config ? c->registry_config : NULL;
         a->outbox->retry_max = c->retry_max;
         a->outbox->request_timeout = c->request_timeout;
         notifier_set_command(a->notifier, c->notify_exec);
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
+}
+
+/* Each run of the docker hook reads the secrets file and the registry config itself, so that a changed
+ * value counts from the next run on, with no SIGHUP; they are read here too, at the start and on SIGHUP,
+ * so that a file the runs would refuse (a secrets file of mode 0644) is said at once, not only in the
+ * results of the deployments that need it. What is read is thrown away. */
+static void agent_check_docker_files(const PhAgent *a) {
+        if (a->docker.secrets_file) {
+                _cleanup_error_ PhError *err = NULL;
+                json_auto_t *v = NULL;
+                if (secrets_file_load(a->docker.secrets_file, &v, &err) < 0)
+                        log_warning("%s; each deployment that takes a secret from it fails until it is fixed",
+                                    ph_error_msg(err));
+        }
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *v = NULL;
+        if (registry_config_load(a->docker.registry_config, &v, &err) < 0)
+                log_warning("%s; the docker hook's deployments fail until it is fixed", ph_error_msg(err));
 }
 
 /* The drop-in directory of the config: a new one replaces what was known of the old. */
@@ -502,6 +524,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->dispatch.cancel = &a->cancel;
         a->dispatch.userdata = a;
         agent_apply_cfg(a);
+        agent_check_docker_files(a);
         agent_use_dropin(a, cfg->dropin);
         r = agent_use_config(a, cfg, &a->boot_hash, reterr);
         if (r < 0)
@@ -795,6 +818,7 @@ void agent_reload(PhAgent *a) {
         config_free(a->cfg);
         a->cfg = TAKE_PTR(c);
         agent_apply_cfg(a);
+        agent_check_docker_files(a);
         agent_status_sources(a);
         log_info("configuration reloaded");
 }

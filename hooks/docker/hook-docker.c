@@ -85,7 +85,7 @@ static int load_manifest(const json_t *deployment, const char *source, const PhD
                          PhPodOptions *po, HookInput *in, PhManifest **ret, HookResult *h) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_strv_free_ char **warnings = NULL, **secret_names = NULL, **config_keys = NULL;
-        _cleanup_error_ PhError *err = NULL;
+        _cleanup_error_ PhError *err = NULL, *secrets_err = NULL;
         PhDeployOptions dep_opts = {};
         const json_t *config = json_object_get(deployment, "config");
         int r;
@@ -109,10 +109,12 @@ static int load_manifest(const json_t *deployment, const char *source, const PhD
         deploy_options_done(&dep_opts);
         in->inputs = pod_inputs_of_deployment(deployment);
         po->inputs = in->inputs;
-        if (r >= 0 && o && o->secrets_file) {
-                r = secrets_file_load(o->secrets_file, &in->secrets, &err);
-                po->secrets = in->secrets;
-        }
+        /* A secrets file that cannot be used fails only the deployments that need a value from it:
+         * their manifest then names a secret that none of the other values has. */
+        if (r >= 0 && o && o->secrets_file &&
+            secrets_file_load(o->secrets_file, &in->secrets, &secrets_err) < 0)
+                in->secrets = NULL;
+        po->secrets = in->secrets;
         if (r >= 0) {
                 r = registry_config_load(o ? o->registry_config : NULL, &in->registry, &err);
                 po->registry_auths = in->registry;
@@ -130,6 +132,8 @@ static int load_manifest(const json_t *deployment, const char *source, const PhD
         for (char **w = warnings; w && *w; w++)
                 result_say(h, *w);
         if (r < 0) {
+                if (secrets_err)
+                        result_say(h, ph_error_msg(secrets_err));
                 result_fail(h, EX_DATAERR, err);
                 return r;
         }

@@ -26,7 +26,7 @@ static long now_ms(void) {
         return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-static int try_tcp(const char *hostport, long timeout_ms, PhError **reterr) {
+static int try_tcp(const char *hostport, long timeout_ms, const PhHttpCancel *cancel, PhError **reterr) {
         const char *colon = strrchr(hostport, ':');
         _cleanup_free_ char *host = xstrndup(hostport, (size_t)(colon - hostport));
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -54,10 +54,19 @@ static int try_tcp(const char *hostport, long timeout_ms, PhError **reterr) {
                         last = errno;
                         continue;
                 }
-                struct pollfd p = {.fd = fd, .events = POLLOUT};
+                /* A peer that drops the SYN can take the whole try: the cancel is watched beside it. */
+                struct pollfd p[2] = {{.fd = fd, .events = POLLOUT},
+                                      {.fd = cancel ? cancel->fd : -1, .events = POLLIN}};
                 int err = 0;
                 socklen_t len = sizeof(err);
-                r = poll(&p, 1, (int)timeout_ms);
+                r = poll(p, 2, (int)timeout_ms);
+                if (r > 0 && !(p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+                        if (http_cancel_requested(cancel)) {
+                                freeaddrinfo(res);
+                                return ph_error_set(reterr, ECANCELED, "cancelled");
+                        }
+                        r = poll(p, 1, (int)timeout_ms);
+                }
                 if (r == 0) {
                         last = ETIMEDOUT;
                         continue;
@@ -76,7 +85,7 @@ static int try_tcp(const char *hostport, long timeout_ms, PhError **reterr) {
         return ph_error_set(reterr, last, "%s", strerror(last));
 }
 
-static int try_http(const char *url, long timeout_ms, PhError **reterr) {
+static int try_http(const char *url, long timeout_ms, const PhHttpCancel *cancel, PhError **reterr) {
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_error_ PhError *err = NULL;
         PhHttpRequest req = {
@@ -85,6 +94,7 @@ static int try_http(const char *url, long timeout_ms, PhError **reterr) {
                 .connect_timeout_ms = timeout_ms,
                 .max_body = 64 * 1024,
                 .direct = true,
+                .cancel = cancel,
         };
         int r;
 
@@ -161,12 +171,13 @@ static int try_pod(PhDocker *d, const char *state_dir, const char *pod, long tim
         return 0;
 }
 
-int pod_wait_try(PhDocker *d, const char *state_dir, const char *dep, long timeout_ms, PhError **reterr) {
+int pod_wait_try(PhDocker *d, const char *state_dir, const char *dep, long timeout_ms,
+                 const PhHttpCancel *cancel, PhError **reterr) {
         if (strncmp(dep, "pod:", 4) == 0)
                 return try_pod(d, state_dir, dep + 4, timeout_ms, reterr);
         if (strncmp(dep, "tcp:", 4) == 0)
-                return try_tcp(dep + 4, timeout_ms, reterr);
-        return try_http(dep, timeout_ms, reterr);
+                return try_tcp(dep + 4, timeout_ms, cancel, reterr);
+        return try_http(dep, timeout_ms, cancel, reterr);
 }
 
 /* Waits ms, or less when the cancel fd says stop: then -ECANCELED. */
@@ -206,6 +217,7 @@ int pod_wait_for(PhDocker *d, const PhPodOptions *o, PhError **reterr) {
         _cleanup_free_ bool *ready = xcalloc(n + 1, sizeof(bool));
         _cleanup_free_ char **last = xcalloc(n + 1, sizeof(char *));
         long try_ms = interval < 1000L ? 1000L : interval > TRY_MAX_MS ? TRY_MAX_MS : interval;
+        bool cancelled = false;
         int r, result = 0;
 
         if (n == 0)
@@ -216,10 +228,14 @@ int pod_wait_for(PhDocker *d, const PhPodOptions *o, PhError **reterr) {
                         _cleanup_error_ PhError *err = NULL;
                         if (ready[i])
                                 continue;
-                        r = pod_wait_try(d, state_dir, o->wait_for[i], try_ms, &err);
+                        r = pod_wait_try(d, state_dir, o->wait_for[i], try_ms, o->cancel, &err);
                         if (r >= 0) {
                                 ready[i] = true;
                                 continue;
+                        }
+                        if (r == -ECANCELED) {
+                                cancelled = true;
+                                break;
                         }
                         free(last[i]);
                         last[i] = xstrdup(ph_error_msg(err));
@@ -229,6 +245,10 @@ int pod_wait_for(PhDocker *d, const PhPodOptions *o, PhError **reterr) {
                                 log_info("wait_for %s: not ready yet (%s); trying every %ld s for up to %u s",
                                          name, last[i], interval / 1000, timeout);
                         }
+                }
+                if (cancelled || http_cancel_requested(o->cancel)) {
+                        result = ph_error_set(reterr, ECANCELED, "wait_for: cancelled");
+                        break;
                 }
                 if (pending == 0)
                         break;

@@ -13,5 +13,7 @@
  * -ETIMEDOUT naming the first one not ready and what it last answered ("wait_for tcp:127.0.0.1:9: not
  * ready after 300 s: Connection refused"), or -ECANCELED. */
 int pod_wait_for(PhDocker *d, const PhPodOptions *o, PhError **reterr);
-/* Tries dependency dep once (timeout_ms at most). 0: ready; else < 0 with what it answered. */
-int pod_wait_try(PhDocker *d, const char *state_dir, const char *dep, long timeout_ms, PhError **reterr);
+/* Tries dependency dep once (timeout_ms at most; cancel, which may be NULL, ends a tcp or http try early
+ * with -ECANCELED). 0: ready; else < 0 with what it answered. */
+int pod_wait_try(PhDocker *d, const char *state_dir, const char *dep, long timeout_ms,
+                 const PhHttpCancel *cancel, PhError **reterr);
