@@ -153,7 +153,9 @@ check "and created the pod only after the port opened" python3 -c "import sys; s
 check "it said it was waiting" grep -q "wait_for tcp:127.0.0.1:$TCPPORT: not ready yet" "$TMP/err"
 
 # --- wait_for: an http URL that answers 503 twice, then 200 ---
-cat >"$TMP/http.py" <<'PY'
+# Not named http.py: Python puts the script's directory first on sys.path, and "import http.server"
+# would import the script itself.
+cat >"$TMP/http-standin.py" <<'PY'
 import http.server, sys
 n = [0]
 class H(http.server.BaseHTTPRequestHandler):
@@ -165,7 +167,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
-python3 "$TMP/http.py" "$HTTPPORT" "$TMP/http.log" &
+python3 "$TMP/http-standin.py" "$HTTPPORT" "$TMP/http.log" &
 pids+=($!)
 check "the http stand-in answers" wait_for 10 bash -c "curl -s -o /dev/null http://127.0.0.1:$HTTPPORT/ready && : > '$TMP/http.log'"
 : >"$TMP/http.log"
