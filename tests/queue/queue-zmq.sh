@@ -96,6 +96,9 @@ deployment d3 cache >"$work/d3.json"
 peer send "$lis" "$work/d3.json" --dealer --no-delimiter >"$work/out"
 check "DEALER without one: accepted" reply_is '.reply == {"id": "d3", "accepted": true}'
 
+# Many at once: ZMQ_FD is edge-triggered, one wake-up must take every message that is there.
+check "50 deployments back to back: 50 answers" peer burst "$lis" b 50 --timeout 10
+
 # Events, and the latest result of a deployment replaces the one before in the cache.
 deployment f1 fail-one >"$work/f1.json"
 peer sub "$pub" event.deployment_failed. 1 --timeout 10 >"$work/event" &
@@ -154,7 +157,7 @@ wait "$pid" 2>/dev/null
 check "acknowledged, then killed" reply_is '.reply == {"id": "d5", "accepted": true} and .file_present == true'
 "$testd" --state "$state" --list >"$work/list"
 check "the queue source lists every deployment in order of arrival" jqt \
-        '[.deployments[].id] == ["d1", "d2", "d3", "f1", "d4", "d5"]' "$work/list"
+        '[.deployments[].id] == ["d1", "d2", "d3"] + [range(50) | "b-\(.)"] + ["f1", "d4", "d5"]' "$work/list"
 check "as it came" jqt '.deployments[0].inputs[1] == {"name": "password", "value": "Hunter2Hunter2"}' "$work/list"
 start again --state "$state" --listen 'tcp://127.0.0.1:*'
 peer send "$lis" "$work/d5.json" >"$work/out"
@@ -164,6 +167,27 @@ peer send "$lis" "$work/d6.json" >"$work/out"
 "$testd" --state "$state" --list >"$work/list"
 check "a new one comes after the others" jqt '[.deployments[].id][-2:] == ["d5", "d6"]' "$work/list"
 stop "$pid"
+
+# podhook send without CURVE.
+start plain --state "$work/state-send" --listen 'tcp://127.0.0.1:*'
+"$podhook" send "$lis" "$work/d1.json" >"$work/out"
+check "podhook send: accepted, exit 0" test $? = 0
+check "prints the answer" test "$(cat "$work/out")" = '{"id":"d1","accepted":true}'
+"$podhook" send --dealer "$lis" - <"$work/d1.json" >"$work/out"
+check "again, over DEALER from stdin: a duplicate, exit 0" test $? = 0
+check "says so" test "$(cat "$work/out")" = '{"id":"d1","accepted":true,"duplicate":true}'
+"$podhook" send "$lis" "$work/bad2" >"$work/out" 2>"$work/err"
+check "an error answer: exit 1" test $? = 1
+check "the error on stderr" grep -q "podhook send: id: missing" "$work/err"
+stop "$pid"
+t0=$(date +%s%N)
+"$podhook" send --timeout 1 "$lis" "$work/d1.json" >/dev/null 2>"$work/err"
+rc=$?
+t1=$(date +%s%N)
+check "nobody listening: exit 75" test "$rc" = 75
+check "after the timeout, not much later" test $(((t1 - t0) / 1000000)) -ge 1000 -a $(((t1 - t0) / 1000000)) -lt 3000
+check "saying so" grep -q "no answer from $lis within 1 s" "$work/err"
+check "a bad endpoint: a usage error" fails "$podhook" send inproc://x "$work/d1.json"
 
 # ipc://: the socket file is the agent's alone.
 start ipc --state "$work/state-ipc" --listen "ipc://$work/q.sock"
@@ -207,6 +231,25 @@ kill -HUP "$pid"
 wait_for 10 grep -q "the allow file is read again" "$work/curve.log"
 peer send "$lis" "$work/c2.json" --server-key "$spub" --public "$upub" --secret "$usec" >"$work/out"
 check "SIGHUP: a key added to the allow file is admitted" reply_is '.reply.accepted == true'
+
+# podhook keygen and send, with CURVE.
+kpub=$("$podhook" keygen --secret-file "$work/client.key")
+check "keygen --secret-file: the secret key in a 0600 file" test "$(stat -c %a "$work/client.key")" = 600
+check "and the public key printed" test "$("$PY" -c 'import sys, zmq; print(zmq.curve_public(open(sys.argv[1]).read().strip().encode()).decode())' "$work/client.key")" = "$kpub"
+check "keygen does not overwrite a key" fails "$podhook" keygen --secret-file "$work/client.key"
+check "keygen prints a pair" bash -c "'$podhook' keygen | grep -cE '^(public|secret): .{40}$' | grep -qx 2"
+deployment s1 sent >"$work/s1.json"
+check "send, a key that is not allowed: exit 75" test "$(
+        "$podhook" send --timeout 1 --curve-server-key "$spub" --curve-secret-file "$work/client.key" "$lis" \
+                "$work/s1.json" >/dev/null 2>&1
+        echo $?)" = 75
+printf '%s\n' "$kpub" >>"$work/allow"
+kill -HUP "$pid"
+wait_for 10 test "$(grep -c "the allow file is read again" "$work/curve.log")" = 2
+"$podhook" send --curve-server-key "$spub" --curve-secret-file "$work/client.key" "$lis" "$work/s1.json" \
+        >"$work/out"
+check "send with CURVE: accepted, exit 0" test $? = 0
+check "the answer printed" test "$(cat "$work/out")" = '{"id":"s1","accepted":true}'
 stop "$pid"
 chmod 640 "$work/server.key"
 check "a secret key file others can read is refused" fails "$testd" --state "$work/s" --ready "$work/x" \

@@ -5,6 +5,8 @@
                                  [--server-key Z85 --public Z85 --secret Z85]
       Sends FILE's bytes ("-": stdin) as one message; prints {"reply": ..., "file_present": ...}, where
       file_present says whether PATH existed at the moment the reply arrived (after PID got SIGKILL, with --kill). Exit 1: no reply in time.
+  zmq-peer.py burst ENDPOINT PREFIX COUNT [--timeout S]
+      COUNT deployments back to back from one DEALER, then their answers. Exit 1: fewer in time.
   zmq-peer.py sub ENDPOINT PREFIX COUNT [--timeout S] [--ready FILE] [curve options]
       Subscribes to PREFIX, prints each message as {"topic", "message"} (one line each) until COUNT have
       come; touches FILE once subscribed. Exit 1 when fewer came in time.
@@ -53,6 +55,28 @@ def send(a, ctx):
     return 0
 
 
+def burst(a, ctx):
+    """COUNT deployments at once from one DEALER (ids PREFIX-0 ...), then every answer."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(a.endpoint)
+    for i in range(a.count):
+        d = {"id": "%s-%d" % (a.prefix, i), "name": "burst", "group": "docker",
+             "inputs": [{"name": "deploy_action", "value": "CREATE"}]}
+        sock.send_multipart([b"", json.dumps(d).encode()])
+    deadline = time.monotonic() + a.timeout
+    got = 0
+    while got < a.count:
+        left = deadline - time.monotonic()
+        if left <= 0 or not sock.poll(int(left * 1000)):
+            break
+        frames = sock.recv_multipart()
+        if json.loads(frames[-1]).get("accepted"):
+            got += 1
+    print(json.dumps({"answers": got}))
+    return 0 if got == a.count else 1
+
+
 def sub(a, ctx):
     sock = ctx.socket(zmq.SUB)
     sock.linger = 0
@@ -75,7 +99,7 @@ def sub(a, ctx):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["send", "sub"])
+    p.add_argument("cmd", choices=["send", "sub", "burst"])
     p.add_argument("endpoint")
     p.add_argument("file_or_prefix")
     p.add_argument("count", nargs="?", type=int, default=1)
@@ -92,7 +116,7 @@ def main():
     a.file = a.prefix = a.file_or_prefix
     ctx = zmq.Context()
     try:
-        return send(a, ctx) if a.cmd == "send" else sub(a, ctx)
+        return {"send": send, "sub": sub, "burst": burst}[a.cmd](a, ctx)
     finally:
         ctx.destroy(linger=0)
 
