@@ -24,6 +24,8 @@ typedef struct PhConfig {
         unsigned grace_seconds;
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
+        char *publish, *listen;                     /* ZeroMQ endpoints; "" = none (docs/queue.md) */
+        char *curve_secret_file, *curve_allow_file; /* both or neither */
         char *log_level;
         bool one_time, force, print, show_secrets, help;
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],

@@ -135,8 +135,10 @@ int curve_allow_load(const char *path, PhCurveAllow **ret, PhError **reterr) {
                         "CURVE allow file %s has mode %04o: group or others may change who connects", path,
                         (unsigned)(st.st_mode & 07777));
         r = fd_read_all(fd, CURVE_FILE_MAX, &text, &len, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "CURVE allow file %s", path);
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "CURVE allow file %s", path);
+                return r;
+        }
         return curve_allow_parse(path, text, len, ret, reterr);
 }
 

@@ -138,11 +138,15 @@ static int load_entry(const PhQueueStore *q, const char *name, json_t **ret, PhE
         size_t len = 0;
         int r;
 
-        if (fd < 0)
-                return ph_error_prefix(reterr, "%s", q->dir);
+        if (fd < 0) {
+                (void)ph_error_prefix(reterr, "%s", q->dir);
+                return fd;
+        }
         r = fd_read_all(fd, QUEUE_FILE_MAX, &text, &len, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "%s/%s", q->dir, name);
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "%s/%s", q->dir, name);
+                return r;
+        }
         json_auto_t *e = json_loadb(text, len, 0, NULL);
         const json_t *d = json_object_get(e, "deployment");
         const char *id = json_string_value(json_object_get(d, "id"));
@@ -223,15 +227,19 @@ static int store_open(const char *state_dir, bool writer, PhQueueStore **ret, Ph
         q->dfd = -1;
         q->dir = xasprintf("%s/queue", state_dir);
         r = dir_open_private(q->dir, geteuid(), &q->dfd, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "queue");
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "queue");
+                return r;
+        }
         if (!writer) {
                 *ret = TAKE_PTR(q);
                 return 0;
         }
         r = scan(q, true, &entries, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "queue");
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "queue");
+                return r;
+        }
         q->next_seq = 1;
         json_array_foreach(entries, i, e) {
                 json_int_t s = json_integer_value(json_object_get(e, "seq"));
@@ -279,8 +287,10 @@ int queue_store_put(PhQueueStore *q, const json_t *deployment, PhQueuePut *ret, 
         _cleanup_free_ char *text = json_dumps(entry, JSON_COMPACT);
         _cleanup_free_ char *path = xasprintf("%s/%s.json", q->dir, id);
         int r = file_write_atomic(path, text, strlen(text), 0600, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "queue");
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "queue");
+                return r;
+        }
         q->next_seq++;
         *ret = PH_QUEUE_STORED;
         return 0;
@@ -291,8 +301,10 @@ int queue_store_list(const PhQueueStore *q, json_t **ret, PhError **reterr) {
         const json_t *e;
         size_t i;
         int r = scan(q, false, &entries, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "queue");
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "queue");
+                return r;
+        }
         json_t *list = json_array();
         json_array_foreach(entries, i, e) json_array_append(list, json_object_get(e, "deployment"));
         *ret = list;

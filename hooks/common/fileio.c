@@ -117,8 +117,10 @@ int file_read_private(const char *path, const char *what, size_t max, char **ret
                                     "%s %s has mode %04o: group or others may read it (chmod 600 it)", what,
                                     path, (unsigned) (st.st_mode & 07777));
         r = fd_read_all(fd, max, ret, ret_len, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "%s %s", what, path);
+        if (r < 0) {
+                (void) ph_error_prefix(reterr, "%s %s", what, path);
+                return r; /* the code even when the caller takes no text */
+        }
         return 0;
 }
 
