@@ -13,6 +13,9 @@
 
 /* routing id, delimiter, body, and one more to see that there are too many */
 #define LISTEN_FRAMES_MAX 4
+/* Messages a peer may have waiting: with MAXMSGSIZE, what one peer can make us hold (1000 by default,
+ * 2 GiB of 2 MiB messages). A sender past it waits (REQ sends one at a time anyway). */
+#define LISTEN_HWM 64
 
 struct PhZmqListen {
         PhZmqListenConfig cfg;

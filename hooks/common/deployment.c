@@ -9,8 +9,8 @@ bool deployment_id_valid(const char *id) {
         if (!id || !*id || id[0] == '.' || strlen(id) > 200)
                 return false;
         for (const char *p = id; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                      *p == '_' || *p == '.'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '-' || *p == '_' || *p == '.'))
                         return false;
         return true;
 }

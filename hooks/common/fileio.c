@@ -110,15 +110,16 @@ int file_read_private(const char *path, const char *what, size_t max, char **ret
         if (fstat(fd, &st) < 0)
                 return ph_error_set(reterr, errno, "%s: %s", path, strerror(errno));
         if (st.st_uid != 0 && st.st_uid != geteuid())
-                return ph_error_set(reterr, EPERM, "%s %s is owned by uid %u, neither root nor the agent's uid %u",
-                                    what, path, (unsigned) st.st_uid, (unsigned) geteuid());
+                return ph_error_set(reterr, EPERM,
+                                    "%s %s is owned by uid %u, neither root nor the agent's uid %u", what,
+                                    path, (unsigned)st.st_uid, (unsigned)geteuid());
         if (st.st_mode & 077)
                 return ph_error_set(reterr, EPERM,
                                     "%s %s has mode %04o: group or others may read it (chmod 600 it)", what,
-                                    path, (unsigned) (st.st_mode & 07777));
+                                    path, (unsigned)(st.st_mode & 07777));
         r = fd_read_all(fd, max, ret, ret_len, reterr);
         if (r < 0) {
-                (void) ph_error_prefix(reterr, "%s %s", what, path);
+                (void)ph_error_prefix(reterr, "%s %s", what, path);
                 return r; /* the code even when the caller takes no text */
         }
         return 0;
