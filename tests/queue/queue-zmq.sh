@@ -256,6 +256,14 @@ wait_for 10 test "$(grep -c "the allow file is read again" "$work/curve.log")" =
         >"$work/out"
 check "send with CURVE: accepted, exit 0" test $? = 0
 check "the answer printed" test "$(cat "$work/out")" = '{"id":"s1","accepted":true}'
+chmod 666 "$work/allow"
+kill -HUP "$pid"
+wait_for 10 grep -q "allow has mode 0666: group or others may change who connects" "$work/curve.log"
+deployment s2 sent >"$work/s2.json"
+"$podhook" send --curve-server-key "$spub" --curve-secret-file "$work/client.key" "$lis" "$work/s2.json" \
+        >/dev/null
+check "SIGHUP with an allow file others may write: refused, the old list stays" test $? = 0
+chmod 644 "$work/allow"
 stop "$pid"
 chmod 640 "$work/server.key"
 check "a secret key file others can read is refused" fails "$testd" --state "$work/s" --ready "$work/x" \
