@@ -98,6 +98,33 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhE
         return 0;
 }
 
+int file_read_private(const char *path, const char *what, size_t max, char **ret, size_t *ret_len,
+                      PhError **reterr) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        fd = file_open_regular(AT_FDCWD, path, reterr);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
+                return ph_error_set(reterr, errno, "%s: %s", path, strerror(errno));
+        if (st.st_uid != 0 && st.st_uid != geteuid())
+                return ph_error_set(reterr, EPERM,
+                                    "%s %s is owned by uid %u, neither root nor the agent's uid %u", what,
+                                    path, (unsigned)st.st_uid, (unsigned)geteuid());
+        if (st.st_mode & 077)
+                return ph_error_set(reterr, EPERM,
+                                    "%s %s has mode %04o: group or others may read it (chmod 600 it)", what,
+                                    path, (unsigned)(st.st_mode & 07777));
+        r = fd_read_all(fd, max, ret, ret_len, reterr);
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "%s %s", what, path);
+                return r; /* the code even when the caller takes no text */
+        }
+        return 0;
+}
+
 static int fsync_parent(const char *path) {
         _cleanup_free_ char *copy = xstrdup(path);
         _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
