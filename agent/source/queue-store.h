@@ -5,7 +5,8 @@
  * sender is told "accepted", so an acknowledged deployment survives any crash. The `queue` source
  * (source.h) reads the directory back as metadata: {"deployments": [...]} in order of arrival. The
  * files stay: like Heat's metadata, the list keeps a deployment after it ran (the agent's markers say it
- * is done, and reconciliation would remove the pod of a deployment that left the list). */
+ * is done, and reconciliation would remove the pod of a deployment that left the list) until the agent
+ * retires them (queue_store_retire): then they wait in <state>/queue/done/, the latest QUEUE_DONE_KEEP. */
 #pragma once
 
 #include <stdbool.h>
@@ -48,3 +49,9 @@ bool queue_store_has(const PhQueueStore *q, const char *id);
  * of its own name fails the whole listing, naming the file. */
 int queue_store_list(const PhQueueStore *q, json_t **ret, PhError **reterr);
 const char *queue_store_dir(const PhQueueStore *q);
+
+/* Retirement (the agent decides which: queue-agent.h): the files of ids move to <state>/queue/done/,
+ * out of the list, and done/ keeps the keep latest (by seq), the older ones are removed. An id with no
+ * file is skipped. */
+#define QUEUE_DONE_KEEP 100
+int queue_store_retire(const char *state_dir, char *const *ids, size_t keep, PhError **reterr);

@@ -15,6 +15,7 @@
 #include "source/source-internal.h"
 
 #define QUEUE_GROUP_MAX 64
+#define QUEUE_DONE_DIR  "done"
 /* A stored file holds the message and a few bytes more. */
 #define QUEUE_FILE_MAX (QUEUE_MESSAGE_MAX + 4096u)
 
@@ -215,38 +216,97 @@ static int scan(const PhQueueStore *q, bool clean, json_t **ret, PhError **reter
         return 0;
 }
 
-/* writer: the side that stores (zmq-listen), which cleans up after cut-short writes and numbers the
- * next arrival; the reader (the source, perhaps on another thread) only lists. */
-static int store_open(const char *state_dir, bool writer, PhQueueStore **ret, PhError **reterr) {
-        _cleanup_(queue_store_freep) PhQueueStore *q = xcalloc(1, sizeof(*q));
-        json_auto_t *entries = NULL;
+/* The largest seq of the entries (0 for none). */
+static json_int_t max_seq(const json_t *entries) {
+        json_int_t m = 0;
         const json_t *e;
         size_t i;
+
+        json_array_foreach(entries, i, e) {
+                json_int_t s = json_integer_value(json_object_get(e, "seq"));
+                if (s > m)
+                        m = s;
+        }
+        return m;
+}
+
+static int store_open_dir(char *dir, PhQueueStore **ret, PhError **reterr) {
+        _cleanup_(queue_store_freep) PhQueueStore *q = xcalloc(1, sizeof(*q));
         int r;
 
         q->dfd = -1;
-        q->dir = xasprintf("%s/queue", state_dir);
+        q->dir = dir;
         r = dir_open_private(q->dir, geteuid(), &q->dfd, reterr);
         if (r < 0) {
                 (void)ph_error_prefix(reterr, "queue");
                 return r;
         }
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+/* writer: the side that stores (zmq-listen), which cleans up after cut-short writes and numbers the
+ * next arrival after every seq stored, retired ones too; the reader (the source, perhaps on another
+ * thread) only lists. */
+static int store_open(const char *state_dir, bool writer, PhQueueStore **ret, PhError **reterr) {
+        _cleanup_(queue_store_freep) PhQueueStore *q = NULL, *done = NULL;
+        json_auto_t *entries = NULL, *retired = NULL;
+        int r;
+
+        r = store_open_dir(xasprintf("%s/queue", state_dir), &q, reterr);
+        if (r < 0)
+                return r;
         if (!writer) {
                 *ret = TAKE_PTR(q);
                 return 0;
         }
         r = scan(q, true, &entries, reterr);
+        if (r == 0)
+                r = store_open_dir(xasprintf("%s/queue/" QUEUE_DONE_DIR, state_dir), &done, reterr);
+        if (r == 0)
+                r = scan(done, true, &retired, reterr);
         if (r < 0) {
                 (void)ph_error_prefix(reterr, "queue");
                 return r;
         }
-        q->next_seq = 1;
-        json_array_foreach(entries, i, e) {
-                json_int_t s = json_integer_value(json_object_get(e, "seq"));
-                if (s >= q->next_seq)
-                        q->next_seq = s + 1;
-        }
+        json_int_t a = max_seq(entries), b = max_seq(retired);
+        q->next_seq = (a > b ? a : b) + 1;
         *ret = TAKE_PTR(q);
+        return 0;
+}
+
+int queue_store_retire(const char *state_dir, char *const *ids, size_t keep, PhError **reterr) {
+        _cleanup_(queue_store_freep) PhQueueStore *q = NULL, *done = NULL;
+        json_auto_t *retired = NULL;
+        int r;
+
+        r = store_open_dir(xasprintf("%s/queue", state_dir), &q, reterr);
+        if (r == 0)
+                r = store_open_dir(xasprintf("%s/queue/" QUEUE_DONE_DIR, state_dir), &done, reterr);
+        if (r < 0)
+                return r;
+        for (char *const *id = ids; id && *id; id++) {
+                _cleanup_free_ char *name = xasprintf("%s.json", *id);
+                if (!deployment_id_valid(*id))
+                        continue;
+                /* Gone already (an earlier retirement the crash cut short is done again): fine. */
+                if (renameat(q->dfd, name, done->dfd, name) < 0 && errno != ENOENT)
+                        return ph_error_set(reterr, errno, "queue: moving %s/%s to %s: %s", q->dir, name,
+                                            done->dir, strerror(errno));
+        }
+        r = scan(done, false, &retired, reterr);
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "queue");
+                return r;
+        }
+        /* Oldest first: what is past keep goes. */
+        for (size_t i = 0; i + keep < json_array_size(retired); i++) {
+                const json_t *d = json_object_get(json_array_get(retired, i), "deployment");
+                _cleanup_free_ char *name = xasprintf("%s.json", json_string_value(json_object_get(d, "id")));
+                if (unlinkat(done->dfd, name, 0) < 0 && errno != ENOENT)
+                        return ph_error_set(reterr, errno, "queue: removing %s/%s: %s", done->dir, name,
+                                            strerror(errno));
+        }
         return 0;
 }
 
