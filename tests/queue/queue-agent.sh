@@ -49,11 +49,13 @@ dep() { # dep ID POD [ACTION [EXTRA_INPUTS [GROUP]]]
  "outputs": [], "options": {"grace_period": 1}}
 EOF2
 }
-start() { # start [OPTIONS...]
+started() { grep -c "taking deployments on $in" "$work/daemon.log" 2>/dev/null; }
+start() { # start [OPTIONS...]: until this agent took the endpoint
+        local want=$(($(started) + 1))
         "$podhook" agent --state-dir "$work/state" --occ-config '' --config '' --bootstrap '' \
                 --listen "$in" --publish "$out" --grace-seconds 1 --log-level debug "$@" >>"$work/daemon.log" 2>&1 &
         daemon=$!
-        wait_for 20 grep -q "taking deployments on $in" "$work/daemon.log"
+        wait_for 20 test "$(started)" -ge "$want"
 }
 stop() { kill "$daemon" && wait "$daemon"; daemon=; }
 # sub NAME PREFIX COUNT: a subscriber in the background, output in $work/NAME.out, once it subscribed
