@@ -28,6 +28,8 @@ typedef struct PhConfig {
         char *ca_file;
         char *secrets_file;    /* the docker hook's secrets file ("" = none; docs/options.md) */
         char *registry_config; /* registry credentials, config.json format ("" = the default paths) */
+        char *publish, *listen;                     /* ZeroMQ endpoints; "" = none (docs/queue.md) */
+        char *curve_secret_file, *curve_allow_file; /* both or neither */
         char *log_level;
         char *dropin;                /* drop-in manifest directory; "" = none */
         unsigned dropin_rescan;      /* s between two looks at every file of it */

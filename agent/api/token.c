@@ -1,4 +1,4 @@
-/* token.h: the file is checked on the fd that is read (fstat), so it cannot be swapped in between. */
+/* token.h: the file is read with file_read_private (fileio.h), which checks it on the fd it reads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -20,23 +20,13 @@ static bool blank(char c) {
 }
 
 int api_token_load(const char *path, char **ret, PhError **err) {
-        _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
         int r;
 
-        fd = file_open_regular(AT_FDCWD, path, err);
-        if (fd < 0)
-                return fd;
-        _cleanup_free_ char *what = xasprintf("token file %s", path);
-        r = file_check_private(fd, what, err);
+        r = file_read_private(path, "token file", API_TOKEN_FILE_MAX, &buf, &len, err);
         if (r < 0)
                 return r;
-        r = fd_read_all(fd, API_TOKEN_FILE_MAX, &buf, &len, err);
-        if (r < 0) {
-                (void)ph_error_prefix(err, "token file %s", path);
-                return r;
-        }
 
         size_t start = 0, end = len;
         while (start < end && blank(buf[start]))

@@ -98,6 +98,26 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhE
         return 0;
 }
 
+int file_read_private(const char *path, const char *what, size_t max, char **ret, size_t *ret_len,
+                      PhError **reterr) {
+        _cleanup_free_ char *named = xasprintf("%s %s", what, path);
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        fd = file_open_regular(AT_FDCWD, path, reterr);
+        if (fd < 0)
+                return fd;
+        r = file_check_private(fd, named, reterr);
+        if (r < 0)
+                return r;
+        r = fd_read_all(fd, max, ret, ret_len, reterr);
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "%s", named);
+                return r; /* the code even when the caller takes no text */
+        }
+        return 0;
+}
+
 static int fsync_parent(const char *path) {
         _cleanup_free_ char *copy = xstrdup(path);
         _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
