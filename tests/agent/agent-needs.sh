@@ -78,8 +78,9 @@ check "and makes no pod" gone "$p-sec"
 
 chmod 600 "$work/secrets.json"
 check "made 0600, a rescan applies it (read per run, no SIGHUP)" wait_for 30 running "$p-sec"
-check "the secret reaches the container" \
-        test "$(docker exec "$p-sec.app" printenv DB_CONN 2>/dev/null)" = "$SECRET"
+# The pod counts as running once its infra runs: the app may start a moment later.
+secret_in_app() { [ "$(docker exec "$p-sec.app" printenv DB_CONN 2>/dev/null)" = "$SECRET" ]; }
+check "the secret reaches the container" wait_for 30 secret_in_app
 check "the agent's log has no secret" bash -c "! grep -qF '$SECRET' '$work/daemon.log'"
 check "nor do its events" bash -c "! grep -qF '$SECRET' '$work/events.json'"
 leaks=$(grep -rlF "$SECRET" "$work/state" 2>/dev/null | while read -r f; do
