@@ -17,6 +17,7 @@
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod-exec.h"
+#include "docker/pod-spec.h"
 #include "docker/pod.h"
 #include "kubelet/convert.h"
 #include "kubelet/yaml-out.h"
@@ -72,6 +73,31 @@ static int parse_seconds(const char *cmd, const char *option, const char *s, uns
         return 0;
 }
 
+/* --log-max-size: bytes, or with k, m or g; 0 turns the limits off. */
+static int parse_log_size(const char *cmd, const char *s, PhPodOptions *po) {
+        if (pod_log_size_parse(s, &po->log_max_size) < 0)
+                return usage_error(cmd,
+                                   "--log-max-size wants a size in bytes or with k, m or g (10m), at most 1 TiB, "
+                                   "or 0 (the engine's own log config), not '%s'",
+                                   s);
+        po->log_max_size_set = true;
+        return 0;
+}
+
+/* --log-max-file: files from 1 to POD_LOG_MAX_FILE_MAX. */
+static int parse_log_files(const char *cmd, const char *s, PhPodOptions *po) {
+        char *end = NULL;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || !end || *end || end == s || v < 1 || v > POD_LOG_MAX_FILE_MAX || s[0] == '-')
+                return usage_error(cmd, "--log-max-file wants a number of files from 1 to 100, not '%s'", s);
+        po->log_max_file = (unsigned) v;
+        po->log_max_file_set = true;
+        return 0;
+}
+
 /* The options of the pod commands; each command accepts a subset. */
 typedef struct PodArgs {
         const char *name;
@@ -82,7 +108,8 @@ typedef struct PodArgs {
 } PodArgs;
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
- * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run; --help always).
+ * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run, L log-max-size, F
+ * log-max-file; --help always).
  * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
@@ -97,6 +124,8 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 { "ready-timeout", required_argument, NULL, 'T' },
                 { "recreate", no_argument, NULL, 'R' },
                 { "dry-run", no_argument, NULL, 'D' },
+                { "log-max-size", required_argument, NULL, 'L' },
+                { "log-max-file", required_argument, NULL, 'F' },
                 {},
         };
         const char *env = getenv(STATE_DIR_ENV);
@@ -151,6 +180,16 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                         break;
                 case 'D':
                         a->dry_run = true;
+                        break;
+                case 'L':
+                        r = parse_log_size(cmd, optarg, &a->po);
+                        if (r != 0)
+                                return r;
+                        break;
+                case 'F':
+                        r = parse_log_files(cmd, optarg, &a->po);
+                        if (r != 0)
+                                return r;
                         break;
                 }
         }
@@ -232,7 +271,8 @@ int cli_validate(int argc, char **argv) {
 
 static const char apply_help[] =
         "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
-        "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run] FILE\n"
+        "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run]\n"
+        "                     [--log-max-size SIZE] [--log-max-file N] FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
         "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
@@ -256,6 +296,10 @@ static const char apply_help[] =
         "                          /var/lib/podhook; made 0700 if missing)\n"
         "  --recreate              tear the old pod down first and create it anew (no rollback)\n"
         "  --dry-run               print what would be done (as 'podhook diff') and change nothing\n"
+        "  --log-max-size SIZE     a container's log file is rotated at SIZE (bytes, or 512k, 10m, 1g;\n"
+        "                          default 10m); 0: no log limits, the engine's own log config stays.\n"
+        "                          Changing the limits replaces the app containers (docs/clean-node.md)\n"
+        "  --log-max-file N        log files kept per container, the current one included (default 3)\n"
         "\n"
         "Exit status: 0 deployed, 65 invalid manifest (nothing touched), 1 deployment failed.\n";
 
@@ -330,7 +374,7 @@ int cli_apply(int argc, char **argv) {
         PodArgs a = { .po.progress = isatty(STDERR_FILENO) == 1 };
         int r;
 
-        r = manifest_command("apply", apply_help, "ngIWTSRD", argc, argv, &a, &m, &pod);
+        r = manifest_command("apply", apply_help, "ngIWTSRDLF", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         if (a.dry_run)
@@ -351,7 +395,8 @@ int cli_apply(int argc, char **argv) {
 /* --- diff -------------------------------------------------------------------------------------- */
 
 static const char diff_help[] =
-        "Usage: podhook diff [--name POD] [--json] [--no-init] [--state-dir DIR] FILE\n"
+        "Usage: podhook diff [--name POD] [--json] [--no-init] [--state-dir DIR] [--log-max-size SIZE]\n"
+        "                    [--log-max-file N] FILE\n"
         "\n"
         "Says what 'podhook apply' of the manifest would do to the running pod, changing nothing (no pull,\n"
         "no lock, nothing written): per container keep, start, replace, add or remove, and why ('image ID',\n"
@@ -361,6 +406,7 @@ static const char diff_help[] =
         "  --json            the plan as JSON: {pod, nothing_to_do, pod_replaced, containers: [{container,\n"
         "                    name, action, reasons}]}\n"
         "  --no-init         as 'apply --no-init' would run the containers\n"
+        "  --log-max-size SIZE, --log-max-file N   as 'apply' would set the containers' log limits\n"
         "  --state-dir DIR   where the node key is (default $PODHOOK_STATE_DIR, else /var/lib/podhook)\n"
         "\n"
         "Exit status: 0 (whether or not something would change), 65 invalid manifest, 1 failure.\n";
@@ -371,7 +417,7 @@ int cli_diff(int argc, char **argv) {
         PodArgs a = {};
         int r;
 
-        r = manifest_command("diff", diff_help, "njIS", argc, argv, &a, &m, &pod);
+        r = manifest_command("diff", diff_help, "njISLF", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         return print_diff("diff", pod, m, &a);
@@ -520,7 +566,7 @@ int cli_ps(int argc, char **argv) {
 
 static const char hook_help[] =
         "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout SECONDS]\n"
-        "                    [--state-dir DIR]\n"
+        "                    [--state-dir DIR] [--log-max-size SIZE] [--log-max-file N]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
         "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
@@ -529,7 +575,9 @@ static const char hook_help[] =
         "(volumes stay); SUSPEND stops its containers. Installed as an executable named 'docker' in a\n"
         "heat-config hooks directory, podhook acts as this hook. An apply changes only what changed and\n"
         "rolls back on failure, as 'podhook apply' does (--start-window, --ready-timeout and --state-dir as\n"
-        "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n";
+        "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n"
+        "--log-max-size and --log-max-file as there too; the deployment's options log_max_size (\"10m\",\n"
+        "bytes, 0: off) and log_max_file win over them.\n";
 
 /* Always one JSON object on stdout, even when the input is unusable: heat-config reads it. */
 static int hook_emit(json_t *result) {
@@ -555,7 +603,7 @@ int cli_hook(int argc, char **argv) {
         size_t len = 0;
         int r;
 
-        r = parse_args("hook", hook_help, "gIWTS", argc, argv, &a);
+        r = parse_args("hook", hook_help, "gIWTSLF", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
                 json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
@@ -570,6 +618,10 @@ int cli_hook(int argc, char **argv) {
                 .start_window_set = a.po.start_window_set,
                 .ready_timeout = a.po.ready_timeout,
                 .ready_timeout_set = a.po.ready_timeout_set,
+                .log_max_size = a.po.log_max_size,
+                .log_max_size_set = a.po.log_max_size_set,
+                .log_max_file = a.po.log_max_file,
+                .log_max_file_set = a.po.log_max_file_set,
         };
         r = fd_read_all(STDIN_FILENO, HOOK_INPUT_MAX, &buf, &len, &err);
         if (r < 0)

@@ -9,6 +9,7 @@
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod-exec.h"
+#include "docker/pod-spec.h"
 #include "docker/pod.h"
 #include "manifest/manifest.h"
 
@@ -55,6 +56,10 @@ static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
                 .start_window_set = o && o->start_window_set,
                 .ready_timeout = o ? o->ready_timeout : 0,
                 .ready_timeout_set = o && o->ready_timeout_set,
+                .log_max_size = o ? o->log_max_size : 0,
+                .log_max_size_set = o && o->log_max_size_set,
+                .log_max_file = o ? o->log_max_file : 0,
+                .log_max_file_set = o && o->log_max_file_set,
         };
 }
 
@@ -81,6 +86,48 @@ static void options_from_deployment(const json_t *deployment, PhPodOptions *po) 
                 po->no_init = !json_boolean_value(init);
         option_seconds(opts, "start_window", &po->start_window, &po->start_window_set);
         option_seconds(opts, "ready_timeout", &po->ready_timeout, &po->ready_timeout_set);
+}
+
+/* The deployment's log_max_size ("10m", bytes as a number; 0: off) and log_max_file (1-100) win over
+ * the hook's own. A bad value is the deployment's error: nothing is applied. */
+static int log_options_from_deployment(const json_t *deployment, const char *source, PhPodOptions *po,
+                                       HookResult *h) {
+        const json_t *opts = json_object_get(deployment, "options");
+        json_t *size = json_object_get(opts, "log_max_size"), *files = json_object_get(opts, "log_max_file");
+        _cleanup_free_ char *text = NULL;
+        uint64_t v;
+
+        if (size) {
+                text = json_is_integer(size) && json_integer_value(size) >= 0
+                               ? xasprintf("%lld", (long long) json_integer_value(size))
+                       : json_is_string(size) ? xstrdup(json_string_value(size))
+                                              : NULL;
+                if (!text || pod_log_size_parse(text, &v) < 0) {
+                        _cleanup_free_ char *msg = xasprintf(
+                                "%s: options.log_max_size: a size in bytes or with k, m or g (\"10m\"), at "
+                                "most 1 TiB, or 0 for the engine's own log config",
+                                source);
+                        result_say(h, msg);
+                        h->status = EX_DATAERR;
+                        return -EINVAL;
+                }
+                po->log_max_size = v;
+                po->log_max_size_set = true;
+        }
+        if (files) {
+                if (!json_is_integer(files) || json_integer_value(files) < 1 ||
+                    json_integer_value(files) > POD_LOG_MAX_FILE_MAX) {
+                        _cleanup_free_ char *msg = xasprintf(
+                                "%s: options.log_max_file: a whole number of files from 1 to %u", source,
+                                POD_LOG_MAX_FILE_MAX);
+                        result_say(h, msg);
+                        h->status = EX_DATAERR;
+                        return -EINVAL;
+                }
+                po->log_max_file = (unsigned) json_integer_value(files);
+                po->log_max_file_set = true;
+        }
+        return 0;
 }
 
 static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
@@ -201,7 +248,8 @@ int docker_hook_run(const json_t *deployment, const PhDockerHookOptions *o, json
                 /* An invalid manifest touches nothing, not even the connection. */
                 const PhManifestHost host = {.state_dir =
                                                      o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT};
-                if (load_manifest(deployment, source, &host, &m, &h) >= 0) {
+                if (log_options_from_deployment(deployment, source, &po, &h) >= 0 &&
+                    load_manifest(deployment, source, &host, &m, &h) >= 0) {
                         _cleanup_free_ char *conflict = NULL;
                         _cleanup_free_ char *summary = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "docker/pod-state.h"
@@ -21,6 +22,10 @@ typedef struct PhDockerHookOptions {
         bool start_window_set;   /* false: the default (2 s) */
         unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
         bool ready_timeout_set;  /* false: the default (60 s) */
+        uint64_t log_max_size;   /* log limits (see PhPodOptions; the deployment's options win) */
+        bool log_max_size_set;
+        unsigned log_max_file;
+        bool log_max_file_set;
         /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
          * carries another Heat deployment's labels is only taken over when this says it is not; without
          * it, every other deployment counts as listed. */

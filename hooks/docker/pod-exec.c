@@ -824,8 +824,8 @@ static int check_name(const char *pod, PhError **reterr) {
         return 0;
 }
 
-static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-                           char *const *ids, const unsigned char *key) {
+static PhPodSpec *spec_for(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta,
+                           const PhPodOptions *o, char *const *ids, const unsigned char *key) {
         _cleanup_free_ char *infra = infra_image_ref();
         _cleanup_free_ char **known = xcalloc(m->n_containers + 1, sizeof(char *));
 
@@ -840,6 +840,9 @@ static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta
                 .image_ids = known,
                 .key = key,
                 .key_len = POD_NODE_KEY_LEN,
+                .log_max_size = o && o->log_max_size_set ? o->log_max_size : POD_DEFAULT_LOG_MAX_SIZE,
+                .log_max_file = o && o->log_max_file_set ? o->log_max_file : POD_DEFAULT_LOG_MAX_FILE,
+                .podman = docker_engine(d)->kind == PH_ENGINE_PODMAN,
         });
 }
 
@@ -957,7 +960,7 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         r = image_ids(d, m, o, true, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        spec = spec_for(pod, m, meta, o, ids, key);
+        spec = spec_for(d, pod, m, meta, o, ids, key);
         x.spec = spec;
         x.new_ids = xcalloc(spec->n + 1, sizeof(char *));
         x.n_new = spec->n;
@@ -1040,7 +1043,7 @@ int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta 
         r = image_ids(d, m, o, false, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        spec = spec_for(pod, m, meta, o, ids, key);
+        spec = spec_for(d, pod, m, meta, o, ids, key);
         p = pod_plan_update(spec, x.have, o && o->recreate);
 
         json_t *j = pod_plan_to_json(p, spec, x.have);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "docker/docker.h"
@@ -53,6 +54,12 @@ typedef struct PhPodOptions {
         unsigned ready_timeout;
         bool ready_timeout_set; /* false: POD_DEFAULT_READY_TIMEOUT */
         bool recreate;         /* tear the old pod down first, as podhook did before updates (no rollback) */
+        /* Log limits of the containers (pod-spec.h): bytes before a log file is rotated (0: the engine's
+         * own log config), files kept. */
+        uint64_t log_max_size;
+        bool log_max_size_set; /* false: POD_DEFAULT_LOG_MAX_SIZE */
+        unsigned log_max_file;
+        bool log_max_file_set; /* false: POD_DEFAULT_LOG_MAX_FILE */
 } PhPodOptions;
 
 /* Docker's container-name charset, [A-Za-z0-9][A-Za-z0-9_.-]*, at most POD_NAME_MAX characters. */
