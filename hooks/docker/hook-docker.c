@@ -117,9 +117,9 @@ static int log_options_from_deployment(const json_t *deployment, const char *sou
         if (files) {
                 if (!json_is_integer(files) || json_integer_value(files) < 1 ||
                     json_integer_value(files) > POD_LOG_MAX_FILE_MAX) {
-                        _cleanup_free_ char *msg = xasprintf(
-                                "%s: options.log_max_file: a whole number of files from 1 to %u", source,
-                                POD_LOG_MAX_FILE_MAX);
+                        _cleanup_free_ char *msg =
+                                xasprintf("%s: options.log_max_file: a whole number of files from 1 to %u",
+                                          source, POD_LOG_MAX_FILE_MAX);
                         result_say(h, msg);
                         h->status = EX_DATAERR;
                         return -EINVAL;
