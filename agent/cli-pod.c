@@ -19,6 +19,7 @@
 #include "docker/pod-exec.h"
 #include "docker/pod-spec.h"
 #include "docker/pod.h"
+#include "docker/prune.h"
 #include "kubelet/convert.h"
 #include "kubelet/yaml-out.h"
 #include "manifest/manifest.h"
@@ -558,6 +559,53 @@ int cli_ps(int argc, char **argv) {
                 const char *image = json_string_value(json_object_get(row, "Image"));
                 printf("%-24s %-20s %-10s %-28s %s\n", p ? p : "?", cn ? cn : "-", state ? state : "?",
                        status ? status : "", image ? image : "?");
+        }
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* --- prune ------------------------------------------------------------------------------------- */
+
+static const char prune_help[] =
+        "Usage: podhook prune [--dry-run] [--json] [--state-dir DIR]\n"
+        "\n"
+        "Removes the images podhook pulled (each pull is recorded in the state directory) that no container\n"
+        "on the engine uses any more, podhook's or not, running or not. An image podhook did not pull, the\n"
+        "infra image and an image another name keeps (only podhook's names of it go) stay. Nothing is\n"
+        "forced: an image the engine refuses to remove (in use, dependent children) is skipped and said.\n"
+        "Waits for applies that are under way. Prints one line per recorded image: removed, would remove,\n"
+        "in use, infra, skipped, kept or gone.\n"
+        "\n"
+        "  --dry-run         say what would be removed, remove nothing\n"
+        "  --json            the report as JSON: [{id, refs, pods, pulled_at, result, why}]\n"
+        "  --state-dir DIR   where the pull records are (default $PODHOOK_STATE_DIR, else /var/lib/podhook)\n"
+        "\n"
+        "Exit status: 0 (also when images were skipped), 1 the engine or the state directory could not be read.\n";
+
+int cli_prune(int argc, char **argv) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_auto_t *report = NULL;
+        PodArgs a = {};
+        int r;
+
+        r = parse_args("prune", prune_help, "DjS", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (optind != argc)
+                return usage_error("prune", "%s", "no arguments are taken");
+        r = docker_open(NULL, &d, &err);
+        if (r >= 0)
+                r = image_prune(d, a.po.state_dir ? a.po.state_dir : PH_STATE_DIR_DEFAULT, a.dry_run, &report, &err);
+        if (r < 0)
+                return fail("prune", err);
+        if (a.json) {
+                if (json_dumpf(report, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                        return EXIT_FAILURE;
+        } else {
+                text = image_prune_text(report, a.dry_run);
+                if (fputs(text, stdout) == EOF)
+                        return EXIT_FAILURE;
         }
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -52,6 +52,8 @@ static const CfgKey cfg_keys[] = {
           "seconds a started container must keep running (0 = only that it runs after its start)"),
         K("ready-timeout", CFG_UINT, ready_timeout, POD_DEFAULT_TEXT(POD_DEFAULT_READY_TIMEOUT), 0, 3600, NULL,
           "seconds a started container's livenessProbe may take to pass (0 = one try)"),
+        K("prune-after-deploy", CFG_BOOL, prune_after_deploy, "false", 0, 0, NULL,
+          "after a successful deploy, remove the images podhook pulled that no container uses (podhook prune)"),
         K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL, "seconds per metadata or signal request"),
         K("ca-file", CFG_STRING, ca_file, "", 0, 0, NULL, "CA bundle for https"),
         K("log-level", CFG_STRING, log_level, "info", 0, 0, NULL, "error, warning, info or debug"),

@@ -28,6 +28,7 @@ typedef struct PhConfig {
         char *ca_file;
         char *log_level;
         bool one_time, force, print, show_secrets, help;
+        bool prune_after_deploy; /* run image_prune (docker/prune.h) after each successful deploy */
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],
          * [request], [local] sections; NULL when they say nothing. */
         json_t *occ;

@@ -17,6 +17,7 @@
 #include "docker/pod-probe.h"
 #include "docker/pod-spec.h"
 #include "docker/pod-state.h"
+#include "docker/prune.h"
 
 /* How long a removal the Engine carries on with (its client died) may take before it counts as stuck. */
 #define REMOVAL_WAIT_MS (30L * 1000L)
@@ -702,10 +703,11 @@ static int recover_pod(Exec *x, char **ret_note, PhError **reterr) {
 
 /* The ID the container's image resolves to, pulled first as its imagePullPolicy says (pull false: never,
  * and NULL when it is not present). */
-static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bool pull, char **ret,
-                    PhError **reterr) {
+static int image_id(PhDocker *d, const char *pod, const PhContainer *c, const PhPodOptions *o, bool pull,
+                    char **ret, PhError **reterr) {
         const char *policy = c->image_pull_policy ? c->image_pull_policy : "PullIfNotPresent";
         json_auto_t *img = NULL;
+        bool pulled = false;
         int r;
 
         *ret = NULL;
@@ -713,6 +715,7 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                 r = docker_image_pull(d, c->image, o && o->progress, reterr);
                 if (r < 0)
                         return ph_error_prefix(reterr, "container %s", c->name);
+                pulled = true;
         }
         r = docker_image_inspect(d, c->image, &img, reterr);
         if (r < 0)
@@ -726,6 +729,8 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                 r = docker_image_pull(d, c->image, o && o->progress, reterr);
                 if (r < 0)
                         return ph_error_prefix(reterr, "container %s", c->name);
+                pulled = true;
+                json_decref(TAKE_PTR(img));
                 r = docker_image_inspect(d, c->image, &img, reterr);
                 if (r <= 0)
                         return r < 0 ? ph_error_prefix(reterr, "container %s: image %s", c->name, c->image)
@@ -734,17 +739,23 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                                                     c->name, c->image);
         }
         const char *id = json_string_value(json_object_get(img, "Id"));
+        /* What podhook pulled may go again once no container uses it (podhook prune). */
+        if (pulled) {
+                r = image_record_pull(state_dir_of(o), c->image, id, pod, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "container %s", c->name);
+        }
         *ret = id ? xstrdup(id) : NULL;
         return 0;
 }
 
-static int image_ids(PhDocker *d, const PhManifest *m, const PhPodOptions *o, bool pull, char ***ret,
-                     PhError **reterr) {
+static int image_ids(PhDocker *d, const char *pod, const PhManifest *m, const PhPodOptions *o, bool pull,
+                     char ***ret, PhError **reterr) {
         _cleanup_strv_free_ char **ids = xcalloc(m->n_containers + 1, sizeof(char *));
         int r;
 
         for (size_t i = 0; i < m->n_containers; i++) {
-                r = image_id(d, &m->containers[i], o, pull, &ids[i], reterr);
+                r = image_id(d, pod, &m->containers[i], o, pull, &ids[i], reterr);
                 if (r < 0)
                         return r;
                 /* a hole would end the vector early: keep the slot, mark it unknown */
@@ -931,7 +942,7 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         _cleanup_strv_free_ char **ids = NULL, **now = NULL;
         _cleanup_free_ char *repaired = NULL, *summary = NULL;
         _cleanup_error_ PhError *err = NULL;
-        _cleanup_close_ int lock = -1;
+        _cleanup_close_ int lock = -1, images = -1;
         unsigned char key[POD_NODE_KEY_LEN];
         int r;
 
@@ -957,7 +968,9 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         r = infra_image_ensure(d, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s: infra image", pod);
-        r = image_ids(d, m, o, true, &ids, reterr);
+        r = images_lock(false, POD_LOCK_WAIT_SECS, &images, reterr);
+        if (r >= 0)
+                r = image_ids(d, pod, m, o, true, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         spec = spec_for(d, pod, m, meta, o, ids, key);
@@ -1001,6 +1014,7 @@ int pod_apply(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta
         r = keep_pre_stops(&x, p, reterr);
         if (r < 0)
                 return r;
+        pod_state_gc_logged(d, x.state_dir);
         now = current_ids(&x, p);
         r = pod_inspect_ids(d, now, ret_inspect, reterr);
         if (r < 0)
@@ -1040,7 +1054,7 @@ int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta 
         r = observe(&x, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        r = image_ids(d, m, o, false, &ids, reterr);
+        r = image_ids(d, pod, m, o, false, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         spec = spec_for(d, pod, m, meta, o, ids, key);
