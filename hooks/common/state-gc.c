@@ -25,7 +25,8 @@ size_t state_gc_select(PhGcEntry *entries, size_t n, long long now, const PhGcLi
         qsort(dead, n_dead, sizeof(PhGcEntry *), newer_first);
         for (size_t k = 0; k < n_dead; k++) {
                 long long t = dead[k]->mtime > now ? now : dead[k]->mtime;
-                bool too_old = limits->max_age == 0 || (limits->max_age != PH_GC_FOREVER && now - t > limits->max_age);
+                bool too_old = limits->max_age == 0 ||
+                               (limits->max_age != PH_GC_FOREVER && now - t > limits->max_age);
                 bool too_many = limits->max_entries != PH_GC_UNLIMITED && k >= limits->max_entries;
                 if (too_old || too_many) {
                         dead[k]->drop = true;

@@ -17,12 +17,12 @@
 #include "docker/pod.h"
 #include "docker/prune.h"
 
-#define RECORD_MAX     (64u * 1024u)
-#define LOCK_POLL_MS   50L
-#define RECORD_SUFFIX  ".json"
-#define TMP_INFIX      ".tmp."
-#define ID_PREFIX      "sha256:"
-#define ID_HEX         64u
+#define RECORD_MAX    (64u * 1024u)
+#define LOCK_POLL_MS  50L
+#define RECORD_SUFFIX ".json"
+#define TMP_INFIX     ".tmp."
+#define ID_PREFIX     "sha256:"
+#define ID_HEX        64u
 
 /* --- locks ------------------------------------------------------------------------------------- */
 
@@ -41,8 +41,9 @@ static int lock_path(const char *path, bool exclusive, unsigned wait_secs, int *
                         return ph_error_set(reterr, errno, "%s: %m", path);
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if (now.tv_sec - start.tv_sec >= (time_t) wait_secs)
-                        return ph_error_set(reterr, EBUSY, "%s: held by another podhook process for more than %u s",
-                                            path, wait_secs);
+                        return ph_error_set(reterr, EBUSY,
+                                            "%s: held by another podhook process for more than %u s", path,
+                                            wait_secs);
                 struct timespec pause = {.tv_nsec = LOCK_POLL_MS * 1000000L};
                 (void) nanosleep(&pause, NULL);
         }
@@ -68,9 +69,10 @@ static char *images_dir(const char *state_dir) {
         return xasprintf("%s/images", state_dir);
 }
 
-/* "sha256:<64 hex>" -> "<state>/images/<64 hex>.json"; NULL for anything else (nothing else is a file name). */
+/* "sha256:<64 hex>" -> "<state>/images/<64 hex>.json"; NULL for anything else (no other ID is a name). */
 static char *record_path(const char *state_dir, const char *id) {
-        const char *hex = id && strncmp(id, ID_PREFIX, strlen(ID_PREFIX)) == 0 ? id + strlen(ID_PREFIX) : NULL;
+        const char *hex =
+                id && strncmp(id, ID_PREFIX, strlen(ID_PREFIX)) == 0 ? id + strlen(ID_PREFIX) : NULL;
 
         if (!hex || strlen(hex) != ID_HEX || strspn(hex, "0123456789abcdef") != ID_HEX)
                 return NULL;
@@ -113,7 +115,8 @@ static int records_lock(const char *state_dir, int *ret_fd, PhError **reterr) {
         return r;
 }
 
-int image_record_pull(const char *state_dir, const char *ref, const char *id, const char *pod, PhError **reterr) {
+int image_record_pull(const char *state_dir, const char *ref, const char *id, const char *pod,
+                      PhError **reterr) {
         _cleanup_free_ char *path = record_path(state_dir, id);
         _cleanup_close_ int lock = -1;
         json_auto_t *rec = NULL;
@@ -121,8 +124,9 @@ int image_record_pull(const char *state_dir, const char *ref, const char *id, co
         int r;
 
         if (!path)
-                return ph_error_set(reterr, EPROTO, "image %s: the engine gave an image ID that is not sha256:<hex>: %s",
-                                    ref, id ? id : "(none)");
+                return ph_error_set(reterr, EPROTO,
+                                    "image %s: the engine gave an image ID that is not sha256:<hex>: %s", ref,
+                                    id ? id : "(none)");
         r = records_lock(state_dir, &lock, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "recording the pull of %s", ref);
@@ -152,7 +156,8 @@ static char **record_paths(const char *state_dir) {
                 return out;
         while ((e = readdir(d))) {
                 if (strlen(e->d_name) != ID_HEX + strlen(RECORD_SUFFIX) ||
-                    strspn(e->d_name, "0123456789abcdef") != ID_HEX || strcmp(e->d_name + ID_HEX, RECORD_SUFFIX) != 0)
+                    strspn(e->d_name, "0123456789abcdef") != ID_HEX ||
+                    strcmp(e->d_name + ID_HEX, RECORD_SUFFIX) != 0)
                         continue;
                 out = xrealloc(out, (n + 2) * sizeof(char *));
                 out[n++] = xasprintf("%s/%s", dir, e->d_name);
@@ -204,10 +209,11 @@ static int image_id_of(PhDocker *d, const char *ref, char **ret, json_t **ret_js
 }
 
 static void report_add(json_t *report, const json_t *rec, const char *result, const char *why) {
-        json_array_append_new(report, json_pack("{s:O, s:O, s:O?, s:O?, s:s, s:s?}", "id", json_object_get(rec, "id"),
-                                                "refs", json_object_get(rec, "refs"), "pods",
-                                                json_object_get(rec, "pods"), "pulled_at",
-                                                json_object_get(rec, "pulled_at"), "result", result, "why", why));
+        json_array_append_new(report,
+                              json_pack("{s:O, s:O, s:O?, s:O?, s:s, s:s?}", "id", json_object_get(rec, "id"),
+                                        "refs", json_object_get(rec, "refs"), "pods",
+                                        json_object_get(rec, "pods"), "pulled_at",
+                                        json_object_get(rec, "pulled_at"), "result", result, "why", why));
 }
 
 /* Removes podhook's names of the image, each while it still names id; then whether the image is gone. */
@@ -346,8 +352,8 @@ char *image_prune_text(const json_t *report, bool dry_run) {
                         refs = t;
                 }
                 n += strcmp(result, "removed") == 0 || strcmp(result, "would remove") == 0;
-                char *t = xasprintf("%s%-12s %s (%.19s)%s%s\n", out, result, refs, id ? id : "", why ? ": " : "",
-                                    why ? why : "");
+                char *t = xasprintf("%s%-12s %s (%.19s)%s%s\n", out, result, refs, id ? id : "",
+                                    why ? ": " : "", why ? why : "");
                 free(out);
                 out = t;
         }
@@ -415,7 +421,8 @@ int pod_state_gc(PhDocker *d, const char *state_dir, const PhGcLimits *limits, s
                         files = xrealloc(files, (n + 1) * sizeof(GcFile));
                         entries = xrealloc(entries, (n + 1) * sizeof(PhGcEntry));
                         files[n] = (GcFile) {.path = xasprintf("%s/%s", dirs[k], e->d_name)};
-                        entries[n] = (PhGcEntry) {.name = files[n].path, .mtime = mtime_of(files[n].path), .live = true};
+                        entries[n] = (PhGcEntry) {
+                                .name = files[n].path, .mtime = mtime_of(files[n].path), .live = true};
                         n++;
                 }
                 closedir(dir);
@@ -438,13 +445,15 @@ int pod_state_gc(PhDocker *d, const char *state_dir, const PhGcLimits *limits, s
                         entries[i].live = false;
                 } else if (journal || prestop) {
                         files[i].pod = journal ? TAKE_PTR(journal) : TAKE_PTR(prestop);
-                        entries[i].live = !pod_name_is_valid(files[i].pod) || pod_has_containers(list, files[i].pod);
+                        entries[i].live =
+                                !pod_name_is_valid(files[i].pod) || pod_has_containers(list, files[i].pod);
                 } else if (in_images) {
                         json_auto_t *rec = record_load(files[i].path);
                         _cleanup_free_ char *present = NULL;
                         if (!rec)
                                 continue; /* not a record: not ours to judge */
-                        r = image_id_of(d, json_string_value(json_object_get(rec, "id")), &present, NULL, reterr);
+                        r = image_id_of(d, json_string_value(json_object_get(rec, "id")), &present, NULL,
+                                        reterr);
                         if (r < 0)
                                 goto out;
                         entries[i].live = present != NULL;

@@ -23,7 +23,8 @@
 #define POD_GC_MAX_ENTRIES 100u
 
 /* Notes that ref was pulled for pod and is image id now. */
-int image_record_pull(const char *state_dir, const char *ref, const char *id, const char *pod, PhError **reterr);
+int image_record_pull(const char *state_dir, const char *ref, const char *id, const char *pod,
+                      PhError **reterr);
 /* The lock between applies (shared) and prunes (exclusive), waited for up to wait_secs; *ret_fd holds
  * it until closed. */
 int images_lock(bool exclusive, unsigned wait_secs, int *ret_fd, PhError **reterr);

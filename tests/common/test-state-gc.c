@@ -21,7 +21,10 @@ typedef struct Case {
 static const Case cases[] = {
         {"nothing", {7 * DAY, 1000}, {NULL}, ""},
         {"young dead entries stay", {7 * DAY, 1000}, {"a:10", "b:6000"}, ""},
-        {"older than the age limit", {7 * DAY, 1000}, {"a:10", "old:700000", "b:604800", "c:604801"}, "old c"},
+        {"older than the age limit",
+         {7 * DAY, 1000},
+         {"a:10", "old:700000", "b:604800", "c:604801"},
+         "old c"},
         {"live ones never go, however old", {7 * DAY, 1000}, {"+a:9999999", "b:9999999"}, "b"},
         {"beyond the count: the oldest go", {PH_GC_FOREVER, 2}, {"a:30", "b:10", "c:20", "d:40"}, "a d"},
         {"live ones do not count", {PH_GC_FOREVER, 1}, {"+a:1", "+b:2", "c:3", "d:4"}, "d"},
@@ -53,8 +56,8 @@ int main(void) {
                 size_t marked = state_gc_select(e, n, NOW, &cases[c].limits);
                 for (size_t i = 0; i < n; i++)
                         if (e[i].drop)
-                                snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", *got ? " " : "",
-                                         e[i].name);
+                                snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+                                         *got ? " " : "", e[i].name);
                 for (const char *p = cases[c].dropped; *p; p++)
                         want_n += (p == cases[c].dropped || p[-1] == ' ') && *p != ' ';
                 printf("# %s\n", cases[c].what);

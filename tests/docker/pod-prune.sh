@@ -15,31 +15,13 @@ B=$REG/phtest-prune/b:1
 SAME=$REG/phtest-prune/same:1
 LOCAL=podhook.local/busybox:1
 STATE=$PODHOOK_STATE_DIR
-registry=$(command -v docker-registry || true)
-if [ -z "$registry" ]; then
-        if [ "${PODHOOK_REQUIRE_ALL:-0}" = 1 ]; then
-                fail "docker-registry is not installed (apt-get install docker-registry)"
-                exit 1
-        fi
-        echo "SKIP: docker-registry is not installed" >&2
-        exit 77
-fi
-cat >"$TMP/registry.yml" <<YAML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $TMP/registry}, delete: {enabled: true}}
-http: {addr: $REG}
-YAML
-"$registry" serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 &
-regpid=$!
 stop_registry() {
-        kill "$regpid" 2>/dev/null
-        wait "$regpid" 2>/dev/null
+        registry_stop
         "$D" rmi "$A" "$B" "$SAME" >/dev/null 2>&1
         return 0
 }
 trap 'stop_registry; finish' EXIT
-check "the registry answers" wait_for 20 curl -fsS -o /dev/null "http://$REG/v2/"
+registry_start "$TMP" "$REG" || exit $?
 
 # Two images of their own (a label each makes a new image ID on the local image's layers), pushed and
 # then removed here, so that podhook pulls them; and the local image under a registry name (same ID).
@@ -102,7 +84,10 @@ result_of() { # FILE IMAGE-ID
 check_eq "--dry-run: $A would go" "$(result_of "$TMP/dry.json" "$a_id")" "would remove"
 check_eq "--dry-run: $B is in use" "$(result_of "$TMP/dry.json" "$b_id")" "in use"
 check "by the foreign container" bash -c "jq -e --arg id '$b_id' '.[] | select(.id == \$id) | .why | test(\"$PREFIX-foreign\")' '$TMP/dry.json' >/dev/null"
-check "--dry-run removed nothing" "$D" image inspect "$A" "$B"
+present() {
+        "$D" image inspect "$@" >/dev/null 2>&1
+}
+check "--dry-run removed nothing" present "$A" "$B"
 check_eq "and kept every record" "$(ls "$STATE/images" | grep -c '\.json$')" 3
 "$PODHOOK" prune --dry-run >"$TMP/dry.txt"
 check "the text says what would be removed" grep -q "^would remove *$A " "$TMP/dry.txt"
@@ -114,9 +99,14 @@ check_eq "$A was removed" "$(result_of "$TMP/prune.json" "$a_id")" removed
 check "and is gone from the engine" bash -c "! $D image inspect $a_id >/dev/null 2>&1"
 check "with its record" [ ! -e "$STATE/images/${a_id#sha256:}.json" ]
 check_eq "$B, used by a container podhook did not make, stays" "$(result_of "$TMP/prune.json" "$b_id")" "in use"
-check "and is on the engine" "$D" image inspect "$B"
+check "and is on the engine" present "$B"
 check "the local image (its ID pulled as $SAME) stays" bash -c "[ \"\$($D image inspect -f '{{.Id}}' $LOCAL)\" = '$local_id' ]"
-check "only podhook's name of it went" bash -c "! $D image inspect $SAME >/dev/null 2>&1"
+# Other tests' containers may run the local image: then it is in use and its names all stay.
+same=$(result_of "$TMP/prune.json" "$local_id")
+check "its record says kept (other names hold it) or in use: $same" [ "$same" = kept ] || [ "$same" = "in use" ]
+if [ "$same" = kept ]; then
+        check "only podhook's name of it went" bash -c "! $D image inspect $SAME >/dev/null 2>&1"
+fi
 check "the infra image stays" bash -c "$D image ls -q --filter reference='podhook/infra' | grep -q ."
 
 "$D" rm -f "$PREFIX-foreign" >/dev/null

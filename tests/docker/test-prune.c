@@ -15,9 +15,9 @@
 #define ID3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 
 static void test_verdicts(void) {
-        json_auto_t *containers = json_pack("[{s:s, s:[s], s:s}, {s:s, s:[s], s:s}, {s:s}]", "Id", "c1", "Names",
-                                            "/someone-elses", "ImageID", ID1, "Id", "c2", "Names", "/web.app",
-                                            "ImageID", ID2, "Id", "c3");
+        json_auto_t *containers = json_pack("[{s:s, s:[s], s:s}, {s:s, s:[s], s:s}, {s:s}]", "Id", "c1",
+                                            "Names", "/someone-elses", "ImageID", ID1, "Id", "c2", "Names",
+                                            "/web.app", "ImageID", ID2, "Id", "c3");
         static const struct {
                 const char *id;
                 const char *infra;
@@ -33,7 +33,8 @@ static void test_verdicts(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 const char *user = "unset";
-                TAP_CHECK(image_prune_verdict(cases[i].id, containers, cases[i].infra, &user) == cases[i].want);
+                TAP_CHECK(image_prune_verdict(cases[i].id, containers, cases[i].infra, &user) ==
+                          cases[i].want);
                 TAP_CHECK(cases[i].user ? user && strcmp(user, cases[i].user) == 0 : user == NULL);
         }
         json_auto_t *none = json_array();
