@@ -412,6 +412,7 @@ static void agent_apply_cfg(PhAgent *a) {
         a->docker.start_window_set = true;
         a->docker.ready_timeout = c->ready_timeout;
         a->docker.ready_timeout_set = true;
+        a->docker.prune_after_deploy = c->prune_after_deploy;
         a->docker.state_dir = a->state_dir_real;
         a->docker.secrets_file = c->secrets_file && *c->secrets_file ? c->secrets_file : NULL;
         a->docker.registry_config = c->registry_config && *c->registry_config ? c->registry_config : NULL;

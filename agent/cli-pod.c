@@ -19,7 +19,9 @@
 #include "docker/pod-exec.h"
 #include "docker/pod-options.h"
 #include "docker/registry-auth.h"
+#include "docker/pod-spec.h"
 #include "docker/pod.h"
+#include "docker/prune.h"
 #include "kubelet/convert.h"
 #include "kubelet/yaml-out.h"
 #include "manifest/manifest.h"
@@ -74,6 +76,31 @@ static int parse_seconds(const char *cmd, const char *option, const char *s, uns
         return 0;
 }
 
+/* --log-max-size: bytes, or with k, m or g; 0 turns the limits off. */
+static int parse_log_size(const char *cmd, const char *s, PhPodOptions *po) {
+        if (pod_log_size_parse(s, &po->log_max_size) < 0)
+                return usage_error(cmd,
+                                   "--log-max-size wants a size in bytes or with k, m or g (10m), at most 1 TiB, "
+                                   "or 0 (the engine's own log config), not '%s'",
+                                   s);
+        po->log_max_size_set = true;
+        return 0;
+}
+
+/* --log-max-file: files from 1 to POD_LOG_MAX_FILE_MAX. */
+static int parse_log_files(const char *cmd, const char *s, PhPodOptions *po) {
+        char *end = NULL;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || !end || *end || end == s || v < 1 || v > POD_LOG_MAX_FILE_MAX || s[0] == '-')
+                return usage_error(cmd, "--log-max-file wants a number of files from 1 to 100, not '%s'", s);
+        po->log_max_file = (unsigned) v;
+        po->log_max_file_set = true;
+        return 0;
+}
+
 /* The options of the pod commands; each command accepts a subset. */
 typedef struct PodArgs {
         const char *name;
@@ -118,7 +145,8 @@ static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
 }
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
- * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run; --help always).
+ * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run, L log-max-size, F
+ * log-max-file; --help always).
  * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
@@ -139,6 +167,8 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 {"wait-interval", required_argument, NULL, 'i'},
                 {"wait-timeout", required_argument, NULL, 't'},
                 {"config-file", required_argument, NULL, 'c'},
+                {"log-max-size", required_argument, NULL, 'L'},
+                {"log-max-file", required_argument, NULL, 'F'},
                 {},
         };
         const char *env = getenv(STATE_DIR_ENV);
@@ -245,6 +275,20 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 case 'D':
                         a->dry_run = true;
                         break;
+                case 'L':
+                        r = parse_log_size(cmd, optarg, &a->po);
+                        if (r != 0)
+                                return r;
+                        a->flags.log_max_size = a->po.log_max_size;
+                        a->flags.log_max_size_set = true;
+                        break;
+                case 'F':
+                        r = parse_log_files(cmd, optarg, &a->po);
+                        if (r != 0)
+                                return r;
+                        a->flags.log_max_file = a->po.log_max_file;
+                        a->flags.log_max_file_set = true;
+                        break;
                 }
         }
         if (!a->po.state_dir && env && *env)
@@ -347,8 +391,8 @@ static const char apply_help[] =
         "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
         "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run]\n"
         "                     [--secrets FILE] [--registry-config FILE] [--wait-for DEP]...\n"
-        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]... "
-        "FILE\n"
+        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]...\n"
+        "                     [--log-max-size SIZE] [--log-max-file N] FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
         "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
@@ -374,6 +418,10 @@ static const char apply_help[] =
         "                          /var/lib/podhook; made 0700 if missing)\n"
         "  --recreate              tear the old pod down first and create it anew (no rollback)\n"
         "  --dry-run               print what would be done (as 'podhook diff') and change nothing\n"
+        "  --log-max-size SIZE     a container's log file is rotated at SIZE (bytes, or 512k, 10m, 1g;\n"
+        "                          default 10m); 0: no log limits, the engine's own log config stays.\n"
+        "                          Changing the limits replaces the app containers (docs/clean-node.md)\n"
+        "  --log-max-file N        log files kept per container, the current one included (default 3)\n"
         "  --secrets FILE          a JSON object of secret names to values (mode 0600 or stricter) for env\n"
         "                          valueFrom.secretKeyRef and secret volumes\n"
         "  --registry-config FILE  registry credentials, Docker's config.json (default\n"
@@ -470,7 +518,7 @@ int cli_apply(int argc, char **argv) {
         _cleanup_(pod_args_done) PodArgs a = {.po.progress = isatty(STDERR_FILENO) == 1};
         int r;
 
-        r = manifest_command("apply", apply_help, "ngIWTSRDsrwitc", argc, argv, &a, &m, &pod);
+        r = manifest_command("apply", apply_help, "ngIWTSRDsrwitcLF", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         if (a.dry_run)
@@ -499,7 +547,8 @@ int cli_apply(int argc, char **argv) {
 /* --- diff -------------------------------------------------------------------------------------- */
 
 static const char diff_help[] =
-        "Usage: podhook diff [--name POD] [--json] [--no-init] [--state-dir DIR] FILE\n"
+        "Usage: podhook diff [--name POD] [--json] [--no-init] [--state-dir DIR] [--log-max-size SIZE]\n"
+        "                    [--log-max-file N] FILE\n"
         "\n"
         "Says what 'podhook apply' of the manifest would do to the running pod, changing nothing (no pull,\n"
         "no lock, nothing written): per container keep, start, replace, add or remove, and why ('image ID',\n"
@@ -509,6 +558,7 @@ static const char diff_help[] =
         "  --json            the plan as JSON: {pod, nothing_to_do, pod_replaced, containers: [{container,\n"
         "                    name, action, reasons}]}\n"
         "  --no-init         as 'apply --no-init' would run the containers\n"
+        "  --log-max-size SIZE, --log-max-file N   as 'apply' would set the containers' log limits\n"
         "  --state-dir DIR   where the node key is (default $PODHOOK_STATE_DIR, else /var/lib/podhook)\n"
         "\n"
         "Exit status: 0 (whether or not something would change), 65 invalid manifest, 1 failure.\n";
@@ -519,7 +569,7 @@ int cli_diff(int argc, char **argv) {
         _cleanup_(pod_args_done) PodArgs a = {};
         int r;
 
-        r = manifest_command("diff", diff_help, "njISsc", argc, argv, &a, &m, &pod);
+        r = manifest_command("diff", diff_help, "njISscLF", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         return print_diff("diff", pod, m, &a);
@@ -664,12 +714,60 @@ int cli_ps(int argc, char **argv) {
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* --- prune ------------------------------------------------------------------------------------- */
+
+static const char prune_help[] =
+        "Usage: podhook prune [--dry-run] [--json] [--state-dir DIR]\n"
+        "\n"
+        "Removes the images podhook pulled (each pull is recorded in the state directory) that no container\n"
+        "on the engine uses any more, podhook's or not, running or not. An image podhook did not pull, the\n"
+        "infra image and an image another name keeps (only podhook's names of it go) stay. Nothing is\n"
+        "forced: an image the engine refuses to remove (in use, dependent children) is skipped and said.\n"
+        "Waits for applies that are under way. Prints one line per recorded image: removed, would remove,\n"
+        "in use, infra, skipped, kept or gone.\n"
+        "\n"
+        "  --dry-run         say what would be removed, remove nothing\n"
+        "  --json            the report as JSON: [{id, refs, pods, pulled_at, result, why}]\n"
+        "  --state-dir DIR   where the pull records are (default $PODHOOK_STATE_DIR, else /var/lib/podhook)\n"
+        "\n"
+        "Exit status: 0 (also when images were skipped), 1 the engine or the state directory could not be read.\n";
+
+int cli_prune(int argc, char **argv) {
+        _cleanup_(docker_freep) PhDocker *d = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_auto_t *report = NULL;
+        PodArgs a = {};
+        int r;
+
+        r = parse_args("prune", prune_help, "DjS", argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (optind != argc)
+                return usage_error("prune", "%s", "no arguments are taken");
+        r = docker_open(NULL, &d, &err);
+        if (r >= 0)
+                r = image_prune(d, a.po.state_dir ? a.po.state_dir : PH_STATE_DIR_DEFAULT, a.dry_run, &report, &err);
+        if (r < 0)
+                return fail("prune", err);
+        if (a.json) {
+                if (json_dumpf(report, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                        return EXIT_FAILURE;
+        } else {
+                text = image_prune_text(report, a.dry_run);
+                if (fputs(text, stdout) == EOF)
+                        return EXIT_FAILURE;
+        }
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* --- hook -------------------------------------------------------------------------------------- */
 
 static const char hook_help[] =
         "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout "
         "SECONDS]\n"
         "                    [--state-dir DIR] [--secrets FILE] [--registry-config FILE]\n"
+        "                    [--log-max-size SIZE] [--log-max-file N]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
         "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
@@ -678,7 +776,9 @@ static const char hook_help[] =
         "(volumes stay); SUSPEND stops its containers. Installed as an executable named 'docker' in a\n"
         "heat-config hooks directory, podhook acts as this hook. An apply changes only what changed and\n"
         "rolls back on failure, as 'podhook apply' does (--start-window, --ready-timeout and --state-dir as\n"
-        "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n";
+        "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n"
+        "--log-max-size and --log-max-file as there too; the deployment's options log_max_size (\"10m\",\n"
+        "bytes, 0: off) and log_max_file win over them.\n";
 
 /* Always one JSON object on stdout, even when the input is unusable: heat-config reads it. */
 static int hook_emit(json_t *result) {
@@ -704,7 +804,7 @@ int cli_hook(int argc, char **argv) {
         size_t len = 0;
         int r;
 
-        r = parse_args("hook", hook_help, "gIWTSsr", argc, argv, &a);
+        r = parse_args("hook", hook_help, "gIWTSsrLF", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
                 json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
@@ -721,6 +821,10 @@ int cli_hook(int argc, char **argv) {
                 .ready_timeout_set = a.po.ready_timeout_set,
                 .secrets_file = a.secrets_file,
                 .registry_config = a.registry_config,
+                .log_max_size = a.po.log_max_size,
+                .log_max_size_set = a.po.log_max_size_set,
+                .log_max_file = a.po.log_max_file,
+                .log_max_file_set = a.po.log_max_file_set,
         };
         r = fd_read_all(STDIN_FILENO, HOOK_INPUT_MAX, &buf, &len, &err);
         if (r < 0)

@@ -11,6 +11,7 @@ int cli_diff(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_delete(int argc, char **argv);
 int cli_ps(int argc, char **argv);
+int cli_prune(int argc, char **argv);
 int cli_hook(int argc, char **argv);
 int cli_agent(int argc, char **argv);
 int cli_keygen(int argc, char **argv);

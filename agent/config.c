@@ -63,6 +63,8 @@ static const CfgKey cfg_keys[] = {
           "JSON file of secret names to values (mode 0600) for the docker hook's pods"),
         K("registry-config", CFG_STRING, registry_config, "", 0, 0, NULL,
           "registry credentials in Docker's config.json format (default $DOCKER_CONFIG/config.json, then /root/.docker/config.json)"),
+        K("prune-after-deploy", CFG_BOOL, prune_after_deploy, "false", 0, 0, NULL,
+          "after a successful deploy, remove the images podhook pulled that no container uses (podhook prune)"),
         K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL,
           "seconds per metadata or signal request"),
         K("ca-file", CFG_STRING, ca_file, "", 0, 0, NULL, "CA bundle for https"),

@@ -36,6 +36,7 @@ typedef struct PhConfig {
         unsigned dropin_debounce_ms; /* a file is applied once it has not changed for this long */
         char *notify_exec;           /* run with each event as JSON on stdin; "" = none */
         bool one_time, force, print, show_secrets, help;
+        bool prune_after_deploy; /* run image_prune (docker/prune.h) after each successful deploy */
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],
          * [request], [local] sections; NULL when they say nothing. */
         json_t *occ;

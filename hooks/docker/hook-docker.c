@@ -5,12 +5,15 @@
 #include <sysexits.h>
 
 #include "common/deployment.h"
+#include "common/log.h"
 #include "common/secret.h"
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod-exec.h"
 #include "docker/pod-options.h"
 #include "docker/registry-auth.h"
+#include "docker/pod-spec.h"
+#include "docker/prune.h"
 #include "docker/pod.h"
 #include "manifest/manifest.h"
 
@@ -62,6 +65,10 @@ static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
                 .start_window_set = o && o->start_window_set,
                 .ready_timeout = o ? o->ready_timeout : 0,
                 .ready_timeout_set = o && o->ready_timeout_set,
+                .log_max_size = o ? o->log_max_size : 0,
+                .log_max_size_set = o && o->log_max_size_set,
+                .log_max_file = o ? o->log_max_file : 0,
+                .log_max_file_set = o && o->log_max_file_set,
         };
 }
 
@@ -187,6 +194,21 @@ static int owner_conflict(PhDocker *d, const char *pod, const PhPodMeta *meta, c
         return 0;
 }
 
+/* After a successful deploy, the images podhook pulled that no container uses any more go (podhook
+ * prune); what it did or why it could not is logged, never the deployment's failure. */
+static void prune_after_deploy(PhDocker *d, const PhDockerHookOptions *o) {
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *report = NULL;
+
+        if (image_prune(d, o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT, false, &report, &err) < 0) {
+                log_warning("prune after deploy: %s", ph_error_msg(err));
+                return;
+        }
+        _cleanup_free_ char *text = image_prune_text(report, false);
+        if (text && *text)
+                log_info("prune after deploy: %s", text);
+}
+
 void docker_hook_outcome_done(PhDockerHookOutcome *o) {
         free(o->pod);
         free(o->summary);
@@ -286,8 +308,11 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
                         else if (conflict) {
                                 result_say(&h, conflict);
                                 h.status = 1;
-                        } else
+                        } else {
                                 result_say(&h, summary);
+                                if (o && o->prune_after_deploy)
+                                        prune_after_deploy(d, o);
+                        }
                 }
         } else {
                 _cleanup_free_ char *msg = xasprintf("deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "common/http.h"
@@ -25,6 +26,11 @@ typedef struct PhDockerHookOptions {
         const char *secrets_file;          /* the secrets file (docs/options.md); NULL: none */
         const char *registry_config;       /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
                                             * /root/.docker/config.json, if present */
+        bool prune_after_deploy; /* podhook prune after each successful deploy (docs/clean-node.md) */
+        uint64_t log_max_size;   /* log limits (see PhPodOptions; the deployment's options win) */
+        bool log_max_size_set;
+        unsigned log_max_file;
+        bool log_max_file_set;
         /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
          * carries another Heat deployment's labels is only taken over when this says it is not; without
          * it, every other deployment counts as listed. */

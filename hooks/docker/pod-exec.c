@@ -22,6 +22,7 @@
 #include "docker/pod-probe.h"
 #include "docker/pod-spec.h"
 #include "docker/pod-state.h"
+#include "docker/prune.h"
 
 /* How long a removal the Engine carries on with (its client died) may take before it counts as stuck. */
 #define REMOVAL_WAIT_MS (30L * 1000L)
@@ -708,10 +709,11 @@ static int recover_pod(Exec *x, char **ret_note, PhError **reterr) {
 
 /* The ID the container's image resolves to, pulled first as its imagePullPolicy says (pull false: never,
  * and NULL when it is not present). */
-static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bool pull, char **ret,
-                    PhError **reterr) {
+static int image_id(PhDocker *d, const char *pod, const PhContainer *c, const PhPodOptions *o, bool pull,
+                    char **ret, PhError **reterr) {
         const char *policy = c->image_pull_policy ? c->image_pull_policy : "PullIfNotPresent";
         json_auto_t *img = NULL;
+        bool pulled = false;
         int r;
 
         _cleanup_free_ char *auth = NULL, *registry = registry_host_of(c->image);
@@ -727,6 +729,7 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                 if (r < 0)
                         return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
                                                auth ? ", with credentials" : "");
+                pulled = true;
         }
         r = docker_image_inspect(d, c->image, &img, reterr);
         if (r < 0)
@@ -741,6 +744,8 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                 if (r < 0)
                         return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
                                                auth ? ", with credentials" : "");
+                pulled = true;
+                json_decref(TAKE_PTR(img));
                 r = docker_image_inspect(d, c->image, &img, reterr);
                 if (r <= 0)
                         return r < 0 ? ph_error_prefix(reterr, "container %s: image %s", c->name, c->image)
@@ -749,17 +754,23 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                                                     c->name, c->image);
         }
         const char *id = json_string_value(json_object_get(img, "Id"));
+        /* What podhook pulled may go again once no container uses it (podhook prune). */
+        if (pulled) {
+                r = image_record_pull(state_dir_of(o), c->image, id, pod, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "container %s", c->name);
+        }
         *ret = id ? xstrdup(id) : NULL;
         return 0;
 }
 
-static int image_ids(PhDocker *d, const PhManifest *m, const PhPodOptions *o, bool pull, char ***ret,
-                     PhError **reterr) {
+static int image_ids(PhDocker *d, const char *pod, const PhManifest *m, const PhPodOptions *o, bool pull,
+                     char ***ret, PhError **reterr) {
         _cleanup_strv_free_ char **ids = xcalloc(m->n_containers + 1, sizeof(char *));
         int r;
 
         for (size_t i = 0; i < m->n_containers; i++) {
-                r = image_id(d, &m->containers[i], o, pull, &ids[i], reterr);
+                r = image_id(d, pod, &m->containers[i], o, pull, &ids[i], reterr);
                 if (r < 0)
                         return r;
                 /* a hole would end the vector early: keep the slot, mark it unknown */
@@ -839,8 +850,9 @@ static int check_name(const char *pod, PhError **reterr) {
         return 0;
 }
 
-static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-                           char *const *ids, const unsigned char *key, const json_t *config_dirs) {
+static PhPodSpec *spec_for(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta,
+                           const PhPodOptions *o, char *const *ids, const unsigned char *key,
+                           const json_t *config_dirs) {
         _cleanup_free_ char *infra = infra_image_ref();
         _cleanup_free_ char **known = xcalloc(m->n_containers + 1, sizeof(char *));
 
@@ -857,6 +869,9 @@ static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta
                 .key_len = POD_NODE_KEY_LEN,
                 .values = o,
                 .config_dirs = config_dirs,
+                .log_max_size = o && o->log_max_size_set ? o->log_max_size : POD_DEFAULT_LOG_MAX_SIZE,
+                .log_max_file = o && o->log_max_file_set ? o->log_max_file : POD_DEFAULT_LOG_MAX_FILE,
+                .podman = docker_engine(d)->kind == PH_ENGINE_PODMAN,
         });
 }
 
@@ -971,7 +986,7 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         _cleanup_strv_free_ char **ids = NULL, **now = NULL;
         _cleanup_free_ char *repaired = NULL, *summary = NULL;
         _cleanup_error_ PhError *err = NULL;
-        _cleanup_close_ int lock = -1;
+        _cleanup_close_ int lock = -1, images = -1;
         json_auto_t *config_dirs = NULL;
         unsigned char key[POD_NODE_KEY_LEN];
         int r;
@@ -1007,14 +1022,16 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         r = infra_image_ensure(d, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s: infra image", pod);
-        r = image_ids(d, m, o, true, &ids, reterr);
+        r = images_lock(false, POD_LOCK_WAIT_SECS, &images, reterr);
+        if (r >= 0)
+                r = image_ids(d, pod, m, o, true, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         /* New files go into new directories: the running containers keep reading theirs. */
         r = pod_config_prepare(x.state_dir, pod, m, o, key, sizeof(key), true, &config_dirs, reterr);
         if (r < 0)
                 return r;
-        spec = spec_for(pod, m, meta, o, ids, key, config_dirs);
+        spec = spec_for(d, pod, m, meta, o, ids, key, config_dirs);
         x.spec = spec;
         x.new_ids = xcalloc(spec->n + 1, sizeof(char *));
         x.n_new = spec->n;
@@ -1064,6 +1081,7 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
                 if (r < 0)
                         return ph_error_prefix(reterr, "pod %s", pod);
         }
+        pod_state_gc_logged(d, x.state_dir);
         now = current_ids(&x, p);
         r = pod_inspect_ids(d, now, ret_inspect, reterr);
         if (r < 0)
@@ -1113,14 +1131,14 @@ int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta 
         r = observe(&x, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        r = image_ids(d, m, o, false, &ids, reterr);
+        r = image_ids(d, pod, m, o, false, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         json_auto_t *config_dirs = NULL;
         r = pod_config_prepare(x.state_dir, pod, m, o, key, sizeof(key), false, &config_dirs, reterr);
         if (r < 0)
                 return r;
-        spec = spec_for(pod, m, meta, o, ids, key, config_dirs);
+        spec = spec_for(d, pod, m, meta, o, ids, key, config_dirs);
         p = pod_plan_update(spec, x.have, o && o->recreate);
 
         json_t *j = pod_plan_to_json(p, spec, x.have);

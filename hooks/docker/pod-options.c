@@ -10,6 +10,7 @@
 #include "common/fileio.h"
 #include "common/secret.h"
 #include "docker/pod-options.h"
+#include "docker/pod-spec.h"
 
 #define SECRETS_FILE_MAX (1024u * 1024u)
 
@@ -131,6 +132,21 @@ static void config_files(Parser *p, const json_t *v, PhDeployOptions *o) {
         o->config_files = json_deep_copy(v);
 }
 
+/* log_max_size: bytes as a number, or a text with k, m or g ("10m"); 0: the engine's own log config. */
+static bool log_size(Parser *p, const json_t *v, const char *path, uint64_t *ret) {
+        _cleanup_free_ char *text = json_is_integer(v) && json_integer_value(v) >= 0
+                                            ? xasprintf("%lld", (long long) json_integer_value(v))
+                                    : json_is_string(v) ? xstrdup(json_string_value(v))
+                                                        : NULL;
+
+        if (!text || pod_log_size_parse(text, ret) < 0) {
+                problem(p, path, "a size in bytes or with k, m or g (\"10m\"), at most 1 TiB, or 0 for the engine's "
+                        "own log config");
+                return false;
+        }
+        return true;
+}
+
 int deploy_options_parse(const json_t *v, const char *source, const PhManifestDoc *doc, PhDeployOptions *ret,
                          PhError **reterr) {
         Parser p = {.source = source, .doc = doc};
@@ -170,7 +186,16 @@ int deploy_options_parse(const json_t *v, const char *source, const PhManifestDo
                                 seconds(&p, val, path, 0, OPTIONS_WAIT_TIMEOUT_MAX, &o.wait_timeout);
                 else if (strcmp(key, "config_files") == 0)
                         config_files(&p, val, &o);
-                else if (strcmp(key, "target") == 0)
+                else if (strcmp(key, "log_max_size") == 0)
+                        o.log_max_size_set = log_size(&p, val, path, &o.log_max_size);
+                else if (strcmp(key, "log_max_file") == 0) {
+                        if (json_is_integer(val) && json_integer_value(val) >= 1 &&
+                            json_integer_value(val) <= POD_LOG_MAX_FILE_MAX) {
+                                o.log_max_file = (unsigned) json_integer_value(val);
+                                o.log_max_file_set = true;
+                        } else
+                                problem(&p, path, "a whole number of files from 1 to %u", POD_LOG_MAX_FILE_MAX);
+                } else if (strcmp(key, "target") == 0)
                         o.target = json_incref(val); /* reserved: where the pod runs (later work) */
                 else
                         problem(&p, path, "unknown key");
@@ -201,6 +226,8 @@ void deploy_options_merge(PhDeployOptions *base, const PhDeployOptions *over) {
         TAKE(ready_timeout_set, ready_timeout);
         TAKE(wait_interval_set, wait_interval);
         TAKE(wait_timeout_set, wait_timeout);
+        TAKE(log_max_size_set, log_max_size);
+        TAKE(log_max_file_set, log_max_file);
 #undef TAKE
         if (over->wait_for) {
                 strv_free(base->wait_for);
@@ -239,6 +266,14 @@ void deploy_options_apply(const PhDeployOptions *o, PhPodOptions *po) {
         }
         if (o->config_files)
                 po->config_files = o->config_files;
+        if (o->log_max_size_set) {
+                po->log_max_size = o->log_max_size;
+                po->log_max_size_set = true;
+        }
+        if (o->log_max_file_set) {
+                po->log_max_file = o->log_max_file;
+                po->log_max_file_set = true;
+        }
 }
 
 /* --- the values ------------------------------------------------------------------------------- */

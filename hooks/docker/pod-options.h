@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "docker/pod.h"
@@ -25,6 +26,9 @@ typedef struct PhDeployOptions {
         unsigned wait_timeout;                /* 0-86400 */
         json_t *config_files;                 /* key -> string (new ref), NULL: not given */
         json_t *target;                       /* reserved: accepted and passed through (new ref) */
+        bool log_max_size_set, log_max_file_set;
+        uint64_t log_max_size;                /* bytes; 0: the engine's own log config */
+        unsigned log_max_file;                /* 1-POD_LOG_MAX_FILE_MAX */
 } PhDeployOptions;
 
 void deploy_options_done(PhDeployOptions *o);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,66 @@ static const char *restart_name(PhRestartPolicy p) {
         }
 }
 
+int pod_log_size_parse(const char *s, uint64_t *ret) {
+        uint64_t v = 0, unit = 1;
+        const char *p = s;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (v > POD_LOG_MAX_SIZE_MAX)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        switch (*p) {
+        case 'k':
+        case 'K':
+                unit = 1024u;
+                break;
+        case 'm':
+        case 'M':
+                unit = 1024u * 1024u;
+                break;
+        case 'g':
+        case 'G':
+                unit = 1024u * 1024u * 1024u;
+                break;
+        }
+        if (unit > 1)
+                p++;
+        if (*p == 'b' || *p == 'B')
+                p++;
+        if (*p || v > POD_LOG_MAX_SIZE_MAX / unit)
+                return -EINVAL;
+        *ret = v * unit;
+        return 0;
+}
+
+json_t *pod_spec_log_config(uint64_t max_size, unsigned max_file, bool podman) {
+        char size[32], files[16];
+
+        if (max_size == 0)
+                return NULL;
+        /* Plain bytes: Docker reads "10m" as MiB, Podman as a million bytes. Podman's conmon keeps one
+         * file and empties it when it is full (max-file is ignored), so it gets the whole budget: the
+         * same bound on disk as Docker's files together (docs/podman.md). */
+        if (podman) {
+                (void) snprintf(size, sizeof(size), "%llu", (unsigned long long) (max_size * max_file));
+                return json_pack("{s:s, s:{s:s}}", "Type", "json-file", "Config", "max-size", size);
+        }
+        (void) snprintf(size, sizeof(size), "%llu", (unsigned long long) max_size);
+        (void) snprintf(files, sizeof(files), "%u", max_file);
+        return json_pack("{s:s, s:{s:s, s:s}}", "Type", "json-file", "Config", "max-size", size, "max-file",
+                         files);
+}
+
+static void set_log_config(const PhSpecInput *in, json_t *host) {
+        json_t *lc = pod_spec_log_config(in->log_max_size, in->log_max_file, in->podman);
+
+        if (lc)
+                json_object_set_new(host, "LogConfig", lc);
+}
+
 static json_t *infra_body(const PhSpecInput *in) {
         const PhManifest *m = in->m;
         json_t *body = json_object(), *labels = json_object(), *exposed = json_object();
@@ -105,6 +166,7 @@ static json_t *infra_body(const PhSpecInput *in) {
         json_object_set_new(host, "PortBindings", bindings);
         json_object_set_new(host, "RestartPolicy",
                             json_pack("{s:s, s:i}", "Name", "unless-stopped", "MaximumRetryCount", 0));
+        set_log_config(in, host);
         json_object_set_new(body, "HostConfig", host);
         return body;
 }
@@ -175,6 +237,7 @@ static json_t *app_body(const PhSpecInput *in, const PhContainer *c) {
         }
         json_object_set_new(host, "Privileged", json_boolean(c->privileged));
         json_object_set_new(host, "Init", json_boolean(!in->no_init));
+        set_log_config(in, host);
         json_object_set_new(body, "HostConfig", host);
         return body;
 }
@@ -376,6 +439,11 @@ static void body_fields(const PhSpecInput *in, const PhContainer *c, const json_
                         const char *hk;
                         json_t *hv;
                         json_object_foreach(v, hk, hv) {
+                                /* The pause program writes no log: new log limits must not replace
+                                 * a whole pod (its network, its ports). An app is replaced: the
+                                 * engine sets a container's log config only when it is created. */
+                                if (infra && strcmp(hk, "LogConfig") == 0)
+                                        continue;
                                 if (strcmp(hk, "Mounts") == 0) {
                                         size_t i;
                                         json_t *mnt;
@@ -534,6 +602,7 @@ char *pod_spec_field_reason(const char *field) {
                 {"HostConfig.CpuShares", "cpu"},
                 {"HostConfig.Privileged", "privileged"},
                 {"HostConfig.NetworkMode", "network"},
+                {"HostConfig.LogConfig", "log limits"},
         };
         _cleanup_free_ char *base = xstrdup(field);
         char *hash = strchr(base, '#');

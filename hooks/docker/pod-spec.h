@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "docker/pod.h"
 #include "manifest/manifest.h"
@@ -19,6 +20,12 @@
 #define POD_LABEL_SPEC_FIELDS "io.podhook.spec-fields"
 /* Bytes of the node key (<state dir>/node.key). */
 #define POD_NODE_KEY_LEN 32u
+/* The log limits of every container unless turned off (docs/clean-node.md): the json-file driver,
+ * rotated at 10 MiB, 3 files kept: at most 30 MiB of logs per container. */
+#define POD_DEFAULT_LOG_MAX_SIZE (10ull * 1024u * 1024u)
+#define POD_DEFAULT_LOG_MAX_FILE 3u
+#define POD_LOG_MAX_FILE_MAX     100u
+#define POD_LOG_MAX_SIZE_MAX     (1ull << 40) /* 1 TiB */
 
 typedef struct PhSpecInput {
         const char *pod;
@@ -36,6 +43,11 @@ typedef struct PhSpecInput {
         /* {"<volume>": "<host directory>"}: where each secret and configMap volume was materialised
          * (pod-config.h); its name holds its content's digest, so a change replaces its mounters. */
         const json_t *config_dirs;
+        /* Bytes a container's log file may reach before it is rotated; 0: no LogConfig is sent (the
+         * engine's own default stays). */
+        uint64_t log_max_size;
+        unsigned log_max_file; /* files kept, the current one included (1..POD_LOG_MAX_FILE_MAX) */
+        bool podman;           /* the engine is Podman (its conmon keeps one file: docs/podman.md) */
 } PhSpecInput;
 
 /* A probe's or lifecycle hook's action as podhook runs it, its port resolved. */
@@ -76,6 +88,13 @@ typedef struct PhPodSpec {
         PhSpecContainer *items; /* apps in manifest order, then the infra container (always last) */
         size_t n;               /* apps + 1 */
 } PhPodSpec;
+
+/* A log size as the options give it: bytes ("1048576"), or a number with k, m or g (binary units, as
+ * Docker reads them; "b" may follow: "10mb"); "0" is 0 (off). -EINVAL when it is none of these or more
+ * than POD_LOG_MAX_SIZE_MAX. */
+int pod_log_size_parse(const char *s, uint64_t *ret);
+/* HostConfig.LogConfig of a container with these limits (new ref), or NULL when max_size is 0. */
+json_t *pod_spec_log_config(uint64_t max_size, unsigned max_file, bool podman);
 
 /* The desired pod of a valid manifest. Never fails: every input was validated. */
 PhPodSpec *pod_spec_build(const PhSpecInput *in);

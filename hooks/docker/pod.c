@@ -12,6 +12,7 @@
 #include "docker/pod-spec.h"
 #include "docker/pod-state.h"
 #include "docker/pod.h"
+#include "docker/prune.h"
 
 static bool name_char_ok(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
@@ -325,6 +326,8 @@ int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, 
                 r = pod_probes_save(state_dir, pod, NULL, reterr);
         if (r >= 0)
                 r = pod_config_remove(state_dir, pod, reterr);
+        if (r >= 0)
+                pod_state_gc_logged(d, state_dir);
         if (r < 0 || !purge)
                 return r;
         r = list_by_labels(d, "volumes", labels, &vols, reterr);

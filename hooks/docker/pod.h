@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "docker/docker.h"
@@ -68,6 +69,12 @@ typedef struct PhPodOptions {
         const json_t *secrets;             /* {"name": "value"}: the secrets file */
         const json_t *registry_auths;      /* Docker config.json (its "auths"); NULL: none */
         const struct PhHttpCancel *cancel; /* aborts a wait (the agent's cancel fd); NULL: none */
+        /* Log limits of the containers (pod-spec.h): bytes before a log file is rotated (0: the engine's
+         * own log config), files kept. */
+        uint64_t log_max_size;
+        bool log_max_size_set; /* false: POD_DEFAULT_LOG_MAX_SIZE */
+        unsigned log_max_file;
+        bool log_max_file_set; /* false: POD_DEFAULT_LOG_MAX_FILE */
 } PhPodOptions;
 
 #define POD_DEFAULT_WAIT_INTERVAL 2u

@@ -169,3 +169,32 @@ all_gone() {
         done
         return 0
 }
+
+# registry_start DIR ADDR: a docker-registry (Debian's) serving ADDR (127.0.0.1:PORT, which Docker takes
+# as insecure; Podman's run uses a port tools/podman/registries.conf lists) from DIR/registry; it is
+# answering on return. Skips the test (77) when docker-registry is not installed. registry_stop ends it.
+registry_start() {
+        local registry
+        registry=$(command -v docker-registry || true)
+        if [ -z "$registry" ]; then
+                if [ "${PODHOOK_REQUIRE_ALL:-0}" = 1 ]; then
+                        fail "docker-registry is not installed (apt-get install docker-registry)"
+                        return 1
+                fi
+                echo "SKIP: docker-registry is not installed" >&2
+                return 77
+        fi
+        cat >"$1/registry.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $1/registry}, delete: {enabled: true}}
+http: {addr: $2}
+YAML
+        "$registry" serve "$1/registry.yml" >"$1/registry.log" 2>&1 &
+        REGISTRY_PID=$!
+        check "the registry answers" wait_for 20 curl -fsS -o /dev/null "http://$2/v2/"
+}
+registry_stop() {
+        [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+        return 0
+}

@@ -1,6 +1,7 @@
 /* pod-spec and pod-plan from tables, without Docker: what counts as a change (and why), and the
  * ordered steps of an update and of the repair of an interrupted one. A pod "observed" here is what the
  * Engine would list after creating a spec's bodies. */
+#include <errno.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -19,6 +20,10 @@ typedef struct Opts {
         const char *infra_image;
         bool no_init;
         const char *deployment;
+        bool log_set; /* false: the defaults of an apply */
+        uint64_t log_max_size;
+        unsigned log_max_file;
+        bool podman;
 } Opts;
 
 static PhManifest *load(const char *yaml) {
@@ -45,6 +50,9 @@ static PhPodSpec *spec_of(const char *yaml, const Opts *o) {
                 .image_ids = ids,
                 .key = o && o->key ? o->key : key_a,
                 .key_len = POD_NODE_KEY_LEN,
+                .log_max_size = o && o->log_set ? o->log_max_size : POD_DEFAULT_LOG_MAX_SIZE,
+                .log_max_file = o && o->log_set ? o->log_max_file : POD_DEFAULT_LOG_MAX_FILE,
+                .podman = o && o->podman,
         };
 
         for (size_t i = 0; i < m->n_containers && i < 15; i++)
@@ -659,7 +667,91 @@ static void test_keyed_fields(void) {
         TAP_CHECK(strcmp(sa->items[0].hash, sb->items[0].hash) != 0);
 }
 
+static const char *log_opt(const PhSpecContainer *c, const char *key) {
+        const json_t *lc = json_object_get(json_object_get(c->body, "HostConfig"), "LogConfig");
+
+        return json_string_value(json_object_get(json_object_get(lc, "Config"), key));
+}
+
+/* Sizes as options give them. */
+static void test_log_sizes(void) {
+        static const struct {
+                const char *in;
+                int r;
+                uint64_t want;
+        } cases[] = {
+                {"0", 0, 0},
+                {"1048576", 0, 1048576},
+                {"10m", 0, 10485760},
+                {"10M", 0, 10485760},
+                {"10mb", 0, 10485760},
+                {"512k", 0, 524288},
+                {"1g", 0, 1073741824},
+                {"1024g", 0, 1ull << 40},
+                {"1025g", -EINVAL, 0},
+                {"99999999999999999999999", -EINVAL, 0},
+                {"", -EINVAL, 0},
+                {"m", -EINVAL, 0},
+                {"-1", -EINVAL, 0},
+                {"1.5m", -EINVAL, 0},
+                {"10 m", -EINVAL, 0},
+                {"10t", -EINVAL, 0},
+                {"10mbb", -EINVAL, 0},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v = 12345;
+                int r = pod_log_size_parse(cases[i].in, &v);
+                printf("# log size '%s'\n", cases[i].in);
+                TAP_CHECK(r == cases[i].r);
+                TAP_CHECK(r < 0 ? v == 12345 : v == cases[i].want);
+        }
+}
+
+/* Every container gets the log limits; an app's are its spec (the engine sets them only at the create),
+ * the infra's are not (new limits must not replace a whole pod); 0 sends none. */
+static void test_log_config(void) {
+        static const char yaml[] = "version: v1beta2\n"
+                                   "containers:\n"
+                                   "  - {name: a, image: img/a:1}\n";
+        Opts dflt = {0}, small = {.log_set = true, .log_max_size = 1024 * 1024, .log_max_file = 2};
+        Opts off = {.log_set = true, .log_max_size = 0, .log_max_file = 3};
+        Opts podman = {.podman = true};
+        _cleanup_(pod_spec_freep) PhPodSpec *sd = spec_of(yaml, &dflt);
+        _cleanup_(pod_spec_freep) PhPodSpec *ss = spec_of(yaml, &small);
+        _cleanup_(pod_spec_freep) PhPodSpec *so = spec_of(yaml, &off);
+        _cleanup_(pod_spec_freep) PhPodSpec *sp = spec_of(yaml, &podman);
+
+        for (size_t i = 0; i < sd->n; i++) {
+                const json_t *lc = json_object_get(json_object_get(sd->items[i].body, "HostConfig"), "LogConfig");
+                TAP_CHECK_STR(json_string_value(json_object_get(lc, "Type")), "json-file");
+                TAP_CHECK_STR(log_opt(&sd->items[i], "max-size"), "10485760");
+                TAP_CHECK_STR(log_opt(&sd->items[i], "max-file"), "3");
+                TAP_CHECK_STR(log_opt(&ss->items[i], "max-size"), "1048576");
+                TAP_CHECK_STR(log_opt(&ss->items[i], "max-file"), "2");
+                TAP_CHECK(!json_object_get(json_object_get(so->items[i].body, "HostConfig"), "LogConfig"));
+                /* Podman keeps one file: it gets the whole budget, and no max-file it would ignore */
+                TAP_CHECK_STR(log_opt(&sp->items[i], "max-size"), "31457280");
+                TAP_CHECK(!log_opt(&sp->items[i], "max-file"));
+        }
+        TAP_CHECK(strcmp(sd->items[0].hash, ss->items[0].hash) != 0);
+        TAP_CHECK(strcmp(sd->items[0].hash, so->items[0].hash) != 0);
+        TAP_CHECK(json_object_get(sd->items[0].fields, "HostConfig.LogConfig") != NULL);
+        TAP_CHECK_STR(pod_spec_infra(sd)->hash, pod_spec_infra(ss)->hash);
+        TAP_CHECK_STR(pod_spec_infra(sd)->hash, pod_spec_infra(so)->hash);
+        TAP_CHECK(!json_object_get(pod_spec_infra(sd)->fields, "HostConfig.LogConfig"));
+
+        /* a running pod of other limits: the app is replaced, and the plan says why */
+        json_auto_t *list = summaries_of(ss, 1, "running");
+        _cleanup_(pod_observed_freep) PhObservedPod *have = observed(list);
+        _cleanup_(pod_plan_freep) PhPlan *p = pod_plan_update(sd, have, false);
+        _cleanup_free_ char *text = items_text(p, sd, have);
+        TAP_CHECK_STR(text, "web.a=replace(log limits) web._infra=keep");
+}
+
 int main(void) {
+        test_log_sizes();
+        test_log_config();
         test_labels();
         test_actions();
         test_keyed_fields();
