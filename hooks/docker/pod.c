@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digest.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "common/secret.h"
