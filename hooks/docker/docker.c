@@ -264,7 +264,8 @@ int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
         _cleanup_free_ PhHttpRequest *reqs = xcalloc(n ? n : 1, sizeof(PhHttpRequest));
         _cleanup_free_ PhHttpResponse *resps = xcalloc(n ? n : 1, sizeof(PhHttpResponse));
         _cleanup_strv_free_ char **urls = xcalloc(n + 1, sizeof(char *));
-        _cleanup_strv_free_ char **texts = xcalloc(n + 1, sizeof(char *));
+        /* holes where a call has no body: freed one by one below, not as a NULL-terminated list */
+        _cleanup_free_ char **texts = xcalloc(n + 1, sizeof(char *));
         _cleanup_error_ PhError *err = NULL;
         size_t mutating = 0;
         int result = 0;
@@ -314,6 +315,8 @@ int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
                         result = c->r;
                 http_response_done(&resps[i]);
         }
+        for (size_t i = 0; i < n; i++)
+                free(texts[i]);
         count_mutating(d, mutating);
         return result;
 }
