@@ -31,6 +31,8 @@ PODMAN_SOCK = "/run/podman/podman.sock"
 IMAGE = "podhook.local/busybox:1"
 PREFIX = "phbench"
 LABEL = "io.podhook.bench"
+# Podman's CLI through the same service podhook talks to (its own configuration: tools/podman/)
+PODMAN = ["podman", "--remote", "--url", "unix://" + PODMAN_SOCK]
 
 
 # --- the floor: a minimal Engine client -------------------------------------------------------------
@@ -276,10 +278,10 @@ class Bench:
                 except Exception:  # noqa: BLE001
                     pass
         if self.has_podman:
-            out = subprocess.run(["podman", "pod", "ls", "--format", "{{.Name}}"], capture_output=True, text=True)
+            out = subprocess.run(PODMAN + ["pod", "ls", "--format", "{{.Name}}"], capture_output=True, text=True)
             for name in out.stdout.split():
                 if name.startswith(PREFIX):
-                    subprocess.run(["podman", "pod", "rm", "-f", name], capture_output=True)
+                    subprocess.run(PODMAN + ["pod", "rm", "-f", name], capture_output=True)
 
     def podhook_infra_image(self):
         # podhook imports its infra image on first use; the floor uses the same one
@@ -320,6 +322,11 @@ class Bench:
             self.cleanup_pod(tool, pod, n)
             try:
                 dt = self.one(case, tool, pod, n)
+            except Exception as e:  # noqa: BLE001 - one tool's failure is reported, the run goes on
+                dt = None
+                msg = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
+                self.notes.setdefault("%s-%d" % (case, n), {}).setdefault(tool, msg)
+                print("  %s failed: %s" % (tool, msg), file=sys.stderr, flush=True)
             finally:
                 self.cleanup_pod(tool, pod, n)
             if dt is not None:
@@ -334,7 +341,7 @@ class Bench:
             self.run([self.compose, "-p", pod.replace("-", ""), "-f", self.write(pod + ".yml", compose_file(n, "1")),
                       "down", "-t", "10", "--remove-orphans"], check=False)
         elif tool == "podman-kube-play":
-            subprocess.run(["podman", "pod", "rm", "-f", pod], capture_output=True)
+            subprocess.run(PODMAN + ["pod", "rm", "-f", pod], capture_output=True)
         self.cleanup_prefix(pod)
 
     def cleanup_prefix(self, pod):
@@ -408,11 +415,11 @@ class Bench:
             kb = self.write(pod + "-b.kube.yaml", kube_file(pod, n, "1", changed=(3,)) if case == "one-of-six"
                             else kube_file(pod, n, "2"))
             if case == "cold":
-                return self.run(["podman", "kube", "play", ka])
-            self.run(["podman", "kube", "play", ka])
+                return self.run(PODMAN + ["kube", "play", ka])
+            self.run(PODMAN + ["kube", "play", ka])
             if case == "delete":
-                return self.run(["podman", "kube", "down", ka])
-            return self.run(["podman", "kube", "play", "--replace", ka if case == "noop" else kb])
+                return self.run(PODMAN + ["kube", "down", ka])
+            return self.run(PODMAN + ["kube", "play", "--replace", ka if case == "noop" else kb])
         return None
 
     def docker_cli(self, case, pod, n):
@@ -679,6 +686,8 @@ def report(b, started, elapsed):
             ratios = [x / y for x, y in zip(base, ts) if y > 0]
             out.append("| %s | %.1f | %s |" % (tool, med(ts) * 1000,
                                                "%.2f×" % med(ratios) if tool not in ("podhook",) and ratios else ""))
+        for tool, msg in b.notes.get(key, {}).items():
+            out.append("\n%s failed here (its rounds left out): `%s`" % (tool, msg.replace("`", "'")))
         summary.append((title, res))
     for key, title in (("100-pods", "100 pods present, nothing to do"), ("validate", "validation of a large manifest"),
                        ("version", "start-up")):
