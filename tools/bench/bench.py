@@ -135,7 +135,7 @@ class FloorPod:
         e, q = self.e, urllib.parse.quote
         old = [self.apps[i] for i in which]
         stops = [("POST", "/containers/%s/stop?t=10" % a, None) for a in old]
-        renames = [("POST", "/containers/%s/rename?name=%s" % (a, q("%s.app%d~aside" % (self.pod, i + 1))), None)
+        renames = [("POST", "/containers/%s/rename?name=%s" % (a, q("%s._aside.app%d" % (self.pod, i + 1))), None)
                    for a, i in zip(old, which)]
         creates = [("POST", "/containers/create?name=%s" % q("%s.app%d" % (self.pod, i + 1)),
                     floor_body(IMAGE, self.app_cmd(i + 1, tag), self.infra, pod=self.pod)) for i in which]
