@@ -269,7 +269,8 @@ int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
         _cleanup_free_ PhHttpRequest *reqs = xcalloc(n ? n : 1, sizeof(PhHttpRequest));
         _cleanup_free_ PhHttpResponse *resps = xcalloc(n ? n : 1, sizeof(PhHttpResponse));
         _cleanup_strv_free_ char **urls = xcalloc(n + 1, sizeof(char *));
-        _cleanup_strv_free_ char **texts = xcalloc(n + 1, sizeof(char *));
+        /* holes where a call has no body: freed one by one below, not as a NULL-terminated list */
+        _cleanup_free_ char **texts = xcalloc(n + 1, sizeof(char *));
         _cleanup_error_ PhError *err = NULL;
         size_t mutating = 0;
         int result = 0;
@@ -319,6 +320,8 @@ int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
                         result = c->r;
                 http_response_done(&resps[i]);
         }
+        for (size_t i = 0; i < n; i++)
+                free(texts[i]);
         count_mutating(d, mutating);
         return result;
 }
@@ -345,20 +348,60 @@ int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, si
         return result;
 }
 
+/* Whether a read that failed may be tried again: no answer came, or the daemon was in trouble (5xx). A
+ * missing object (404) or any other answer counts at once. */
+static bool read_retryable(int r, long status) {
+        return r < 0 && r != -ENOENT && !(status > 0 && status < 500);
+}
+
+static void read_pause(unsigned attempt) {
+        struct timespec pause = { .tv_nsec = 50L * 1000000L << attempt };
+        (void) nanosleep(&pause, NULL);
+}
+
 int docker_get(PhDocker *d, const char *path, json_t **ret_json, PhError **reterr) {
         for (unsigned attempt = 1;; attempt++) {
                 _cleanup_error_ PhError *err = NULL;
                 long status = 0;
                 int r = docker_call(d, "GET", path, NULL, &status, ret_json, &err);
-                /* A missing object is an answer; no answer, or a daemon in trouble, may pass. */
-                if (r >= 0 || r == -ENOENT || (status > 0 && status < 500) || attempt >= READ_ATTEMPTS) {
+                if (!read_retryable(r, status) || attempt >= READ_ATTEMPTS) {
                         if (r < 0 && reterr)
                                 *reterr = TAKE_PTR(err);
                         return r;
                 }
-                struct timespec pause = { .tv_nsec = 50L * 1000000L << attempt };
-                (void) nanosleep(&pause, NULL);
+                read_pause(attempt);
         }
+}
+
+int docker_get_many(PhDocker *d, PhDockerCall *calls, size_t n) {
+        _cleanup_free_ PhDockerCall *again = xcalloc(n ? n : 1, sizeof(PhDockerCall));
+        _cleanup_free_ size_t *of = xcalloc(n ? n : 1, sizeof(size_t));
+        int result = 0;
+
+        for (size_t i = 0; i < n; i++)
+                calls[i].method = "GET";
+        (void) docker_call_many(d, calls, n);
+        /* Only the reads that may pass go again, together. */
+        for (unsigned attempt = 1; attempt < READ_ATTEMPTS; attempt++) {
+                size_t k = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (read_retryable(calls[i].r, calls[i].status)) {
+                                again[k] = (PhDockerCall) {
+                                        .method = "GET", .path = calls[i].path, .timeout_ms = calls[i].timeout_ms};
+                                of[k++] = i;
+                        }
+                if (k == 0)
+                        break;
+                read_pause(attempt);
+                (void) docker_call_many(d, again, k);
+                for (size_t j = 0; j < k; j++) {
+                        docker_call_done(&calls[of[j]]);
+                        calls[of[j]] = again[j];
+                }
+        }
+        for (size_t i = 0; i < n && result == 0; i++)
+                result = calls[i].r;
+        return result;
 }
 
 void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag) {

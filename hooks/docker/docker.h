@@ -80,6 +80,10 @@ void docker_call_done(PhDockerCall *c);
 /* A read (GET), tried again a few times when no answer came or the daemon answered 5xx: one lost
  * answer must not fail (or roll back) an apply. 404 is -ENOENT at once. */
 int docker_get(PhDocker *d, const char *path, json_t **ret_json, PhError **reterr);
+/* n reads (GET of each call's path; method and body are ignored) concurrently, each tried again as
+ * docker_get does; each gets its own result. Returns 0 if all succeeded, else the first failure's code
+ * (-ENOENT for a missing object). */
+int docker_get_many(PhDocker *d, PhDockerCall *calls, size_t n);
 /* The same method on n paths concurrently, no body; each path may take up to timeout_ms. Fails if any
  * call failed (404s count as done when ok_missing), with one line per failure. */
 int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,

@@ -48,6 +48,7 @@ typedef struct Exec {
         char *address_of;             /* ... of this infra container */
         char *notes;                  /* what went wrong without failing (a preStop), for the summary */
         PhPodUndo undo;               /* what became of a failed update */
+        json_t *inspected;            /* id -> inspect of the containers that passed their check */
 } Exec;
 
 static const char *state_dir_of(const PhPodOptions *o) {
@@ -416,28 +417,35 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                 for (size_t i = 0; i < n; i++)
                         docker_call_done(&calls[i]);
         }
+        /* The inspects of all of them at once; the first that failed its check is the one reported. */
+        for (size_t i = 0; i < n; i++) {
+                free(paths[i]);
+                paths[i] = xasprintf("/containers/%s/json", target_id(x, &steps[i]));
+                calls[i] = (PhDockerCall) {.path = paths[i]};
+        }
+        (void) docker_get_many(x->d, calls, n);
         for (size_t i = 0; i < n; i++) {
                 const PhStep *s = &steps[i];
-                _cleanup_free_ char *path = xasprintf("/containers/%s/json", target_id(x, s));
-                json_auto_t *j = NULL;
+                json_t *j = calls[i].json;
                 /* an old container started again: its spec item says what it is meant to do */
                 const PhSpecContainer *c = spec_item_of(x, s);
                 bool keeps_running = c ? c->keeps_running : true;
-                int r;
 
-                r = docker_get(x->d, path, &j, reterr);
-                if (r < 0) {
-                        result = ph_error_prefix(reterr, "checking container %s", target_name(x, s));
+                if (calls[i].r < 0) {
+                        result = ph_error_set(reterr, -calls[i].r, "checking container %s: %s", target_name(x, s),
+                                              ph_error_msg(calls[i].err));
                         break;
                 }
                 json_t *st = json_object_get(j, "State");
                 bool running = json_is_true(json_object_get(st, "Running"));
                 json_int_t code = json_integer_value(json_object_get(st, "ExitCode"));
                 json_int_t restarts = json_integer_value(json_object_get(j, "RestartCount"));
-                if (running && restarts == 0)
+                if ((running && restarts == 0) || (!running && code == 0 && !keeps_running)) {
+                        /* passed (a run-once container that did its job, too): what the apply's result
+                         * shows of it, without asking again */
+                        json_object_set(x->inspected, target_id(x, s), j);
                         continue;
-                if (!running && code == 0 && !keeps_running)
-                        continue; /* a run-once container that did its job */
+                }
                 /* A restart policy that started it again has reset what an inspect says of its exit
                  * (on Podman): the Engine's events still have it. */
                 int first = -1;
@@ -457,6 +465,8 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                                 running ? " (its restart policy started it again)" : "");
                 break;
         }
+        for (size_t i = 0; i < n; i++)
+                docker_call_done(&calls[i]);
         if (result == 0)
                 result = probe_started(x, steps, n, reterr);
         return result;
@@ -707,75 +717,119 @@ static int recover_pod(Exec *x, char **ret_note, PhError **reterr) {
 
 /* --- what the pod needs first ------------------------------------------------------------------ */
 
-/* The ID the container's image resolves to, pulled first as its imagePullPolicy says (pull false: never,
- * and NULL when it is not present). */
+/* The images a pod needs, looked up together: refs (NULL-terminated, distinct) -> the ID each resolves
+ * to locally, "" when it is not present. */
+static int images_lookup(PhDocker *d, char *const *refs, char ***ret, PhError **reterr) {
+        size_t n = strv_length(refs);
+        _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
+        _cleanup_strv_free_ char **paths = xcalloc(n + 1, sizeof(char *));
+        _cleanup_strv_free_ char **ids = xcalloc(n + 1, sizeof(char *));
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *name = http_escape(refs[i]);
+                paths[i] = xasprintf("/images/%s/json", name);
+                calls[i] = (PhDockerCall) {.path = paths[i]};
+        }
+        (void) docker_get_many(d, calls, n);
+        for (size_t i = 0; i < n; i++) {
+                const char *id = json_string_value(json_object_get(calls[i].json, "Id"));
+                if (r == 0 && calls[i].r < 0 && calls[i].r != -ENOENT)
+                        r = ph_error_set(reterr, -calls[i].r, "image %s: %s", refs[i], ph_error_msg(calls[i].err));
+                ids[i] = xstrdup(calls[i].r == 0 && id ? id : "");
+                docker_call_done(&calls[i]);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ids);
+        return 0;
+}
+
+static ssize_t strv_find(char *const *v, const char *s) {
+        for (size_t i = 0; v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+/* The ID a container's image resolves to now (*id: from the lookup, "" when not present), pulled first
+ * as its imagePullPolicy says (pull false: never, and "" when it is not present). */
 static int image_id(PhDocker *d, const char *pod, const PhContainer *c, const PhPodOptions *o, bool pull,
-                    char **ret, PhError **reterr) {
+                    char **id, PhError **reterr) {
         const char *policy = c->image_pull_policy ? c->image_pull_policy : "PullIfNotPresent";
+        bool always = strcmp(policy, "PullAlways") == 0;
         json_auto_t *img = NULL;
-        bool pulled = false;
+        _cleanup_free_ char *auth = NULL, *registry = NULL;
         int r;
 
-        _cleanup_free_ char *auth = NULL, *registry = registry_host_of(c->image);
-
-        *ret = NULL;
-        if (pull && o && o->registry_auths) {
+        if (!pull || (**id && !always))
+                return 0;
+        if (!**id && strcmp(policy, "PullNever") == 0)
+                return ph_error_set(reterr, ENOENT,
+                                    "container %s: image %s is not present and imagePullPolicy is PullNever",
+                                    c->name, c->image);
+        registry = registry_host_of(c->image);
+        if (o && o->registry_auths) {
                 r = registry_auth_header(o->registry_auths, c->image, &auth, NULL, reterr);
                 if (r < 0)
                         return ph_error_prefix(reterr, "container %s: image %s", c->name, c->image);
         }
-        if (pull && strcmp(policy, "PullAlways") == 0) {
-                r = docker_image_pull_auth(d, c->image, auth, o && o->progress, reterr);
-                if (r < 0)
-                        return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
-                                               auth ? ", with credentials" : "");
-                pulled = true;
-        }
-        r = docker_image_inspect(d, c->image, &img, reterr);
+        r = docker_image_pull_auth(d, c->image, auth, o && o->progress, reterr);
         if (r < 0)
-                return ph_error_prefix(reterr, "container %s: image %s", c->name, c->image);
-        if (r == 0 && pull) {
-                if (strcmp(policy, "PullNever") == 0)
-                        return ph_error_set(
-                                reterr, ENOENT,
-                                "container %s: image %s is not present and imagePullPolicy is PullNever",
-                                c->name, c->image);
-                r = docker_image_pull_auth(d, c->image, auth, o && o->progress, reterr);
-                if (r < 0)
-                        return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
-                                               auth ? ", with credentials" : "");
-                pulled = true;
-                json_decref(TAKE_PTR(img));
-                r = docker_image_inspect(d, c->image, &img, reterr);
-                if (r <= 0)
-                        return r < 0 ? ph_error_prefix(reterr, "container %s: image %s", c->name, c->image)
-                                     : ph_error_set(reterr, ENOENT,
-                                                    "container %s: image %s: not present after its pull",
-                                                    c->name, c->image);
-        }
-        const char *id = json_string_value(json_object_get(img, "Id"));
+                return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
+                                       auth ? ", with credentials" : "");
+        r = docker_image_inspect(d, c->image, &img, reterr);
+        if (r <= 0)
+                return r < 0 ? ph_error_prefix(reterr, "container %s: image %s", c->name, c->image)
+                             : ph_error_set(reterr, ENOENT, "container %s: image %s: not present after its pull",
+                                            c->name, c->image);
+        const char *fresh = json_string_value(json_object_get(img, "Id"));
         /* What podhook pulled may go again once no container uses it (podhook prune). */
-        if (pulled) {
-                r = image_record_pull(state_dir_of(o), c->image, id, pod, reterr);
-                if (r < 0)
-                        return ph_error_prefix(reterr, "container %s", c->name);
-        }
-        *ret = id ? xstrdup(id) : NULL;
+        r = image_record_pull(state_dir_of(o), c->image, fresh, pod, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "container %s", c->name);
+        free(*id);
+        *id = xstrdup(fresh ? fresh : "");
         return 0;
 }
 
+/* The image IDs of the manifest's containers ("" where unknown), the images pulled first when pull
+ * says so; infra (optional): the infra image's ref, imported when it is missing. All present images
+ * are looked up at once. */
 static int image_ids(PhDocker *d, const char *pod, const PhManifest *m, const PhPodOptions *o, bool pull,
-                     char ***ret, PhError **reterr) {
+                     const char *infra, char ***ret, PhError **reterr) {
         _cleanup_strv_free_ char **ids = xcalloc(m->n_containers + 1, sizeof(char *));
+        _cleanup_strv_free_ char **refs = xcalloc(m->n_containers + 2, sizeof(char *));
+        _cleanup_strv_free_ char **found = NULL;
+        _cleanup_free_ bool *pulled = xcalloc(m->n_containers + 2, sizeof(bool));
+        size_t n = 0;
         int r;
 
-        for (size_t i = 0; i < m->n_containers; i++) {
-                r = image_id(d, pod, &m->containers[i], o, pull, &ids[i], reterr);
+        if (infra)
+                refs[n++] = xstrdup(infra);
+        for (size_t i = 0; i < m->n_containers; i++)
+                if (strv_find(refs, m->containers[i].image) < 0)
+                        refs[n++] = xstrdup(m->containers[i].image);
+        r = images_lookup(d, refs, &found, reterr);
+        if (r < 0)
+                return ph_error_prefix(reterr, "%s", "looking up images");
+        if (infra && !*found[0]) {
+                r = infra_image_ensure(d, reterr);
                 if (r < 0)
-                        return r;
-                /* a hole would end the vector early: keep the slot, mark it unknown */
-                if (!ids[i])
-                        ids[i] = xstrdup("");
+                        return ph_error_prefix(reterr, "infra image");
+        }
+        for (size_t i = 0; i < m->n_containers; i++) {
+                const PhContainer *c = &m->containers[i];
+                size_t k = (size_t) strv_find(refs, c->image);
+                /* an image pulled for one container is the one the others of its ref get */
+                if (!pulled[k]) {
+                        const char *had = found[k];
+                        r = image_id(d, pod, c, o, pull, &found[k], reterr);
+                        if (r < 0)
+                                return r;
+                        pulled[k] = found[k] != had;
+                }
+                ids[i] = xstrdup(found[k]);
         }
         *ret = TAKE_PTR(ids);
         return 0;
@@ -902,6 +956,7 @@ static void exec_done(Exec *x) {
         free(x->address);
         free(x->address_of);
         free(x->notes);
+        json_decref(x->inspected);
 }
 
 /* After an apply: the liveness probes of the pod's containers, for `wait_for: [pod:NAME]` of others. */
@@ -980,11 +1035,12 @@ static int fail_rolled_back(Exec *x, const PhPlan *p, PhError **err, PhError **r
 
 int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
                    json_t **ret_inspect, char **ret_summary, PhPodUndo *ret_undo, PhError **reterr) {
-        _cleanup_(exec_done) Exec x = {.d = d, .pod = pod, .o = o, .state_dir = state_dir_of(o)};
+        _cleanup_(exec_done) Exec x = {
+                .d = d, .pod = pod, .o = o, .state_dir = state_dir_of(o), .inspected = json_object()};
         _cleanup_(pod_spec_freep) PhPodSpec *spec = NULL;
         _cleanup_(pod_plan_freep) PhPlan *p = NULL;
         _cleanup_strv_free_ char **ids = NULL, **now = NULL;
-        _cleanup_free_ char *repaired = NULL, *summary = NULL;
+        _cleanup_free_ char *repaired = NULL, *summary = NULL, *infra_ref = infra_image_ref();
         _cleanup_error_ PhError *err = NULL;
         _cleanup_close_ int lock = -1, images = -1;
         json_auto_t *config_dirs = NULL;
@@ -1019,12 +1075,9 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
                 return r;
 
         /* Everything that can fail without touching the running pod comes first. */
-        r = infra_image_ensure(d, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "pod %s: infra image", pod);
         r = images_lock(false, POD_LOCK_WAIT_SECS, &images, reterr);
         if (r >= 0)
-                r = image_ids(d, pod, m, o, true, &ids, reterr);
+                r = image_ids(d, pod, m, o, true, infra_ref, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         /* New files go into new directories: the running containers keep reading theirs. */
@@ -1083,7 +1136,7 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         }
         pod_state_gc_logged(d, x.state_dir);
         now = current_ids(&x, p);
-        r = pod_inspect_ids(d, now, ret_inspect, reterr);
+        r = pod_inspect_ids_known(d, now, x.inspected, ret_inspect, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s: applied, but reading its containers failed", pod);
         if (o) { /* values given besides the manifest are secret by where they come from, not their name */
@@ -1131,7 +1184,7 @@ int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta 
         r = observe(&x, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        r = image_ids(d, pod, m, o, false, &ids, reterr);
+        r = image_ids(d, pod, m, o, false, NULL, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         json_auto_t *config_dirs = NULL;

@@ -8,14 +8,17 @@
  * is two waves, the apps first: Podman refuses, even forced, to remove a container whose network
  * others still join (docs/podman.md); Docker does not mind the order. */
 enum {
-        W_CLEAR,        /* containers the Engine is removing already: wait until they are gone */
-        W_CLEAR_INFRA,  /* ... an infra among them after its apps */
-        W_STOP_APPS,    /* old apps: stopped before the infra so that they leave with their network */
-        W_STOP_INFRA,   /* the old infra: it holds the host ports the new one binds */
-        W_ASIDE,        /* old containers renamed aside (with --recreate: the apps removed) */
-        W_ASIDE_INFRA,  /* --recreate: the old infra removed */
-        W_CREATE_INFRA, /* the new infra; restart policies restored */
-        W_START_INFRA,  /* the infra started while the apps are created (they need its id only) */
+        W_CLEAR,       /* containers the Engine is removing already: wait until they are gone */
+        W_CLEAR_INFRA, /* ... an infra among them after its apps */
+        W_ASIDE,       /* old containers renamed aside, still running: their names are free at once */
+        /* old apps stopped before the infra so that they leave with their network; meanwhile their
+         * successors are created when they join the infra in place (a create needs only the name) */
+        W_STOP_APPS,
+        W_STOP_INFRA,     /* the old infra: it holds the host ports the new one binds */
+        W_TEARDOWN,       /* --recreate: the old apps removed */
+        W_TEARDOWN_INFRA, /* --recreate: the old infra removed */
+        W_CREATE_INFRA,   /* the new infra; restart policies restored */
+        W_START_INFRA,    /* the infra started while the apps are created (they need its id only) */
         W_START_APPS,
         W_CHECK,
         W_COMMIT,
@@ -337,8 +340,8 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
                         if (pod_observed_is_running(o))
                                 strv_push(&p->was_running, o->id);
                         if (recreate)
-                                step_add(p, PH_STEP_REMOVE, o->infra ? W_ASIDE_INFRA : W_ASIDE, false, h,
-                                         NULL);
+                                step_add(p, PH_STEP_REMOVE, o->infra ? W_TEARDOWN_INFRA : W_TEARDOWN, false,
+                                         h, NULL);
                         else {
                                 _cleanup_free_ char *aside =
                                         pod_aside_name(want->pod, o->container, p->generation);
@@ -348,7 +351,13 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
                         }
                 }
                 if (it->action == PH_PLAN_REPLACE || it->action == PH_PLAN_ADD) {
-                        step_add(p, PH_STEP_CREATE, is_infra ? W_CREATE_INFRA : W_START_INFRA, true, w, NULL);
+                        /* An app that joins the infra in place is created while the old one stops
+                         * (its name is free once it is put aside); one that joins a new infra waits for
+                         * that one, which is made only once the old pod has stopped. */
+                        unsigned create = is_infra                                           ? W_CREATE_INFRA
+                                          : !recreate && !p->pod_replace && infra->have >= 0 ? W_STOP_APPS
+                                                                                             : W_START_INFRA;
+                        step_add(p, PH_STEP_CREATE, create, true, w, NULL);
                         step_add(p, PH_STEP_START, is_infra ? W_START_INFRA : W_START_APPS, true, w, NULL);
                         step_add(p, PH_STEP_CHECK, W_CHECK, true, w, NULL);
                 }

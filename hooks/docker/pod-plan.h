@@ -6,8 +6,9 @@
  *
  * Rules: a container whose spec hash differs is replaced; a change of what the infra container holds
  * (ports, hostIP, hostname) replaces the whole pod (the apps live in its network namespace); a container
- * no longer in the manifest is removed; volumes are never touched. A replaced container is stopped and
- * put aside under pod_aside_name() until its successor has passed its check, and only then removed. */
+ * no longer in the manifest is removed; volumes are never touched. A replaced container is put aside
+ * under pod_aside_name() and stopped (its successor is created meanwhile) until its successor has passed
+ * its check, and only then removed. */
 #pragma once
 
 #include <stdbool.h>

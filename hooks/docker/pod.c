@@ -348,37 +348,46 @@ int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, 
 
 /* --- inspect ----------------------------------------------------------------------------------- */
 
-static int inspect_one(PhDocker *d, const char *id, json_t **ret, PhError **reterr) {
-        _cleanup_free_ char *path = xasprintf("/containers/%s/json", id);
-        json_t *j = NULL;
-        int r;
-
-        r = docker_get(d, path, &j, reterr);
-        if (r < 0)
-                return ph_error_prefix(reterr, "inspecting container %s", id);
-        if (!json_is_object(j)) {
-                json_decref(j);
-                return ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object", id);
-        }
-        *ret = j;
-        return 0;
-}
-
-int pod_inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reterr) {
+int pod_inspect_ids_known(PhDocker *d, char *const *ids, const json_t *known, json_t **ret, PhError **reterr) {
+        size_t n = strv_length(ids), k = 0;
+        _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
+        _cleanup_strv_free_ char **paths = xcalloc(n + 1, sizeof(char *));
+        _cleanup_free_ size_t *of = xcalloc(n ? n : 1, sizeof(size_t));
         json_auto_t *out = json_array();
+        int r = 0;
 
-        for (size_t i = 0; ids && ids[i]; i++) {
-                json_t *j = NULL;
-                int r = inspect_one(d, ids[i], &j, reterr);
-                if (r < 0)
-                        return r;
-                json_array_append_new(out, j);
+        for (size_t i = 0; i < n; i++) {
+                json_t *j = json_object_get(known, ids[i]);
+                json_array_append_new(out, j ? json_deep_copy(j) : json_null());
+                if (j)
+                        continue;
+                paths[k] = xasprintf("/containers/%s/json", ids[i]);
+                calls[k] = (PhDockerCall) {.path = paths[k]};
+                of[k++] = i;
         }
+        /* Together: one round trip for the pod, not one per container. */
+        (void) docker_get_many(d, calls, k);
+        for (size_t i = 0; i < k; i++) {
+                if (r == 0 && calls[i].r < 0)
+                        r = ph_error_set(reterr, -calls[i].r, "inspecting container %s: %s", ids[of[i]],
+                                         ph_error_msg(calls[i].err));
+                else if (r == 0 && !json_is_object(calls[i].json))
+                        r = ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object", ids[of[i]]);
+                else if (r == 0)
+                        json_array_set(out, of[i], calls[i].json);
+                docker_call_done(&calls[i]);
+        }
+        if (r < 0)
+                return r;
         /* The output goes back to Heat: a secret of one container (its env, its command) is hidden wherever
          * it appears in the pod, in another container's env or labels too. */
         secret_redact_deep(out, NULL);
         *ret = json_incref(out);
         return 0;
+}
+
+int pod_inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reterr) {
+        return pod_inspect_ids_known(d, ids, NULL, ret, reterr);
 }
 
 int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {

@@ -99,6 +99,9 @@ int pod_stop(PhDocker *d, const char *pod, const PhPodOptions *o, PhError **rete
 int pod_inspect(PhDocker *d, const char *pod, json_t **ret, PhError **reterr);
 /* The inspect array of the containers ids (NULL-terminated), in that order, redacted. */
 int pod_inspect_ids(PhDocker *d, char *const *ids, json_t **ret, PhError **reterr);
+/* The same, taking the inspect of an id from known (an object: id -> inspect, borrowed; NULL: none) when
+ * it is there, and asking the Engine for the others, all at once. */
+int pod_inspect_ids_known(PhDocker *d, char *const *ids, const json_t *known, json_t **ret, PhError **reterr);
 /* The grace period of o. */
 unsigned pod_grace(const PhPodOptions *o);
 /* Container summaries (GET /containers/json) of one pod, or of every podhook pod when pod is NULL;

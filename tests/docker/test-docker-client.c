@@ -17,13 +17,22 @@ typedef struct Fake {
         const char *api_version;
         bool no_ping_header; /* an engine (or proxy) whose /_ping has no API-Version */
         bool podman; /* answer as Podman 4.3's service does */
+        unsigned flaky; /* GET /containers/flaky/json answers 503 this many times, then 200 */
 } Fake;
 
 static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
         Fake *f = userdata;
         const char *q = req->query ? req->query : "";
 
-        if (f->podman && strstr(req->path, "/containers/create") && strstr(q, "name=dependent")) {
+        if (strstr(req->path, "/containers/flaky/json") && f->flaky > 0) {
+                f->flaky--;
+                testreply_set(reply, 503, "%s", "{\"message\":\"try again\"}\n");
+        } else if (strstr(req->path, "/containers/flaky/json") ||
+                   strstr(req->path, "/containers/fine/json")) {
+                testreply_set(reply, 200, "{\"Id\":\"%s\"}", strstr(req->path, "flaky") ? "flaky" : "fine");
+        } else if (strstr(req->path, "/containers/gone/json")) {
+                testreply_set(reply, 404, "%s", "{\"message\":\"No such container: gone\"}\n");
+        } else if (f->podman && strstr(req->path, "/containers/create") && strstr(q, "name=dependent")) {
                 /* a 500 of another cause stays -EIO */
                 testreply_set(
                         reply, 500, "%s",
@@ -209,6 +218,24 @@ int main(void) {
         TAP_CHECK(r < 0);
         TAP_CHECK_STR(ph_error_msg(err), "plain text failure");
         err = ph_error_free(err);
+        /* Reads made together: one that met a daemon in trouble is tried again (alone), a missing object
+         * is an answer at once; each keeps its own result. */
+        f.flaky = 2;
+        testsrv_reset(srv);
+        PhDockerCall reads[] = {{.path = "/containers/flaky/json"},
+                                {.path = "/containers/gone/json"},
+                                {.path = "/containers/fine/json"}};
+        r = docker_get_many(d, reads, 3);
+        TAP_CHECK(r == -ENOENT);
+        TAP_CHECK(reads[0].r == 0 && reads[0].status == 200);
+        TAP_CHECK_STR(json_string_value(json_object_get(reads[0].json, "Id")), "flaky");
+        TAP_CHECK(reads[1].r == -ENOENT);
+        TAP_CHECK_STR(ph_error_msg(reads[1].err), "No such container: gone");
+        TAP_CHECK(reads[2].r == 0);
+        TAP_CHECK_STR(json_string_value(json_object_get(reads[2].json, "Id")), "fine");
+        TAP_CHECK(testsrv_count(srv) == 5);
+        for (size_t i = 0; i < 3; i++)
+                docker_call_done(&reads[i]);
         /* Error texts end up in JSON (the hook's result): a raw body is cut between characters, and one
          * that is not UTF-8 text is not quoted at all. */
         r = docker_call(d, "GET", "/containers/json", NULL, NULL, NULL, &err);

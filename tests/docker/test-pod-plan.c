@@ -364,45 +364,45 @@ static void test_steps(void) {
         json_auto_t *list = summaries_of(s1, 1, "running");
         _cleanup_(pod_observed_freep) PhObservedPod *have = observed(list);
 
-        /* one changed app: stopped, put aside, its successor created, started, checked, then the old one goes
-         */
+        /* one changed app: put aside (its name is free at once), stopped while its successor is created,
+         * which is started and checked; then the old one goes */
         _cleanup_(pod_plan_freep) PhPlan *p = pod_plan_update(s2, have, false);
         _cleanup_free_ char *t = steps_text(p, s2, have);
         TAP_CHECK_STR(t,
-                      "2:stop web.a-g1 | 4:rename web.a-g1>web._old2.a | 7:create +web.a | 8:start +web.a | "
-                      "9:check +web.a | 10:commit | 11:remove web.a-g1");
+                      "2:rename web.a-g1>web._old2.a | 3:stop web.a-g1 | 3:create +web.a | 9:start +web.a | "
+                      "10:check +web.a | 11:commit | 12:remove web.a-g1");
         TAP_CHECK(strv_length(p->was_running) == 1 && strcmp(p->was_running[0], "web.a-g1") == 0);
         _cleanup_free_ char *sum = pod_plan_summary(p, s2, have, true);
         TAP_CHECK_STR(sum, "pod web: web.a replaced (env MODE), web.b kept, web.c kept, web._infra kept");
 
-        /* the pod: apps stopped before the infra, all put aside, the new infra created first and started
-         * while the apps are created */
+        /* the pod: all put aside, the apps stopped before the infra; then the new infra created, and
+         * started while the apps are created */
         _cleanup_(pod_plan_freep) PhPlan *q = pod_plan_update(s3, have, false);
         _cleanup_free_ char *u = steps_text(q, s3, have);
         TAP_CHECK_STR(
                 u,
-                "2:stop web.a-g1 | 2:stop web.b-g1 | 2:stop web.c-g1 | 3:stop web._infra-g1 | "
-                "4:rename web.a-g1>web._old2.a | 4:rename web.b-g1>web._old2.b | 4:rename "
-                "web.c-g1>web._old2.c | "
-                "4:rename web._infra-g1>web._old2._infra | 6:create +web._infra | 7:create +web.a | "
-                "7:create +web.b | 7:create +web.c | 7:start +web._infra | 8:start +web.a | 8:start +web.b | "
-                "8:start +web.c | 9:check +web.a | 9:check +web.b | 9:check +web.c | 9:check +web._infra | "
-                "10:commit | 11:remove web.a-g1 | 11:remove web.b-g1 | 11:remove web.c-g1 | 12:remove "
-                "web._infra-g1");
+                "2:rename web.a-g1>web._old2.a | 2:rename web.b-g1>web._old2.b | 2:rename "
+                "web.c-g1>web._old2.c | 2:rename web._infra-g1>web._old2._infra | 3:stop web.a-g1 | "
+                "3:stop web.b-g1 | 3:stop web.c-g1 | 4:stop web._infra-g1 | 7:create +web._infra | "
+                "8:create +web.a | 8:create +web.b | 8:create +web.c | 8:start +web._infra | 9:start +web.a | "
+                "9:start +web.b | 9:start +web.c | 10:check +web.a | 10:check +web.b | 10:check +web.c | "
+                "10:check +web._infra | 11:commit | 12:remove web.a-g1 | 12:remove web.b-g1 | 12:remove "
+                "web.c-g1 | 13:remove web._infra-g1");
 
         /* --recreate: today's teardown first */
         _cleanup_(pod_plan_freep) PhPlan *rc = pod_plan_update(s1, have, true);
         _cleanup_free_ char *rt = steps_text(rc, s1, have);
         TAP_CHECK(rc->pod_replace && rc->recreate);
         TAP_CHECK_HAS(rt,
-                      "4:remove web.a-g1 | 4:remove web.b-g1 | 4:remove web.c-g1 | 5:remove web._infra-g1 | "
-                      "6:create +web._infra");
+                      "3:stop web.a-g1 | 3:stop web.b-g1 | 3:stop web.c-g1 | 4:stop web._infra-g1 | "
+                      "5:remove web.a-g1 | 5:remove web.b-g1 | 5:remove web.c-g1 | 6:remove web._infra-g1 | "
+                      "7:create +web._infra");
         TAP_CHECK(!strstr(rt, "rename"));
 
         /* a dropped container: stopped and put aside like a replaced one, removed once the update passed */
         _cleanup_(pod_plan_freep) PhPlan *d = pod_plan_update(s4, have, false);
         _cleanup_free_ char *dt = steps_text(d, s4, have);
-        TAP_CHECK_STR(dt, "2:stop web.c-g1 | 4:rename web.c-g1>web._old2.c | 10:commit | 11:remove web.c-g1");
+        TAP_CHECK_STR(dt, "2:rename web.c-g1>web._old2.c | 3:stop web.c-g1 | 11:commit | 12:remove web.c-g1");
 
         /* nothing changed: no step at all */
         _cleanup_(pod_plan_freep) PhPlan *n = pod_plan_update(s1, have, false);
@@ -431,8 +431,8 @@ static void test_suspended(void) {
         _cleanup_free_ char *steps = steps_text(p, s, have);
         TAP_CHECK_STR(items, "web.a=start web.b=start web.c=start web._infra=start");
         TAP_CHECK_HAS(steps,
-                      "6:update web.a-g1 | 6:update web.b-g1 | 6:update web.c-g1 | 6:update web._infra-g1 | "
-                      "7:start web._infra-g1 | 8:start web.a-g1");
+                      "7:update web.a-g1 | 7:update web.b-g1 | 7:update web.c-g1 | 7:update web._infra-g1 | "
+                      "8:start web._infra-g1 | 9:start web.a-g1");
         TAP_CHECK(strv_length(p->started) == 4 && strv_length(p->was_running) == 0);
 
         /* a run-once container that finished (exit 0) is left alone */
@@ -459,8 +459,8 @@ static void test_suspended(void) {
                 "web.a=start(the infra container starts again) web.b=start(the infra container starts again) "
                 "web.c=start(the infra container starts again) web._infra=start");
         _cleanup_free_ char *rs = steps_text(r, s, h3);
-        TAP_CHECK_HAS(rs, "2:stop web.a-g1 | 2:stop web.b-g1 | 2:stop web.c-g1 | 7:start web._infra-g1 | "
-                          "8:start web.a-g1");
+        TAP_CHECK_HAS(rs, "3:stop web.a-g1 | 3:stop web.b-g1 | 3:stop web.c-g1 | 8:start web._infra-g1 | "
+                          "9:start web.a-g1");
 }
 
 /* Odd pods: a container the Engine is removing, two containers for one name, an older podhook's. */
@@ -489,7 +489,8 @@ static void test_odd(void) {
         _cleanup_free_ char *steps = steps_text(p, s, have);
         TAP_CHECK_STR(items, "web.a=replace(spec hash (made by an older podhook)) web.b=keep web.c=add "
                              "web.b-copy=remove(a second container for the same name) web._infra=keep");
-        TAP_CHECK_HAS(steps, "0:remove web.c-g1 | 2:stop web.a-g1 | 2:stop dup-b");
+        TAP_CHECK_HAS(steps, "0:remove web.c-g1 | 2:rename web.a-g1>web._old2.a | 2:rename dup-b>web._old2.b | "
+                             "3:stop web.a-g1 | 3:create +web.a | 3:create +web.c | 3:stop dup-b");
 }
 
 /* Repairing an interrupted update, from what the Engine shows (and the journal when there is one). */
