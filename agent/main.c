@@ -44,8 +44,9 @@ int main(int argc, char **argv) {
                 log_error("%s", ph_error_msg(err));
                 return EXIT_FAILURE;
         }
-        /* Installed as <hooks dir>/docker, heat-config runs us with no arguments: be the hook. */
-        if (strcmp(basename(self), "docker") == 0)
+        /* Installed as <hooks dir>/docker or kubelet, heat-config runs us with no arguments: be the hook (it
+         * tells the two by the deployment's group). */
+        if (strcmp(basename(self), "docker") == 0 || strcmp(basename(self), "kubelet") == 0)
                 return cli_hook(argc, argv);
         if (argc < 2) {
                 usage(stderr);

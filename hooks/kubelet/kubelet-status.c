@@ -107,6 +107,10 @@ static char *container_wait_reason(const json_t *cs) {
                 return xasprintf("container %s is waiting: %s", cname ? cname : "?", w ? w : "(no reason)");
         if (json_object_get(state, "running") && !json_is_true(json_object_get(cs, "ready")))
                 return xasprintf("container %s is running, not ready", cname ? cname : "?");
+        if (json_object_get(state, "terminated"))
+                return xasprintf("container %s terminated (exit code %lld)", cname ? cname : "?",
+                                 (long long)json_integer_value(
+                                         json_object_get(json_object_get(state, "terminated"), "exitCode")));
         return NULL;
 }
 
