@@ -11,6 +11,8 @@
 #include "config.h"
 #include "docker/hook-docker.h"
 #include "ini.h"
+#include "kubelet/kubelet-status.h"
+#include "kubelet/static-dir.h"
 #include "runner/runner.h"
 
 
@@ -34,26 +36,46 @@ typedef struct CfgKey {
 
 static const CfgKey cfg_keys[] = {
         K("config", CFG_STRING, config, CONFIG_DEFAULT_FILE, 0, 0, NULL, "agent config file (ini)"),
-        K("state-dir", CFG_STRING, state_dir, PH_STATE_DIR_DEFAULT, 0, 0, NULL, "markers, outbox, last metadata"),
+        K("state-dir", CFG_STRING, state_dir, PH_STATE_DIR_DEFAULT, 0, 0, NULL,
+          "markers, outbox, last metadata"),
         K("bootstrap", CFG_STRING, bootstrap, "", 0, 0, NULL,
           "server metadata with an os-collect-config key, or that object (default: the cfn-init-data paths)"),
         K("occ-config", CFG_STRING, occ_config, "/etc/os-collect-config.conf", 0, 0, NULL,
           "os-collect-config's ini file, read if present"),
-        K("interval", CFG_UINT, interval, "30", 1, 86400, "polling_interval", "cap of the poll back-off, seconds"),
-        K("min-interval", CFG_UINT, min_interval, "1", 1, 86400, "min_polling_interval", "first poll back-off, seconds"),
-        K("retry-max", CFG_UINT, retry_max, "60", 1, 86400, NULL, "cap of the signal retry back-off, seconds"),
+        K("interval", CFG_UINT, interval, "30", 1, 86400, "polling_interval",
+          "cap of the poll back-off, seconds"),
+        K("min-interval", CFG_UINT, min_interval, "1", 1, 86400, "min_polling_interval",
+          "first poll back-off, seconds"),
+        K("retry-max", CFG_UINT, retry_max, "60", 1, 86400, NULL,
+          "cap of the signal retry back-off, seconds"),
         K("hook-timeout", CFG_UINT, hook_timeout, "3600", 0, 604800, NULL,
           "seconds an external hook may run (0 = no limit)"),
         K("hook-dirs", CFG_STRING, hook_dirs, RUNNER_DEFAULT_HOOK_DIRS, 0, 0, NULL,
           "hook directories searched after $HEAT_CONFIG_HOOKS"),
-        K("docker-host", CFG_STRING, docker_host, "", 0, 0, NULL, "Docker Engine address (default $DOCKER_HOST)"),
-        K("grace-seconds", CFG_UINT, grace_seconds, "0", 0, 3600, NULL, "container stop grace period (0 = 10 s)"),
-        K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL, "seconds per metadata or signal request"),
+        K("docker-host", CFG_STRING, docker_host, "", 0, 0, NULL,
+          "Docker Engine address (default $DOCKER_HOST)"),
+        K("backend", CFG_STRING, backend, "docker", 0, 0, NULL,
+          "what runs a pod of group docker: docker or kubelet"),
+        K("kubelet-manifest-dir", CFG_STRING, kubelet_manifest_dir, KUBELET_MANIFEST_DIR_DEFAULT, 0, 0, NULL,
+          "the kubelet's staticPodPath (backend kubelet)"),
+        K("kubelet-url", CFG_STRING, kubelet_url, KUBELET_URL_DEFAULT, 0, 0, NULL, "the kubelet's /pods"),
+        K("kubelet-ca-file", CFG_STRING, kubelet_ca_file, "", 0, 0, NULL,
+          "CA bundle for an https kubelet-url"),
+        K("kubelet-cert-file", CFG_STRING, kubelet_cert_file, "", 0, 0, NULL,
+          "client certificate for the kubelet"),
+        K("kubelet-key-file", CFG_STRING, kubelet_key_file, "", 0, 0, NULL,
+          "its key (default: in the certificate)"),
+        K("grace-seconds", CFG_UINT, grace_seconds, "0", 0, 3600, NULL,
+          "container stop grace period (0 = 10 s)"),
+        K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL,
+          "seconds per metadata or signal request"),
         K("ca-file", CFG_STRING, ca_file, "", 0, 0, NULL, "CA bundle for https"),
         K("log-level", CFG_STRING, log_level, "info", 0, 0, NULL, "error, warning, info or debug"),
         K("one-time", CFG_BOOL, one_time, "false", 0, 0, NULL, "one pass, deliver signals, exit"),
-        K("force", CFG_BOOL, force, "false", 0, 0, NULL, "run one pass now even if nothing changed (implies one-time); deployments already done stay done"),
-        K("print", CFG_BOOL, print, "false", 0, 0, NULL, "print the collected metadata (secrets redacted) and exit"),
+        K("force", CFG_BOOL, force, "false", 0, 0, NULL,
+          "run one pass now even if nothing changed (implies one-time); deployments already done stay done"),
+        K("print", CFG_BOOL, print, "false", 0, 0, NULL,
+          "print the collected metadata (secrets redacted) and exit"),
         K("show-secrets", CFG_BOOL, show_secrets, "false", 0, 0, NULL, "with --print: do not redact secrets"),
         K("help", CFG_BOOL, help, "false", 0, 0, NULL, "show this help"),
 };
@@ -411,6 +433,9 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
         if (c->log_level && ph_log_level_from_string(c->log_level, &level) < 0)
                 (void) ph_error_append(&err, EINVAL, "%s: log-level: '%s' is not error, warning, info or debug",
                                        final.origin[key_find("log-level")], c->log_level);
+        if (c->backend && strcmp(c->backend, "docker") != 0 && strcmp(c->backend, "kubelet") != 0)
+                (void)ph_error_append(&err, EINVAL, "%s: backend: '%s' is not docker or kubelet",
+                                      final.origin[key_find("backend")], c->backend);
         if (c->state_dir && !*c->state_dir)
                 (void) ph_error_append(&err, EINVAL, "%s: state-dir: must not be empty", final.origin[key_find("state-dir")]);
         if (c->min_interval > c->interval)

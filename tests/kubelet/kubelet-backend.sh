@@ -213,7 +213,7 @@ check "crash loop: status 1, deploy_stderr names CrashLoopBackOff and the last e
 check "crash loop: deploy_stdout the status the kubelet gave" jqt \
         '.deploy_stdout | fromjson | .containerStatuses[0].state.waiting.reason == "CrashLoopBackOff"' "$TMP/crash.out"
 start_kubelet imagepull
-hook_input pull CREATE '{"poll_period": 0.2}' | hook pull "$URL" >"$TMP/pull.out" 2>/dev/null
+hook_input pull CREATE '{"poll_period": 0.2, "images_timeout": 20}' | hook pull "$URL" >"$TMP/pull.out" 2>/dev/null
 check "image pull: status 1, deploy_stderr names ErrImagePull" jqt '.deploy_status_code == 1 and
         (.deploy_stderr | test("container app-server: ErrImagePull: rpc error"))' "$TMP/pull.out"
 start_kubelet silent
