@@ -21,7 +21,7 @@ typedef struct PhConfig {
         char *occ_config;      /* os-collect-config's ini file; "" = none */
         char *config;          /* our own config file; "" = none */
         char *docker_host;     /* "" = the hook's default */
-        char *backend; /* "docker" or "kubelet": what runs group docker's pods (group kubelet: kubelet) */
+        char *backend;         /* "docker" or "kubelet": what runs group docker's pods (group kubelet: kubelet) */
         char *kubelet_manifest_dir, *kubelet_url;
         char *kubelet_ca_file, *kubelet_cert_file, *kubelet_key_file; /* "" = none */
         unsigned grace_seconds;

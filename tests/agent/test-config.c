@@ -56,14 +56,8 @@ static void test_layers(void) {
 static void test_all_bad_reported(void) {
         char *envp[] = { (char *) "PODHOOK_RETRY_MAX=lots", (char *) "PODHOOK_OCC_CONFIG=", (char *) "PODHOOK_CONFIG=",
                          NULL };
-        char *argv[] = {(char *)"agent",
-                        (char *)"--interval",
-                        (char *)"0",
-                        (char *)"--log-level=loud",
-                        (char *)"--frobnicate",
-                        (char *)"--one-time=maybe",
-                        (char *)"--backend=podman",
-                        NULL};
+        char *argv[] = { (char *) "agent", (char *) "--interval", (char *) "0", (char *) "--log-level=loud",
+                         (char *) "--frobnicate", (char *) "--one-time=maybe", (char *) "--backend=podman", NULL };
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
 
