@@ -14,6 +14,8 @@ since the kubelet first saw that content:
   fake-kubelet.py --dir D --port-file F --scenario S [--node N] [--delay SECONDS] [--record DIR]
 
 --record writes every answer to DIR/answer-<n>.json (the test checks each with the Kubernetes schema).
+--tls-cert/--tls-key serve https, as the kubelet's port 10250 does; --client-ca then asks every client
+for a certificate signed by that CA (the kubelet's --client-ca-file) and refuses the others.
 """
 import argparse
 import datetime
@@ -22,6 +24,7 @@ import http.server
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 
@@ -192,6 +195,9 @@ def main():
     p.add_argument("--node", default="node1")
     p.add_argument("--delay", type=float, default=0.6)
     p.add_argument("--record")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--client-ca")
     args = p.parse_args()
     if args.scenario == "silent":
         serve_silent(args)
@@ -225,6 +231,13 @@ def main():
             self.wfile.write(body)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.client_ca)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     write_port(args, server.server_address[1])
     server.serve_forever()
 

@@ -28,13 +28,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_kubelet SCENARIO [ARGS...]: the stand-in on a port of its own; $URL its /pods.
 start_kubelet() {
+        local scheme=http
         stop_kubelet
         rm -f "$TMP/port"
-        "$PY" "$HERE/fake-kubelet.py" --dir "$D" --port-file "$TMP/port" --scenario "$1" --record "$REC" &
+        case " $* " in *" --tls-cert "*) scheme=https ;; esac
+        "$PY" "$HERE/fake-kubelet.py" --dir "$D" --port-file "$TMP/port" --scenario "$1" --record "$REC" "${@:2}" &
         KUBELET_PID=$!
         wait_for 10 test -s "$TMP/port" || { echo "Bail out! fake-kubelet.py did not start"; exit 1; }
-        URL=http://127.0.0.1:$(cat "$TMP/port")/pods
+        URL=$scheme://127.0.0.1:$(cat "$TMP/port")/pods
 }
 stop_kubelet() {
         if [ -n "$KUBELET_PID" ]; then
@@ -109,7 +112,7 @@ start_kubelet running
 KARGS=(--backend kubelet --kubelet-manifest-dir "$D")
 
 # --- apply: the file, atomically; the kubelet's status -----------------------------------------------
-"$PODHOOK" apply "${KARGS[@]}" --kubelet-url "$URL" --poll-period 0.2 "$TMP/web.yaml" >"$TMP/apply.out" 2>"$TMP/apply.err"
+"$PODHOOK" apply "${KARGS[@]}" --kubelet-url "$URL" --poll-period 0.2 --images-timeout 20 --containers-timeout 20 "$TMP/web.yaml" >"$TMP/apply.out" 2>"$TMP/apply.err"
 rc=$?
 check "apply --backend kubelet: exit 0 once the kubelet runs the pod (rc $rc)" [ $rc -eq 0 ]
 sed 's/^/# /' "$TMP/apply.err"
@@ -136,14 +139,14 @@ inode1=$(stat -c '%i %Y.%y' "$F")
 
 # --- unchanged: not rewritten ----------------------------------------------------------------------
 : >"$EVENTS.mark"
-"$PODHOOK" apply "${KARGS[@]}" --kubelet-url "$URL" --poll-period 0.2 "$TMP/web.yaml" >/dev/null 2>"$TMP/apply2.err"
+"$PODHOOK" apply "${KARGS[@]}" --kubelet-url "$URL" --poll-period 0.2 --images-timeout 20 --containers-timeout 20 "$TMP/web.yaml" >/dev/null 2>"$TMP/apply2.err"
 check "apply of the same manifest: exit 0" [ $? -eq 0 ]
 sync_events
 check "unchanged Pod: the file keeps its inode and mtime" [ "$(stat -c '%i %Y.%y' "$F")" = "$inode1" ]
 check "unchanged Pod: no event on podhook-web.yaml" [ "$(events_on podhook-web.yaml | wc -l)" = 1 ]
 
 # --- changed: replaced at once ---------------------------------------------------------------------
-"$PODHOOK" apply "${KARGS[@]}" --kubelet-url "$URL" --poll-period 0.2 "$TMP/web2.yaml" >"$TMP/apply3.out" 2>"$TMP/apply3.err"
+"$PODHOOK" apply "${KARGS[@]}" --kubelet-url "$URL" --poll-period 0.2 --images-timeout 20 --containers-timeout 20 "$TMP/web2.yaml" >"$TMP/apply3.out" 2>"$TMP/apply3.err"
 check "apply of a changed manifest: exit 0, once the kubelet runs the new version" [ $? -eq 0 ]
 sync_events
 check "changed Pod: a new file (another inode) under the same name" [ "$(stat -c '%i' "$F")" != "${inode1%% *}" ]
@@ -176,8 +179,8 @@ hook_input() {
                          {name: "deploy_signal_id", value: "https://heat.example/signal?sig=abcdef0123"}],
                 config: ($cfg | sub("id: web\n"; ""))}'
 }
-hook() { "$PODHOOK" hook --kubelet-manifest-dir "$D" --kubelet-url "$2"; }
-hook_input hookpod CREATE '{"poll_period": 0.2, "containers_timeout": 20}' | hook hookpod "$URL" >"$TMP/hook.out" 2>"$TMP/hook.err"
+hook() { "$PODHOOK" hook --kubelet-manifest-dir "$D" --kubelet-url "$2" "${@:3}"; }
+hook_input hookpod CREATE '{"poll_period": 0.2, "images_timeout": 20, "containers_timeout": 20}' | hook hookpod "$URL" >"$TMP/hook.out" 2>"$TMP/hook.err"
 check "hook CREATE (group kubelet): exit 0" [ $? -eq 0 ]
 check "hook: deploy_status_code 0, deploy_stdout the Pod's status (Running)" jqt \
         '.deploy_status_code == 0 and (.deploy_stdout | fromjson | .phase == "Running" and .hostIP == "10.88.0.1")' "$TMP/hook.out"
@@ -207,7 +210,7 @@ check "after everything, foreign files untouched" \
 
 # --- the kubelet says no -----------------------------------------------------------------------------
 start_kubelet crashloop
-hook_input crash CREATE '{"poll_period": 0.2, "containers_timeout": 20}' | hook crash "$URL" >"$TMP/crash.out" 2>/dev/null
+hook_input crash CREATE '{"poll_period": 0.2, "images_timeout": 20, "containers_timeout": 20}' | hook crash "$URL" >"$TMP/crash.out" 2>/dev/null
 check "crash loop: status 1, deploy_stderr names CrashLoopBackOff and the last exit code" jqt '.deploy_status_code == 1 and
         (.deploy_stderr | test("container app-server: CrashLoopBackOff \\(last exit code 1, [0-9]+ restart"))' "$TMP/crash.out"
 check "crash loop: deploy_stdout the status the kubelet gave" jqt \
@@ -228,6 +231,31 @@ hook_input closed CREATE '{"poll_period": 0.2, "images_timeout": 1}' | hook clos
 check "a closed port: status 1, saying the kubelet did not answer" jqt '.deploy_status_code == 1 and
         (.deploy_stderr | test("did not answer in time.*onnect"))' "$TMP/closed.out"
 for f in crash pull silent closed; do rm -f "$D/podhook-$f.yaml"; done
+
+# --- https with a client certificate, as the kubelet's authenticated port wants --------------------
+C=$TMP/tls
+mkdir -p "$C"
+openssl_quiet() { openssl "$@" >/dev/null 2>&1; }
+openssl_quiet req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout "$C/ca.key" -out "$C/ca.pem"
+for who in server client; do
+        openssl_quiet req -newkey rsa:2048 -nodes -subj "/CN=$who" -keyout "$C/$who.key" -out "$C/$who.csr"
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=%s\n' \
+                "$([ $who = server ] && echo serverAuth || echo clientAuth)" >"$C/$who.ext"
+        openssl_quiet x509 -req -in "$C/$who.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
+                -extfile "$C/$who.ext" -out "$C/$who.pem"
+done
+start_kubelet running --tls-cert "$C/server.pem" --tls-key "$C/server.key" --client-ca "$C/ca.pem"
+TLS=(--kubelet-ca "$C/ca.pem" --kubelet-cert "$C/client.pem" --kubelet-key "$C/client.key")
+hook_input tls CREATE '{"poll_period": 0.2, "images_timeout": 20, "containers_timeout": 20}' | hook tls "$URL" "${TLS[@]}" >"$TMP/tls.out" 2>/dev/null
+check "https with CA, client certificate and key: status 0, Running" jqt \
+        '.deploy_status_code == 0 and (.deploy_stdout | fromjson | .phase == "Running")' "$TMP/tls.out"
+hook_input tls2 CREATE '{"poll_period": 0.2, "images_timeout": 1}' | hook tls2 "$URL" --kubelet-ca "$C/ca.pem" >"$TMP/tls2.out" 2>/dev/null
+check "https without the client certificate: refused by the kubelet, status 1" jqt '.deploy_status_code == 1 and
+        (.deploy_stderr | test("did not answer in time"))' "$TMP/tls2.out"
+hook_input tls3 CREATE '{"poll_period": 0.2, "images_timeout": 1}' | hook tls3 "$URL" >"$TMP/tls3.out" 2>/dev/null
+check "https with a CA the system does not know and no --kubelet-ca: status 1" jqt '.deploy_status_code == 1' "$TMP/tls3.out"
+stop_kubelet
+for f in tls tls2 tls3; do rm -f "$D/podhook-$f.yaml"; done
 
 # --- every Pod served, and the PodList builder -------------------------------------------------------
 n_answers=$(ls "$REC" | wc -l)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kubelet/convert.h"
 #include "kubelet/hook-kubelet.h"
@@ -197,6 +199,46 @@ static void test_pod_list(void) {
         TAP_CHECK(json_array_size(json_object_get(empty, "items")) == 0);
 }
 
+static double seconds(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A cancel fd that is readable ends the wait at once, whatever the timeouts; a kubelet that refuses is a
+ * failed verdict (not an error) once the time is up. */
+static void test_watch_cancel_and_refused(void) {
+        int p[2];
+        TAP_CHECK(pipe(p) == 0);
+        TAP_CHECK(write(p[1], "x", 1) == 1);
+        PhHttpCancel cancel = {.fd = p[0]};
+        PhKubeletWatch w = {
+                .url = "http://127.0.0.1:1/pods",
+                .images_timeout_ms = 30000,
+                .poll_period_ms = 100,
+                .cancel = &cancel,
+        };
+        PhKubeletVerdict v = {};
+        _cleanup_error_ PhError *err = NULL;
+        double t0 = seconds();
+        int r = kubelet_watch(&w, "web", "web", HASH, &v, &err);
+        TAP_CHECK(r == -ECANCELED);
+        TAP_CHECK(seconds() - t0 < 5.0);
+        TAP_CHECK_HAS(ph_error_msg(err), "cancelled");
+        kubelet_verdict_done(&v);
+        close(p[0]);
+        close(p[1]);
+
+        PhKubeletWatch refused = {
+                .url = "http://127.0.0.1:1/pods", .images_timeout_ms = 300, .poll_period_ms = 50};
+        t0 = seconds();
+        r = kubelet_watch(&refused, "web", "web", HASH, &v, NULL);
+        TAP_CHECK(r == 0 && v.state == KUBELET_POD_FAILED);
+        TAP_CHECK_HAS(v.reason, "the kubelet at http://127.0.0.1:1/pods did not answer in time (1 s)");
+        TAP_CHECK(seconds() - t0 < 5.0);
+        kubelet_verdict_done(&v);
+}
+
 int main(int argc, char **argv) {
         /* --dump FILE: the PodList of the Pods in FILE (a JSON array) on stdout, for the schema check. */
         if (argc == 3 && strcmp(argv[1], "--dump") == 0) {
@@ -211,5 +253,7 @@ int main(int argc, char **argv) {
         test_options();
         test_names();
         test_pod_list();
+        if (http_global_init(NULL) == 0)
+                test_watch_cancel_and_refused();
         return tap_done();
 }
