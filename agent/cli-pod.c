@@ -75,7 +75,8 @@ static void pod_args_done(PodArgs *a) {
         "  --kubelet-manifest-dir D the kubelet's staticPodPath (default " KUBELET_MANIFEST_DIR_DEFAULT      \
         ")\n"                                                                                                \
         "  --kubelet-url URL        the kubelet's /pods (default " KUBELET_URL_DEFAULT ")\n"                 \
-        "  --kubelet-ca F, --kubelet-cert F, --kubelet-key F   https to the kubelet\n"
+        "  --kubelet-ca F, --kubelet-cert F, --kubelet-key F   https to the kubelet\n"                       \
+        "  (or $PODHOOK_KUBELET_MANIFEST_DIR, _URL, _CA_FILE, _CERT_FILE, _KEY_FILE, as the agent's keys)\n"
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
  * j json, B backend and M U C E K its kubelet options, i c P the kubelet wait; --help always). Returns -1 to
@@ -165,6 +166,19 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 }
                 }
         }
+        /* A hook run by heat-config gets no options: the agent's PODHOOK_<KEY> variables say where. */
+        const struct {
+                const char **field, *env;
+        } env[] = {
+                {&a->ko.manifest_dir, "PODHOOK_KUBELET_MANIFEST_DIR"},
+                {&a->ko.url, "PODHOOK_KUBELET_URL"},
+                {&a->ko.ca_file, "PODHOOK_KUBELET_CA_FILE"},
+                {&a->ko.cert_file, "PODHOOK_KUBELET_CERT_FILE"},
+                {&a->ko.key_file, "PODHOOK_KUBELET_KEY_FILE"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(env); i++)
+                if (!*env[i].field && getenv(env[i].env) && *getenv(env[i].env))
+                        *env[i].field = getenv(env[i].env);
         return -1;
 }
 

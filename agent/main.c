@@ -19,7 +19,7 @@ static const struct {
         { "convert", cli_convert, "print the Kubernetes v1 Pod (static pod YAML) of a manifest" },
         { "delete", cli_delete, "remove a pod (volumes stay unless --purge)" },
         { "ps", cli_ps, "list pods and their containers" },
-        { "hook", cli_hook, "heat-config hook for group docker (JSON on stdin, result on stdout)" },
+        { "hook", cli_hook, "heat-config hook for groups docker and kubelet (JSON on stdin, result on stdout)" },
         { "agent", cli_agent, "poll Heat, run deployments, signal results" },
 };
 

@@ -12,6 +12,7 @@ STATUS_BIN=${3:?usage: $0 PODHOOK SRCROOT TEST-KUBELET-STATUS}
 HERE=$SRCROOT/tests/kubelet
 source "$SRCROOT/tests/agent/tap.sh"
 source "$HERE/needs.sh"
+command -v openssl >/dev/null || need "no openssl"
 
 TMP=$(mktemp -d)
 D=$TMP/manifests
@@ -190,6 +191,14 @@ check "hook: podhook-hookpod.yaml carries the deployment, stack and resource" ba
                  .[\"io.podhook/stack\"] == \"stack/42\" and .[\"io.podhook/resource\"] == \"web_deployment\""' \
         "$PY" "$D/podhook-hookpod.yaml"
 check "hook: its Pod is schema-valid" file_schema_ok "$D/podhook-hookpod.yaml"
+# Installed as <hooks dir>/kubelet, heat-config runs podhook with no arguments: the environment says where.
+mkdir -p "$TMP/hooks"
+ln -s "$(realpath "$PODHOOK")" "$TMP/hooks/kubelet"
+hook_input named CREATE '{"poll_period": 0.2, "images_timeout": 20, "containers_timeout": 20}' |
+        PODHOOK_KUBELET_MANIFEST_DIR=$D PODHOOK_KUBELET_URL=$URL "$TMP/hooks/kubelet" >"$TMP/named.out" 2>/dev/null
+check "podhook as a hook named kubelet, told by PODHOOK_KUBELET_*: status 0, its file written" bash -c \
+        'jq -e ".deploy_status_code == 0" "$0" >/dev/null && [ -f "$1" ]' "$TMP/named.out" "$D/podhook-named.yaml"
+rm -f "$D/podhook-named.yaml"
 hook_input badopt CREATE '{"poll_perod": 1, "images_timeout": "10"}' | hook badopt "$URL" >"$TMP/badopt.out" 2>/dev/null
 check "hook with unknown and bad options: status 65, each named" jqt '.deploy_status_code == 65 and
         (.deploy_stderr | test("options.poll_perod: unknown option") and test("options.images_timeout: must be a number"))' "$TMP/badopt.out"
