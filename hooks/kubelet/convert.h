@@ -65,3 +65,7 @@ const char *kubelet_restart_policy(PhRestartPolicy p);
 /* PullAlways -> "Always", PullNever -> "Never", PullIfNotPresent or none -> "IfNotPresent" (podhook's
  * Docker backend pulls a missing image only, whatever its tag); NULL for anything else. */
 const char *kubelet_pull_policy(const char *v1beta2);
+
+/* The v1 PodList of pods (an array of Pods as kubelet_pod_convert makes them; each is copied), in order of
+ * metadata.name: what a kubelet's --manifest-url reads (GET /v1/kubelet/pods of the status API). New ref. */
+json_t *kubelet_pod_list(const json_t *pods);
