@@ -418,7 +418,7 @@ static int apply_kubelet(const PodArgs *a, const PhManifest *m, const char *pod)
         r = kubelet_hook_options(a->wait, &wait, &err);
         if (r < 0)
                 return usage_error("apply", "%s", ph_error_msg(err));
-        r = kubelet_pod_apply(m, pod, &(PhKubeletMeta){}, &a->ko, &wait, &ok, &status, &reason, &err);
+        r = kubelet_pod_apply(m, pod, &(PhKubeletMeta){}, &a->ko, &wait, &ok, &status, &reason, NULL, &err);
         if (r == -EINVAL) {
                 fprintf(stderr, "%s\n", ph_error_msg(err));
                 return PODHOOK_EXIT_INVALID;

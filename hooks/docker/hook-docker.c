@@ -90,24 +90,15 @@ static void options_from(const json_t *opts, PhPodOptions *po) {
 
 static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
                          PhManifest **ret, PhPodOptions *po, HookResult *h) {
-        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
-        const json_t *config = json_object_get(deployment, "config");
+        json_auto_t *wrapped = NULL;
         int r;
 
-        if (json_is_string(config))
-                r = manifest_doc_parse(json_string_value(config), json_string_length(config), source, &doc, &err);
-        else if (json_is_object(config))
-                r = manifest_doc_from_json(config, source, &doc, &err);
-        else
-                r = ph_error_set(&err, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
-                                 source);
-        if (r >= 0)
-                r = manifest_validate_for(doc, host, ret, &warnings, &err);
-        const json_t *own = json_object_get(deployment, "options");
-        if (r >= 0 && json_object_size(own) == 0 && manifest_doc_options(doc))
-                options_from(manifest_doc_options(doc), po);
+        r = manifest_load_config(json_object_get(deployment, "config"), source, host, ret, &wrapped, &warnings,
+                                 &err);
+        if (r >= 0 && json_object_size(json_object_get(deployment, "options")) == 0 && wrapped)
+                options_from(wrapped, po);
         for (char **w = warnings; w && *w; w++)
                 result_say(h, *w);
         if (r < 0) {

@@ -520,6 +520,8 @@ static json_t *metadata_of(const char *pod, const char *pod_v1, const PhKubeletM
                 json_object_set_new(annotations, KUBELET_ANNOTATION_STACK, json_string(meta->stack));
         if (meta && meta->resource)
                 json_object_set_new(annotations, KUBELET_ANNOTATION_RESOURCE, json_string(meta->resource));
+        if (meta && meta->dropin)
+                json_object_set_new(annotations, KUBELET_ANNOTATION_DROPIN, json_string(meta->dropin));
         json_object_set_new(labels, KUBELET_KEY_SPEC_HASH, json_string(hash));
         json_object_set_new(annotations, KUBELET_KEY_SPEC_HASH, json_string(hash));
         json_object_set_new(annotations, KUBELET_ANNOTATION_ORIGINAL_NAMES, json_string(names));

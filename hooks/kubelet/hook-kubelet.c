@@ -72,7 +72,7 @@ int kubelet_hook_options(const json_t *options, PhKubeletWait *ret, PhError **re
 
 int kubelet_pod_apply(const PhManifest *m, const char *pod, const PhKubeletMeta *meta,
                       const PhKubeletHookOptions *o, const PhKubeletWait *wait, bool *ret_ok,
-                      json_t **ret_status, char **ret_reason, PhError **reterr) {
+                      json_t **ret_status, char **ret_reason, json_t **ret_v1, PhError **reterr) {
         _cleanup_(static_dir_freep) PhStaticDir *dir = NULL;
         _cleanup_(kubelet_verdict_done) PhKubeletVerdict v = {};
         _cleanup_free_ char *text = NULL;
@@ -114,28 +114,55 @@ int kubelet_pod_apply(const PhManifest *m, const char *pod, const PhKubeletMeta 
         *ret_status = status ? json_incref(status) : json_object();
         *ret_ok = v.state == KUBELET_POD_READY || v.state == KUBELET_POD_SUCCEEDED;
         *ret_reason = TAKE_PTR(v.reason);
+        if (ret_v1)
+                *ret_v1 = TAKE_PTR(v1);
         return 0;
 }
 
-/* The manifest of the deployment's config (an object, or YAML/JSON text), checked. */
-static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
-                         PhManifest **ret, PhError **reterr) {
-        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
-        _cleanup_strv_free_ char **warnings = NULL;
-        const json_t *config = json_object_get(deployment, "config");
+char *kubelet_owner_conflict(const char *pod, const json_t *entry, const PhKubeletMeta *meta,
+                             bool (*is_listed)(const char *stack, const char *resource, void *userdata),
+                             void *userdata) {
+        const char *file = json_string_value(json_object_get(entry, "dropin"));
+        const char *stack = json_string_value(json_object_get(entry, "stack"));
+        const char *res = json_string_value(json_object_get(entry, "resource"));
+
+        if (!entry)
+                return NULL;
+        if (file) {
+                if (meta->dropin && strcmp(file, meta->dropin) == 0)
+                        return NULL;
+                return xasprintf("pod %s belongs to the drop-in %s; its file is left alone", pod, file);
+        }
+        if (!stack || !res)
+                return NULL; /* not a Heat deployment's (podhook apply) */
+        if (meta->dropin)
+                return xasprintf("pod %s belongs to a Heat deployment (stack %s, resource %s), which a drop-in "
+                                 "does not take over; its file is left alone",
+                                 pod, stack, res);
+        if (meta->stack && meta->resource && strcmp(stack, meta->stack) == 0 && strcmp(res, meta->resource) == 0)
+                return NULL;
+        if (is_listed && !is_listed(stack, res, userdata))
+                return NULL; /* its deployment is gone: the file is free to take */
+        return xasprintf("pod %s belongs to another deployment (stack %s, resource %s) that is still listed; "
+                         "its file is left alone",
+                         pod, stack, res);
+}
+
+/* The file of podhook pod `pod` as static_dir_list has it (*ret new ref, NULL when there is none). */
+static int owned_entry(const PhKubeletHookOptions *o, const char *pod, json_t **ret, PhError **reterr) {
+        _cleanup_(static_dir_freep) PhStaticDir *dir = NULL;
+        json_auto_t *owned = NULL;
         int r;
 
-        if (json_is_string(config))
-                r = manifest_doc_parse(json_string_value(config), json_string_length(config), source, &doc,
-                                       reterr);
-        else if (json_is_object(config))
-                r = manifest_doc_from_json(config, source, &doc, reterr);
-        else
-                r = ph_error_set(reterr, EINVAL,
-                                 "%s: config: a manifest (YAML/JSON text or an object) is required", source);
+        r = static_dir_open(o && o->manifest_dir ? o->manifest_dir : KUBELET_MANIFEST_DIR_DEFAULT, &dir,
+                            reterr);
         if (r >= 0)
-                r = manifest_validate_for(doc, host, ret, &warnings, reterr);
-        return r;
+                r = static_dir_list(dir, &owned, reterr);
+        if (r < 0)
+                return r;
+        json_t *e = json_object_get(owned, pod);
+        *ret = e ? json_incref(e) : NULL;
+        return 0;
 }
 
 static int remove_file(const PhKubeletHookOptions *o, const char *pod, PhStaticRemove *ret,
@@ -156,13 +183,121 @@ static int remove_file(const PhKubeletHookOptions *o, const char *pod, PhStaticR
         return static_dir_remove(dir, name ? name : mapped, pod, ret, reterr);
 }
 
+void kubelet_hook_outcome_done(PhKubeletHookOutcome *o) {
+        free(o->pod);
+        free(o->summary);
+        json_decref(o->v1);
+        json_decref(o->status);
+        *o = (PhKubeletHookOutcome){};
+}
+
 int kubelet_hook_run(const json_t *deployment, const PhKubeletHookOptions *o, json_t **ret_result,
                      PhError **reterr) {
+        _cleanup_(kubelet_hook_outcome_done) PhKubeletHookOutcome out = {};
+
+        return kubelet_hook_run_outcome(deployment, o, ret_result, &out, reterr);
+}
+
+/* Adds line to the text of deploy_stderr. */
+static void say(char **text, const char *line) {
+        char *t = xasprintf("%s%s\n", *text ? *text : "", line);
+        free(*text);
+        *text = t;
+}
+
+/* CREATE, UPDATE, RESUME: the manifest's checks (its warnings said), the owner's, then the file and the
+ * kubelet's word. Sets *code and *reason; returns -ECANCELED only. */
+static int run_apply(const json_t *deployment, const char *name, const PhKubeletHookOptions *o,
+                     PhKubeletHookOutcome *out, char **text, int *code, char **reason, PhError **reterr) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
+        _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
-        _cleanup_free_ char *source = NULL, *reason = NULL;
-        json_auto_t *status = NULL;
+        _cleanup_free_ char *source = xasprintf("deployment %s", name), *conflict = NULL;
+        json_auto_t *entry = NULL;
         PhKubeletWait wait = {};
+        const PhManifestHost host = {.state_dir = o && o->state_dir ? o->state_dir : STATE_DIR_DEFAULT};
+        const PhKubeletMeta meta = {
+                .deployment = json_string_value(json_object_get(deployment, "id")),
+                .stack = deployment_input(deployment, "deploy_stack_id"),
+                .resource = deployment_input(deployment, "deploy_resource_name"),
+                .dropin = o ? o->dropin : NULL,
+        };
+        bool ok = false;
+        int r;
+
+        /* Bad input (options, manifest, conversion) touches nothing. */
+        r = kubelet_hook_options(json_object_get(deployment, "options"), &wait, &err);
+        if (r >= 0)
+                r = manifest_load_config(json_object_get(deployment, "config"), source, &host, &m, NULL,
+                                         &warnings, &err);
+        for (char **w = warnings; w && *w; w++)
+                say(text, *w);
+        if (r < 0) {
+                *code = EX_DATAERR, *reason = xstrdup(ph_error_msg(err));
+                return 0;
+        }
+        r = owned_entry(o, name, &entry, &err);
+        if (r >= 0)
+                conflict = kubelet_owner_conflict(name, entry, &meta, o ? o->is_listed : NULL,
+                                                  o ? o->listed_userdata : NULL);
+        if (r < 0) {
+                *code = 1, *reason = xstrdup(ph_error_msg(err));
+                return 0;
+        }
+        if (conflict) {
+                *code = 1, *reason = TAKE_PTR(conflict);
+                return 0;
+        }
+        r = kubelet_pod_apply(m, name, &meta, o, &wait, &ok, &out->status, reason, &out->v1, &err);
+        if (r == -ECANCELED) {
+                if (reterr)
+                        *reterr = TAKE_PTR(err);
+                return r;
+        }
+        if (r < 0)
+                *code = r == -EINVAL ? EX_DATAERR : 1, *reason = xstrdup(ph_error_msg(err));
+        else if (!ok)
+                *code = 1;
+        return 0;
+}
+
+/* DELETE: podhook's file of the pod goes, unless another deployment owns it. */
+static void run_delete(const json_t *deployment, const char *name, const PhKubeletHookOptions *o,
+                       PhKubeletHookOutcome *out, int *code, char **reason) {
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *entry = NULL;
+        const PhKubeletMeta meta = {
+                .stack = deployment_input(deployment, "deploy_stack_id"),
+                .resource = deployment_input(deployment, "deploy_resource_name"),
+                .dropin = o ? o->dropin : NULL,
+        };
+        PhStaticRemove removed = STATIC_REMOVE_ABSENT;
+        int r = owned_entry(o, name, &entry, &err);
+
+        if (r >= 0) {
+                /* Another deployment's file is not this one's to remove: nothing of ours is there. */
+                *reason = kubelet_owner_conflict(name, entry, &meta, o ? o->is_listed : NULL,
+                                                 o ? o->listed_userdata : NULL);
+                if (*reason)
+                        return;
+                r = remove_file(o, name, &removed, &err);
+        }
+        if (r < 0)
+                *code = 1, *reason = xstrdup(ph_error_msg(err));
+        else if (removed == STATIC_REMOVE_FOREIGN)
+                *code = 1, *reason = xasprintf("pod %s: the file of its name is not its own: left alone", name);
+        else {
+                out->removed = true;
+                *reason = xasprintf("pod %s %s", name,
+                                    removed == STATIC_REMOVE_REMOVED ? "deleted: its file is removed"
+                                                                     : "has no file: nothing to delete");
+        }
+}
+
+int kubelet_hook_run_outcome(const json_t *deployment, const PhKubeletHookOptions *o, json_t **ret_result,
+                             PhKubeletHookOutcome *ret_outcome, PhError **reterr) {
+        _cleanup_(kubelet_hook_outcome_done) PhKubeletHookOutcome out = {};
+        _cleanup_free_ char *reason = NULL, *text = NULL;
         const char *name, *action;
         int code = 0, r;
 
@@ -177,66 +312,42 @@ int kubelet_hook_run(const json_t *deployment, const PhKubeletHookOptions *o, js
                                     "the deployment's input deploy_action must be a string, not %s",
                                     deployment_kind_of(action_json));
         action = json_is_string(action_json) ? json_string_value(action_json) : "CREATE";
-        source = xasprintf("deployment %s", name);
+        out.pod = xstrdup(name);
 
-        if (strcasecmp(action, "DELETE") == 0) {
-                PhStaticRemove removed = STATIC_REMOVE_ABSENT;
-                r = remove_file(o, name, &removed, &err);
-                if (r < 0)
-                        code = 1, reason = xstrdup(ph_error_msg(err));
-                else if (removed == STATIC_REMOVE_FOREIGN)
-                        code = 1,
-                        reason = xasprintf("pod %s: the file of its name is not its own: left alone", name);
-                else
-                        reason = xasprintf("pod %s %s", name,
-                                           removed == STATIC_REMOVE_REMOVED
-                                                   ? "deleted: its file is removed"
-                                                   : "has no file: nothing to delete");
-        } else if (strcasecmp(action, "SUSPEND") == 0) {
+        if (strcasecmp(action, "DELETE") == 0)
+                run_delete(deployment, name, o, &out, &code, &reason);
+        else if (strcasecmp(action, "SUSPEND") == 0)
                 reason = xasprintf(
                         "pod %s left running: a static pod stops only when its file is removed, and its "
                         "emptyDir volumes go with it",
                         name);
-        } else if (strcasecmp(action, "CREATE") == 0 || strcasecmp(action, "UPDATE") == 0 ||
-                   strcasecmp(action, "RESUME") == 0) {
-                const PhManifestHost host = {.state_dir =
-                                                     o && o->state_dir ? o->state_dir : STATE_DIR_DEFAULT};
-                const PhKubeletMeta meta = {
-                        .deployment = json_string_value(json_object_get(deployment, "id")),
-                        .stack = deployment_input(deployment, "deploy_stack_id"),
-                        .resource = deployment_input(deployment, "deploy_resource_name"),
-                };
-                bool ok = false;
-                /* Bad input (options, manifest, conversion) touches nothing. */
-                r = kubelet_hook_options(json_object_get(deployment, "options"), &wait, &err);
-                if (r >= 0)
-                        r = load_manifest(deployment, source, &host, &m, &err);
+        else if (strcasecmp(action, "CREATE") == 0 || strcasecmp(action, "UPDATE") == 0 ||
+                 strcasecmp(action, "RESUME") == 0) {
+                r = run_apply(deployment, name, o, &out, &text, &code, &reason, reterr);
                 if (r < 0)
-                        code = EX_DATAERR, reason = xstrdup(ph_error_msg(err));
-                else {
-                        r = kubelet_pod_apply(m, name, &meta, o, &wait, &ok, &status, &reason, &err);
-                        if (r == -ECANCELED) {
-                                if (reterr)
-                                        *reterr = TAKE_PTR(err);
-                                return r;
-                        }
-                        if (r < 0)
-                                code = r == -EINVAL ? EX_DATAERR : 1, reason = xstrdup(ph_error_msg(err));
-                        else if (!ok)
-                                code = 1;
-                }
+                        return r;
         } else {
                 code = EX_DATAERR;
                 reason = xasprintf("deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME",
                                    action);
         }
-        _cleanup_free_ char *out = status ? json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("");
-        *ret_result = deployment_result(out ? out : "", reason, code);
+        if (reason)
+                say(&text, reason);
+        _cleanup_free_ char *stdout_text =
+                out.status ? json_dumps(out.status, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("");
+        *ret_result = deployment_result(stdout_text ? stdout_text : "", text ? text : "", code);
         /* The status carries env values only by chance (a message), but Heat gets it: nothing the deployment
          * was given as a secret goes back. */
         _cleanup_strv_free_ char **secrets = secret_values_of_inputs(json_object_get(deployment, "inputs"));
         manifest_secret_values(json_object_get(deployment, "config"), &secrets);
         secret_redact_deep(*ret_result, secrets);
+        if (reason) {
+                json_auto_t *said = json_string(reason);
+                secret_redact_deep(said, secrets);
+                out.summary = xstrdup(json_string_value(said));
+        }
+        *ret_outcome = out;
+        out = (PhKubeletHookOutcome){};
         return 0;
 }
 
@@ -253,7 +364,13 @@ int kubelet_list_owned(const PhKubeletHookOptions *o, json_t **ret, PhError **re
                 r = static_dir_list(dir, &owned, reterr);
         if (r < 0)
                 return r;
-        json_object_foreach(owned, pod, v) json_object_set(out, pod, json_object_get(v, "deployment"));
+        json_object_foreach(owned, pod, v) {
+                json_t *e = json_pack("{s:O, s:O}", "deployment", json_object_get(v, "deployment"), "pod",
+                                      json_object_get(v, "pod"));
+                if (json_object_get(v, "dropin"))
+                        json_object_set(e, "dropin", json_object_get(v, "dropin"));
+                json_object_set_new(out, pod, e);
+        }
         *ret = TAKE_PTR(out);
         return 0;
 }

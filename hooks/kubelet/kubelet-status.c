@@ -220,6 +220,34 @@ void kubelet_status_decide(const json_t *podlist, const char *pod, const char *n
 
 /* --- the poller ---------------------------------------------------------------------------------- */
 
+json_t *kubelet_status_brief(const json_t *status) {
+        static const char *const states[] = {"waiting", "running", "terminated"};
+        json_t *containers = json_array();
+        const json_t *cs;
+        size_t i;
+
+        json_array_foreach(json_object_get(status, "containerStatuses"), i, cs) {
+                const json_t *st = json_object_get(cs, "state");
+                json_t *c = json_pack("{s:O?, s:n, s:b, s:I}", "name", json_object_get(cs, "name"), "state",
+                                      "ready", json_is_true(json_object_get(cs, "ready")), "restarts",
+                                      json_integer_value(json_object_get(cs, "restartCount")));
+                for (size_t k = 0; k < ELEMENTSOF(states); k++) {
+                        const json_t *one = json_object_get(st, states[k]);
+                        if (!json_is_object(one))
+                                continue;
+                        json_object_set_new(c, "state", json_string(states[k]));
+                        if (json_is_string(json_object_get(one, "reason")))
+                                json_object_set(c, "reason", json_object_get(one, "reason"));
+                        if (json_is_integer(json_object_get(one, "exitCode")))
+                                json_object_set(c, "exit_code", json_object_get(one, "exitCode"));
+                        break;
+                }
+                json_array_append_new(containers, c);
+        }
+        const json_t *phase = json_object_get(status, "phase");
+        return json_pack("{s:O?, s:o}", "phase", json_is_string(phase) ? phase : NULL, "containers", containers);
+}
+
 static long now_ms(void) {
         struct timespec ts;
 

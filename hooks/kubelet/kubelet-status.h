@@ -40,6 +40,11 @@ void kubelet_status_decide(const json_t *podlist, const char *pod, const char *n
                            PhKubeletVerdict *ret);
 const char *kubelet_state_to_string(PhKubeletState s);
 
+/* What the status API shows of a v1 PodStatus (NULL: none yet): {"phase": <phase or null>, "containers":
+ * [{"name", "state": "waiting" | "running" | "terminated" | null, "reason"?, "exit_code"?, "ready",
+ * "restarts"}]} in the status's order. New ref. Pure. */
+json_t *kubelet_status_brief(const json_t *status);
+
 typedef struct PhKubeletWatch {
         const char *url;                            /* NULL: KUBELET_URL_DEFAULT */
         const char *ca_file, *cert_file, *key_file; /* https: optional CA, client certificate and key */

@@ -402,9 +402,20 @@ int static_dir_list(PhStaticDir *d, json_t **ret, PhError **reterr) {
                 const char *owner = json_string_value(json_object_get(ann, KUBELET_KEY_POD));
                 const char *dep = json_string_value(json_object_get(ann, KUBELET_KEY_DEPLOYMENT));
                 const char *hash = json_string_value(json_object_get(ann, KUBELET_KEY_SPEC_HASH));
-                json_object_set_new(out, owner,
-                                    json_pack("{s:s, s:s, s:s, s:s}", "file", de->d_name, "name", name,
-                                              "deployment", dep ? dep : "", "spec-hash", hash ? hash : ""));
+                json_t *entry = json_pack("{s:s, s:s, s:s, s:s}", "file", de->d_name, "name", name,
+                                          "deployment", dep ? dep : "", "spec-hash", hash ? hash : "");
+                static const char *const owner_keys[][2] = {
+                        {KUBELET_ANNOTATION_STACK, "stack"},
+                        {KUBELET_ANNOTATION_RESOURCE, "resource"},
+                        {KUBELET_ANNOTATION_DROPIN, "dropin"},
+                };
+                for (size_t k = 0; k < ELEMENTSOF(owner_keys); k++) {
+                        const char *v = json_string_value(json_object_get(ann, owner_keys[k][0]));
+                        if (v)
+                                json_object_set_new(entry, owner_keys[k][1], json_string(v));
+                }
+                json_object_set_new(entry, "pod", json_incref(pod));
+                json_object_set_new(out, owner, entry);
         }
         if (errno != 0)
                 return ph_error_set(reterr, errno, "%s: reading: %s", d->path, strerror(errno));

@@ -66,5 +66,6 @@ int static_dir_remove(PhStaticDir *d, const char *name, const char *pod, PhStati
 int static_dir_read(PhStaticDir *d, const char *name, json_t **ret, PhError **reterr);
 
 /* podhook's files: {"<podhook pod>": {"file": "<name>", "name": "<v1 name>", "deployment": "<id or empty>",
- * "spec-hash": "<hash>"}} (new ref). Files of podhook's names that are not podhook's are skipped. */
+ * "spec-hash": "<hash>", "stack"?, "resource"?, "dropin"? (the owner annotations it has), "pod": the Pod}}
+ * (new ref). Files of podhook's names that are not podhook's are skipped. */
 int static_dir_list(PhStaticDir *d, json_t **ret, PhError **reterr);

@@ -275,6 +275,30 @@ int manifest_load_for(const char *buf, size_t len, const char *source, const PhM
         return manifest_validate_for(doc, host, ret, ret_warnings, reterr);
 }
 
+int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host, PhManifest **ret,
+                         json_t **ret_options, char ***ret_warnings, PhError **reterr) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        int r;
+
+        if (ret_options)
+                *ret_options = NULL;
+        if (ret_warnings)
+                *ret_warnings = NULL;
+        if (json_is_string(config))
+                r = manifest_doc_parse(json_string_value(config), json_string_length(config), source, &doc, reterr);
+        else if (json_is_object(config))
+                r = manifest_doc_from_json(config, source, &doc, reterr);
+        else
+                r = ph_error_set(reterr, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
+                                 source);
+        if (r < 0)
+                return r;
+        r = manifest_validate_for(doc, host, ret, ret_warnings, reterr);
+        if (r >= 0 && ret_options && manifest_doc_options(doc))
+                *ret_options = json_incref((json_t *)manifest_doc_options(doc));
+        return r;
+}
+
 int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
                   PhError **reterr) {
         return manifest_load_for(buf, len, source, NULL, ret, ret_warnings, reterr);
