@@ -239,6 +239,48 @@ static void test_watch_cancel_and_refused(void) {
         kubelet_verdict_done(&v);
 }
 
+static bool listed_only_a(const char *stack, const char *resource, void *userdata) {
+        return strcmp(resource, "a") == 0;
+}
+
+/* Whose file it is: the owner annotations against the deployment, the docker hook's rules. */
+static void test_owner_conflict(void) {
+        json_auto_t *heat_a = json_pack("{s:s, s:s}", "stack", "s/1", "resource", "a");
+        json_auto_t *heat_b = json_pack("{s:s, s:s}", "stack", "s/1", "resource", "b");
+        json_auto_t *dropin = json_pack("{s:s}", "dropin", "/pods/web.yaml");
+        json_auto_t *plain = json_object(); /* podhook apply's */
+        const PhKubeletMeta heat_self = {.stack = "s/1", .resource = "a"};
+        const PhKubeletMeta heat_other = {.stack = "s/2", .resource = "x"};
+        const PhKubeletMeta own_dropin = {.dropin = "/pods/web.yaml"};
+        const PhKubeletMeta other_dropin = {.dropin = "/pods/other.yaml"};
+        const struct {
+                const json_t *entry;
+                const PhKubeletMeta *meta;
+                const char *want; /* NULL: free */
+        } cases[] = {
+                {NULL, &heat_other, NULL},
+                {plain, &heat_other, NULL},
+                {heat_a, &heat_self, NULL},
+                {heat_a, &heat_other, "another deployment (stack s/1, resource a) that is still listed"},
+                {heat_b, &heat_other, NULL}, /* b is gone from the metadata: free to take */
+                {heat_a, &own_dropin, "which a drop-in does not take over"},
+                {dropin, &own_dropin, NULL},
+                {dropin, &other_dropin, "belongs to the drop-in /pods/web.yaml"},
+                {dropin, &heat_self, "belongs to the drop-in /pods/web.yaml"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *why =
+                        kubelet_owner_conflict("web", cases[i].entry, cases[i].meta, listed_only_a, NULL);
+                if (cases[i].want)
+                        TAP_CHECK_HAS(why, cases[i].want);
+                else
+                        TAP_CHECK(why == NULL);
+        }
+        /* Without is_listed every other deployment counts as listed. */
+        _cleanup_free_ char *why = kubelet_owner_conflict("web", heat_b, &heat_other, NULL, NULL);
+        TAP_CHECK_HAS(why, "still listed");
+}
+
 int main(int argc, char **argv) {
         /* --dump FILE: the PodList of the Pods in FILE (a JSON array) on stdout, for the schema check. */
         if (argc == 3 && strcmp(argv[1], "--dump") == 0) {
@@ -253,6 +295,7 @@ int main(int argc, char **argv) {
         test_options();
         test_names();
         test_pod_list();
+        test_owner_conflict();
         if (http_global_init(NULL) == 0)
                 test_watch_cancel_and_refused();
         return tap_done();
