@@ -29,6 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+jqt() { jq -e "$@" >/dev/null; }
 yaml_json() { "$PY" -c 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)' "$1"; }
 file_schema_ok() {
         yaml_json "$1" >"$TMP/file.json" && node "$HERE/validate-pod.js" "$TMP/file.json" >"$TMP/schema.out" 2>&1 ||
@@ -67,7 +68,7 @@ jq -n '{id: "5a1e-heatpod", name: "phk-heat", group: "kubelet",
                  {name: "deploy_resource_name", value: "heat_deployment"}],
         config: "version: v1beta2\ncontainers:\n  - name: app\n    image: podhook.local/busybox:1\n"}' |
         "$PODHOOK" hook --kubelet-manifest-dir "$D" --kubelet-url "$URL" >"$TMP/hook.out" 2>/dev/null
-check "a Heat deployment's file is there (podhook hook, group kubelet)" jq -e '.deploy_status_code == 0' "$TMP/hook.out"
+check "a Heat deployment's file is there (podhook hook, group kubelet)" jqt '.deploy_status_code == 0' "$TMP/hook.out"
 heat_before=$(stat -c '%i %Y' "$D/podhook-phk-heat.yaml"; sha256sum <"$D/podhook-phk-heat.yaml")
 
 "$PODHOOK" agent --state-dir "$TMP/state" --occ-config '' --config '' --bootstrap '' \
@@ -96,7 +97,7 @@ EOF
 F=$D/podhook-phk-web.yaml
 check "a drop-in becomes podhook-phk-web.yaml" wait_for 20 test -f "$F"
 check "its Pod is valid against the Kubernetes schema" file_schema_ok "$F"
-check "it carries the drop-in's annotation" jq -e --arg f "$P/phk-web.yaml" \
+check "it carries the drop-in's annotation" jqt --arg f "$P/phk-web.yaml" \
         '.metadata.annotations["io.podhook/dropin"] == $f and .metadata.annotations["io.podhook/pod"] == "phk-web"' "$TMP/file.json"
 check "the run ends when the kubelet reports Running" \
         wait_for 30 grep -q "drop-in $P/phk-web.yaml: pod phk-web is running: 1 container(s) ready" "$TMP/daemon.log"
