@@ -403,7 +403,8 @@ static void agent_apply_kubelet_cfg(PhAgent *a) {
         const PhConfig *c = a->cfg;
 
         a->kubelet.options = (PhKubeletHookOptions){
-                .manifest_dir = c->kubelet_manifest_dir && *c->kubelet_manifest_dir ? c->kubelet_manifest_dir : NULL,
+                .manifest_dir =
+                        c->kubelet_manifest_dir && *c->kubelet_manifest_dir ? c->kubelet_manifest_dir : NULL,
                 .url = c->kubelet_url && *c->kubelet_url ? c->kubelet_url : NULL,
                 .ca_file = c->kubelet_ca_file && *c->kubelet_ca_file ? c->kubelet_ca_file : NULL,
                 .cert_file = c->kubelet_cert_file && *c->kubelet_cert_file ? c->kubelet_cert_file : NULL,
@@ -657,7 +658,8 @@ static bool has_docker(const json_t *deployments) {
         json_array_foreach(deployments, i, d) {
                 const char *g = json_string_value(json_object_get(d, "group"));
                 /* A component may resolve to docker for some action: count it too; kubelet pods as well. */
-                if (g && (strcmp(g, "docker") == 0 || strcmp(g, "component") == 0 || strcmp(g, "kubelet") == 0))
+                if (g &&
+                    (strcmp(g, "docker") == 0 || strcmp(g, "component") == 0 || strcmp(g, "kubelet") == 0))
                         return true;
         }
         return false;

@@ -15,8 +15,8 @@ void hook_result_done(PhHookResult *r) {
         *r = (PhHookResult){};
 }
 
-int hook_take_result(const char *name, int r, bool cancelled, json_t *data, const PhError *err, PhHookResult *ret,
-                     PhError **reterr) {
+int hook_take_result(const char *name, int r, bool cancelled, json_t *data, const PhError *err,
+                     PhHookResult *ret, PhError **reterr) {
         if (cancelled) {
                 json_decref(data);
                 return ph_error_set(reterr, ECANCELED, "%s hook: cancelled", name);

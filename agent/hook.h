@@ -38,8 +38,8 @@ void hook_result_done(PhHookResult *r);
  * -ECANCELED when cancelled (data dropped: the deployment runs again at the next start); a failed
  * result naming the entry when r < 0 or data is no object; else ret->data = data. Returns 1 when
  * ret->data is the hook's own result (the caller adds pod and summary), 0 or -ECANCELED otherwise. */
-int hook_take_result(const char *name, int r, bool cancelled, json_t *data, const PhError *err, PhHookResult *ret,
-                     PhError **reterr);
+int hook_take_result(const char *name, int r, bool cancelled, json_t *data, const PhError *err,
+                     PhHookResult *ret, PhError **reterr);
 
 typedef struct PhHookOps {
         const char *name; /* for messages */

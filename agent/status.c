@@ -308,10 +308,12 @@ void status_pod_kubelet(PhStatus *s, const char *pod, const json_t *v1, const js
         if (state)
                 json_object_set_new(o, "kubelet",
                                     json_pack("{s:O?, s:o, s:o}", "phase", json_object_get(state, "phase"),
-                                              "containers", containers ? json_deep_copy(containers) : json_array(),
-                                              "time", now_json()));
+                                              "containers",
+                                              containers ? json_deep_copy(containers) : json_array(), "time",
+                                              now_json()));
         else if (!json_object_get(o, "kubelet"))
-                json_object_set_new(o, "kubelet", json_pack("{s:n, s:[], s:n}", "phase", "containers", "time"));
+                json_object_set_new(o, "kubelet",
+                                    json_pack("{s:n, s:[], s:n}", "phase", "containers", "time"));
         if (v1)
                 json_object_set_new(s->kubelet_v1, pod, json_deep_copy(v1));
         unlock(s);

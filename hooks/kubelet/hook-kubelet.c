@@ -136,10 +136,12 @@ char *kubelet_owner_conflict(const char *pod, const json_t *entry, const PhKubel
         if (!stack || !res)
                 return NULL; /* not a Heat deployment's (podhook apply) */
         if (meta->dropin)
-                return xasprintf("pod %s belongs to a Heat deployment (stack %s, resource %s), which a drop-in "
-                                 "does not take over; its file is left alone",
-                                 pod, stack, res);
-        if (meta->stack && meta->resource && strcmp(stack, meta->stack) == 0 && strcmp(res, meta->resource) == 0)
+                return xasprintf(
+                        "pod %s belongs to a Heat deployment (stack %s, resource %s), which a drop-in "
+                        "does not take over; its file is left alone",
+                        pod, stack, res);
+        if (meta->stack && meta->resource && strcmp(stack, meta->stack) == 0 &&
+            strcmp(res, meta->resource) == 0)
                 return NULL;
         if (is_listed && !is_listed(stack, res, userdata))
                 return NULL; /* its deployment is gone: the file is free to take */
@@ -285,7 +287,8 @@ static void run_delete(const json_t *deployment, const char *name, const PhKubel
         if (r < 0)
                 *code = 1, *reason = xstrdup(ph_error_msg(err));
         else if (removed == STATIC_REMOVE_FOREIGN)
-                *code = 1, *reason = xasprintf("pod %s: the file of its name is not its own: left alone", name);
+                *code = 1,
+                *reason = xasprintf("pod %s: the file of its name is not its own: left alone", name);
         else {
                 out->removed = true;
                 *reason = xasprintf("pod %s %s", name,

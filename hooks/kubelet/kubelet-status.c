@@ -245,7 +245,8 @@ json_t *kubelet_status_brief(const json_t *status) {
                 json_array_append_new(containers, c);
         }
         const json_t *phase = json_object_get(status, "phase");
-        return json_pack("{s:O?, s:o}", "phase", json_is_string(phase) ? phase : NULL, "containers", containers);
+        return json_pack("{s:O?, s:o}", "phase", json_is_string(phase) ? phase : NULL, "containers",
+                         containers);
 }
 
 static long now_ms(void) {

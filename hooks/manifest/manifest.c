@@ -293,12 +293,12 @@ int manifest_doc_of_config(const json_t *config, const char *source, PhManifestD
                                           reterr);
         if (json_is_object(config))
                 return manifest_doc_from_json(config, source, ret, reterr);
-        return ph_error_set(reterr, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
-                            source);
+        return ph_error_set(reterr, EINVAL,
+                            "%s: config: a manifest (YAML/JSON text or an object) is required", source);
 }
 
-int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host, PhManifest **ret,
-                         json_t **ret_options, char ***ret_warnings, PhError **reterr) {
+int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host,
+                         PhManifest **ret, json_t **ret_options, char ***ret_warnings, PhError **reterr) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         int r;
 

@@ -197,8 +197,8 @@ int manifest_doc_of_config(const json_t *config, const char *source, PhManifestD
  * manifest_load_for does; anything else is -EINVAL "<source>: config: ...". *ret_options (optional, new
  * ref, NULL when none): the "options:" beside a wrapped manifest. *ret_warnings as manifest_validate's,
  * set whether or not the manifest is valid. */
-int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host, PhManifest **ret,
-                         json_t **ret_options, char ***ret_warnings, PhError **reterr);
+int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host,
+                         PhManifest **ret, json_t **ret_options, char ***ret_warnings, PhError **reterr);
 
 PhManifest *manifest_free(PhManifest *m);
 PH_DEFINE_CLEANUP(PhManifest *, manifest_free)

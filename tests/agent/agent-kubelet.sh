@@ -42,16 +42,7 @@ foreign_state() {
 }
 
 # The kubelet's own files: a static pod of its own, one of podhook's naming that is not podhook's.
-cat >"$D/another.yaml" <<'EOF'
-apiVersion: v1
-kind: Pod
-metadata:
-  name: another
-spec:
-  containers:
-  - name: app
-    image: podhook.local/busybox:1
-EOF
+cp "$HERE/another-pod.yaml" "$D/another.yaml"
 sed 's/name: another/name: foreign/' "$D/another.yaml" >"$D/podhook-foreign.yaml"
 echo "not ours" >"$D/.keep"
 foreign_state >"$TMP/foreign.before"

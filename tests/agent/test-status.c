@@ -132,10 +132,10 @@ int main(void) {
         /* A kubelet pod: its phase and container states from the watch's last answer, the Pod kept apart
          * (it carries env values: never in the pod getters), found again after a restart without a state. */
         {
-                json_auto_t *v1 = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:[{s:s, s:s}]}]}}", "apiVersion",
-                                            "v1", "kind", "Pod", "metadata", "name", "kweb", "spec",
-                                            "containers", "name", "app", "env", "name", "DB_PASSWORD", "value",
-                                            "s3cret");
+                json_auto_t *v1 =
+                        json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:[{s:s, s:s}]}]}}", "apiVersion", "v1",
+                                  "kind", "Pod", "metadata", "name", "kweb", "spec", "containers", "name",
+                                  "app", "env", "name", "DB_PASSWORD", "value", "s3cret");
                 json_auto_t *st = json_pack(
                         "{s:s, s:[{s:s, s:b, s:i, s:{s:{s:s}}}, {s:s, s:b, s:i, s:{s:{s:s}}}]}", "phase",
                         "Running", "containerStatuses", "name", "app", "ready", 1, "restartCount", 0, "state",

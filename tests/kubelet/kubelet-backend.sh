@@ -73,16 +73,7 @@ schema_ok() { node "$HERE/validate-pod.js" "$@" >"$TMP/schema.out" 2>&1 || { sed
 file_schema_ok() { yaml_json "$1" >"$TMP/file.json" && schema_ok "$TMP/file.json"; }
 
 # --- the directory as a node has it: the kubelet's own files, backups, a stale temporary of ours -------
-cat >"$D/another.yaml" <<'EOF'
-apiVersion: v1
-kind: Pod
-metadata:
-  name: another
-spec:
-  containers:
-  - name: app
-    image: podhook.local/busybox:1
-EOF
+cp "$HERE/another-pod.yaml" "$D/another.yaml"
 cp "$D/another.yaml" "$D/podhook-x.yaml.bak"
 sed 's/name: another/name: foreign/' "$D/another.yaml" >"$D/podhook-foreign.yaml"
 echo "not ours" >"$D/.podhook-keep"
