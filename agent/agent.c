@@ -18,6 +18,7 @@
 #include "docker/pod-options.h"
 #include "docker/registry-auth.h"
 #include "jitter.h"
+#include "kubelet/convert.h"
 #include "agent.h"
 #include "queue-agent.h"
 #include "source/queue-store.h"
@@ -397,6 +398,53 @@ static PhSignalOutcome send_signal(const json_t *inputs, const json_t *data, con
         return signal_send(inputs, data, &o, reterr);
 }
 
+/* The kubelet entry's options from the config ("" = none). */
+static void agent_apply_kubelet_cfg(PhAgent *a) {
+        const PhConfig *c = a->cfg;
+
+        a->kubelet.options = (PhKubeletHookOptions){
+                .manifest_dir =
+                        c->kubelet_manifest_dir && *c->kubelet_manifest_dir ? c->kubelet_manifest_dir : NULL,
+                .url = c->kubelet_url && *c->kubelet_url ? c->kubelet_url : NULL,
+                .ca_file = c->kubelet_ca_file && *c->kubelet_ca_file ? c->kubelet_ca_file : NULL,
+                .cert_file = c->kubelet_cert_file && *c->kubelet_cert_file ? c->kubelet_cert_file : NULL,
+                .key_file = c->kubelet_key_file && *c->kubelet_key_file ? c->kubelet_key_file : NULL,
+                .state_dir = a->state_dir_real,
+                .is_listed = dispatch_is_listed,
+                .listed_userdata = &a->dispatch,
+        };
+        a->kubelet.status = a->status;
+}
+
+static bool agent_backend_is_kubelet(const PhConfig *cfg) {
+        return cfg->backend && strcmp(cfg->backend, "kubelet") == 0;
+}
+
+/* The one place that decides which entry runs a group: kubelet always goes to the kubelet entry; with
+ * backend = kubelet, docker deployments and drop-ins too, and there is no docker entry (a kubelet node
+ * need not have an Engine, whose absence would otherwise stop every reconciliation); external hooks
+ * run the rest. */
+static void agent_setup_hooks(PhAgent *a) {
+        bool kubelet = agent_backend_is_kubelet(a->cfg);
+        size_t n = 0;
+
+        memset(a->hooks, 0, sizeof(a->hooks));
+        if (!kubelet)
+                a->hooks[n++] = (PhHook){&hook_docker_ops, &a->docker, NULL};
+        a->hooks[n++] = (PhHook){&hook_kubelet_ops, &a->kubelet, kubelet ? "docker" : NULL};
+        a->hooks[n++] = (PhHook){&hook_external_ops, &a->external, NULL};
+        a->n_hooks = n;
+        a->dispatch.hooks = a->hooks;
+        a->dispatch.n_hooks = n;
+}
+
+int agent_kubelet_pod_list(PhAgent *a, json_t **ret) {
+        json_auto_t *pods = status_kubelet_pods_json(a->status);
+
+        *ret = kubelet_pod_list(pods);
+        return 0;
+}
+
 static void agent_apply_cfg(PhAgent *a) {
         const PhConfig *c = a->cfg;
         const char *env = getenv("HEAT_CONFIG_HOOKS");
@@ -421,6 +469,8 @@ static void agent_apply_cfg(PhAgent *a) {
         notifier_set_command(a->notifier, c->notify_exec);
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
+        agent_apply_kubelet_cfg(a);
+        agent_setup_hooks(a);
 }
 
 /* Each run of the docker hook reads the secrets file and the registry config itself, so that a changed
@@ -498,7 +548,7 @@ static int agent_use_config(PhAgent *a, const PhConfig *cfg, char **ret_hash, Ph
  * every hook entry that can. No engine at all is no reason to say anything: there is nothing to repair
  * then. */
 static void agent_repair_pods(PhAgent *a) {
-        for (size_t i = 0; i < ELEMENTSOF(a->hooks); i++) {
+        for (size_t i = 0; i < a->n_hooks; i++) {
                 _cleanup_error_ PhError *err = NULL;
                 _cleanup_free_ char *summary = NULL;
                 const PhHook *h = &a->hooks[i];
@@ -556,10 +606,6 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->outbox->is_stale = outbox_entry_stale;
         a->docker.is_listed = dispatch_is_listed;
         a->docker.listed_userdata = &a->dispatch;
-        a->hooks[0] = (PhHook){&hook_docker_ops, &a->docker};
-        a->hooks[1] = (PhHook){&hook_external_ops, &a->external};
-        a->dispatch.hooks = a->hooks;
-        a->dispatch.n_hooks = ELEMENTSOF(a->hooks);
         a->dispatch.state = a->state;
         a->dispatch.outbox = a->outbox;
         a->dispatch.report = on_dispatch;
@@ -612,8 +658,9 @@ static bool has_docker(const json_t *deployments) {
 
         json_array_foreach(deployments, i, d) {
                 const char *g = json_string_value(json_object_get(d, "group"));
-                /* A component may resolve to docker for some action: count it too. */
-                if (g && (strcmp(g, "docker") == 0 || strcmp(g, "component") == 0))
+                /* A component may resolve to docker for some action: count it too; kubelet pods as well. */
+                if (g &&
+                    (strcmp(g, "docker") == 0 || strcmp(g, "component") == 0 || strcmp(g, "kubelet") == 0))
                         return true;
         }
         return false;
@@ -830,7 +877,7 @@ static uint64_t agent_sync_dropins(PhAgent *a, bool retry) {
         uint64_t recheck = 0;
         const PhDropinsEnv env = {
                 .hooks = a->hooks,
-                .n_hooks = ELEMENTSOF(a->hooks),
+                .n_hooks = a->n_hooks,
                 .group = "docker",
                 .state_dir = a->state_dir_real,
                 .status = a->status,

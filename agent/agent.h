@@ -38,7 +38,9 @@ typedef struct PhAgent {
         PhDispatch dispatch;
         PhDockerHookOptions docker; /* the docker entry's */
         PhExternalHooks external;   /* the external hooks entry's */
-        PhHook hooks[2];
+        PhKubeletEntry kubelet;     /* the kubelet entry's */
+        PhHook hooks[3];            /* the first n_hooks are in use (agent_setup_hooks decides) */
+        size_t n_hooks;
         char *hook_dirs;
         json_t *occ;     /* the os-collect-config object in use (normalised); NULL: no Heat at all */
         char *boot_hash; /* digest of the bootstrap's object: a new bootstrap beats a followed one */
@@ -111,5 +113,10 @@ void agent_reload(PhAgent *a);
 /* Before the agent exits: what is still only in memory is stored or marked lost (dispatch_stop).
  * Returns the number of results that could not be stored. */
 size_t agent_stop(PhAgent *a);
+/* GET /v1/kubelet/pods of the status API: the agent's current kubelet pods (their static files' Pods, as
+ * the last runs wrote them or the last listing found them) as a v1 PodList, a kubelet's --manifest-url
+ * answer (*ret new ref). The Pods carry their env values as the files do: serve it behind the API token.
+ * Reads only the status store: safe on the loop thread while a job runs. Returns 0. */
+int agent_kubelet_pod_list(PhAgent *a, json_t **ret);
 /* --print: collects once and prints {"<source>": metadata} with secrets redacted unless show_secrets. */
 int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr);

@@ -23,6 +23,9 @@
 #include "docker/pod.h"
 #include "docker/prune.h"
 #include "kubelet/convert.h"
+#include "kubelet/hook-kubelet.h"
+#include "kubelet/kubelet-status.h"
+#include "kubelet/static-dir.h"
 #include "kubelet/yaml-out.h"
 #include "manifest/manifest.h"
 
@@ -108,6 +111,9 @@ typedef struct PodArgs {
         bool purge;
         bool json;
         bool dry_run;
+        bool kubelet; /* --backend kubelet */
+        PhKubeletHookOptions ko;
+        json_t *wait; /* --images-timeout, --containers-timeout, --poll-period (kubelet_hook_options) */
         /* The options' keys given as flags (they win over the file's options), and what else a pod is
          * given: the secrets file and the registry config (loaded by manifest_command). */
         PhDeployOptions flags;
@@ -118,11 +124,21 @@ typedef struct PodArgs {
 } PodArgs;
 
 static void pod_args_done(PodArgs *a) {
+        json_decref(a->wait);
         deploy_options_done(&a->flags);
         deploy_options_done(&a->file_opts);
         json_decref(a->secrets);
         json_decref(a->registry);
 }
+
+/* The options of the kubelet backend, the same for apply, delete and hook. */
+#define KUBELET_HELP                                                                                         \
+        "  --backend kubelet        a static pod in the kubelet's manifest directory (default: docker)\n"    \
+        "  --kubelet-manifest-dir D the kubelet's staticPodPath (default " KUBELET_MANIFEST_DIR_DEFAULT      \
+        ")\n"                                                                                                \
+        "  --kubelet-url URL        the kubelet's /pods (default " KUBELET_URL_DEFAULT ")\n"                 \
+        "  --kubelet-ca F, --kubelet-cert F, --kubelet-key F   https to the kubelet\n"                       \
+        "  (or $PODHOOK_KUBELET_MANIFEST_DIR, _URL, _CA_FILE, _CERT_FILE, _KEY_FILE, as the agent's keys)\n"
 
 /* --config-file KEY=FILE: the options' config_files[KEY] is FILE's content. */
 static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
@@ -146,7 +162,7 @@ static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
  * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run, L log-max-size, F
- * log-max-file; --help always).
+ * log-max-file, B backend and M U C E K its kubelet options, G O P the kubelet wait; --help always).
  * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
@@ -169,9 +185,18 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                 {"config-file", required_argument, NULL, 'c'},
                 {"log-max-size", required_argument, NULL, 'L'},
                 {"log-max-file", required_argument, NULL, 'F'},
+                {"backend", required_argument, NULL, 'B'},
+                {"kubelet-manifest-dir", required_argument, NULL, 'M'},
+                {"kubelet-url", required_argument, NULL, 'U'},
+                {"kubelet-ca", required_argument, NULL, 'C'},
+                {"kubelet-cert", required_argument, NULL, 'E'},
+                {"kubelet-key", required_argument, NULL, 'K'},
+                {"images-timeout", required_argument, NULL, 'G'},
+                {"containers-timeout", required_argument, NULL, 'O'},
+                {"poll-period", required_argument, NULL, 'P'},
                 {},
         };
-        const char *env = getenv(STATE_DIR_ENV);
+        const char *state_env = getenv(STATE_DIR_ENV);
         int c, r;
 
         optind = 1;
@@ -289,10 +314,58 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                         a->flags.log_max_file = a->po.log_max_file;
                         a->flags.log_max_file_set = true;
                         break;
+                case 'B':
+                        if (strcmp(optarg, "kubelet") != 0 && strcmp(optarg, "docker") != 0)
+                                return usage_error(cmd, "--backend is docker or kubelet, not '%s'", optarg);
+                        a->kubelet = strcmp(optarg, "kubelet") == 0;
+                        break;
+                case 'M':
+                        a->ko.manifest_dir = optarg;
+                        break;
+                case 'U':
+                        a->ko.url = optarg;
+                        break;
+                case 'C':
+                        a->ko.ca_file = optarg;
+                        break;
+                case 'E':
+                        a->ko.cert_file = optarg;
+                        break;
+                case 'K':
+                        a->ko.key_file = optarg;
+                        break;
+                case 'G':
+                case 'O':
+                case 'P': {
+                        const char *key = c == 'G'   ? "images_timeout"
+                                          : c == 'O' ? "containers_timeout"
+                                                     : "poll_period";
+                        char *end = NULL;
+                        double v = strtod(optarg, &end);
+                        if (!end || *end || end == optarg)
+                                return usage_error(cmd, "a number of seconds is needed, not '%s'", optarg);
+                        if (!a->wait)
+                                a->wait = json_object();
+                        json_object_set_new(a->wait, key, json_real(v));
+                        break;
+                }
                 }
         }
-        if (!a->po.state_dir && env && *env)
-                a->po.state_dir = env;
+        if (!a->po.state_dir && state_env && *state_env)
+                a->po.state_dir = state_env;
+        /* A hook run by heat-config gets no options: the agent's PODHOOK_<KEY> variables say where. */
+        const struct {
+                const char **field, *env;
+        } env[] = {
+                {&a->ko.manifest_dir, "PODHOOK_KUBELET_MANIFEST_DIR"},
+                {&a->ko.url, "PODHOOK_KUBELET_URL"},
+                {&a->ko.ca_file, "PODHOOK_KUBELET_CA_FILE"},
+                {&a->ko.cert_file, "PODHOOK_KUBELET_CERT_FILE"},
+                {&a->ko.key_file, "PODHOOK_KUBELET_KEY_FILE"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(env); i++)
+                if (!*env[i].field && getenv(env[i].env) && *getenv(env[i].env))
+                        *env[i].field = getenv(env[i].env);
         return -1;
 }
 
@@ -393,6 +466,8 @@ static const char apply_help[] =
         "                     [--secrets FILE] [--registry-config FILE] [--wait-for DEP]...\n"
         "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]...\n"
         "                     [--log-max-size SIZE] [--log-max-file N] FILE\n"
+        "       podhook apply --backend kubelet [--kubelet-manifest-dir D] [--kubelet-url URL] [--name POD] "
+        "FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
         "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
@@ -432,6 +507,12 @@ static const char apply_help[] =
         "  --config-file KEY=FILE  the content of config_files KEY (secret and configMap volume items)\n"
         "Options beside 'manifest:' in a wrapped FILE count too; these flags win over them\n"
         "(docs/options.md).\n"
+        "\n"
+        "With --backend kubelet, the pod's v1 Pod is written to the kubelet's manifest directory as\n"
+        "podhook-<pod>.yaml (only when it changed) and the kubelet is asked until the pod runs and is "
+        "ready;\n"
+        "its v1 status is printed.\n" KUBELET_HELP
+        "  --images-timeout S, --containers-timeout S, --poll-period S   the wait (600, 120, 5)\n"
         "\n"
         "Exit status: 0 deployed, 65 invalid manifest (nothing touched), 1 deployment failed.\n";
 
@@ -509,6 +590,33 @@ static int manifest_command(const char *cmd, const char *help, const char *allow
         return -1;
 }
 
+/* apply --backend kubelet: the file, then the kubelet's word. */
+static int apply_kubelet(const PodArgs *a, const PhManifest *m, const char *pod) {
+        _cleanup_error_ PhError *err = NULL;
+        _cleanup_free_ char *reason = NULL;
+        json_auto_t *status = NULL;
+        PhKubeletWait wait = {};
+        bool ok = false;
+        int r;
+
+        r = kubelet_hook_options(a->wait, &wait, &err);
+        if (r < 0)
+                return usage_error("apply", "%s", ph_error_msg(err));
+        r = kubelet_pod_apply(m, pod, &(PhKubeletMeta){}, &a->ko, &wait, &ok, &status, &reason, NULL, &err);
+        if (r == -EINVAL) {
+                fprintf(stderr, "%s\n", ph_error_msg(err));
+                return PODHOOK_EXIT_INVALID;
+        }
+        if (r < 0)
+                return fail("apply", err);
+        secret_redact_deep(status, NULL);
+        if (json_dumpf(status, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || fputc('\n', stdout) == EOF ||
+            fflush(stdout) != 0)
+                return EXIT_FAILURE;
+        fprintf(stderr, "podhook apply: %s\n", reason);
+        return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int cli_apply(int argc, char **argv) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -518,9 +626,11 @@ int cli_apply(int argc, char **argv) {
         _cleanup_(pod_args_done) PodArgs a = {.po.progress = isatty(STDERR_FILENO) == 1};
         int r;
 
-        r = manifest_command("apply", apply_help, "ngIWTSRDsrwitcLF", argc, argv, &a, &m, &pod);
+        r = manifest_command("apply", apply_help, "ngIWTSRDsrwitcLFBMUCEKGOP", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
+        if (a.kubelet)
+                return apply_kubelet(&a, m, pod);
         if (a.dry_run)
                 return print_diff("apply", pod, m, &a);
 
@@ -631,6 +741,7 @@ int cli_convert(int argc, char **argv) {
 
 static const char delete_help[] =
         "Usage: podhook delete [--purge] [--grace SECONDS] [--state-dir DIR] POD\n"
+        "       podhook delete --backend kubelet [--kubelet-manifest-dir D] POD\n"
         "\n"
         "Stops (all at once, with the grace period) and removes the containers of the pod. Its named\n"
         "volumes stay unless --purge is given; host directories are never removed.\n"
@@ -638,21 +749,28 @@ static const char delete_help[] =
         "  --purge           also remove the pod's named volumes (emptyDir): their data is lost\n"
         "  --grace SECONDS   stop grace period (default 10)\n"
         "  --state-dir DIR   where the pod's update journal is (default $PODHOOK_STATE_DIR, else\n"
-        "                    /var/lib/podhook)\n";
+        "                    /var/lib/podhook)\n"
+        "\n"
+        "With --backend kubelet, the pod's file goes from the manifest directory (a file of its name that\n"
+        "is not podhook's stays, and the command fails).\n" KUBELET_HELP;
 
 int cli_delete(int argc, char **argv) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
-        PodArgs a = {};
+        _cleanup_(pod_args_done) PodArgs a = {};
         int r;
 
-        r = parse_args("delete", delete_help, "gpS", argc, argv, &a);
+        r = parse_args("delete", delete_help, "gpSBM", argc, argv, &a);
         if (r >= 0)
                 return r;
         if (optind != argc - 1)
                 return usage_error("delete", "%s", "exactly one POD is needed");
         if (!pod_name_is_valid(argv[optind]))
                 return usage_error("delete", "'%s' is not a valid pod name", argv[optind]);
+        if (a.kubelet) {
+                r = kubelet_remove_owned(&a.ko, argv[optind], &err);
+                return r < 0 ? fail("delete", err) : EXIT_SUCCESS;
+        }
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
                 r = pod_delete(d, argv[optind], &a.po, a.purge, &err);
@@ -768,6 +886,7 @@ static const char hook_help[] =
         "SECONDS]\n"
         "                    [--state-dir DIR] [--secrets FILE] [--registry-config FILE]\n"
         "                    [--log-max-size SIZE] [--log-max-file N]\n"
+        "                    [--kubelet-manifest-dir D] [--kubelet-url URL]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
         "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
@@ -778,7 +897,12 @@ static const char hook_help[] =
         "rolls back on failure, as 'podhook apply' does (--start-window, --ready-timeout and --state-dir as\n"
         "there; the deployment's options start_window and ready_timeout, in seconds, win over them).\n"
         "--log-max-size and --log-max-file as there too; the deployment's options log_max_size (\"10m\",\n"
-        "bytes, 0: off) and log_max_file win over them.\n";
+        "bytes, 0: off) and log_max_file win over them.\n"
+        "\n"
+        "A deployment of group 'kubelet' (or any, with --backend kubelet) is a static pod instead: its file\n"
+        "is written to the kubelet's manifest directory and deploy_stdout is the Pod's v1 status from the\n"
+        "kubelet; options images_timeout, containers_timeout and poll_period (seconds) bound the wait.\n"
+        "DELETE removes the file. As an executable named 'kubelet' podhook is this hook too.\n" KUBELET_HELP;
 
 /* Always one JSON object on stdout, even when the input is unusable: heat-config reads it. */
 static int hook_emit(json_t *result) {
@@ -799,12 +923,12 @@ int cli_hook(int argc, char **argv) {
         _cleanup_error_ PhError *err = NULL;
         _cleanup_free_ char *buf = NULL;
         json_auto_t *deployment = NULL, *result = NULL;
-        PodArgs a = {};
+        _cleanup_(pod_args_done) PodArgs a = {};
         json_error_t jerr;
         size_t len = 0;
         int r;
 
-        r = parse_args("hook", hook_help, "gIWTSsrLF", argc, argv, &a);
+        r = parse_args("hook", hook_help, "gIWTSsrLFBMUCEK", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
                 json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
@@ -836,7 +960,11 @@ int cli_hook(int argc, char **argv) {
                                                      jerr.line, jerr.text, jerr.column);
                 return hook_fail(msg);
         }
-        r = docker_hook_run(deployment, &o, &result, &err);
+        const char *group = json_string_value(json_object_get(deployment, "group"));
+        if (a.kubelet || (group && strcmp(group, "kubelet") == 0))
+                r = kubelet_hook_run(deployment, &a.ko, &result, &err);
+        else
+                r = docker_hook_run(deployment, &o, &result, &err);
         if (r < 0)
                 return hook_fail(ph_error_msg(err));
         int status = (int) json_integer_value(json_object_get(result, "deploy_status_code"));

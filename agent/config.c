@@ -11,6 +11,8 @@
 #include "config.h"
 #include "docker/hook-docker.h"
 #include "ini.h"
+#include "kubelet/kubelet-status.h"
+#include "kubelet/static-dir.h"
 #include "runner/runner.h"
 
 
@@ -53,6 +55,13 @@ static const CfgKey cfg_keys[] = {
           "hook directories searched after $HEAT_CONFIG_HOOKS"),
         K("docker-host", CFG_STRING, docker_host, "", 0, 0, NULL,
           "Docker Engine address (default $DOCKER_HOST)"),
+        K("backend", CFG_STRING, backend, "docker", 0, 0, NULL, "docker or kubelet: what runs a docker pod"),
+        K("kubelet-manifest-dir", CFG_STRING, kubelet_manifest_dir, KUBELET_MANIFEST_DIR_DEFAULT, 0, 0, NULL,
+          "the kubelet's staticPodPath (backend kubelet)"),
+        K("kubelet-url", CFG_STRING, kubelet_url, KUBELET_URL_DEFAULT, 0, 0, NULL, "the kubelet's /pods"),
+        K("kubelet-ca-file", CFG_STRING, kubelet_ca_file, "", 0, 0, NULL, "CA bundle for an https kubelet"),
+        K("kubelet-cert-file", CFG_STRING, kubelet_cert_file, "", 0, 0, NULL, "client certificate (kubelet)"),
+        K("kubelet-key-file", CFG_STRING, kubelet_key_file, "", 0, 0, NULL, "its key (default: in the cert)"),
         K("grace-seconds", CFG_UINT, grace_seconds, "0", 0, 3600, NULL,
           "container stop grace period (0 = 10 s)"),
         K("start-window", CFG_UINT, start_window, POD_DEFAULT_TEXT(POD_DEFAULT_START_WINDOW), 0, 3600, NULL,
@@ -479,6 +488,9 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
         if (c->log_level && ph_log_level_from_string(c->log_level, &level) < 0)
                 (void) ph_error_append(&err, EINVAL, "%s: log-level: '%s' is not error, warning, info or debug",
                                        final.origin[key_find("log-level")], c->log_level);
+        if (c->backend && strcmp(c->backend, "docker") != 0 && strcmp(c->backend, "kubelet") != 0)
+                (void) ph_error_append(&err, EINVAL, "%s: backend: '%s' is not docker or kubelet",
+                                       final.origin[key_find("backend")], c->backend);
         if (c->state_dir && !*c->state_dir)
                 (void) ph_error_append(&err, EINVAL, "%s: state-dir: must not be empty", final.origin[key_find("state-dir")]);
         if (c->min_interval > c->interval)

@@ -21,6 +21,9 @@ typedef struct PhConfig {
         char *occ_config;      /* os-collect-config's ini file; "" = none */
         char *config;          /* our own config file; "" = none */
         char *docker_host;     /* "" = the hook's default */
+        char *backend;         /* "docker" or "kubelet": what runs group docker's pods (group kubelet: kubelet) */
+        char *kubelet_manifest_dir, *kubelet_url;
+        char *kubelet_ca_file, *kubelet_cert_file, *kubelet_key_file; /* "" = none */
         unsigned grace_seconds;
         unsigned start_window;  /* s a started container must keep running (docker hook) */
         unsigned ready_timeout; /* s a livenessProbe may take to pass (docker hook) */

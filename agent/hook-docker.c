@@ -19,17 +19,10 @@ static int docker_run(const PhHook *h, const json_t *prepared, const PhHookCall 
         _cleanup_(docker_hook_outcome_done) PhDockerHookOutcome out = {};
         int r = docker_hook_run_outcome(prepared, &o, &data, &out, &err);
         /* Cut short by the cancel (a pull): not a result, the deployment runs again at the next start. */
-        if (http_cancel_requested(o.cancel) && (r < 0 || deployment_result_failed(data))) {
-                json_decref(data);
-                return ph_error_set(reterr, ECANCELED, "docker hook: cancelled");
-        }
-        if (r < 0 || !json_is_object(data)) {
-                json_decref(data);
-                _cleanup_free_ char *msg = xasprintf("podhook: docker hook: %s\n", ph_error_msg(err));
-                ret->data = deployment_result("", msg, 1);
-                return 0;
-        }
-        ret->data = data;
+        bool cancelled = http_cancel_requested(o.cancel) && (r < 0 || deployment_result_failed(data));
+        r = hook_take_result("docker", r, cancelled, data, err, ret, reterr);
+        if (r <= 0)
+                return r;
         ret->pod = TAKE_PTR(out.pod);
         ret->summary = TAKE_PTR(out.summary);
         ret->rolled_back = out.rolled_back;

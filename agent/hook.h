@@ -1,7 +1,7 @@
 /* The hooks the agent runs deployments through, as a table of entries like the sources have: the
  * in-process docker hook (hook-docker.c), external heat-config hooks found in the hook directories
- * (hook-external.c), and later the kubelet backend as one more entry. Dispatch picks the entry by
- * group; reconciliation and the drop-in directory ask every entry that owns pods what it owns. */
+ * (hook-external.c), and the kubelet backend (hook-kubelet.c). Dispatch picks the entry by group;
+ * reconciliation and the drop-in directory ask every entry that owns pods what it owns. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,6 +9,8 @@
 
 #include "common/error.h"
 #include "common/http.h"
+#include "kubelet/hook-kubelet.h"
+#include "status.h"
 
 typedef struct json_t json_t;
 typedef struct PhHook PhHook;
@@ -31,6 +33,13 @@ typedef struct PhHookResult {
 } PhHookResult;
 
 void hook_result_done(PhHookResult *r);
+
+/* What an in-process entry's run gives back, from its hook's return r, result data (taken) and err:
+ * -ECANCELED when cancelled (data dropped: the deployment runs again at the next start); a failed
+ * result naming the entry when r < 0 or data is no object; else ret->data = data. Returns 1 when
+ * ret->data is the hook's own result (the caller adds pod and summary), 0 or -ECANCELED otherwise. */
+int hook_take_result(const char *name, int r, bool cancelled, json_t *data, const PhError *err,
+                     PhHookResult *ret, PhError **reterr);
 
 typedef struct PhHookOps {
         const char *name; /* for messages */
@@ -58,6 +67,9 @@ typedef struct PhHookOps {
 struct PhHook {
         const PhHookOps *ops;
         void *data;
+        /* Optional: one more group the entry runs besides ops->group, set where the table is built (the
+         * agent's backend = kubelet gives the kubelet entry group docker, with no docker entry then). */
+        const char *also;
 };
 
 /* The in-process docker hook; data: a PhDockerHookOptions. */
@@ -70,7 +82,16 @@ typedef struct PhExternalHooks {
 } PhExternalHooks;
 extern const PhHookOps hook_external_ops;
 
-/* The entry that runs group: the one named for it, else the first for any group; NULL when none. */
+/* The kubelet backend (hook-kubelet.c); data: a PhKubeletEntry. Each run and each listing puts the pods'
+ * v1 Pods and the kubelet's last word on them into the status store (status_pod_kubelet). */
+typedef struct PhKubeletEntry {
+        PhKubeletHookOptions options; /* .cancel and .dropin are set per run */
+        PhStatus *status;             /* borrowed; NULL: none */
+} PhKubeletEntry;
+extern const PhHookOps hook_kubelet_ops;
+
+/* The entry that runs group: the first named for it (ops->group or also), else the first for any group;
+ * NULL when none. */
 const PhHook *hook_find(const PhHook *hooks, size_t n, const char *group);
 /* The values a result of the prepared deployment must not carry, by its group's entry. New strv. */
 char **hook_secret_values(const PhHook *hooks, size_t n, const json_t *prepared);

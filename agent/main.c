@@ -21,7 +21,7 @@ static const struct {
         { "delete", cli_delete, "remove a pod (volumes stay unless --purge)" },
         { "ps", cli_ps, "list pods and their containers" },
         { "prune", cli_prune, "remove the images podhook pulled that no container uses" },
-        { "hook", cli_hook, "heat-config hook for group docker (JSON on stdin, result on stdout)" },
+        { "hook", cli_hook, "heat-config hook for groups docker and kubelet (JSON on stdin, result on stdout)" },
         { "agent", cli_agent, "poll Heat, run deployments, signal results" },
         { "keygen", cli_keygen, "print a new CURVE key pair for the queue sockets" },
         { "send", cli_send, "submit a deployment over the ZeroMQ queue, print the answer" },
@@ -48,8 +48,9 @@ int main(int argc, char **argv) {
                 log_error("%s", ph_error_msg(err));
                 return EXIT_FAILURE;
         }
-        /* Installed as <hooks dir>/docker, heat-config runs us with no arguments: be the hook. */
-        if (strcmp(basename(self), "docker") == 0)
+        /* Installed as <hooks dir>/docker or kubelet, heat-config runs us with no arguments: be the hook (it
+         * tells the two by the deployment's group). */
+        if (strcmp(basename(self), "docker") == 0 || strcmp(basename(self), "kubelet") == 0)
                 return cli_hook(argc, argv);
         if (argc < 2) {
                 usage(stderr);

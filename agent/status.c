@@ -24,6 +24,7 @@ struct PhStatus {
         pthread_mutex_t lock;
         json_t *deployments; /* id -> object */
         json_t *pods;        /* name -> object */
+        json_t *kubelet_v1;  /* pod name -> its v1 Pod (backend kubelet); apart: never in a pod's object */
         json_t *events;      /* oldest first */
         size_t max_events;
         uint64_t seq;
@@ -100,6 +101,7 @@ PhStatus *status_new(size_t max_events) {
         (void)pthread_mutex_init(&s->lock, NULL);
         s->deployments = json_object();
         s->pods = json_object();
+        s->kubelet_v1 = json_object();
         s->events = json_array();
         s->max_events = max_events ? max_events : STATUS_DEFAULT_EVENTS;
         s->agent = json_pack("{s:b, s:o, s:i, s:n}", "ready", false, "started", now_json(), "sources", 0,
@@ -112,6 +114,7 @@ PhStatus *status_free(PhStatus *s) {
                 return NULL;
         json_decref(s->deployments);
         json_decref(s->pods);
+        json_decref(s->kubelet_v1);
         json_decref(s->events);
         json_decref(s->agent);
         (void)pthread_mutex_destroy(&s->lock);
@@ -295,10 +298,36 @@ void status_pod_applied(PhStatus *s, const char *pod, int status_code, const cha
         unlock(s);
 }
 
+void status_pod_kubelet(PhStatus *s, const char *pod, const json_t *v1, const json_t *state) {
+        if (!pod)
+                return;
+        lock(s);
+        json_t *o = pod_entry(s, pod);
+        json_object_set_new(o, "backend", json_string("kubelet"));
+        const json_t *containers = json_object_get(state, "containers");
+        if (state)
+                json_object_set_new(o, "kubelet",
+                                    json_pack("{s:O?, s:o, s:o}", "phase", json_object_get(state, "phase"),
+                                              "containers",
+                                              containers ? json_deep_copy(containers) : json_array(), "time",
+                                              now_json()));
+        else if (!json_object_get(o, "kubelet"))
+                json_object_set_new(o, "kubelet",
+                                    json_pack("{s:n, s:[], s:n}", "phase", "containers", "time"));
+        if (v1)
+                json_object_set_new(s->kubelet_v1, pod, json_deep_copy(v1));
+        unlock(s);
+}
+
 void status_pod_remove(PhStatus *s, const char *pod) {
         lock(s);
         (void)json_object_del(s->pods, pod);
+        (void)json_object_del(s->kubelet_v1, pod);
         unlock(s);
+}
+
+json_t *status_kubelet_pods_json(PhStatus *s) {
+        return snapshot(s, s->kubelet_v1, NULL);
 }
 
 json_t *status_pods_json(PhStatus *s) {

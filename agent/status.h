@@ -93,11 +93,21 @@ void status_pod_owner(PhStatus *s, const char *pod, const char *kind, const char
 /* Its last apply: {"status_code", "summary", "rolled_back", "time"}; rolled_back also goes to
  * "rollback": {"time", "summary"}, which stays until a later rollback replaces it. */
 void status_pod_applied(PhStatus *s, const char *pod, int status_code, const char *summary, bool rolled_back);
+/* A pod the kubelet runs (backend kubelet): "backend": "kubelet" and "kubelet": {"phase", "containers"
+ * (kubelet-status.h's kubelet_status_brief), "time"} from the watch's last answer (state NULL: keep what
+ * is known, e.g. a file found again after a restart: {"phase": null, "containers": []} when nothing is).
+ * v1 (optional): the Pod in its static file, kept for status_kubelet_pods_json and never shown by the pod
+ * getters (it carries the env values). */
+void status_pod_kubelet(PhStatus *s, const char *pod, const json_t *v1, const json_t *state);
+/* Drops the pod, its kubelet Pod too. */
 void status_pod_remove(PhStatus *s, const char *pod);
-/* [{"name", "owner": {"kind", "id" | "file"}, "last_apply"?, "rollback"?}], sorted by name. Container
- * states and health are the engine's, read when asked. */
+/* [{"name", "owner": {"kind", "id" | "file"}, "last_apply"?, "rollback"?, "backend"?, "kubelet"?}],
+ * sorted by name. Container states and health of a docker pod are the engine's, read when asked; a
+ * kubelet pod's are the kubelet's last answer. */
 json_t *status_pods_json(PhStatus *s);
 json_t *status_pod_json(PhStatus *s, const char *pod);
+/* The kubelet pods' v1 Pods (status_pod_kubelet's v1), sorted by podhook pod name (new array). */
+json_t *status_kubelet_pods_json(PhStatus *s);
 
 /* --- events --- */
 

@@ -124,6 +124,10 @@ static int transfer_setup(Transfer *t, const PhHttpRequest *req, PhError **reter
                 curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
         if (req->ca_file)
                 curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+        if (req->cert_file)
+                curl_easy_setopt(c, CURLOPT_SSLCERT, req->cert_file);
+        if (req->key_file)
+                curl_easy_setopt(c, CURLOPT_SSLKEY, req->key_file);
         /* Only plain HTTP(S); a redirect is an answer the caller looks at, never followed blindly. */
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

@@ -31,6 +31,8 @@ typedef struct PhHttpRequest {
         long low_speed_secs;         /* abort when < 1 byte/s for this long; 0 = off */
         size_t max_body;             /* cap on the buffered response; 0 = 64 MiB */
         const char *ca_file;         /* optional CA bundle for https */
+        const char *cert_file;       /* optional client certificate (PEM) for https */
+        const char *key_file;        /* its private key (PEM); NULL: in cert_file */
         bool direct;                 /* never through a proxy of $http_proxy (a pod's own address) */
         /* 301, 302, 307 and 308 answers whose Location has the same scheme, host and port are followed
          * this many times, with the method and body kept (0: none; other 3xx are always returned). */

@@ -97,13 +97,7 @@ static int load_manifest(const json_t *deployment, const char *source, const PhD
         const json_t *config = json_object_get(deployment, "config");
         int r;
 
-        if (json_is_string(config))
-                r = manifest_doc_parse(json_string_value(config), json_string_length(config), source, &doc, &err);
-        else if (json_is_object(config))
-                r = manifest_doc_from_json(config, source, &doc, &err);
-        else
-                r = ph_error_set(&err, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
-                                 source);
+        r = manifest_doc_of_config(config, source, &doc, &err);
         if (r >= 0)
                 r = deploy_options_parse(manifest_doc_options(doc), source, doc, &in->opts, &err);
         if (r >= 0)

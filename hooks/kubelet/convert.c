@@ -532,6 +532,8 @@ static json_t *metadata_of(const char *pod, const char *pod_v1, const PhKubeletM
                 json_object_set_new(annotations, KUBELET_ANNOTATION_STACK, json_string(meta->stack));
         if (meta && meta->resource)
                 json_object_set_new(annotations, KUBELET_ANNOTATION_RESOURCE, json_string(meta->resource));
+        if (meta && meta->dropin)
+                json_object_set_new(annotations, KUBELET_ANNOTATION_DROPIN, json_string(meta->dropin));
         json_object_set_new(labels, KUBELET_KEY_SPEC_HASH, json_string(hash));
         json_object_set_new(annotations, KUBELET_KEY_SPEC_HASH, json_string(hash));
         json_object_set_new(annotations, KUBELET_ANNOTATION_ORIGINAL_NAMES, json_string(names));
@@ -594,4 +596,26 @@ int kubelet_pod_convert(const PhManifest *m, const char *pod, const PhKubeletMet
         json_decref(names.volume_v1);
         json_decref(names.original);
         return r;
+}
+
+/* --- the PodList --------------------------------------------------------------------------------- */
+
+static int by_name(const void *a, const void *b) {
+        const char *x = json_string_value(json_object_get(json_object_get(*(json_t *const *) a, "metadata"), "name"));
+        const char *y = json_string_value(json_object_get(json_object_get(*(json_t *const *) b, "metadata"), "name"));
+        return strcmp(x ? x : "", y ? y : "");
+}
+
+json_t *kubelet_pod_list(const json_t *pods) {
+        size_t n = json_array_size(pods);
+        _cleanup_free_ json_t **sorted = xcalloc(n ? n : 1, sizeof(json_t *));
+        json_t *items = json_array();
+
+        for (size_t i = 0; i < n; i++)
+                sorted[i] = json_array_get(pods, i);
+        /* One order whatever the caller's: a kubelet reading the list twice sees the same text. */
+        qsort(sorted, n, sizeof(json_t *), by_name);
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(items, json_deep_copy(sorted[i]));
+        return json_pack("{s:s, s:s, s:{}, s:o}", "apiVersion", "v1", "kind", "PodList", "metadata", "items", items);
 }

@@ -18,6 +18,7 @@ typedef struct json_t json_t;
 #define KUBELET_KEY_SPEC_HASH       "io.podhook/spec-hash"  /* label and annotation: kubelet_spec_hash */
 #define KUBELET_ANNOTATION_STACK    "io.podhook/stack"
 #define KUBELET_ANNOTATION_RESOURCE "io.podhook/resource"
+#define KUBELET_ANNOTATION_DROPIN   "io.podhook/dropin" /* the drop-in file (absolute) of a drop-in's pod */
 /* JSON text: {"containers": {v1: original}, "volumes": {v1: original}, "ports": {v1 container: {v1:
  * original}}}, every container and volume, every named port. */
 #define KUBELET_ANNOTATION_ORIGINAL_NAMES "io.podhook/original-names"
@@ -31,6 +32,7 @@ typedef struct PhKubeletMeta {
         const char *deployment; /* Heat deployment (derived config) id */
         const char *stack;      /* deploy_stack_id */
         const char *resource;   /* deploy_resource_name */
+        const char *dropin;     /* the drop-in file a drop-in's pod comes from */
 } PhKubeletMeta;
 
 /* The v1 Pod of manifest m (which must be valid) for podhook's pod named pod (as the Docker backend
@@ -65,3 +67,7 @@ const char *kubelet_restart_policy(PhRestartPolicy p);
 /* PullAlways -> "Always", PullNever -> "Never", PullIfNotPresent or none -> "IfNotPresent" (podhook's
  * Docker backend pulls a missing image only, whatever its tag); NULL for anything else. */
 const char *kubelet_pull_policy(const char *v1beta2);
+
+/* The v1 PodList of pods (an array of Pods as kubelet_pod_convert makes them; each is copied), in order of
+ * metadata.name: what a kubelet's --manifest-url reads (GET /v1/kubelet/pods of the status API). New ref. */
+json_t *kubelet_pod_list(const json_t *pods);

@@ -287,6 +287,34 @@ int manifest_load_for(const char *buf, size_t len, const char *source, const PhM
         return manifest_validate_for(doc, host, ret, ret_warnings, reterr);
 }
 
+int manifest_doc_of_config(const json_t *config, const char *source, PhManifestDoc **ret, PhError **reterr) {
+        if (json_is_string(config))
+                return manifest_doc_parse(json_string_value(config), json_string_length(config), source, ret,
+                                          reterr);
+        if (json_is_object(config))
+                return manifest_doc_from_json(config, source, ret, reterr);
+        return ph_error_set(reterr, EINVAL,
+                            "%s: config: a manifest (YAML/JSON text or an object) is required", source);
+}
+
+int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host,
+                         PhManifest **ret, json_t **ret_options, char ***ret_warnings, PhError **reterr) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        int r;
+
+        if (ret_options)
+                *ret_options = NULL;
+        if (ret_warnings)
+                *ret_warnings = NULL;
+        r = manifest_doc_of_config(config, source, &doc, reterr);
+        if (r < 0)
+                return r;
+        r = manifest_validate_for(doc, host, ret, ret_warnings, reterr);
+        if (r >= 0 && ret_options && manifest_doc_options(doc))
+                *ret_options = json_incref((json_t *)manifest_doc_options(doc));
+        return r;
+}
+
 int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,
                   PhError **reterr) {
         return manifest_load_for(buf, len, source, NULL, ret, ret_warnings, reterr);

@@ -190,6 +190,16 @@ int manifest_load(const char *buf, size_t len, const char *source, PhManifest **
 int manifest_load_for(const char *buf, size_t len, const char *source, const PhManifestHost *host,
                       PhManifest **ret, char ***ret_warnings, PhError **reterr);
 
+/* A hook's deployment config (YAML/JSON text, or a Heat StructuredConfig object) as a document, parsed as
+ * manifest_doc_parse / manifest_doc_from_json do; anything else is -EINVAL "<source>: config: ...". */
+int manifest_doc_of_config(const json_t *config, const char *source, PhManifestDoc **ret, PhError **reterr);
+/* A hook's deployment config (YAML/JSON text, or a Heat StructuredConfig object) parsed and validated as
+ * manifest_load_for does; anything else is -EINVAL "<source>: config: ...". *ret_options (optional, new
+ * ref, NULL when none): the "options:" beside a wrapped manifest. *ret_warnings as manifest_validate's,
+ * set whether or not the manifest is valid. */
+int manifest_load_config(const json_t *config, const char *source, const PhManifestHost *host,
+                         PhManifest **ret, json_t **ret_options, char ***ret_warnings, PhError **reterr);
+
 PhManifest *manifest_free(PhManifest *m);
 PH_DEFINE_CLEANUP(PhManifest *, manifest_free)
 

@@ -46,6 +46,9 @@ static void test_layers(void) {
         TAP_CHECK(c->one_time && !c->force);
         TAP_CHECK_STR(c->state_dir, "/tmp/x");
         TAP_CHECK_STR(c->log_level, "info");
+        TAP_CHECK_STR(c->backend, "docker");
+        TAP_CHECK_STR(c->kubelet_manifest_dir, "/etc/kubernetes/manifests");
+        TAP_CHECK_STR(c->kubelet_url, "http://127.0.0.1:10255/pods");
         TAP_CHECK(c->warnings && c->warnings[0]);
         TAP_CHECK_HAS(c->warnings ? c->warnings[0] : NULL, "agent.conf:6: unknown key 'bogus'");
         TAP_CHECK(c->occ == NULL);
@@ -55,11 +58,11 @@ static void test_all_bad_reported(void) {
         char *envp[] = { (char *) "PODHOOK_RETRY_MAX=lots", (char *) "PODHOOK_OCC_CONFIG=", (char *) "PODHOOK_CONFIG=",
                          NULL };
         char *argv[] = { (char *) "agent", (char *) "--interval", (char *) "0", (char *) "--log-level=loud",
-                         (char *) "--frobnicate", (char *) "--one-time=maybe", NULL };
+                         (char *) "--frobnicate", (char *) "--one-time=maybe", (char *) "--backend=podman", NULL };
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
 
-        TAP_CHECK(config_load(6, argv, envp, &c, &err) == -EINVAL);
+        TAP_CHECK(config_load(7, argv, envp, &c, &err) == -EINVAL);
         TAP_CHECK(c == NULL);
         const char *m = ph_error_msg(err);
         TAP_CHECK_HAS(m, "unknown option '--frobnicate'");
@@ -67,6 +70,7 @@ static void test_all_bad_reported(void) {
         TAP_CHECK_HAS(m, "$PODHOOK_RETRY_MAX: retry-max: 'lots'");
         TAP_CHECK_HAS(m, "--log-level: log-level: 'loud'");
         TAP_CHECK_HAS(m, "--one-time: one-time: 'maybe' is not a boolean");
+        TAP_CHECK_HAS(m, "--backend: backend: 'podman' is not docker or kubelet");
 }
 
 static void test_occ_ini(void) {

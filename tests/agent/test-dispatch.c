@@ -121,7 +121,7 @@ int main(void) {
         TAP_CHECK(state_open(sd, &st, NULL) == 0);
         TAP_CHECK(outbox_open(sd, 30, fake_send, &c, &ob, NULL) == 0);
         PhExternalHooks external = {.dirs = dirs, .timeout = 30};
-        const PhHook hooks[] = {{&fake_docker_ops, &c}, {&hook_external_ops, &external}};
+        const PhHook hooks[] = {{.ops = &fake_docker_ops, .data = &c}, {.ops = &hook_external_ops, .data = &external}};
         PhDispatch d = {.state = st,
                         .outbox = ob,
                         .hooks = hooks,

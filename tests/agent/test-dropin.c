@@ -132,7 +132,7 @@ int main(void) {
                             json_pack("{s:s, s:s}", "deployment", "dropin:other.yaml", "dropin",
                                       "/elsewhere/other.yaml"));
         json_object_set_new(e.pods, "heat", json_pack("{s:s}", "deployment", "4c1e"));
-        const PhHook hooks[] = {{&fake_ops, &e}};
+        const PhHook hooks[] = {{.ops = &fake_ops, .data = &e}};
         _cleanup_(status_freep) PhStatus *st = status_new(0);
         _cleanup_(notifier_freep) PhNotifier *n = NULL;
         TAP_CHECK(notifier_new(st, NULL, &n) == 0);

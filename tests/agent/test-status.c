@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "kubelet/convert.h"
+#include "kubelet/kubelet-status.h"
 #include "status.h"
 #include "tap.h"
 
@@ -126,6 +128,52 @@ int main(void) {
         status_pod_remove(s, "db");
         json_auto_t *pods = status_pods_json(s);
         TAP_CHECK(json_array_size(pods) == 1 && status_pod_json(s, "db") == NULL);
+
+        /* A kubelet pod: its phase and container states from the watch's last answer, the Pod kept apart
+         * (it carries env values: never in the pod getters), found again after a restart without a state. */
+        {
+                json_auto_t *v1 =
+                        json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:[{s:s, s:s}]}]}}", "apiVersion", "v1",
+                                  "kind", "Pod", "metadata", "name", "kweb", "spec", "containers", "name",
+                                  "app", "env", "name", "DB_PASSWORD", "value", "s3cret");
+                json_auto_t *st = json_pack(
+                        "{s:s, s:[{s:s, s:b, s:i, s:{s:{s:s}}}, {s:s, s:b, s:i, s:{s:{s:s}}}]}", "phase",
+                        "Running", "containerStatuses", "name", "app", "ready", 1, "restartCount", 0, "state",
+                        "running", "startedAt", "2026-01-01T00:00:00Z", "name", "side", "ready", 0,
+                        "restartCount", 4, "state", "waiting", "reason", "CrashLoopBackOff");
+                json_auto_t *brief = kubelet_status_brief(st);
+                status_pod_kubelet(s, "kweb", v1, brief);
+                json_auto_t *kp = status_pod_json(s, "kweb");
+                const json_t *k = json_object_get(kp, "kubelet");
+                TAP_CHECK_STR(json_string_value(json_object_get(kp, "backend")), "kubelet");
+                TAP_CHECK_STR(json_string_value(json_object_get(k, "phase")), "Running");
+                const json_t *c0 = json_array_get(json_object_get(k, "containers"), 0);
+                const json_t *c1 = json_array_get(json_object_get(k, "containers"), 1);
+                TAP_CHECK_STR(json_string_value(json_object_get(c0, "state")), "running");
+                TAP_CHECK(json_is_true(json_object_get(c0, "ready")));
+                TAP_CHECK_STR(json_string_value(json_object_get(c1, "state")), "waiting");
+                TAP_CHECK_STR(json_string_value(json_object_get(c1, "reason")), "CrashLoopBackOff");
+                TAP_CHECK(json_integer_value(json_object_get(c1, "restarts")) == 4);
+                _cleanup_free_ char *text = json_dumps(kp, 0);
+                TAP_CHECK(text && !strstr(text, "s3cret"));
+                /* The listing after a restart: no state given, the known one stays. */
+                status_pod_kubelet(s, "kweb", v1, NULL);
+                json_auto_t *kp2 = status_pod_json(s, "kweb");
+                TAP_CHECK_STR(json_string_value(json_object_get(json_object_get(kp2, "kubelet"), "phase")),
+                              "Running");
+                status_pod_kubelet(s, "knew", v1, NULL);
+                json_auto_t *kn = status_pod_json(s, "knew");
+                TAP_CHECK(json_is_null(json_object_get(json_object_get(kn, "kubelet"), "phase")));
+                json_auto_t *kpods = status_kubelet_pods_json(s);
+                TAP_CHECK(json_array_size(kpods) == 2);
+                json_auto_t *list = kubelet_pod_list(kpods);
+                TAP_CHECK_STR(json_string_value(json_object_get(list, "kind")), "PodList");
+                TAP_CHECK(json_array_size(json_object_get(list, "items")) == 2);
+                status_pod_remove(s, "knew");
+                status_pod_remove(s, "kweb");
+                json_auto_t *kleft = status_kubelet_pods_json(s);
+                TAP_CHECK(json_array_size(kleft) == 0);
+        }
 
         /* Events: numbered, the ring keeps the latest 3. */
         for (int i = 0; i < 5; i++) {

@@ -9,7 +9,10 @@
 #       zaqar (ZAQAR_MESSAGE + ZAQAR_SIGNAL on the lab's Zaqar: create, update, invalid update, delete),
 #       tempurl (POLL_TEMP_URL + TEMP_URL_SIGNAL on the lab's Swift: create, update, invalid update, delete),
 #       zaqar-crash (the agent killed between claiming the metadata and deleting it, at both fault points:
-#                    the messages are taken again and each action runs once).
+#                    the messages are taken again and each action runs once),
+#       kubelet (a group kubelet deployment: a static pod in a manifest directory that tests/kubelet/
+#                fake-kubelet.py reads and answers /pods for; CREATE_COMPLETE once it says Running,
+#                the file goes with the stack).
 # The zaqar and tempurl cases need the lab's Swift and Zaqar (SWIFT=1 ZAQAR=1 setup.sh, run here if down).
 # Exit 77 when the lab or Docker cannot run here (a failure under PODHOOK_REQUIRE_ALL).
 set -uo pipefail
@@ -538,6 +541,63 @@ zaqar_crash() {
         stop_agent "$agent_pid"
 }
 
+# A group kubelet deployment (heat-templates/deployed-server-kubelet-pod.yaml): the agent writes the
+# static pod, the stand-in kubelet runs it after a moment, Heat hears Running; the stack's delete takes
+# the file, and only it.
+kubelet_lifecycle() {
+        local name=phe2e-kubelet-$$ s kdir=$work/manifests py=/usr/bin/python3
+        "$py" -c 'import yaml' 2>/dev/null || skip "no python3-yaml for tests/kubelet/fake-kubelet.py"
+        command -v jq >/dev/null || skip "no jq"
+        mkdir -p "$kdir"
+        echo "not podhook's" >"$kdir/other.yaml"
+        "$py" "$src/tests/kubelet/fake-kubelet.py" --dir "$kdir" --port-file "$work/kubelet.port" \
+                --scenario running --delay 3 >>"$work/kubelet.log" 2>&1 &
+        echo $! >"$work/started.kubelet"
+        local deadline=$((SECONDS + 10))
+        until [ -s "$work/kubelet.port" ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+        [ -s "$work/kubelet.port" ] || fail "fake-kubelet.py did not start"
+        # In the environment (the agent's PODHOOK_<KEY>), so the clean-up's agent uses them too.
+        export PODHOOK_KUBELET_MANIFEST_DIR=$kdir PODHOOK_KUBELET_URL=http://127.0.0.1:$(cat "$work/kubelet.port")/pods
+        local url=$PODHOOK_KUBELET_URL
+        stacks+=("$name")
+        local boot=$work/$name.boot.json state=$work/$name.state
+
+        log "create $name (group kubelet), the kubelet stand-in at $url"
+        openstack stack create -t "$src/heat-templates/deployed-server-kubelet-pod.yaml" \
+                --parameter server_name="$name-node" --parameter pod_name="$name" --parameter poll_period=0.5 \
+                --parameter containers_timeout=60 "$name" >/dev/null || fail "stack create"
+        bootstrap "$name" "$boot" || fail "no os_collect_config output"
+        "$podhook" agent --bootstrap "$boot" --state-dir "$state" --interval 2 --retry-max 4 --occ-config '' \
+                --config '' --log-level debug >>"$work/$name.log" 2>&1 &
+        agent_pid=$!
+        agents+=("$agent_pid")
+        s=$(wait_status "$name" 300 CREATE_COMPLETE)
+        check "create: $s" [ "$s" = CREATE_COMPLETE ]
+        check "the static pod's file is there" test -f "$kdir/podhook-$name.yaml"
+        check "its Pod carries the deployment's stack" grep -q "io.podhook/stack" "$kdir/podhook-$name.yaml"
+        local out
+        out=$(output "$name" deploy_stdout)
+        check "deploy_stdout is the Pod's v1 status: Running, its container ready" bash -c 'jq -e "$1" >/dev/null <<<"$0"' \
+                "$out" '.phase == "Running" and .containerStatuses[0].ready == true and .containerStatuses[0].name == "web-server"'
+        check "deploy_status_code 0" [ "$(output "$name" deploy_status_code)" = 0 ]
+        check "deploy_stderr says it runs" grep -q "pod $name is running: 1 container(s) ready" \
+                <<<"$(output "$name" deploy_stderr)"
+        if command -v node >/dev/null && [ -d "$src/tests/kubelet/schema/node_modules/kubernetes-models" ]; then
+                "$py" -c 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)' \
+                        "$kdir/podhook-$name.yaml" >"$work/pod.json"
+                check "the Pod is valid against the Kubernetes schema" node "$src/tests/kubelet/validate-pod.js" "$work/pod.json"
+        fi
+
+        log "delete $name"
+        openstack stack delete -y "$name" >/dev/null || fail "stack delete"
+        s=$(wait_status "$name" 300 GONE)
+        check "delete: $s" [ "$s" = GONE ]
+        check "the file is gone" [ ! -e "$kdir/podhook-$name.yaml" ]
+        check "the kubelet's other file is untouched" [ "$(cat "$kdir/other.yaml")" = "not podhook's" ]
+        check "no secret of the bootstrap in the agent's log" no_secret "$work/$name.log" "$boot"
+        stop_agent "$agent_pid"
+}
+
 case $case_name in
 heat)
         # The Nova template cannot run here (no Nova), but Heat must accept it.
@@ -551,6 +611,7 @@ tempurl) pod_lifecycle POLL_TEMP_URL TEMP_URL_SIGNAL 18700 18899 yes ;;
 zaqar-crash) zaqar_crash ;;
 crash) crash_resume ;;
 crash-docker) crash_docker ;;
+kubelet) kubelet_lifecycle ;;
 *) fail "unknown case $case_name" ;;
 esac
 echo "PASS: $case_name"

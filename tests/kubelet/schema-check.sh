@@ -12,21 +12,7 @@ PODHOOK=${2:?usage: $0 pods|negative PODHOOK SRCROOT}
 SRCROOT=${3:?usage: $0 pods|negative PODHOOK SRCROOT}
 HERE=$SRCROOT/tests/kubelet
 source "$SRCROOT/tests/agent/tap.sh"
-
-need() {
-        if [ "${PODHOOK_REQUIRE_ALL:-0}" = 1 ]; then
-                echo "Bail out! $* (PODHOOK_REQUIRE_ALL=1; tools/setup-host.sh installs it)"
-                exit 1
-        fi
-        echo "1..0 # SKIP $*"
-        exit 0
-}
-command -v node >/dev/null || need "no node"
-[ -d "$HERE/schema/node_modules/kubernetes-models" ] || need "kubernetes-models is not installed in tests/kubelet/schema"
-command -v jq >/dev/null || need "no jq"
-# Debian's python3 with python3-yaml: a YAML 1.1 reader, as the kubelet's is.
-PY=/usr/bin/python3
-"$PY" -c 'import yaml' 2>/dev/null || need "no python3-yaml"
+source "$HERE/needs.sh"
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -7,6 +7,8 @@
 //
 // Each FILE holds JSON: one Pod, a list of Pods, or a PodList. Every problem is printed as
 // "FILE[#N]: /json/pointer: what", and the exit status is 1 when there is any (2: unreadable input).
+// A PodList is checked as one too (io.k8s.api.core.v1.PodList: "FILE[list]: ..."); its items may leave
+// out kind and apiVersion, as a kubelet's /pods answer does (the list says what they are).
 'use strict';
 
 const fs = require('fs');
@@ -15,9 +17,9 @@ const { createRequire } = require('module');
 
 // The package is installed (npm ci) in schema/ beside this script.
 const schemaRequire = createRequire(path.join(__dirname, 'schema', 'package.json'));
-let Pod;
+let Pod, PodList;
 try {
-  ({ Pod } = schemaRequire('kubernetes-models/v1'));
+  ({ Pod, PodList } = schemaRequire('kubernetes-models/v1'));
 } catch (e) {
   console.error(`validate-pod: kubernetes-models is not installed in ${path.join(__dirname, 'schema')}` +
                 ` (run tools/setup-host.sh, or npm ci there): ${e.message}`);
@@ -103,11 +105,30 @@ function kubeletRules(pod) {
 
 function podsOf(doc) {
   if (Array.isArray(doc)) return doc;
-  if (doc && doc.kind === 'PodList') return Array.isArray(doc.items) ? doc.items : [];
+  if (doc && doc.kind === 'PodList') {
+    return (Array.isArray(doc.items) ? doc.items : []).map(
+      (p) => (p && typeof p === 'object' && p.kind === undefined ? { apiVersion: 'v1', kind: 'Pod', ...p } : p));
+  }
   return [doc];
 }
 
+// The PodList's own schema (apiVersion, kind, metadata, items): [pointer, message].
+function listProblems(doc) {
+  const out = [];
+  if (doc.apiVersion !== 'v1') out.push(['/apiVersion', 'must be "v1"']);
+  if (!Array.isArray(doc.items)) out.push(['/items', 'must be a list']);
+  try {
+    new PodList({ ...doc, items: podsOf(doc) }).validate();
+  } catch (e) {
+    for (const err of e.errors || [{ instancePath: '', message: e.message }]) {
+      out.push([err.instancePath || '/', `schema: ${err.message}`]);
+    }
+  }
+  return out;
+}
+
 let bad = 0;
+let badLists = 0;
 let checked = 0;
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -121,6 +142,11 @@ for (const file of files) {
   } catch (e) {
     console.error(`${file}: ${e.message}`);
     process.exit(2);
+  }
+  if (doc && doc.kind === 'PodList') {
+    const problems = listProblems(doc);
+    for (const [at, msg] of problems) console.log(`${file}[list]: ${at}: ${msg}`);
+    if (problems.length > 0) badLists++;
   }
   podsOf(doc).forEach((pod, n) => {
     const where = `${file}[#${n}]`;
@@ -144,4 +170,5 @@ for (const file of files) {
   });
 }
 console.log(`validate-pod: ${checked - bad} of ${checked} Pods valid`);
-process.exit(bad > 0 ? 1 : 0);
+if (badLists > 0) console.log(`validate-pod: ${badLists} PodList(s) invalid`);
+process.exit(bad + badLists > 0 ? 1 : 0);
