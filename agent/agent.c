@@ -17,6 +17,7 @@
 #include "common/secret.h"
 #include "jitter.h"
 #include "agent.h"
+#include "observe.h"
 #include "signal/signal.h"
 
 #define OCC_STATE_FILE      "os-collect-config.json"
@@ -39,6 +40,8 @@ PhAgent *agent_free(PhAgent *a) {
         sources_free(a->sources, a->last, a->n_sources);
         dispatch_done(&a->dispatch);
         dropins_free(a->dropins);
+        dropins_free(a->api_pods);
+        free(a->api_pods_dir);
         notifier_free(a->notifier);
         status_free(a->status);
         json_decref(a->occ);
@@ -195,6 +198,7 @@ static void on_result(PhAgent *a, const char *id, const char *name, const char *
 
         status_deployment_set_result(a->status, id, data);
         status_deployment_set_signal(a->status, id, true);
+        observe_result(a->status, pod, data);
         if (!deployment_result_failed(data)) {
                 status_counter_add(a->status, PH_STATUS_DEPLOYMENTS_APPLIED, 1);
                 log_info("deployment %s (%s) %s done", id, name, action);
@@ -406,6 +410,15 @@ static void agent_use_dropin(PhAgent *a, const char *dir) {
         a->dropins = dir && *dir ? dropins_new(dir) : NULL;
 }
 
+/* The pods posted on the status API: synced while the API is configured or some were posted before (they
+ * stay the API's until deleted on it). */
+static void agent_use_api_pods(PhAgent *a) {
+        bool want = (a->cfg->api && *a->cfg->api) || file_exists(a->api_pods_dir) > 0;
+
+        if (want && !a->api_pods)
+                a->api_pods = dropins_new(a->api_pods_dir);
+}
+
 static void agent_status_sources(PhAgent *a) {
         status_set_sources(a->status, a->n_sources, a->dropins ? dropins_dir(a->dropins) : NULL);
 }
@@ -418,11 +431,15 @@ static int agent_use_config(PhAgent *a, const PhConfig *cfg, char **ret_hash, Ph
         bool none_named = !(cfg->bootstrap && *cfg->bootstrap) && !cfg->occ;
         int r = agent_resolve_occ(cfg, &occ, ret_hash, &err);
 
-        if (r == -ENOENT && none_named && cfg->dropin && *cfg->dropin) {
-                if (a->n_sources > 0 || !a->boot_hash)
+        bool dropin = cfg->dropin && *cfg->dropin, api = cfg->api && *cfg->api;
+        if (r == -ENOENT && none_named && (dropin || api)) {
+                if ((a->n_sources > 0 || !a->boot_hash) && dropin)
                         log_info("no Heat configuration (no bootstrap, no cfn-init-data): watching the drop-in "
                                  "directory %s alone",
                                  cfg->dropin);
+                else if (a->n_sources > 0 || !a->boot_hash)
+                        log_info("no Heat configuration (no bootstrap, no cfn-init-data): serving the status "
+                                 "API's pods alone");
                 sources_free(a->sources, a->last, a->n_sources);
                 a->sources = NULL, a->last = NULL, a->n_sources = 0;
                 json_decref(a->occ);
@@ -503,6 +520,8 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->dispatch.userdata = a;
         agent_apply_cfg(a);
         agent_use_dropin(a, cfg->dropin);
+        a->api_pods_dir = xasprintf("%s/" AGENT_API_PODS_DIR, a->state_dir_real);
+        agent_use_api_pods(a);
         r = agent_use_config(a, cfg, &a->boot_hash, reterr);
         if (r < 0)
                 return r;
@@ -511,6 +530,10 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         agent_repair_pods(a);
         *ret = TAKE_PTR(a);
         return 0;
+}
+
+bool agent_has_dropins(const PhAgent *a) {
+        return a->dropins || a->api_pods;
 }
 
 bool agent_has_sources(const PhAgent *a) {
@@ -570,6 +593,15 @@ static void status_listed(PhAgent *a, const json_t *deployments) {
                                          .action = deployment_input(d, "deploy_action"),
                                          .source = "heat"};
                 status_deployment_listed(a->status, &sd, PH_STATUS_NEW);
+                if (!known) {
+                        /* For the status API, which keeps them out of every answer. */
+                        json_auto_t *prepared = NULL;
+                        if (dispatch_prepare(d, &prepared, NULL) != 0)
+                                prepared = json_incref((json_t *)d);
+                        _cleanup_strv_free_ char **values =
+                                hook_secret_values(a->hooks, ELEMENTSOF(a->hooks), prepared);
+                        status_deployment_set_secrets(a->status, id, values);
+                }
                 if (known || state_deploy_state(a->state, id) != PH_DEPLOY_DONE)
                         continue;
                 /* Done before this agent started: its stored result says how. */
@@ -686,6 +718,14 @@ static uint64_t agent_sync_dropins(PhAgent *a, bool retry) {
 
         if (a->dropins)
                 dropins_sync(a->dropins, &env, retry, &recheck);
+        if (a->api_pods && !http_cancel_requested(&a->cancel)) {
+                /* The API's pods: files it wrote itself, complete when they are renamed in. */
+                PhDropinsEnv api = env;
+                uint64_t ignored = 0;
+                api.source = "api";
+                api.debounce_usec = 0;
+                dropins_sync(a->api_pods, &api, retry, &ignored);
+        }
         return recheck;
 }
 
@@ -795,6 +835,7 @@ void agent_reload(PhAgent *a) {
         config_free(a->cfg);
         a->cfg = TAKE_PTR(c);
         agent_apply_cfg(a);
+        agent_use_api_pods(a);
         agent_status_sources(a);
         log_info("configuration reloaded");
 }

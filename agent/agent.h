@@ -46,6 +46,8 @@ typedef struct PhAgent {
         size_t n_sources;
         json_t *applied;    /* last merged metadata dispatched (also <state>/metadata.json) */
         PhDropins *dropins; /* NULL without --dropin */
+        char *api_pods_dir;  /* <state>/api-pods: the manifests posted on the status API */
+        PhDropins *api_pods; /* NULL without --api (and none posted before) */
         PhStatus *status;
         PhNotifier *notifier;
         /* The running job's cancel (the worker's): sources, signals and hooks are interrupted through
@@ -74,6 +76,11 @@ int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, Ph
  * (optional, borrowed: it outlives the sources) aborts their requests. */
 int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCancel *cancel, PhSource ***ret,
                         size_t *ret_n, PhError **reterr);
+
+/* The pods posted on the status API, one manifest per file, under the state directory. */
+#define AGENT_API_PODS_DIR "api-pods"
+/* Whether a job has drop-ins to look at: the directory's or the API's. */
+bool agent_has_dropins(const PhAgent *a);
 
 /* What a job does. */
 typedef enum PhAgentWork {

@@ -11,6 +11,7 @@
 
 #define PH_LOG_MODULE "agent"
 #include "common/log.h"
+#include "api-routes.h"
 #include "run.h"
 #include "sdnotify.h"
 #include "worker.h"
@@ -35,6 +36,8 @@ typedef struct Run {
         int watch; /* the drop-in directory's watch, -1 when there is none (yet) */
         PhEventSource *inotify_source;
         char *watched; /* the directory watched */
+        PhApiServer *api; /* --api; NULL without */
+        PhApiRoutesEnv api_env;
 } Run;
 
 static void maybe_start(Run *run);
@@ -114,18 +117,70 @@ static void request(Run *run, unsigned work) {
 
 static void watch_dropins(Run *run);
 
+static const char *nonempty(const char *s) {
+        return s && *s ? s : NULL;
+}
+
+/* A pod was posted or deleted on the API: the pods' directory is looked at by the next job. */
+static void api_changed(void *userdata) {
+        request(userdata, PH_WORK_DROPINS);
+}
+
+/* --api: the server on the loop, with the agent's routes. Its address is only read at the start. */
+static int api_start(Run *run, PhError **reterr) {
+        PhAgent *a = run->a;
+        int r;
+
+        if (!nonempty(a->cfg->api))
+                return 0;
+        run->api_env = (PhApiRoutesEnv){.status = a->status,
+                                        .pods_dir = a->api_pods_dir,
+                                        .state_dir = a->state_dir_real,
+                                        .changed = api_changed,
+                                        .userdata = run};
+        r = api_server_new(run->e,
+                           &(PhApiConfig){.address = a->cfg->api,
+                                          .token_file = nonempty(a->cfg->api_token_file),
+                                          .secret_values = api_routes_secret_values,
+                                          .secret_userdata = a->status},
+                           &run->api, reterr);
+        if (r < 0)
+                return r;
+        r = api_routes_add(run->api, &run->api_env, reterr);
+        if (r < 0)
+                return r;
+        log_info("status API on %s%s", api_server_address(run->api),
+                 nonempty(a->cfg->api_token_file) ? "" : " (no token file: POST and DELETE are refused)");
+        return 0;
+}
+
+/* SIGHUP: the token file again; a new address needs a restart. */
+static void api_reload(Run *run) {
+        _cleanup_error_ PhError *err = NULL;
+        const PhConfig *c = run->a->cfg;
+
+        if (!run->api) {
+                if (nonempty(c->api))
+                        log_warning("reload: the status API's address needs a restart");
+                return;
+        }
+        if (api_server_reload_token(run->api, nonempty(c->api_token_file), &err) < 0)
+                log_warning("reload: %s; the API keeps its old token", ph_error_msg(err));
+}
+
 static void do_reload(Run *run) {
         bool had_sources = agent_has_sources(run->a);
 
         run->reload = false;
         agent_reload(run->a);
         watch_dropins(run);
-        if (run->a->dropins && !event_source_get_enabled(run->rescan_timer))
+        if (agent_has_dropins(run->a) && !event_source_get_enabled(run->rescan_timer))
                 arm(run->rescan_timer, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
         if (!had_sources && agent_has_sources(run->a))
                 run->pending |= PH_WORK_POLL;
-        if (run->a->dropins)
+        if (agent_has_dropins(run->a))
                 run->pending |= PH_WORK_DROPINS;
+        api_reload(run);
         notify_status(run);
 }
 
@@ -137,7 +192,7 @@ static void maybe_start(Run *run) {
         if (!run->pending)
                 return;
         run->arg.job = (PhAgentJob){.work = run->pending | PH_WORK_DELIVER};
-        if (!run->a->dropins)
+        if (!agent_has_dropins(run->a))
                 run->arg.job.work &= ~(unsigned)(PH_WORK_DROPINS | PH_WORK_RESCAN);
         run->pending = 0;
         int r = worker_start(run->w, job_main, &run->arg, on_job_done, run);
@@ -167,7 +222,7 @@ static int on_debounce(PhEventSource *s, uint64_t usec, void *userdata) {
 static int on_rescan(PhEventSource *s, uint64_t usec, void *userdata) {
         Run *run = userdata;
 
-        if (!run->a->dropins)
+        if (!agent_has_dropins(run->a))
                 return 0;
         watch_dropins(run);
         arm(s, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
@@ -259,6 +314,7 @@ static int on_hup(PhEventSource *s, const struct signalfd_siginfo *si, void *use
 
 static void run_done(Run *run) {
         run->w = worker_free(run->w);
+        run->api = api_server_free(run->api);
         notifier_detach(run->a->notifier);
         (void)event_source_unref(run->inotify_source);
         if (run->inotify_fd >= 0)
@@ -313,7 +369,7 @@ static int run_setup(Run *run, PhError **reterr) {
         r = notifier_attach(run->a->notifier, run->e);
         if (r < 0)
                 return ph_error_set(reterr, -r, "notify-exec: %s", strerror(-r));
-        return 0;
+        return api_start(run, reterr);
 }
 
 int agent_run(PhAgent *a, PhError **reterr) {
@@ -324,7 +380,7 @@ int agent_run(PhAgent *a, PhError **reterr) {
         if (r < 0)
                 return r;
         watch_dropins(&run);
-        if (a->dropins)
+        if (agent_has_dropins(a))
                 arm(run.rescan_timer, (uint64_t)a->cfg->dropin_rescan * USEC_PER_SEC);
         if (sdnotify_watchdog_usec(run.sd) > 0)
                 arm(run.watchdog_timer, sdnotify_watchdog_usec(run.sd));
