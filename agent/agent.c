@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "common/secret.h"
 #include "jitter.h"
 #include "agent.h"
+#include "heal.h"
 #include "observe.h"
 #include "signal/signal.h"
 
@@ -47,6 +49,7 @@ PhAgent *agent_free(PhAgent *a) {
         json_decref(a->occ);
         json_decref(a->applied);
         json_decref(a->started);
+        json_decref(a->probe_failures);
         free(a->boot_hash);
         free(a->hook_dirs);
         free(a->state_dir_real);
@@ -175,8 +178,12 @@ static void on_ran(PhAgent *a, const char *id, const json_t *dep, const json_t *
                 return;
         if (strcasecmp(action, "DELETE") == 0 && code == 0) {
                 status_pod_remove(a->status, pod);
+                heal_record_remove(a->state_dir_real, pod);
                 return;
         }
+        /* What self-healing repairs the pod from; a failed apply leaves the pod as it was before. */
+        if (code == 0 && strcasecmp(action, "SUSPEND") != 0)
+                heal_record_save(a->state_dir_real, pod, dep, NULL);
         status_pod_owner(a->status, pod, "deployment", id);
         status_pod_applied(a->status, pod, (int)code, summary, rolled_back);
         if (rolled_back) {
@@ -252,6 +259,7 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                 log_info("pod %s removed: its deployment %s is gone from the metadata",
                          json_string_value(data), id);
                 status_pod_remove(a->status, json_string_value(data));
+                heal_record_remove(a->state_dir_real, json_string_value(data));
                 break;
         case PH_DISPATCH_POD_KEPT:
                 log_info("pod %s kept: its deployment %s is missing from the metadata for the first time",
@@ -415,6 +423,8 @@ static void agent_use_dropin(PhAgent *a, const char *dir) {
 static void agent_use_api_pods(PhAgent *a) {
         bool want = (a->cfg->api && *a->cfg->api) || file_exists(a->api_pods_dir) > 0;
 
+        if (want && mkdir(a->api_pods_dir, 0700) < 0 && errno != EEXIST)
+                log_warning("%s: %s; pods posted on the API cannot be kept", a->api_pods_dir, strerror(errno));
         if (want && !a->api_pods)
                 a->api_pods = dropins_new(a->api_pods_dir);
 }
@@ -490,6 +500,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->argv = argv;
         a->cancel = (PhHttpCancel){.fd = -1};
         a->started = json_object();
+        a->probe_failures = json_object();
         a->status = status_new(0);
         r = notifier_new(a->status, NULL, &a->notifier);
         if (r < 0)
@@ -729,6 +740,45 @@ static uint64_t agent_sync_dropins(PhAgent *a, bool retry) {
         return recheck;
 }
 
+static PhHealEnv heal_env(PhAgent *a) {
+        return (PhHealEnv){.hook = &a->hooks[0],
+                           .state_dir = a->state_dir_real,
+                           .status = a->status,
+                           .notifier = a->notifier,
+                           .cancel = &a->cancel};
+}
+
+/* Self-healing over the docker entry's pods. An Engine that does not answer is said once, and once more
+ * when it answers again: the next pass (its events, the reconcile timer) converges then. */
+static void agent_heal(PhAgent *a) {
+        _cleanup_error_ PhError *err = NULL;
+        const PhHealEnv env = heal_env(a);
+
+        if (heal_pass(&env, &err) < 0) {
+                bool no_engine = err && (err->code == ENOENT || err->code == ECONNREFUSED);
+                /* A node without any engine has nothing to heal: only one that answered before is news. */
+                if (no_engine && !a->heal_answered)
+                        log_debug("self-healing: %s", ph_error_msg(err));
+                else if (!a->heal_failing)
+                        log_warning("self-healing: cannot look at the pods, trying again: %s", ph_error_msg(err));
+                a->heal_failing = true;
+                return;
+        }
+        if (a->heal_failing)
+                log_info("self-healing: the Engine answers again; every pod looked at");
+        a->heal_failing = false;
+        a->heal_answered = true;
+}
+
+static void agent_probe(PhAgent *a) {
+        _cleanup_error_ PhError *err = NULL;
+        const PhHealEnv env = heal_env(a);
+
+        /* An Engine that does not answer is the heal pass's to say. */
+        if (heal_probe_pass(&env, a->probe_failures, a->cfg->liveness_failures, a->cfg->grace_seconds, &err) < 0)
+                log_debug("livenessProbes: %s", ph_error_msg(err));
+}
+
 void agent_work(PhAgent *a, PhAgentJob *job, const PhHttpCancel *cancel) {
         _cleanup_error_ PhError *err = NULL;
 
@@ -746,6 +796,10 @@ void agent_work(PhAgent *a, PhAgentJob *job, const PhHttpCancel *cancel) {
                 else
                         status_gauge_set(a->status, PH_STATUS_SIGNALS_PENDING, job->left);
         }
+        if ((job->work & PH_WORK_HEAL) && !http_cancel_requested(&a->cancel))
+                agent_heal(a);
+        if ((job->work & PH_WORK_PROBE) && !http_cancel_requested(&a->cancel))
+                agent_probe(a);
         job->cancelled = http_cancel_requested(&a->cancel);
         a->cancel = (PhHttpCancel){.fd = -1};
 }

@@ -54,6 +54,9 @@ typedef struct PhAgent {
          * it. Sources hold its address. */
         PhHttpCancel cancel;
         bool reconcile_pending; /* the last reconciliation failed (e.g. Docker was down) */
+        bool heal_failing;      /* the last heal pass could not ask the Engine */
+        bool heal_answered;     /* some heal pass could */
+        json_t *probe_failures; /* container id -> livenessProbe failures in a row */
         unsigned delay;         /* current poll back-off, s */
         int last_kind;          /* PhSignalKind of the last send, for the log line */
         unsigned undelivered;   /* signals given up (gone, unsendable, unreadable) since the start */
@@ -88,6 +91,8 @@ typedef enum PhAgentWork {
         PH_WORK_DROPINS = 1u << 1, /* look at the drop-in directory and apply what changed */
         PH_WORK_RESCAN = 1u << 2,  /* with DROPINS: also try again files whose apply failed */
         PH_WORK_DELIVER = 1u << 3, /* deliver due signals (every job does; alone it asks for no more) */
+        PH_WORK_HEAL = 1u << 4,    /* self-healing: look at every pod, repair the broken ones (heal.h) */
+        PH_WORK_PROBE = 1u << 5,   /* run the livenessProbes of the running pods (heal.h) */
 } PhAgentWork;
 
 typedef struct PhAgentJob {

@@ -21,6 +21,7 @@
 #include "docker/pod.h"
 #include "dropin.h"
 #include "manifest/manifest.h"
+#include "heal.h"
 #include "observe.h"
 
 typedef enum Outcome {
@@ -256,6 +257,8 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
                      json_string_value(json_object_get(k, "failure")) &&
                      strcmp(json_string_value(json_object_get(k, "failure")), line) == 0;
         remember(d, name, digest, ok ? OUTCOME_APPLIED : OUTCOME_FAILED, pod);
+        if (ok)
+                heal_record_save(env->state_dir, pod, dep, path);
         if (ok) {
                 log_info("drop-in %s: %s", path, said ? said : "applied");
                 return 1;
@@ -357,6 +360,7 @@ static int remove_pod(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
         }
         log_info("drop-in %s is gone: pod %s deleted (its volumes are kept)", file, pod);
         status_pod_remove(env->status, pod);
+        heal_record_remove(env->state_dir, pod);
         (void)json_object_del(d->known, name);
         return 1;
 }

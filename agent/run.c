@@ -12,11 +12,13 @@
 #define PH_LOG_MODULE "agent"
 #include "common/log.h"
 #include "api-routes.h"
+#include "engine-watch.h"
 #include "run.h"
 #include "sdnotify.h"
 #include "worker.h"
 
 #define USEC_PER_SEC 1000000ull
+#define HEAL_DEBOUNCE_USEC (500ull * 1000)
 
 typedef struct JobArg {
         PhAgent *a;
@@ -37,6 +39,8 @@ typedef struct Run {
         PhEventSource *inotify_source;
         char *watched; /* the directory watched */
         PhApiServer *api; /* --api; NULL without */
+        PhEngineWatch *watch_engine;
+        PhEventSource *reconcile_timer, *heal_timer, *probe_timer;
         PhApiRoutesEnv api_env;
 } Run;
 
@@ -149,8 +153,8 @@ static int api_start(Run *run, PhError **reterr) {
         r = api_routes_add(run->api, &run->api_env, reterr);
         if (r < 0)
                 return r;
-        log_info("status API on %s%s", api_server_address(run->api),
-                 nonempty(a->cfg->api_token_file) ? "" : " (no token file: POST and DELETE are refused)");
+        if (!nonempty(a->cfg->api_token_file))
+                log_info("status API: no api-token-file, so POST and DELETE are refused");
         return 0;
 }
 
@@ -228,6 +232,35 @@ static int on_rescan(PhEventSource *s, uint64_t usec, void *userdata) {
         arm(s, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
         request(run, PH_WORK_DROPINS | PH_WORK_RESCAN);
         return 0;
+}
+
+static int on_reconcile(PhEventSource *s, uint64_t usec, void *userdata) {
+        Run *run = userdata;
+
+        arm(s, (uint64_t)run->a->cfg->reconcile_interval * USEC_PER_SEC);
+        request(run, PH_WORK_HEAL);
+        return 0;
+}
+
+static int on_probe(PhEventSource *s, uint64_t usec, void *userdata) {
+        Run *run = userdata;
+
+        arm(s, (uint64_t)run->a->cfg->liveness_period * USEC_PER_SEC);
+        request(run, PH_WORK_PROBE);
+        return 0;
+}
+
+static int on_heal(PhEventSource *s, uint64_t usec, void *userdata) {
+        request(userdata, PH_WORK_HEAL);
+        return 0;
+}
+
+/* News from the Engine (engine-watch.h): a short quiet time first, so that a burst of events (a pod
+ * being replaced) makes one pass, after it. */
+static void engine_changed(void *userdata) {
+        Run *run = userdata;
+
+        arm(run->heal_timer, HEAL_DEBOUNCE_USEC);
 }
 
 static int on_watchdog(PhEventSource *s, uint64_t usec, void *userdata) {
@@ -313,6 +346,7 @@ static int on_hup(PhEventSource *s, const struct signalfd_siginfo *si, void *use
 }
 
 static void run_done(Run *run) {
+        run->watch_engine = engine_watch_free(run->watch_engine);
         run->w = worker_free(run->w);
         run->api = api_server_free(run->api);
         notifier_detach(run->a->notifier);
@@ -355,7 +389,10 @@ static int run_setup(Run *run, PhError **reterr) {
             (r = add_timer(run, &run->outbox_timer, on_outbox, "outbox")) < 0 ||
             (r = add_timer(run, &run->debounce_timer, on_debounce, "drop-in debounce")) < 0 ||
             (r = add_timer(run, &run->rescan_timer, on_rescan, "drop-in rescan")) < 0 ||
-            (r = add_timer(run, &run->watchdog_timer, on_watchdog, "watchdog")) < 0)
+            (r = add_timer(run, &run->watchdog_timer, on_watchdog, "watchdog")) < 0 ||
+            (r = add_timer(run, &run->reconcile_timer, on_reconcile, "reconcile")) < 0 ||
+            (r = add_timer(run, &run->heal_timer, on_heal, "engine events")) < 0 ||
+            (r = add_timer(run, &run->probe_timer, on_probe, "liveness probes")) < 0)
                 return ph_error_set(reterr, -r, "timers: %s", strerror(-r));
         run->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (run->inotify_fd < 0)
@@ -369,6 +406,10 @@ static int run_setup(Run *run, PhError **reterr) {
         r = notifier_attach(run->a->notifier, run->e);
         if (r < 0)
                 return ph_error_set(reterr, -r, "notify-exec: %s", strerror(-r));
+        r = engine_watch_new(run->e, run->a->docker.docker_host, engine_changed, run, &run->watch_engine);
+        if (r < 0)
+                log_warning_errno(r, "engine events: no thread; pods are looked at every %u s only",
+                                  run->a->cfg->reconcile_interval);
         return api_start(run, reterr);
 }
 
@@ -384,8 +425,10 @@ int agent_run(PhAgent *a, PhError **reterr) {
                 arm(run.rescan_timer, (uint64_t)a->cfg->dropin_rescan * USEC_PER_SEC);
         if (sdnotify_watchdog_usec(run.sd) > 0)
                 arm(run.watchdog_timer, sdnotify_watchdog_usec(run.sd));
+        arm(run.reconcile_timer, (uint64_t)a->cfg->reconcile_interval * USEC_PER_SEC);
+        arm(run.probe_timer, (uint64_t)a->cfg->liveness_period * USEC_PER_SEC);
         notify_status(&run);
-        request(&run, PH_WORK_POLL | PH_WORK_DROPINS);
+        request(&run, PH_WORK_POLL | PH_WORK_DROPINS | PH_WORK_HEAL);
         r = event_loop(run.e);
         if (r < 0)
                 return ph_error_set(reterr, -r, "event loop: %s", strerror(-r));

@@ -88,21 +88,37 @@ static void options_from(const json_t *opts, PhPodOptions *po) {
         option_seconds(opts, "ready_timeout", &po->ready_timeout, &po->ready_timeout_set);
 }
 
+/* The deployment's config as a manifest document: YAML/JSON text or an object. */
+static int manifest_doc_of(const json_t *deployment, const char *source, PhManifestDoc **ret, PhError **reterr) {
+        const json_t *config = json_object_get(deployment, "config");
+
+        if (json_is_string(config))
+                return manifest_doc_parse(json_string_value(config), json_string_length(config), source, ret,
+                                          reterr);
+        if (json_is_object(config))
+                return manifest_doc_from_json(config, source, ret, reterr);
+        return ph_error_set(reterr, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
+                            source);
+}
+
+int docker_hook_manifest(const json_t *deployment, const char *state_dir, PhManifest **ret, PhError **reterr) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        const PhManifestHost host = {.state_dir = state_dir};
+        const char *name = json_string_value(json_object_get(deployment, "name"));
+        int r = manifest_doc_of(deployment, name ? name : "deployment", &doc, reterr);
+
+        if (r < 0)
+                return r;
+        return manifest_validate_for(doc, &host, ret, NULL, reterr);
+}
+
 static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
                          PhManifest **ret, PhPodOptions *po, HookResult *h) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
-        const json_t *config = json_object_get(deployment, "config");
-        int r;
+        int r = manifest_doc_of(deployment, source, &doc, &err);
 
-        if (json_is_string(config))
-                r = manifest_doc_parse(json_string_value(config), json_string_length(config), source, &doc, &err);
-        else if (json_is_object(config))
-                r = manifest_doc_from_json(config, source, &doc, &err);
-        else
-                r = ph_error_set(&err, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
-                                 source);
         if (r >= 0)
                 r = manifest_validate_for(doc, host, ret, &warnings, &err);
         const json_t *own = json_object_get(deployment, "options");

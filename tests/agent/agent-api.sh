@@ -44,13 +44,15 @@ mkdir -m 700 "$work/pods"
 secret=S3cr3t-$$-Zq9
 
 start() {
+        local before
+        before=$(grep -c "status API listening on" "$work/daemon.log" 2>/dev/null)
         "$podhook" agent --state-dir "$work/state" --occ-config '' --config '' --bootstrap '' \
                 --api 127.0.0.1:0 --api-token-file "$work/token" --dropin "$work/pods" --dropin-debounce 0.2 \
                 --grace-seconds 1 --log-level debug \
                 --notify-exec "cat >> '$work/events.json'; echo >> '$work/events.json'" >>"$work/daemon.log" 2>&1 &
         daemon=$!
-        wait_for 10 grep -q "status API on 127.0.0.1:" "$work/daemon.log" || return 1
-        addr=$(sed -n 's/.*status API on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$work/daemon.log" | tail -1)
+        wait_for 10 bash -c "[ \$(grep -c 'status API listening on' '$work/daemon.log') -gt ${before:-0} ]" || return 1
+        addr=$(sed -n 's/.*status API listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$work/daemon.log" | tail -1)
         u=http://$addr
 }
 # http METHOD URL [curl args...]: the status code; the body in $work/body
@@ -138,7 +140,7 @@ containers:
     command: [sleep, '3600']
     livenessProbe:
       exec:
-        command: [true]
+        command: [sh, -c, 'true']
       initialDelaySeconds: 6
 EOF
 check "POST a pod whose probe waits 6 s: 202" test "$(post "$p-slow" "$work/slow.yaml" "${auth[@]}")" = 202
@@ -153,7 +155,8 @@ check "then it is done" wait_for 60 bash -c \
 
 # --- a drop-in's pod is not the API's ---
 cp "$work/web.yaml" "$work/pods/$p-drop.yaml"
-check "a drop-in's pod runs" wait_for 60 running "$p-drop"
+check "a drop-in's pod runs" wait_for 60 bash -c \
+        "[ \"\$(curl -s '$u/v1/pods/$p-drop' | jq -r .owner.file)\" = '$work/pods/$p-drop.yaml' ]"
 check "POST over a drop-in's pod: 409" test "$(post "$p-drop" "$work/web.yaml" "${auth[@]}")" = 409
 check "DELETE a drop-in's pod: 409" test "$(http DELETE "$u/v1/pods/$p-drop" "${auth[@]}")" = 409
 
