@@ -182,7 +182,9 @@ static void on_ran(PhAgent *a, const char *id, const json_t *dep, const json_t *
                 return;
         }
         /* What self-healing repairs the pod from; a failed apply leaves the pod as it was before. */
-        if (code == 0 && strcasecmp(action, "SUSPEND") != 0)
+        if (code == 0 && strcasecmp(action, "SUSPEND") == 0)
+                heal_record_remove(a->state_dir_real, pod); /* stopped on purpose: nothing to heal */
+        else if (code == 0)
                 heal_record_save(a->state_dir_real, pod, dep, NULL);
         status_pod_owner(a->status, pod, "deployment", id);
         status_pod_applied(a->status, pod, (int)code, summary, rolled_back);

@@ -214,9 +214,11 @@ static void heal_pod(const PhHealEnv *env, PhDocker *d, const char *pod) {
         if (act == PH_HEAL_NONE)
                 return;
         if (!rec) {
-                log_info("pod %s is broken (%s), but its last applied manifest is not known here: left as it "
-                         "is",
-                         pod, reason);
+                /* Suspended on purpose, or applied by hand: not the agent's to repair. */
+                log_debug(
+                        "pod %s is broken (%s), but its last applied manifest is not known here: left as it "
+                        "is",
+                        pod, reason);
                 return;
         }
         log_info("pod %s is broken (%s): repairing it from its last apply", pod, reason);

@@ -75,6 +75,7 @@ start() {
         before=$(grep -c "status API listening on" "$work/daemon.log" 2>/dev/null)
         "$podhook" agent --state-dir "$work/state" --occ-config '' --config '' --bootstrap '' \
                 --dropin "$work/pods" --dropin-debounce 0.2 --reconcile-interval 3 --grace-seconds 1 \
+                --liveness-period 1 --liveness-failures 2 \
                 --api 127.0.0.1:0 --log-level debug \
                 --notify-exec "cat >> '$work/events.json'; echo >> '$work/events.json'" >>"$work/daemon.log" 2>&1 &
         daemon=$!
@@ -83,7 +84,7 @@ start() {
 }
 start
 check "the pod serves on its port" wait_for 60 serves
-check "its last apply is kept 0600" test "$(stat -c %a "$work/state/heal/$pod.json" 2>/dev/null)" = 600
+check "its last apply is kept 0600" wait_for 20 bash -c "[ \"\$(stat -c %a '$work/state/heal/$pod.json' 2>/dev/null)\" = 600 ]"
 vol=$(docker volume ls -q --filter "label=io.podhook.pod=$pod")
 
 # --- the infra's pause killed while the agent is down ---
@@ -112,9 +113,10 @@ t0=$SECONDS
 check "under the running agent: healed (events or the 3 s reconcile)" wait_for 30 bash -c \
         "[ \"\$(docker inspect -f '{{.Id}}' $pod.web 2>/dev/null)\" != '$web' ] && curl -s --max-time 2 http://127.0.0.1:$port/ | grep -q $p"
 echo "# healed after $((SECONDS - t0)) s"
-check "  a second pod_healed event" test "$(events pod_healed "$pod")" -gt "$healed"
+# The repair ends after the new containers' start window: wait for its event before the next change.
+check "  a second pod_healed event" wait_for 20 bash -c "[ \"\$(events pod_healed '$pod')\" -gt $healed ]"
 check "  container_restarted events for web and side" test "$(events container_restarted "$pod")" -ge 4
-check "GET /v1/pods/$pod: not broken, web running" bash -c \
+check "GET /v1/pods/$pod: not broken, web running" wait_for 10 bash -c \
         "curl -s '$u/v1/pods/$pod' | jq -e '.broken == null and ([.containers[] | select(.container == \"web\" and .state == \"running\")] | length == 1)' >/dev/null"
 
 # --- an app container removed by hand ---
@@ -122,7 +124,8 @@ side=$(cid "$pod.side")
 docker rm -f "$pod.side" >/dev/null
 check "a container removed by hand is recreated" wait_for 30 bash -c \
         "c=\$(docker inspect -f '{{.Id}} {{.State.Running}}' $pod.side 2>/dev/null) && [ \"\${c% *}\" != '$side' ] && [ \"\${c#* }\" = true ]"
-check "  and the pod still serves" serves
+check "  and the pod still serves" wait_for 20 serves
+check "  a third pod_healed event" wait_for 20 bash -c "[ \"\$(events pod_healed '$pod')\" -gt $((healed + 1)) ]"
 check "podhook_restarts_total counts the agent's restarts" bash -c \
         "curl -s '$u/metrics' | awk '\$1 == \"podhook_restarts_total\" { exit !(\$2 >= 5) }'"
 check "the volume is the same" test "$(docker volume ls -q --filter "label=io.podhook.pod=$pod")" = "$vol"
