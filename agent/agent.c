@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
 #include "agent.h"
 #include "queue-agent.h"
 #include "source/queue-store.h"
+#include "heal.h"
+#include "observe.h"
 #include "signal/signal.h"
 
 #define OCC_STATE_FILE      "os-collect-config.json"
@@ -46,11 +49,14 @@ PhAgent *agent_free(PhAgent *a) {
         json_decref(a->queue_last);
         dispatch_done(&a->dispatch);
         dropins_free(a->dropins);
+        dropins_free(a->api_pods);
+        free(a->api_pods_dir);
         notifier_free(a->notifier);
         status_free(a->status);
         json_decref(a->occ);
         json_decref(a->applied);
         json_decref(a->started);
+        json_decref(a->probe_failures);
         free(a->boot_hash);
         free(a->hook_dirs);
         free(a->state_dir_real);
@@ -184,8 +190,14 @@ static void on_ran(PhAgent *a, const char *id, const json_t *dep, const json_t *
                 return;
         if (strcasecmp(action, "DELETE") == 0 && code == 0) {
                 status_pod_remove(a->status, pod);
+                heal_record_remove(a->state_dir_real, pod);
                 return;
         }
+        /* What self-healing repairs the pod from; a failed apply leaves the pod as it was before. */
+        if (code == 0 && strcasecmp(action, "SUSPEND") == 0)
+                heal_record_remove(a->state_dir_real, pod); /* stopped on purpose: nothing to heal */
+        else if (code == 0)
+                heal_record_save(a->state_dir_real, pod, dep, NULL);
         status_pod_owner(a->status, pod, "deployment", id);
         status_pod_applied(a->status, pod, (int)code, summary, rolled_back);
         if (rolled_back) {
@@ -218,6 +230,7 @@ static void on_result(PhAgent *a, const char *id, const json_t *dep, const char 
         status_deployment_set_result(a->status, id, data);
         status_deployment_set_signal(a->status, id, true);
         agent_publish_result(a, id, dep, pod, action, data);
+        observe_result(a->status, pod, data);
         if (!deployment_result_failed(data)) {
                 status_counter_add(a->status, PH_STATUS_DEPLOYMENTS_APPLIED, 1);
                 log_info("deployment %s (%s) %s done", id, name, action);
@@ -271,6 +284,7 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                 log_info("pod %s removed: its deployment %s is gone from the metadata",
                          json_string_value(data), id);
                 status_pod_remove(a->status, json_string_value(data));
+                heal_record_remove(a->state_dir_real, json_string_value(data));
                 break;
         case PH_DISPATCH_POD_KEPT:
                 log_info("pod %s kept: its deployment %s is missing from the metadata for the first time",
@@ -499,20 +513,34 @@ static void agent_use_dropin(PhAgent *a, const char *dir) {
         a->dropins = dir && *dir ? dropins_new(dir) : NULL;
 }
 
+/* The pods posted on the status API: synced while the API is configured or some were posted before (they
+ * stay the API's until deleted on it). */
+static void agent_use_api_pods(PhAgent *a) {
+        bool want = (a->cfg->api && *a->cfg->api) || file_exists(a->api_pods_dir) > 0;
+
+        if (want && mkdir(a->api_pods_dir, 0700) < 0 && errno != EEXIST)
+                log_warning("%s: %s; pods posted on the API cannot be kept", a->api_pods_dir, strerror(errno));
+        if (want && !a->api_pods)
+                a->api_pods = dropins_new(a->api_pods_dir);
+}
+
 static void agent_status_sources(PhAgent *a) {
         status_set_sources(a->status, a->n_sources, a->dropins ? dropins_dir(a->dropins) : NULL);
 }
 
-/* What runs without Heat: the drop-in directory, the queue (--listen); NULL when neither is set. */
+/* What runs without Heat: the drop-in directory, the queue (--listen), the status API's pods (--api);
+ * NULL when none is set. */
 static char *agent_without_heat(const PhConfig *cfg) {
-        bool dropin = cfg->dropin && *cfg->dropin, queue = cfg->listen && *cfg->listen;
+        bool dropin = cfg->dropin && *cfg->dropin, queue = cfg->listen && *cfg->listen, api = cfg->api && *cfg->api;
 
         if (dropin && queue)
                 return xasprintf("watching the drop-in directory %s and taking deployments on %s",
                                  cfg->dropin, cfg->listen);
         if (dropin)
                 return xasprintf("watching the drop-in directory %s alone", cfg->dropin);
-        return queue ? xasprintf("taking deployments on %s alone", cfg->listen) : NULL;
+        if (queue)
+                return xasprintf("taking deployments on %s alone", cfg->listen);
+        return api ? xstrdup("serving the status API's pods alone") : NULL;
 }
 
 /* The sources of the config. Without any Heat configuration (no bootstrap named, no ini sections, no
@@ -587,6 +615,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->argv = argv;
         a->cancel = (PhHttpCancel){.fd = -1};
         a->started = json_object();
+        a->probe_failures = json_object();
         a->status = status_new(0);
         r = notifier_new(a->status, NULL, &a->notifier);
         if (r < 0)
@@ -617,6 +646,8 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         r = agent_open_queue(a, reterr);
         if (r < 0)
                 return r;
+        a->api_pods_dir = xasprintf("%s/" AGENT_API_PODS_DIR, a->state_dir_real);
+        agent_use_api_pods(a);
         r = agent_use_config(a, cfg, &a->boot_hash, reterr);
         if (r < 0)
                 return r;
@@ -625,6 +656,10 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         agent_repair_pods(a);
         *ret = TAKE_PTR(a);
         return 0;
+}
+
+bool agent_has_dropins(const PhAgent *a) {
+        return a->dropins || a->api_pods;
 }
 
 bool agent_has_sources(const PhAgent *a) {
@@ -699,6 +734,15 @@ static void status_listed(PhAgent *a, const json_t *deployments) {
                                          .action = deployment_input(d, "deploy_action"),
                                          .source = from_queue ? "queue" : "heat"};
                 status_deployment_listed(a->status, &sd, PH_STATUS_NEW);
+                if (!known) {
+                        /* For the status API, which keeps them out of every answer. */
+                        json_auto_t *prepared = NULL;
+                        if (dispatch_prepare(d, &prepared, NULL) != 0)
+                                prepared = json_incref((json_t *)d);
+                        _cleanup_strv_free_ char **values =
+                                hook_secret_values(a->hooks, ELEMENTSOF(a->hooks), prepared);
+                        status_deployment_set_secrets(a->status, id, values);
+                }
                 if (known || state_deploy_state(a->state, id) != PH_DEPLOY_DONE)
                         continue;
                 /* Done before this agent started: its stored result says how. */
@@ -888,7 +932,54 @@ static uint64_t agent_sync_dropins(PhAgent *a, bool retry) {
 
         if (a->dropins)
                 dropins_sync(a->dropins, &env, retry, &recheck);
+        if (a->api_pods && !http_cancel_requested(&a->cancel)) {
+                /* The API's pods: files it wrote itself, complete when they are renamed in. */
+                PhDropinsEnv api = env;
+                uint64_t ignored = 0;
+                api.source = "api";
+                api.debounce_usec = 0;
+                dropins_sync(a->api_pods, &api, retry, &ignored);
+        }
         return recheck;
+}
+
+static PhHealEnv heal_env(PhAgent *a) {
+        return (PhHealEnv){.hook = &a->hooks[0],
+                           .state_dir = a->state_dir_real,
+                           .status = a->status,
+                           .notifier = a->notifier,
+                           .cancel = &a->cancel};
+}
+
+/* Self-healing over the docker entry's pods. An Engine that does not answer is said once, and once more
+ * when it answers again: the next pass (its events, the reconcile timer) converges then. */
+static void agent_heal(PhAgent *a) {
+        _cleanup_error_ PhError *err = NULL;
+        const PhHealEnv env = heal_env(a);
+
+        if (heal_pass(&env, &err) < 0) {
+                bool no_engine = err && (err->code == ENOENT || err->code == ECONNREFUSED);
+                /* A node without any engine has nothing to heal: only one that answered before is news. */
+                if (no_engine && !a->heal_answered)
+                        log_debug("self-healing: %s", ph_error_msg(err));
+                else if (!a->heal_failing)
+                        log_warning("self-healing: cannot look at the pods, trying again: %s", ph_error_msg(err));
+                a->heal_failing = true;
+                return;
+        }
+        if (a->heal_failing)
+                log_info("self-healing: the Engine answers again; every pod looked at");
+        a->heal_failing = false;
+        a->heal_answered = true;
+}
+
+static void agent_probe(PhAgent *a) {
+        _cleanup_error_ PhError *err = NULL;
+        const PhHealEnv env = heal_env(a);
+
+        /* An Engine that does not answer is the heal pass's to say. */
+        if (heal_probe_pass(&env, a->probe_failures, a->cfg->liveness_failures, a->cfg->grace_seconds, &err) < 0)
+                log_debug("livenessProbes: %s", ph_error_msg(err));
 }
 
 void agent_work(PhAgent *a, PhAgentJob *job, const PhHttpCancel *cancel) {
@@ -908,6 +999,10 @@ void agent_work(PhAgent *a, PhAgentJob *job, const PhHttpCancel *cancel) {
                 else
                         status_gauge_set(a->status, PH_STATUS_SIGNALS_PENDING, job->left);
         }
+        if ((job->work & PH_WORK_HEAL) && !http_cancel_requested(&a->cancel))
+                agent_heal(a);
+        if ((job->work & PH_WORK_PROBE) && !http_cancel_requested(&a->cancel))
+                agent_probe(a);
         job->cancelled = http_cancel_requested(&a->cancel);
         a->cancel = (PhHttpCancel){.fd = -1};
 }
@@ -1022,6 +1117,7 @@ void agent_reload(PhAgent *a) {
         a->cfg = TAKE_PTR(c);
         agent_apply_cfg(a);
         agent_check_docker_files(a);
+        agent_use_api_pods(a);
         agent_status_sources(a);
         log_info("configuration reloaded");
 }

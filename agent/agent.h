@@ -54,12 +54,17 @@ typedef struct PhAgent {
         PhSource *queue;
         json_t *queue_last;
         PhPubBox *pubbox; /* --publish: where stored results go (queue-agent.h); set by the loop, or NULL */
+        char *api_pods_dir;  /* <state>/api-pods: the manifests posted on the status API */
+        PhDropins *api_pods; /* NULL without --api (and none posted before) */
         PhStatus *status;
         PhNotifier *notifier;
         /* The running job's cancel (the worker's): sources, signals and hooks are interrupted through
          * it. Sources hold its address. */
         PhHttpCancel cancel;
         bool reconcile_pending; /* the last reconciliation failed (e.g. Docker was down) */
+        bool heal_failing;      /* the last heal pass could not ask the Engine */
+        bool heal_answered;     /* some heal pass could */
+        json_t *probe_failures; /* container id -> livenessProbe failures in a row */
         unsigned delay;         /* current poll back-off, s */
         int last_kind;          /* PhSignalKind of the last send, for the log line */
         unsigned undelivered;   /* signals given up (gone, unsendable, unreadable) since the start */
@@ -83,12 +88,19 @@ int agent_resolve_occ(const PhConfig *cfg, json_t **ret_occ, char **ret_hash, Ph
 int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCancel *cancel, PhSource ***ret,
                         size_t *ret_n, PhError **reterr);
 
+/* The pods posted on the status API, one manifest per file, under the state directory. */
+#define AGENT_API_PODS_DIR "api-pods"
+/* Whether a job has drop-ins to look at: the directory's or the API's. */
+bool agent_has_dropins(const PhAgent *a);
+
 /* What a job does. */
 typedef enum PhAgentWork {
         PH_WORK_POLL = 1u << 0,    /* collect the metadata, dispatch, reconcile */
         PH_WORK_DROPINS = 1u << 1, /* look at the drop-in directory and apply what changed */
         PH_WORK_RESCAN = 1u << 2,  /* with DROPINS: also try again files whose apply failed */
         PH_WORK_DELIVER = 1u << 3, /* deliver due signals (every job does; alone it asks for no more) */
+        PH_WORK_HEAL = 1u << 4,    /* self-healing: look at every pod, repair the broken ones (heal.h) */
+        PH_WORK_PROBE = 1u << 5,   /* run the livenessProbes of the running pods (heal.h) */
 } PhAgentWork;
 
 typedef struct PhAgentJob {

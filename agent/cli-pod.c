@@ -28,6 +28,7 @@
 #include "kubelet/static-dir.h"
 #include "kubelet/yaml-out.h"
 #include "manifest/manifest.h"
+#include "observe.h"
 
 #define EXIT_USAGE 2
 /* sysexits' EX_NOINPUT: a file that cannot be read. */
@@ -784,10 +785,29 @@ int cli_delete(int argc, char **argv) {
 static const char ps_help[] =
         "Usage: podhook ps [--json] [POD]\n"
         "\n"
-        "Lists the containers of every podhook pod (or of POD): POD CONTAINER STATE STATUS IMAGE.\n"
+        "Lists the containers of every podhook pod (or of POD): POD CONTAINER STATE STATUS IMAGE. STATUS says\n"
+        "\"broken: infra restarted\" (or recreated, not running, missing) for a pod whose apps lost their network.\n"
         "The infra container, which holds the pod's network and ports, shows as CONTAINER '-'.\n"
         "\n"
         "  --json   the Engine's container summaries as a JSON array instead\n";
+
+/* {"<pod>": "infra restarted", ...}: the pods whose containers may all run but that do not work (observe.h),
+ * from an inspect of each pod. */
+static json_t *ps_broken(PhDocker *d, const json_t *list) {
+        json_t *out = json_object(), *row;
+        size_t i;
+
+        json_array_foreach(list, i, row) {
+                const char *p = pod_label(row, POD_LABEL_POD);
+                json_auto_t *inspect = NULL;
+                PhPodBreak brk;
+                if (!p || json_object_get(out, p) || pod_inspect(d, p, &inspect, NULL) < 0)
+                        continue;
+                json_decref(observe_containers(inspect, &brk));
+                json_object_set_new(out, p, brk == PH_POD_OK ? json_null() : json_string(pod_break_to_string(brk)));
+        }
+        return out;
+}
 
 int cli_ps(int argc, char **argv) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -819,12 +839,15 @@ int cli_ps(int argc, char **argv) {
                         return EXIT_FAILURE;
                 return EXIT_SUCCESS;
         }
+        json_auto_t *broken = ps_broken(d, list);
         printf("%-24s %-20s %-10s %-28s %s\n", "POD", "CONTAINER", "STATE", "STATUS", "IMAGE");
         json_array_foreach(list, i, row) {
                 const char *p = pod_label(row, POD_LABEL_POD);
                 const char *cn = pod_label(row, POD_LABEL_CONTAINER);
                 const char *state = json_string_value(json_object_get(row, "State"));
-                const char *status = json_string_value(json_object_get(row, "Status"));
+                const char *why = p ? json_string_value(json_object_get(broken, p)) : NULL;
+                _cleanup_free_ char *shown = why ? xasprintf("broken: %s", why) : NULL;
+                const char *status = shown ? shown : json_string_value(json_object_get(row, "Status"));
                 const char *image = json_string_value(json_object_get(row, "Image"));
                 printf("%-24s %-20s %-10s %-28s %s\n", p ? p : "?", cn ? cn : "-", state ? state : "?",
                        status ? status : "", image ? image : "?");

@@ -38,6 +38,11 @@ typedef struct PhConfig {
         unsigned dropin_rescan;      /* s between two looks at every file of it */
         unsigned dropin_debounce_ms; /* a file is applied once it has not changed for this long */
         char *notify_exec;           /* run with each event as JSON on stdin; "" = none */
+        char *api;                   /* the status API's address; "" = none */
+        char *api_token_file;        /* its bearer token; "" = none (POST/DELETE answer 403) */
+        unsigned reconcile_interval; /* s between two self-healing looks at every pod */
+        unsigned liveness_period;    /* s between two livenessProbe runs after the start */
+        unsigned liveness_failures;  /* failures in a row that restart the container */
         bool one_time, force, print, show_secrets, help;
         bool prune_after_deploy; /* run image_prune (docker/prune.h) after each successful deploy */
         /* os-collect-config object built from the ini files' [DEFAULT] collectors and [heat], [cfn],

@@ -21,6 +21,8 @@
 #include "docker/pod.h"
 #include "dropin.h"
 #include "manifest/manifest.h"
+#include "heal.h"
+#include "observe.h"
 
 typedef enum Outcome {
         OUTCOME_APPLIED,
@@ -121,10 +123,20 @@ static uint64_t realtime_usec(void) {
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static const char *source_of(const PhDropinsEnv *env) {
+        return env->source ? env->source : "dropin";
+}
+
+/* "<source>:<file>": ':' is in no config id Heat hands out (state_id_valid). */
+static char *dropin_id(const PhDropinsEnv *env, const char *name) {
+        return xasprintf("%s:%s", source_of(env), name);
+}
+
 /* The deployment a drop-in is for its hook: the file's text as the config (the hook's messages then
  * name the file's lines), the pod as its name. */
-static json_t *dropin_deployment(const char *name, const char *pod, const char *text, const char *action) {
-        _cleanup_free_ char *id = xasprintf(DROPIN_ID_PREFIX "%s", name);
+static json_t *dropin_deployment(const PhDropinsEnv *env, const char *name, const char *pod, const char *text,
+                                 const char *action) {
+        _cleanup_free_ char *id = dropin_id(env, name);
 
         return json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:{}}", "id", id, "name", pod, "group",
                          "docker", "config", text ? text : "", "inputs", "name", "deploy_action", "type",
@@ -132,12 +144,12 @@ static json_t *dropin_deployment(const char *name, const char *pod, const char *
 }
 
 static void status_of(const PhDropinsEnv *env, const char *name, const char *pod) {
-        _cleanup_free_ char *id = xasprintf(DROPIN_ID_PREFIX "%s", name);
+        _cleanup_free_ char *id = dropin_id(env, name);
 
         status_deployment_listed(
                 env->status,
                 &(PhStatusDeployment){
-                        .id = id, .name = pod, .group = env->group, .source = "dropin", .file = name},
+                        .id = id, .name = pod, .group = env->group, .source = source_of(env), .file = name},
                 PH_STATUS_NEW);
 }
 
@@ -150,7 +162,7 @@ static void remember(PhDropins *d, const char *name, const char *digest, Outcome
  * alone. */
 static void report_invalid(PhDropins *d, const PhDropinsEnv *env, const char *name, const char *pod,
                            const char *messages, char *const *secrets) {
-        _cleanup_free_ char *id = xasprintf(DROPIN_ID_PREFIX "%s", name);
+        _cleanup_free_ char *id = dropin_id(env, name);
         _cleanup_free_ char *path = xasprintf("%s/%s", d->path, name);
         json_auto_t *details = json_pack("{s:s, s:[]}", "file", path, "messages");
         json_t *lines = json_object_get(details, "messages");
@@ -174,9 +186,7 @@ static void report_invalid(PhDropins *d, const PhDropinsEnv *env, const char *na
                                                .details = details});
 }
 
-/* Parses and validates the text as the hook would, without touching anything. 0, or -EINVAL with the
- * messages (one per line) in *ret_messages. */
-static int validate(const char *name, const char *text, size_t len, const char *state_dir,
+int dropin_validate(const char *name, const char *text, size_t len, const char *state_dir,
                     char **ret_messages) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_(manifest_freep) PhManifest *m = NULL;
@@ -184,8 +194,11 @@ static int validate(const char *name, const char *text, size_t len, const char *
         const PhManifestHost host = {.state_dir = state_dir};
         int r = manifest_doc_parse(text, len, name, &doc, &err);
 
-        if (r >= 0)
-                r = manifest_validate_for(doc, &host, &m, NULL, &err);
+        if (r < 0) {
+                *ret_messages = xstrdup(ph_error_msg(err));
+                return -EBADMSG;
+        }
+        r = manifest_validate_for(doc, &host, &m, NULL, &err);
         if (r < 0)
                 *ret_messages = xstrdup(ph_error_msg(err));
         return r < 0 ? -EINVAL : 0;
@@ -194,9 +207,9 @@ static int validate(const char *name, const char *text, size_t len, const char *
 /* Applies one file through the hook. 1 when it ran, 0 when the run was cancelled. */
 static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, const char *name,
                       const char *pod, const char *text, const char *digest) {
-        _cleanup_free_ char *id = xasprintf(DROPIN_ID_PREFIX "%s", name);
+        _cleanup_free_ char *id = dropin_id(env, name);
         _cleanup_free_ char *path = xasprintf("%s/%s", d->path, name);
-        json_auto_t *dep = dropin_deployment(name, pod, text, "CREATE");
+        json_auto_t *dep = dropin_deployment(env, name, pod, text, "CREATE");
         _cleanup_(hook_result_done) PhHookResult res = {};
         _cleanup_error_ PhError *err = NULL;
         PhHookCall call = {.cancel = env->cancel, .dropin = path};
@@ -218,6 +231,7 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
         }
         _cleanup_strv_free_ char **secrets = hook_secret_values(env->hooks, env->n_hooks, dep);
         secret_scrub_json(res.data, secrets);
+        status_deployment_set_secrets(env->status, id, secrets);
         const json_t *code = json_object_get(res.data, "deploy_status_code");
         bool ok = !deployment_result_failed(res.data);
         status_observe(env->status, PH_STATUS_APPLY_SECONDS,
@@ -229,6 +243,7 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
                 secret_scrub_json(summary, secrets);
         const char *said = json_string_value(summary);
         status_pod_applied(env->status, pod, (int)json_integer_value(code), said, res.rolled_back);
+        observe_result(env->status, pod, res.data);
         status_counter_add(env->status, ok ? PH_STATUS_DEPLOYMENTS_APPLIED : PH_STATUS_DEPLOYMENTS_FAILED, 1);
         /* The same failure of the same file again (a rescan's retry) is no news: no second event. */
         const json_t *k = json_object_get(d->known, name);
@@ -242,6 +257,8 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
                      json_string_value(json_object_get(k, "failure")) &&
                      strcmp(json_string_value(json_object_get(k, "failure")), line) == 0;
         remember(d, name, digest, ok ? OUTCOME_APPLIED : OUTCOME_FAILED, pod);
+        if (ok)
+                heal_record_save(env->state_dir, pod, dep, path);
         if (ok) {
                 log_info("drop-in %s: %s", path, said ? said : "applied");
                 return 1;
@@ -307,8 +324,8 @@ static int sync_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, int
         if (was && strcmp(was, digest) == 0 && !(retry && o == OUTCOME_FAILED))
                 return 0;
         status_of(env, name, pod);
-        if (validate(name, text, len, env->state_dir, &messages) < 0) {
-                json_auto_t *dep = dropin_deployment(name, pod, text, "CREATE");
+        if (dropin_validate(name, text, len, env->state_dir, &messages) < 0) {
+                json_auto_t *dep = dropin_deployment(env, name, pod, text, "CREATE");
                 _cleanup_strv_free_ char **secrets = hook_secret_values(env->hooks, env->n_hooks, dep);
                 report_invalid(d, env, name, pod, messages, secrets);
                 remember(d, name, digest, OUTCOME_INVALID, pod);
@@ -321,8 +338,8 @@ static int sync_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, int
 static int remove_pod(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, const char *pod,
                       const char *file) {
         const char *name = file + strlen(d->path) + 1;
-        _cleanup_free_ char *id = xasprintf(DROPIN_ID_PREFIX "%s", name);
-        json_auto_t *dep = dropin_deployment(name, pod, NULL, "DELETE");
+        _cleanup_free_ char *id = dropin_id(env, name);
+        json_auto_t *dep = dropin_deployment(env, name, pod, NULL, "DELETE");
         _cleanup_(hook_result_done) PhHookResult res = {};
         _cleanup_error_ PhError *err = NULL;
         PhHookCall call = {.cancel = env->cancel, .dropin = file};
@@ -343,6 +360,7 @@ static int remove_pod(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
         }
         log_info("drop-in %s is gone: pod %s deleted (its volumes are kept)", file, pod);
         status_pod_remove(env->status, pod);
+        heal_record_remove(env->state_dir, pod);
         (void)json_object_del(d->known, name);
         return 1;
 }
@@ -471,7 +489,7 @@ int dropins_sync(PhDropins *d, const PhDropinsEnv *env, bool retry, uint64_t *re
                 return r;
         for (char **n = names; *n && !http_cancel_requested(env->cancel); n++) {
                 _cleanup_free_ char *pod = dropin_pod_name(*n);
-                _cleanup_free_ char *id = xasprintf(DROPIN_ID_PREFIX "%s", *n);
+                _cleanup_free_ char *id = dropin_id(env, *n);
                 const char *by = json_string_value(json_object_get(claims, pod));
 
                 json_object_set_new(present, *n, json_string(pod));
@@ -485,7 +503,7 @@ int dropins_sync(PhDropins *d, const PhDropinsEnv *env, bool retry, uint64_t *re
         }
         if (http_cancel_requested(env->cancel))
                 return done;
-        status_deployments_keep(env->status, "dropin", ids);
+        status_deployments_keep(env->status, source_of(env), ids);
         const char *name;
         json_t *v;
         void *tmp;

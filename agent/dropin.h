@@ -32,6 +32,11 @@ bool dropin_name_counts(const char *name);
 /* Pure: the pod of a drop-in file name: the name without its extension, sanitised (new string). */
 char *dropin_pod_name(const char *name);
 
+/* Parses and validates a manifest text as the hook would, without touching anything (name: the file's,
+ * for the messages). 0; -EBADMSG (not YAML or JSON at all) or -EINVAL (not a valid manifest) with the
+ * messages (one per line) in *ret_messages. */
+int dropin_validate(const char *name, const char *text, size_t len, const char *state_dir, char **ret_messages);
+
 typedef struct PhDropins PhDropins;
 
 /* dir: as configured; a relative one is taken from the working directory now. It need not exist yet:
@@ -46,6 +51,9 @@ const char *dropins_path(const PhDropins *d);
 
 /* What a sync works with (all borrowed). */
 typedef struct PhDropinsEnv {
+        /* The deployments' source in the status store and their ids' prefix ("<source>:<file>"); NULL:
+         * "dropin". The API's pods are a directory of their own, source "api". */
+        const char *source;
         const PhHook *hooks;
         size_t n_hooks;
         const char *group;     /* whose hook entry runs drop-ins ("docker") */

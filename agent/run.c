@@ -12,6 +12,8 @@
 #define PH_LOG_MODULE "agent"
 #include "common/log.h"
 #include "queue-agent.h"
+#include "api-routes.h"
+#include "engine-watch.h"
 #include "run.h"
 #include "sdnotify.h"
 #include "worker.h"
@@ -19,6 +21,7 @@
 #define USEC_PER_SEC 1000000ull
 /* A deployment that came over the queue starts a pass this soon: a burst of them makes one pass. */
 #define QUEUE_PASS_DELAY_USEC (50ull * 1000)
+#define HEAL_DEBOUNCE_USEC (500ull * 1000)
 
 typedef struct JobArg {
         PhAgent *a;
@@ -40,6 +43,11 @@ typedef struct Run {
         char *watched;       /* the directory watched */
         PhAgentQueue *queue; /* --listen, --publish; NULL without */
         PhEventSource *queue_timer;
+        char *watched; /* the directory watched */
+        PhApiServer *api; /* --api; NULL without */
+        PhEngineWatch *watch_engine;
+        PhEventSource *reconcile_timer, *heal_timer, *probe_timer;
+        PhApiRoutesEnv api_env;
 } Run;
 
 static void maybe_start(Run *run);
@@ -119,18 +127,70 @@ static void request(Run *run, unsigned work) {
 
 static void watch_dropins(Run *run);
 
+static const char *nonempty(const char *s) {
+        return s && *s ? s : NULL;
+}
+
+/* A pod was posted or deleted on the API: the pods' directory is looked at by the next job. */
+static void api_changed(void *userdata) {
+        request(userdata, PH_WORK_DROPINS);
+}
+
+/* --api: the server on the loop, with the agent's routes. Its address is only read at the start. */
+static int api_start(Run *run, PhError **reterr) {
+        PhAgent *a = run->a;
+        int r;
+
+        if (!nonempty(a->cfg->api))
+                return 0;
+        run->api_env = (PhApiRoutesEnv){.status = a->status,
+                                        .pods_dir = a->api_pods_dir,
+                                        .state_dir = a->state_dir_real,
+                                        .changed = api_changed,
+                                        .userdata = run};
+        r = api_server_new(run->e,
+                           &(PhApiConfig){.address = a->cfg->api,
+                                          .token_file = nonempty(a->cfg->api_token_file),
+                                          .secret_values = api_routes_secret_values,
+                                          .secret_userdata = a->status},
+                           &run->api, reterr);
+        if (r < 0)
+                return r;
+        r = api_routes_add(run->api, &run->api_env, reterr);
+        if (r < 0)
+                return r;
+        if (!nonempty(a->cfg->api_token_file))
+                log_info("status API: no api-token-file, so POST and DELETE are refused");
+        return 0;
+}
+
+/* SIGHUP: the token file again; a new address needs a restart. */
+static void api_reload(Run *run) {
+        _cleanup_error_ PhError *err = NULL;
+        const PhConfig *c = run->a->cfg;
+
+        if (!run->api) {
+                if (nonempty(c->api))
+                        log_warning("reload: the status API's address needs a restart");
+                return;
+        }
+        if (api_server_reload_token(run->api, nonempty(c->api_token_file), &err) < 0)
+                log_warning("reload: %s; the API keeps its old token", ph_error_msg(err));
+}
+
 static void do_reload(Run *run) {
         bool had_sources = agent_has_sources(run->a);
 
         run->reload = false;
         agent_reload(run->a);
         watch_dropins(run);
-        if (run->a->dropins && !event_source_get_enabled(run->rescan_timer))
+        if (agent_has_dropins(run->a) && !event_source_get_enabled(run->rescan_timer))
                 arm(run->rescan_timer, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
         if (!had_sources && agent_has_sources(run->a))
                 run->pending |= PH_WORK_POLL;
-        if (run->a->dropins)
+        if (agent_has_dropins(run->a))
                 run->pending |= PH_WORK_DROPINS;
+        api_reload(run);
         notify_status(run);
 }
 
@@ -142,7 +202,7 @@ static void maybe_start(Run *run) {
         if (!run->pending)
                 return;
         run->arg.job = (PhAgentJob){.work = run->pending | PH_WORK_DELIVER};
-        if (!run->a->dropins)
+        if (!agent_has_dropins(run->a))
                 run->arg.job.work &= ~(unsigned)(PH_WORK_DROPINS | PH_WORK_RESCAN);
         run->pending = 0;
         int r = worker_start(run->w, job_main, &run->arg, on_job_done, run);
@@ -172,12 +232,41 @@ static int on_debounce(PhEventSource *s, uint64_t usec, void *userdata) {
 static int on_rescan(PhEventSource *s, uint64_t usec, void *userdata) {
         Run *run = userdata;
 
-        if (!run->a->dropins)
+        if (!agent_has_dropins(run->a))
                 return 0;
         watch_dropins(run);
         arm(s, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
         request(run, PH_WORK_DROPINS | PH_WORK_RESCAN);
         return 0;
+}
+
+static int on_reconcile(PhEventSource *s, uint64_t usec, void *userdata) {
+        Run *run = userdata;
+
+        arm(s, (uint64_t)run->a->cfg->reconcile_interval * USEC_PER_SEC);
+        request(run, PH_WORK_HEAL);
+        return 0;
+}
+
+static int on_probe(PhEventSource *s, uint64_t usec, void *userdata) {
+        Run *run = userdata;
+
+        arm(s, (uint64_t)run->a->cfg->liveness_period * USEC_PER_SEC);
+        request(run, PH_WORK_PROBE);
+        return 0;
+}
+
+static int on_heal(PhEventSource *s, uint64_t usec, void *userdata) {
+        request(userdata, PH_WORK_HEAL);
+        return 0;
+}
+
+/* News from the Engine (engine-watch.h): a short quiet time first, so that a burst of events (a pod
+ * being replaced) makes one pass, after it. */
+static void engine_changed(void *userdata) {
+        Run *run = userdata;
+
+        arm(run->heal_timer, HEAL_DEBOUNCE_USEC);
 }
 
 static int on_watchdog(PhEventSource *s, uint64_t usec, void *userdata) {
@@ -287,8 +376,10 @@ static int run_queue_setup(Run *run, PhError **reterr) {
 }
 
 static void run_done(Run *run) {
+        run->watch_engine = engine_watch_free(run->watch_engine);
         run->w = worker_free(run->w);
         run->queue = agent_queue_free(run->queue);
+        run->api = api_server_free(run->api);
         notifier_detach(run->a->notifier);
         (void)event_source_unref(run->inotify_source);
         if (run->inotify_fd >= 0)
@@ -329,7 +420,10 @@ static int run_setup(Run *run, PhError **reterr) {
             (r = add_timer(run, &run->outbox_timer, on_outbox, "outbox")) < 0 ||
             (r = add_timer(run, &run->debounce_timer, on_debounce, "drop-in debounce")) < 0 ||
             (r = add_timer(run, &run->rescan_timer, on_rescan, "drop-in rescan")) < 0 ||
-            (r = add_timer(run, &run->watchdog_timer, on_watchdog, "watchdog")) < 0)
+            (r = add_timer(run, &run->watchdog_timer, on_watchdog, "watchdog")) < 0 ||
+            (r = add_timer(run, &run->reconcile_timer, on_reconcile, "reconcile")) < 0 ||
+            (r = add_timer(run, &run->heal_timer, on_heal, "engine events")) < 0 ||
+            (r = add_timer(run, &run->probe_timer, on_probe, "liveness probes")) < 0)
                 return ph_error_set(reterr, -r, "timers: %s", strerror(-r));
         run->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (run->inotify_fd < 0)
@@ -343,6 +437,13 @@ static int run_setup(Run *run, PhError **reterr) {
         r = notifier_attach(run->a->notifier, run->e);
         if (r < 0)
                 return ph_error_set(reterr, -r, "notify-exec: %s", strerror(-r));
+        r = engine_watch_new(run->e, run->a->docker.docker_host, engine_changed, run, &run->watch_engine);
+        if (r < 0)
+                log_warning_errno(r, "engine events: no thread; pods are looked at every %u s only",
+                                  run->a->cfg->reconcile_interval);
+        r = api_start(run, reterr);
+        if (r < 0)
+                return r;
         return run_queue_setup(run, reterr);
 }
 
@@ -354,12 +455,14 @@ int agent_run(PhAgent *a, PhError **reterr) {
         if (r < 0)
                 return r;
         watch_dropins(&run);
-        if (a->dropins)
+        if (agent_has_dropins(a))
                 arm(run.rescan_timer, (uint64_t)a->cfg->dropin_rescan * USEC_PER_SEC);
         if (sdnotify_watchdog_usec(run.sd) > 0)
                 arm(run.watchdog_timer, sdnotify_watchdog_usec(run.sd));
+        arm(run.reconcile_timer, (uint64_t)a->cfg->reconcile_interval * USEC_PER_SEC);
+        arm(run.probe_timer, (uint64_t)a->cfg->liveness_period * USEC_PER_SEC);
         notify_status(&run);
-        request(&run, PH_WORK_POLL | PH_WORK_DROPINS);
+        request(&run, PH_WORK_POLL | PH_WORK_DROPINS | PH_WORK_HEAL);
         r = event_loop(run.e);
         if (r < 0)
                 return ph_error_set(reterr, -r, "event loop: %s", strerror(-r));

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common/deployment.h"
+#include "metrics.h"
 #include "status.h"
 
 /* Upper bounds of the apply duration's buckets, seconds: from a re-apply that changes nothing to a
@@ -32,6 +33,12 @@ struct PhStatus {
         double gauges[_PH_STATUS_GAUGE_MAX];
         Histogram histograms[_PH_STATUS_HISTOGRAM_MAX];
         json_t *agent; /* ready, started, sources, dropin, last_pass */
+        json_t *secrets; /* deployment id -> [values its results must not carry]; never in a getter */
+        /* The same numbers as counters, gauges and histograms, in the registry /metrics renders. */
+        PhMetrics *metrics;
+        PhMetric *metric_counters[_PH_STATUS_COUNTER_MAX];
+        PhMetric *metric_gauges[_PH_STATUS_GAUGE_MAX];
+        PhMetric *metric_histograms[_PH_STATUS_HISTOGRAM_MAX];
 };
 
 static const struct {
@@ -106,6 +113,19 @@ PhStatus *status_new(size_t max_events) {
         s->max_events = max_events ? max_events : STATUS_DEFAULT_EVENTS;
         s->agent = json_pack("{s:b, s:o, s:i, s:n}", "ready", false, "started", now_json(), "sources", 0,
                              "dropin");
+        s->secrets = json_object();
+        s->metrics = metrics_new();
+        /* The names are fixed and valid: a registration cannot fail. */
+        for (size_t i = 0; i < _PH_STATUS_COUNTER_MAX; i++)
+                (void)metrics_add_counter(s->metrics, counter_info[i].name + strlen(PH_METRICS_PREFIX),
+                                          counter_info[i].help, NULL, &s->metric_counters[i], NULL);
+        for (size_t i = 0; i < _PH_STATUS_GAUGE_MAX; i++)
+                (void)metrics_add_gauge(s->metrics, gauge_info[i].name + strlen(PH_METRICS_PREFIX),
+                                        gauge_info[i].help, NULL, &s->metric_gauges[i], NULL);
+        for (size_t i = 0; i < _PH_STATUS_HISTOGRAM_MAX; i++)
+                (void)metrics_add_histogram(s->metrics, histogram_info[i].name + strlen(PH_METRICS_PREFIX),
+                                            histogram_info[i].help, NULL, apply_buckets, N_BUCKETS,
+                                            &s->metric_histograms[i], NULL);
         return s;
 }
 
@@ -117,6 +137,8 @@ PhStatus *status_free(PhStatus *s) {
         json_decref(s->kubelet_v1);
         json_decref(s->events);
         json_decref(s->agent);
+        json_decref(s->secrets);
+        metrics_free(s->metrics);
         (void)pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
@@ -212,10 +234,45 @@ void status_deployments_keep(PhStatus *s, const char *source, const json_t *ids)
         lock(s);
         json_object_foreach_safe(s->deployments, tmp, id, o) {
                 const char *src = json_string_value(json_object_get(o, "source"));
-                if (src && source && strcmp(src, source) == 0 && !json_object_get(ids, id))
+                if (src && source && strcmp(src, source) == 0 && !json_object_get(ids, id)) {
+                        (void)json_object_del(s->secrets, id);
                         json_object_del(s->deployments, id);
+                }
         }
         unlock(s);
+}
+
+void status_deployment_set_secrets(PhStatus *s, const char *id, char *const *values) {
+        json_t *list = json_array();
+
+        for (char *const *v = values; v && *v; v++)
+                if (**v)
+                        json_array_append_new(list, json_string(*v));
+        lock(s);
+        if (json_array_size(list) > 0)
+                json_object_set(s->secrets, id, list);
+        else
+                (void)json_object_del(s->secrets, id);
+        unlock(s);
+        json_decref(list);
+}
+
+char **status_secret_values(PhStatus *s) {
+        char **out = xcalloc(1, sizeof(char *));
+        size_t n = 0, i;
+        const char *id;
+        json_t *list, *v;
+
+        lock(s);
+        json_object_foreach(s->secrets, id, list) {
+                json_array_foreach(list, i, v) {
+                        out = xrealloc(out, (n + 2) * sizeof(char *));
+                        out[n++] = xstrdup(json_string_value(v));
+                        out[n] = NULL;
+                }
+        }
+        unlock(s);
+        return out;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -319,6 +376,17 @@ void status_pod_kubelet(PhStatus *s, const char *pod, const json_t *v1, const js
         unlock(s);
 }
 
+void status_pod_observed(PhStatus *s, const char *pod, const json_t *containers, const char *broken) {
+        if (!pod)
+                return;
+        lock(s);
+        json_t *o = pod_entry(s, pod);
+        json_object_set_new(o, "containers", json_deep_copy(containers));
+        json_object_set_new(o, "observed", now_json());
+        json_object_set_new(o, "broken", str_or_null(broken));
+        unlock(s);
+}
+
 void status_pod_remove(PhStatus *s, const char *pod) {
         lock(s);
         (void)json_object_del(s->pods, pod);
@@ -371,6 +439,7 @@ void status_counter_add(PhStatus *s, PhStatusCounter c, uint64_t n) {
         lock(s);
         s->counters[c] += n;
         unlock(s);
+        (void)metric_add(s->metric_counters[c], NULL, (double)n);
 }
 
 void status_gauge_set(PhStatus *s, PhStatusGauge g, double v) {
@@ -379,6 +448,7 @@ void status_gauge_set(PhStatus *s, PhStatusGauge g, double v) {
         lock(s);
         s->gauges[g] = v;
         unlock(s);
+        (void)metric_set(s->metric_gauges[g], NULL, v);
 }
 
 void status_observe(PhStatus *s, PhStatusHistogram h, double v) {
@@ -394,6 +464,7 @@ void status_observe(PhStatus *s, PhStatusHistogram h, double v) {
         x->sum += v;
         x->count++;
         unlock(s);
+        (void)metric_observe(s->metric_histograms[h], NULL, v);
 }
 
 json_t *status_metrics_json(PhStatus *s) {
@@ -426,6 +497,10 @@ json_t *status_metrics_json(PhStatus *s) {
         }
         unlock(s);
         return out;
+}
+
+char *status_metrics_text(PhStatus *s) {
+        return metrics_render(s->metrics);
 }
 
 void status_set_sources(PhStatus *s, size_t n_sources, const char *dropin_dir) {

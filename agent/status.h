@@ -80,6 +80,12 @@ void status_deployment_set_signal(PhStatus *s, const char *id, bool pending);
 /* Drops the deployments of source whose id is not a key of ids (a JSON object; NULL drops them all). */
 void status_deployments_keep(PhStatus *s, const char *source, const json_t *ids);
 
+/* The values the deployment's results must not carry (its secrets, hook_secret_values), so that the
+ * status API can keep them out of every answer; dropped with the deployment. Copied. */
+void status_deployment_set_secrets(PhStatus *s, const char *id, char *const *values);
+/* Every deployment's secret values (new strv, maybe empty). */
+char **status_secret_values(PhStatus *s);
+
 /* [{"id", "name", "group", "action", "source", "file"?, "state", "signal_pending", "result"?, "pod"?}],
  * sorted by id. */
 json_t *status_deployments_json(PhStatus *s);
@@ -99,10 +105,15 @@ void status_pod_applied(PhStatus *s, const char *pod, int status_code, const cha
  * v1 (optional): the Pod in its static file, kept for status_kubelet_pods_json and never shown by the pod
  * getters (it carries the env values). */
 void status_pod_kubelet(PhStatus *s, const char *pod, const json_t *v1, const json_t *state);
+/* What the last look at the Engine saw of a docker pod (the worker's, after an apply or a reconcile): its
+ * containers [{"name", "container", "id", "state", "health", "spec_hash", "restarts", "started_at"}],
+ * "observed" (when) and "broken" (why it does not work, e.g. "infra restarted"; NULL when it does). */
+void status_pod_observed(PhStatus *s, const char *pod, const json_t *containers, const char *broken);
 /* Drops the pod, its kubelet Pod too. */
 void status_pod_remove(PhStatus *s, const char *pod);
-/* [{"name", "owner": {"kind", "id" | "file"}, "last_apply"?, "rollback"?, "backend"?, "kubelet"?}],
- * sorted by name. Container states and health of a docker pod are the engine's, read when asked; a
+/* [{"name", "owner": {"kind", "id" | "file"}, "last_apply"?, "rollback"?, "containers"?, "observed"?,
+ * "broken"?, "backend"?, "kubelet"?}], sorted by name. A docker pod's containers are the last
+ * observation's, never read when asked (the loop thread that answers does not talk to the Engine); a
  * kubelet pod's are the kubelet's last answer. */
 json_t *status_pods_json(PhStatus *s);
 json_t *status_pod_json(PhStatus *s, const char *pod);
@@ -126,6 +137,8 @@ void status_observe(PhStatus *s, PhStatusHistogram h, double v);
  * "help", "value"} or, for a histogram, {..., "buckets": [{"le": upper bound, "count": cumulative}] (the
  * last le is "+Inf"), "sum", "count"}]. */
 json_t *status_metrics_json(PhStatus *s);
+/* The same in the Prometheus text format (metrics.h), for GET /metrics. New string. */
+char *status_metrics_text(PhStatus *s);
 
 /* --- the agent as a whole --- */
 

@@ -45,6 +45,8 @@ struct PhApiServer {
         dev_t unix_dev;
         ino_t unix_ino;
         size_t body_max;
+        char **(*secret_values)(void *userdata);
+        void *secret_userdata;
 };
 
 typedef struct ApiConn {
@@ -133,8 +135,8 @@ const char *api_request_query(const PhApiRequest *req, const char *key) {
         return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, const char *url,
-                                  PhApiReply *reply) {
+static enum MHD_Result send_reply(PhApiServer *s, struct MHD_Connection *c, const char *method,
+                                  const char *url, PhApiReply *reply) {
         unsigned status = reply->status ? reply->status : MHD_HTTP_OK;
         const char *type = NULL;
         char *body;
@@ -142,7 +144,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, 
 
         if (reply->json) {
                 /* Last line of defence: whatever a handler put in, no secret value leaves. */
-                secret_redact_deep(reply->json, NULL);
+                _cleanup_strv_free_ char **values = s && s->secret_values ? s->secret_values(s->secret_userdata)
+                                                                          : NULL;
+                secret_redact_deep(reply->json, values);
                 char *dump = json_dumps(reply->json, JSON_INDENT(2) | JSON_ENCODE_ANY);
                 if (!dump)
                         abort();
@@ -194,7 +198,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const char *method, 
         va_end(ap);
         if (status == MHD_HTTP_UNAUTHORIZED)
                 api_reply_header(&reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"podhook\"");
-        return send_reply(c, method, url, &reply);
+        return send_reply(NULL, c, method, url, &reply);
 }
 
 static bool request_has_body(struct MHD_Connection *c, uint64_t *ret_length, bool *ret_chunked) {
@@ -232,7 +236,7 @@ static enum MHD_Result first_call(PhApiServer *s, struct MHD_Connection *c, ApiC
                 (void)api_reply_error(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "%s takes %s, not %s", url, allow,
                                       method);
                 api_reply_header(&reply, MHD_HTTP_HEADER_ALLOW, allow);
-                return send_reply(c, method, url, &reply);
+                return send_reply(NULL, c, method, url, &reply);
         }
         }
         ac->route = index;
@@ -338,7 +342,7 @@ static enum MHD_Result final_call(PhApiServer *s, struct MHD_Connection *c, ApiC
                 reply_clear(&reply);
                 return send_error(c, method, url, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
         }
-        return send_reply(c, method, url, &reply);
+        return send_reply(s, c, method, url, &reply);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -529,6 +533,8 @@ int api_server_new(PhEvent *e, const PhApiConfig *cfg, PhApiServer **ret, PhErro
         s = xcalloc(1, sizeof(*s));
         s->event = e;
         s->body_max = cfg->body_max ? cfg->body_max : API_BODY_MAX;
+        s->secret_values = cfg->secret_values;
+        s->secret_userdata = cfg->secret_userdata;
         if (cfg->token_file) {
                 r = api_token_load(cfg->token_file, &s->token, err);
                 if (r < 0)

@@ -54,6 +54,10 @@ typedef struct PhApiConfig {
         unsigned connection_limit; /* 0 means API_CONNECTION_LIMIT */
         unsigned timeout_sec;      /* an idle connection is closed; 0 means API_TIMEOUT_SEC */
         size_t body_max;           /* 0 means API_BODY_MAX */
+        /* Optional: the secret values no answer may carry (those of the deployments the agent knows),
+         * asked for each JSON answer and redacted with secret_redact_deep(); a new strv. */
+        char **(*secret_values)(void *userdata);
+        void *secret_userdata;
 } PhApiConfig;
 
 /* Reads the token file, listens on the address and registers with e. 0, or a negative errno with

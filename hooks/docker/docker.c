@@ -155,6 +155,19 @@ static int request(PhDocker *d, PhHttpRequest *req, const char *path, bool versi
         return r;
 }
 
+int docker_stream(PhDocker *d, const char *path, int (*on_data)(const char *data, size_t len, void *userdata),
+                  void *userdata, const PhHttpCancel *cancel, PhError **reterr) {
+        _cleanup_(http_response_done) PhHttpResponse resp = {};
+        PhHttpRequest req = {.on_data = on_data, .userdata = userdata, .cancel = cancel};
+        int r = request(d, &req, path, true, &resp, reterr);
+
+        if (r < 0)
+                return r;
+        if (!status_ok(resp.status))
+                return ph_error_set(reterr, EIO, "GET %s: HTTP %ld", path, resp.status);
+        return 0;
+}
+
 int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
         _cleanup_(docker_freep) PhDocker *d = xcalloc(1, sizeof(PhDocker));
         _cleanup_(http_response_done) PhHttpResponse resp = {};

@@ -89,6 +89,12 @@ int docker_get_many(PhDocker *d, PhDockerCall *calls, size_t n);
 int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, size_t n, long timeout_ms,
                          bool ok_missing, PhError **reterr);
 
+/* A GET whose answer never ends (GET /events): each piece of the body goes to on_data as it arrives
+ * (< 0 from it stops), until the Engine closes the connection (0) or cancel says so (-ECANCELED). No
+ * timeout: the caller runs it on a thread of its own. */
+int docker_stream(PhDocker *d, const char *path, int (*on_data)(const char *data, size_t len, void *userdata),
+                  void *userdata, const PhHttpCancel *cancel, PhError **reterr);
+
 /* Splits an image reference into what /images/create wants: "repo:tag" -> ("repo", "tag"),
  * "repo@sha256:..." -> ("repo", "sha256:..."), "repo" -> ("repo", "latest"). Registry ports are kept. */
 void docker_image_ref_split(const char *ref, char **ret_repo, char **ret_tag);

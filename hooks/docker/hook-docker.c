@@ -88,6 +88,18 @@ static void hook_input_done(HookInput *in) {
         json_decref(in->registry);
 }
 
+int docker_hook_manifest(const json_t *deployment, const char *state_dir, PhManifest **ret, PhError **reterr) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
+        const PhManifestHost host = {.state_dir = state_dir};
+        const char *name = json_string_value(json_object_get(deployment, "name"));
+        int r = manifest_doc_of_config(json_object_get(deployment, "config"), name ? name : "deployment", &doc,
+                                       reterr);
+
+        if (r < 0)
+                return r;
+        return manifest_validate_for(doc, &host, ret, NULL, reterr);
+}
+
 static int load_manifest(const json_t *deployment, const char *source, const PhDockerHookOptions *o,
                          PhPodOptions *po, HookInput *in, PhManifest **ret, HookResult *h) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;

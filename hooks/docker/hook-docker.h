@@ -63,6 +63,11 @@ void docker_hook_outcome_done(PhDockerHookOutcome *o);
 int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions *o, json_t **ret_result,
                             PhDockerHookOutcome *ret_outcome, PhError **reterr);
 
+/* The deployment's manifest, parsed and validated as a run would (state_dir: the agent's; no hostDir may
+ * reach it), without touching anything. */
+typedef struct PhManifest PhManifest;
+int docker_hook_manifest(const json_t *deployment, const char *state_dir, PhManifest **ret, PhError **reterr);
+
 /* The values a result of deployment must not carry (secret.h): its inputs' and its manifest's, a YAML text
  * manifest included. New strv. */
 char **docker_hook_secret_values(const json_t *deployment);

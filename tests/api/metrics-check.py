@@ -3,7 +3,11 @@
 (prometheus_client.parser, Debian's python3-prometheus-client) and checks what it finds: every family
 named podhook_*, each type as registered, the samples' values, escaped label values and HELP texts read
 back exactly, histogram buckets cumulative and ending in +Inf with _count equal to the +Inf bucket.
-Prints one line per problem; exits 1 if there is any, 77 if the parser is not installed."""
+Prints one line per problem; exits 1 if there is any, 77 if the parser is not installed.
+
+  metrics-check.py agent [SAMPLE>=N | SAMPLE=N ...]   the agent's /metrics instead: its families with
+                                                      their types, the apply histogram cumulative, and
+                                                      each SAMPLE (a sample name, no labels) compared."""
 import math
 import sys
 
@@ -39,6 +43,57 @@ def sample(fam, name, **labels):
 
 for name in families:
     check(name.startswith("podhook_"), "family %s has no podhook_ prefix" % name)
+
+
+def histogram_ok(fam):
+    """Per label set: buckets cumulative up to +Inf, _count the +Inf bucket."""
+    series = {}
+    for s in families[fam].samples:
+        key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
+        series.setdefault(key, {"buckets": [], "count": None})
+        if s.name.endswith("_bucket"):
+            series[key]["buckets"].append((float(s.labels["le"]), s.value))
+        elif s.name.endswith("_count"):
+            series[key]["count"] = s.value
+    for key, h in series.items():
+        b = h["buckets"]
+        check(b and b[-1][0] == math.inf, "%s%r: no +Inf bucket" % (fam, key))
+        check(all(b[i][1] <= b[i + 1][1] for i in range(len(b) - 1)), "%s%r: not cumulative" % (fam, key))
+        check(b and h["count"] == b[-1][1], "%s%r: _count is not the +Inf bucket" % (fam, key))
+    return series
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "agent":
+    agent_types = {
+        "podhook_deployments_applied": "counter",
+        "podhook_deployments_failed": "counter",
+        "podhook_deployments_rolled_back": "counter",
+        "podhook_signals_delivered": "counter",
+        "podhook_signals_pending": "gauge",
+        "podhook_poll_errors": "counter",
+        "podhook_probe_failures": "counter",
+        "podhook_restarts": "counter",
+        "podhook_apply_duration_seconds": "histogram",
+    }
+    for name, kind in agent_types.items():
+        if name not in families:
+            problems.append("family %s missing (found %s)" % (name, sorted(families)))
+        else:
+            check(families[name].type == kind, "%s is a %s, not a %s" % (name, families[name].type, kind))
+    if "podhook_apply_duration_seconds" in families:
+        histogram_ok("podhook_apply_duration_seconds")
+    values = {s.name: s.value for fam in families.values() for s in fam.samples if not s.labels}
+    for want in sys.argv[2:]:
+        op = ">=" if ">=" in want else "="
+        name, n = want.split(op)
+        v = values.get(name)
+        if v is None:
+            problems.append("no sample %s" % name)
+        elif (op == ">=" and not v >= float(n)) or (op == "=" and v != float(n)):
+            problems.append("%s is %r, not %s%s" % (name, v, op, n))
+    for p in problems:
+        print(p)
+    sys.exit(1 if problems else 0)
 
 want_types = {
     "podhook_test_requests": "counter",  # the parser drops a counter's _total from the family name
