@@ -43,7 +43,6 @@ typedef struct Run {
         char *watched;       /* the directory watched */
         PhAgentQueue *queue; /* --listen, --publish; NULL without */
         PhEventSource *queue_timer;
-        char *watched; /* the directory watched */
         PhApiServer *api; /* --api; NULL without */
         PhEngineWatch *watch_engine;
         PhEventSource *reconcile_timer, *heal_timer, *probe_timer;
