@@ -22,29 +22,7 @@ lab_start
 
 mkdir -p "$work/host"
 head -c 65536 /dev/urandom >"$work/host/blob"
-manifest() { # manifest VERSION
-        cat <<YAML
-version: v1beta2
-containers:
-  - name: main
-    image: podhook.local/busybox:1
-    command: [sleep, '3600']
-    env: [{name: VERSION, value: '$1'}]
-    volumeMounts: [{name: host, mountPath: /host}, {name: shared, mountPath: /shared}]
-  - name: side
-    image: podhook.local/busybox:1
-    command: [sleep, '3600']
-    volumeMounts: [{name: shared, mountPath: /shared}]
-volumes:
-  - name: shared
-  - name: host
-    source: {hostDir: {path: $work/host}}
-YAML
-}
-sums() { # the checksums of the hostDir and emptyDir data, as the pod sees them
-        docker exec "$pod.main" sh -c 'md5sum /host/blob /shared/blob' 2>/dev/null | awk '{print $1}' | tr '\n' ' '
-}
-journal_left() { compgen -G "$work/k.state/pods/*.journal.json" >/dev/null; }
+manifest() { two_containers "$1" 3600 "$work/host"; }
 rounds=()
 converged() { # converged WHAT ID VERSION: the checks after a round
         local what=$1 id=$2 version=$3 r bad=
@@ -56,7 +34,7 @@ converged() { # converged WHAT ID VERSION: the checks after a round
         check "$what: its result signalled once (got $(signals "$id"))" test "$(signals "$id")" = 1
         for r in "${rounds[@]}"; do [ "$(signals "$r")" = 1 ] || bad="$bad $r"; done
         check "$what: every earlier result still once${bad:+ (not:$bad)}" test -z "$bad"
-        check "$what: hostDir and emptyDir data unchanged" test "$(sums)" = "$sums0"
+        check "$what: hostDir and emptyDir data unchanged" test "$(sums "$pod")" = "$sums0"
         rounds+=("$id")
 }
 
@@ -66,7 +44,7 @@ meta "$work/k" "$(dep "$pfx-r0" "$pod" "$work/m0.yaml")"
 agent k --one-time >"$work/r0.log" 2>&1
 check "the first deployment: exit 0" test $? = 0
 docker exec "$pod.main" sh -c 'head -c 65536 /dev/urandom > /shared/blob'
-sums0=$(sums)
+sums0=$(sums "$pod")
 check "the data is there" test "$(echo "$sums0" | wc -w)" = 2
 converged "the first deployment" "$pfx-r0" 0
 

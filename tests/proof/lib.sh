@@ -97,3 +97,27 @@ running_count() { docker ps --filter "label=io.podhook.pod=$1" -q | wc -l; }
 # image_of POD CONTAINER: the image the container was created from
 image_of() { docker inspect -f '{{.Config.Image}}' "$1.$2" 2>/dev/null; }
 env_of() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1.$2" 2>/dev/null | grep "^$3=" | cut -d= -f2-; }
+# two_containers VERSION SIDE_ARG HOST_DIR [ID]: the pod of the fault tests: main (env VERSION) with the
+# hostDir at /host and the emptyDir at /shared, side (sleep SIDE_ARG: not a number makes it exit at once)
+two_containers() {
+        cat <<YAML
+version: v1beta2
+${4:+id: $4}
+containers:
+  - name: main
+    image: podhook.local/busybox:1
+    command: [sleep, '3600']
+    env: [{name: VERSION, value: '$1'}]
+    volumeMounts: [{name: host, mountPath: /host}, {name: shared, mountPath: /shared}]
+  - name: side
+    image: podhook.local/busybox:1
+    command: [sleep, '$2']
+    volumeMounts: [{name: shared, mountPath: /shared}]
+volumes:
+  - name: shared
+  - name: host
+    source: {hostDir: {path: $3}}
+YAML
+}
+# sums POD: the checksums of /host/blob and /shared/blob as the pod's main container sees them
+sums() { docker exec "$1.main" sh -c 'md5sum /host/blob /shared/blob' 2>/dev/null | awk '{print $1}' | tr '\n' ' '; }

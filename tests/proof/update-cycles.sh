@@ -16,35 +16,15 @@ images
 export PODHOOK_STATE_DIR=$work/state
 mkdir -p "$work/host"
 head -c 1048576 /dev/urandom >"$work/host/blob"
-manifest() { # manifest VERSION SIDE_ARG
-        cat <<YAML
-version: v1beta2
-id: $pod
-containers:
-  - name: main
-    image: podhook.local/busybox:1
-    command: [sleep, '3600']
-    env: [{name: VERSION, value: '$1'}]
-    volumeMounts: [{name: host, mountPath: /host}, {name: shared, mountPath: /shared}]
-  - name: side
-    image: podhook.local/busybox:1
-    command: [sleep, '$2']
-    volumeMounts: [{name: shared, mountPath: /shared}]
-volumes:
-  - name: shared
-  - name: host
-    source: {hostDir: {path: $work/host}}
-YAML
-}
+manifest() { two_containers "$1" "$2" "$work/host" "$pod"; }
 manifest a 3600 >"$work/a.yaml"
 manifest b 3601 >"$work/b.yaml"
 manifest c not-a-number >"$work/bad.yaml" # side exits at once: the update fails, the pod is rolled back
 apply() { "$podhook" apply --start-window 0 "$1" >/dev/null 2>>"$work/apply.log"; }
-sums() { docker exec "$pod.main" sh -c 'md5sum /host/blob /shared/blob' 2>/dev/null | awk '{print $1}' | tr '\n' ' '; }
 apply "$work/a.yaml"
 check "the pod is deployed" test $? = 0
 docker exec "$pod.main" sh -c 'head -c 1048576 /dev/urandom > /shared/blob'
-sums0=$(sums)
+sums0=$(sums "$pod")
 host0=$(md5sum <"$work/host/blob")
 vol0=$(docker volume ls -q --filter "label=io.podhook.pod=$pod")
 check "the data is there" test "$(echo "$sums0" | wc -w)" = 2
@@ -59,7 +39,7 @@ for ((i = 1; i <= cycles; i++)); do
         apply "$work/$f.yaml"
         rc=$?
         [ $rc = $want ] || bad_rc="$bad_rc $i:$f:$rc"
-        [ "$(sums)" = "$sums0" ] || bad_sum="$bad_sum $i:$f"
+        [ "$(sums "$pod")" = "$sums0" ] || bad_sum="$bad_sum $i:$f"
         [ "$(names "$pod")" = "$pod._infra $pod.main $pod.side " ] || bad_names="$bad_names $i:$f"
 done
 echo "# $cycles cycles in $((SECONDS - t0)) s"
