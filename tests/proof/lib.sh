@@ -10,11 +10,11 @@ proof=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ph-proof.XXXXXX")
 lab=
 daemon=
-cleanups=() # more commands for the EXIT trap, run first
+cleanups=() # more commands for the EXIT trap, run once the daemon is gone
 proof_cleanup() {
         local c
-        for c in "${cleanups[@]}"; do eval "$c"; done
         [ -n "$daemon" ] && kill -KILL "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        for c in "${cleanups[@]}"; do eval "$c"; done
         [ -n "$lab" ] && kill "$lab" 2>/dev/null
         [ -n "${pfx:-}" ] && remove_pods "$pfx" volumes
         [ -n "${PH_TEST_KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
