@@ -15,13 +15,7 @@ podhook=$1
 src=$2
 . "$(dirname "$0")/lib.sh"
 need_engine
-pfx=phproof-kill-$$
-pod=$pfx-web
-images
-lab_start
-
-mkdir -p "$work/host"
-head -c 65536 /dev/urandom >"$work/host/blob"
+pod_setup kill
 manifest() { two_containers "$1" 3600 "$work/host"; }
 rounds=()
 converged() { # converged WHAT ID VERSION: the checks after a round

@@ -18,12 +18,7 @@ if [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null; then
 fi
 [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" != unix:///var/run/docker.sock ] && { echo "1..0 # SKIP not the local dockerd"; exit 77; }
 cleanups+=("kill -CONT $dpid")
-pfx=phproof-stop-$$
-pod=$pfx-web
-images
-lab_start
-mkdir -p "$work/host"
-head -c 65536 /dev/urandom >"$work/host/blob"
+pod_setup stop
 two_containers 1 3600 "$work/host" >"$work/m1.yaml"
 two_containers 2 3600 "$work/host" >"$work/m2.yaml"
 meta "$work/s" "$(dep "$pfx-d1" "$pod" "$work/m1.yaml")"

@@ -121,3 +121,13 @@ YAML
 }
 # sums POD: the checksums of /host/blob and /shared/blob as the pod's main container sees them
 sums() { docker exec "$1.main" sh -c 'md5sum /host/blob /shared/blob' 2>/dev/null | awk '{print $1}' | tr '\n' ' '; }
+# pod_setup NAME: the fault tests' start: $pfx (the prefix of their pods, removed at exit) and $pod,
+# the local images, the signal endpoint, and $work/host/blob, the hostDir's data
+pod_setup() {
+        pfx=phproof-$1-$$
+        pod=$pfx-web
+        images
+        lab_start
+        mkdir -p "$work/host"
+        head -c 65536 /dev/urandom >"$work/host/blob"
+}

@@ -17,12 +17,7 @@ if ! mount -t tmpfs -o size=1m,mode=700 tmpfs "$work/f.state" 2>/dev/null; then
         exit 77
 fi
 cleanups+=("umount '$work/f.state'")
-pfx=phproof-full-$$
-pod=$pfx-web
-images
-lab_start
-mkdir -p "$work/host"
-head -c 65536 /dev/urandom >"$work/host/blob"
+pod_setup full
 two_containers 1 3600 "$work/host" >"$work/m1.yaml"
 two_containers 2 3600 "$work/host" >"$work/m2.yaml"
 meta "$work/f" "$(dep "$pfx-d1" "$pod" "$work/m1.yaml")"
