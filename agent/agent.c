@@ -15,8 +15,12 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/secret.h"
+#include "docker/pod-options.h"
+#include "docker/registry-auth.h"
 #include "jitter.h"
 #include "agent.h"
+#include "queue-agent.h"
+#include "source/queue-store.h"
 #include "signal/signal.h"
 
 #define OCC_STATE_FILE      "os-collect-config.json"
@@ -37,6 +41,8 @@ PhAgent *agent_free(PhAgent *a) {
         if (!a)
                 return NULL;
         sources_free(a->sources, a->last, a->n_sources);
+        source_free(a->queue);
+        json_decref(a->queue_last);
         dispatch_done(&a->dispatch);
         dropins_free(a->dropins);
         notifier_free(a->notifier);
@@ -114,6 +120,11 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
                         log_info("collector %s is not used by podhook; skipped", name);
                         continue;
                 }
+                /* The queue directory is read when --listen takes deployments, after the others. */
+                if (strcmp(name, "queue") == 0) {
+                        log_info("collector queue is --listen's; skipped");
+                        continue;
+                }
                 /* Heat lists "local" for every server; without a section it is the default directory,
                  * which is only worth polling when it exists. */
                 if (strcmp(name, "local") == 0 && !section && file_exists(LOCAL_DEFAULT_DIR) <= 0)
@@ -189,12 +200,23 @@ static void on_ran(PhAgent *a, const char *id, const json_t *dep, const json_t *
         }
 }
 
-static void on_result(PhAgent *a, const char *id, const char *name, const char *action, const json_t *data) {
+/* --publish: a result that is stored goes out too (from the loop thread, through the box). */
+static void agent_publish_result(PhAgent *a, const char *id, const json_t *dep, const char *pod,
+                                 const char *action, const json_t *data) {
+        if (!a->pubbox)
+                return;
+        _cleanup_strv_free_ char **secrets = hook_secret_values(a->hooks, ELEMENTSOF(a->hooks), dep);
+        pubbox_result(a->pubbox, id, pod, action, data, secrets);
+}
+
+static void on_result(PhAgent *a, const char *id, const json_t *dep, const char *name, const char *action,
+                      const json_t *data) {
         json_auto_t *st = status_deployment_json(a->status, id);
         const char *pod = json_string_value(json_object_get(st, "pod"));
 
         status_deployment_set_result(a->status, id, data);
         status_deployment_set_signal(a->status, id, true);
+        agent_publish_result(a, id, dep, pod, action, data);
         if (!deployment_result_failed(data)) {
                 status_counter_add(a->status, PH_STATUS_DEPLOYMENTS_APPLIED, 1);
                 log_info("deployment %s (%s) %s done", id, name, action);
@@ -234,7 +256,7 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                 on_ran(a, id, dep, data, action);
                 break;
         case PH_DISPATCH_RESULT:
-                on_result(a, id, name, action, data);
+                on_result(a, id, dep, name, action, data);
                 break;
         case PH_DISPATCH_NO_ACTION:
                 log_warning("deployment %s (%s): component has no config for action %s; nothing run", id,
@@ -393,11 +415,31 @@ static void agent_apply_cfg(PhAgent *a) {
         a->docker.ready_timeout = c->ready_timeout;
         a->docker.ready_timeout_set = true;
         a->docker.state_dir = a->state_dir_real;
+        a->docker.secrets_file = c->secrets_file && *c->secrets_file ? c->secrets_file : NULL;
+        a->docker.registry_config = c->registry_config && *c->registry_config ? c->registry_config : NULL;
         a->outbox->retry_max = c->retry_max;
         a->outbox->request_timeout = c->request_timeout;
         notifier_set_command(a->notifier, c->notify_exec);
         if (ph_log_level_from_string(c->log_level, &level) == 0)
                 ph_log_set_max_level(level);
+}
+
+/* Each run of the docker hook reads the secrets file and the registry config itself, so that a changed
+ * value counts from the next run on, with no SIGHUP; they are read here too, at the start and on SIGHUP,
+ * so that a file the runs would refuse (a secrets file of mode 0644) is said at once, not only in the
+ * results of the deployments that need it. What is read is thrown away. */
+static void agent_check_docker_files(const PhAgent *a) {
+        if (a->docker.secrets_file) {
+                _cleanup_error_ PhError *err = NULL;
+                json_auto_t *v = NULL;
+                if (secrets_file_load(a->docker.secrets_file, &v, &err) < 0)
+                        log_warning("%s; each deployment that takes a secret from it fails until it is fixed",
+                                    ph_error_msg(err));
+        }
+        _cleanup_error_ PhError *err = NULL;
+        json_auto_t *v = NULL;
+        if (registry_config_load(a->docker.registry_config, &v, &err) < 0)
+                log_warning("%s; the docker hook's deployments fail until it is fixed", ph_error_msg(err));
 }
 
 /* The drop-in directory of the config: a new one replaces what was known of the old. */
@@ -412,19 +454,31 @@ static void agent_status_sources(PhAgent *a) {
         status_set_sources(a->status, a->n_sources, a->dropins ? dropins_dir(a->dropins) : NULL);
 }
 
+/* What runs without Heat: the drop-in directory, the queue (--listen); NULL when neither is set. */
+static char *agent_without_heat(const PhConfig *cfg) {
+        bool dropin = cfg->dropin && *cfg->dropin, queue = cfg->listen && *cfg->listen;
+
+        if (dropin && queue)
+                return xasprintf("watching the drop-in directory %s and taking deployments on %s",
+                                 cfg->dropin, cfg->listen);
+        if (dropin)
+                return xasprintf("watching the drop-in directory %s alone", cfg->dropin);
+        return queue ? xasprintf("taking deployments on %s alone", cfg->listen) : NULL;
+}
+
 /* The sources of the config. Without any Heat configuration (no bootstrap named, no ini sections, no
- * cfn-init-data) the drop-in directory alone is enough; a bootstrap file that is named must be there. */
+ * cfn-init-data) the drop-in directory or the queue alone is enough; a bootstrap file that is named must
+ * be there. */
 static int agent_use_config(PhAgent *a, const PhConfig *cfg, char **ret_hash, PhError **reterr) {
         _cleanup_error_ PhError *err = NULL;
         json_auto_t *occ = NULL;
         bool none_named = !(cfg->bootstrap && *cfg->bootstrap) && !cfg->occ;
         int r = agent_resolve_occ(cfg, &occ, ret_hash, &err);
+        _cleanup_free_ char *alone = agent_without_heat(cfg);
 
-        if (r == -ENOENT && none_named && cfg->dropin && *cfg->dropin) {
+        if (r == -ENOENT && none_named && alone) {
                 if (a->n_sources > 0 || !a->boot_hash)
-                        log_info("no Heat configuration (no bootstrap, no cfn-init-data): watching the drop-in "
-                                 "directory %s alone",
-                                 cfg->dropin);
+                        log_info("no Heat configuration (no bootstrap, no cfn-init-data): %s", alone);
                 sources_free(a->sources, a->last, a->n_sources);
                 a->sources = NULL, a->last = NULL, a->n_sources = 0;
                 json_decref(a->occ);
@@ -466,6 +520,15 @@ static void agent_repair_pods(PhAgent *a) {
         }
 }
 
+/* --listen: the queue directory is a source of its own (the sockets are the loop's: queue-agent.h). */
+static int agent_open_queue(PhAgent *a, PhError **reterr) {
+        const PhConfig *c = a->cfg;
+
+        if (!c->listen || !*c->listen)
+                return 0;
+        return source_new("queue", NULL, &(PhSourceOptions){.state_dir = c->state_dir}, &a->queue, reterr);
+}
+
 int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **reterr) {
         _cleanup_(agent_freep) PhAgent *a = xcalloc(1, sizeof(*a));
         int r;
@@ -504,7 +567,11 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
         a->dispatch.cancel = &a->cancel;
         a->dispatch.userdata = a;
         agent_apply_cfg(a);
+        agent_check_docker_files(a);
         agent_use_dropin(a, cfg->dropin);
+        r = agent_open_queue(a, reterr);
+        if (r < 0)
+                return r;
         r = agent_use_config(a, cfg, &a->boot_hash, reterr);
         if (r < 0)
                 return r;
@@ -516,7 +583,7 @@ int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **ret
 }
 
 bool agent_has_sources(const PhAgent *a) {
-        return a->n_sources > 0;
+        return a->n_sources > 0 || a->queue;
 }
 
 /* Heat rewrote os-collect-config (e.g. a new transport): poll what it says from now on. */
@@ -553,10 +620,23 @@ static bool has_docker(const json_t *deployments) {
         return false;
 }
 
+/* Whether id is one of the queue's deployments (its last listing). */
+static bool agent_queue_lists(const PhAgent *a, const char *id) {
+        const json_t *d;
+        size_t i;
+
+        json_array_foreach(json_object_get(a->queue_last, "deployments"), i, d) {
+                const char *qid = json_string_value(json_object_get(d, "id"));
+                if (qid && strcmp(qid, id) == 0)
+                        return true;
+        }
+        return false;
+}
+
 /* The deployments of the metadata in the status store: new ones with what the state dir knows of them,
  * those no longer listed dropped. */
 static void status_listed(PhAgent *a, const json_t *deployments) {
-        json_auto_t *ids = json_object();
+        json_auto_t *ids = json_object(), *queued = json_object();
         size_t i;
         const json_t *d;
 
@@ -564,13 +644,14 @@ static void status_listed(PhAgent *a, const json_t *deployments) {
                 const char *id = json_string_value(json_object_get(d, "id"));
                 if (!id || !state_id_valid(id))
                         continue;
-                json_object_set_new(ids, id, json_true());
+                bool from_queue = agent_queue_lists(a, id);
+                json_object_set_new(from_queue ? queued : ids, id, json_true());
                 json_auto_t *known = status_deployment_json(a->status, id);
                 PhStatusDeployment sd = {.id = id,
                                          .name = json_string_value(json_object_get(d, "name")),
                                          .group = json_string_value(json_object_get(d, "group")),
                                          .action = deployment_input(d, "deploy_action"),
-                                         .source = "heat"};
+                                         .source = from_queue ? "queue" : "heat"};
                 status_deployment_listed(a->status, &sd, PH_STATUS_NEW);
                 if (known || state_deploy_state(a->state, id) != PH_DEPLOY_DONE)
                         continue;
@@ -585,6 +666,75 @@ static void status_listed(PhAgent *a, const json_t *deployments) {
                 status_deployment_set_signal(a->status, id, waiting != NULL);
         }
         status_deployments_keep(a->status, "heat", ids);
+        status_deployments_keep(a->status, "queue", queued);
+}
+
+/* The queue's deployments after the other sources' (appended: merging would replace the list); false
+ * when it has never been read. A failed read keeps the last listing and makes the pass incomplete. */
+static bool agent_collect_queue(PhAgent *a, json_t *merged, bool *complete) {
+        _cleanup_error_ PhError *err = NULL;
+        json_t *m = NULL;
+
+        if (source_collect(a->queue, &m, &err) == 0) {
+                json_decref(a->queue_last);
+                a->queue_last = m;
+        } else {
+                *complete = false;
+                status_counter_add(a->status, PH_STATUS_POLL_ERRORS, 1);
+                log_warning("%s; treating it as no change", ph_error_msg(err));
+        }
+        if (!a->queue_last)
+                return false;
+        json_t *list = json_object_get(merged, "deployments");
+        if (!list) {
+                list = json_array();
+                json_object_set_new(merged, "deployments", list);
+        }
+        /* Another source's deployments that are no list are warned about with the merged metadata. */
+        if (json_is_array(list)) {
+                json_auto_t *copy = json_deep_copy(json_object_get(a->queue_last, "deployments"));
+                (void)json_array_extend(list, copy);
+        }
+        return true;
+}
+
+/* How far a queue deployment got: done when its marker says so, its result is stored and no signal of
+ * it waits. */
+static PhQueueDone queue_done_of(PhAgent *a, const char *id) {
+        if (!id || !state_id_valid(id) || state_deploy_state(a->state, id) != PH_DEPLOY_DONE ||
+            json_object_get(a->dispatch.pending, id))
+                return PH_QUEUE_PENDING;
+        json_auto_t *waiting = outbox_entry(a->outbox, id);
+        if (waiting)
+                return PH_QUEUE_PENDING;
+        _cleanup_free_ char *name = xasprintf("results/%s.json", id);
+        json_auto_t *result = state_load_json(a->state, name);
+        const json_t *code = json_object_get(result, "deploy_status_code");
+        return json_is_integer(code) && json_integer_value(code) == 0 ? PH_QUEUE_DONE_OK : PH_QUEUE_DONE_FAIL;
+}
+
+/* After a pass: the queue files that are no longer wanted go to <state>/queue/done/ (queue-store.h). */
+static void agent_retire_queue(PhAgent *a) {
+        const json_t *deps = json_object_get(a->queue_last, "deployments");
+        size_t n = json_array_size(deps), i;
+        const json_t *d;
+
+        if (n == 0)
+                return;
+        _cleanup_free_ PhQueueDone *done = xcalloc(n, sizeof(*done));
+        json_array_foreach(deps, i, d) {
+                done[i] = queue_done_of(a, json_string_value(json_object_get(d, "id")));
+        }
+        _cleanup_strv_free_ char **ids = queue_retire_choose(deps, done);
+        if (!ids[0])
+                return;
+        _cleanup_error_ PhError *err = NULL;
+        if (queue_store_retire(a->cfg->state_dir, ids, QUEUE_DONE_KEEP, &err) < 0) {
+                log_warning("%s", ph_error_msg(err));
+                return;
+        }
+        for (char **id = ids; *id; id++)
+                log_info("queue: deployment %s is done and no longer wanted: moved to queue/done/", *id);
 }
 
 /* One poll: 0 when every source answered, 1 when some did not (their last data was used) or the job
@@ -619,6 +769,8 @@ static int agent_poll(PhAgent *a) {
                 } else
                         complete = false;
         }
+        if (a->queue && agent_collect_queue(a, merged, &complete))
+                any = true;
         if (!any)
                 return 1;
         agent_follow(a, merged);
@@ -665,6 +817,8 @@ static int agent_poll(PhAgent *a) {
                                 log_warning("cannot reconcile pods, trying again next pass: %s",
                                             ph_error_msg(err));
                 }
+                if (a->queue)
+                        agent_retire_queue(a);
         }
         log_debug("pass done: %zu deployment(s) listed, metadata %s, %zu result(s) waiting to be stored",
                   json_array_size(deployments), complete ? "complete" : "incomplete",
@@ -696,7 +850,7 @@ void agent_work(PhAgent *a, PhAgentJob *job, const PhHttpCancel *cancel) {
 
         a->cancel = cancel ? *cancel : (PhHttpCancel){.fd = -1};
         job->poll = 0, job->left = 0, job->next_due = 0, job->dropin_recheck = 0, job->cancelled = false;
-        if ((job->work & PH_WORK_POLL) && a->n_sources > 0)
+        if ((job->work & PH_WORK_POLL) && agent_has_sources(a))
                 job->poll = agent_poll(a);
         if ((job->work & PH_WORK_DROPINS) && !http_cancel_requested(&a->cancel))
                 job->dropin_recheck = agent_sync_dropins(a, job->work & PH_WORK_RESCAN);
@@ -772,6 +926,29 @@ int agent_print(const PhConfig *cfg, FILE *f, PhError **reterr) {
         return 0;
 }
 
+/* The queue's sockets and key files are the loop's from the start: a reload keeps them (SIGHUP reads
+ * the allow file again, agent_queue_reload). */
+static void agent_queue_keep_cfg(const PhConfig *old, PhConfig *c) {
+        struct {
+                char **now;
+                const char *was;
+        } keep[] = {{&c->listen, old->listen},
+                    {&c->publish, old->publish},
+                    {&c->curve_secret_file, old->curve_secret_file},
+                    {&c->curve_allow_file, old->curve_allow_file}};
+        bool changed = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                const char *was = keep[i].was ? keep[i].was : "", *now = *keep[i].now ? *keep[i].now : "";
+                changed = changed || strcmp(was, now) != 0;
+                free(*keep[i].now);
+                *keep[i].now = xstrdup(was);
+        }
+        if (changed)
+                log_warning("reload: listen, publish and the CURVE key files need a restart; still using "
+                            "the old ones");
+}
+
 void agent_reload(PhAgent *a) {
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -787,6 +964,7 @@ void agent_reload(PhAgent *a) {
                 log_warning("reload: state-dir changes need a restart; still using %s", a->cfg->state_dir);
         free(c->state_dir);
         c->state_dir = xstrdup(a->cfg->state_dir);
+        agent_queue_keep_cfg(a->cfg, c);
         if (agent_use_config(a, c, &hash, &err) < 0) {
                 log_warning("reload: sources rejected, keeping the old config: %s", ph_error_msg(err));
                 return;
@@ -797,6 +975,7 @@ void agent_reload(PhAgent *a) {
         config_free(a->cfg);
         a->cfg = TAKE_PTR(c);
         agent_apply_cfg(a);
+        agent_check_docker_files(a);
         agent_status_sources(a);
         log_info("configuration reloaded");
 }

@@ -26,6 +26,7 @@
 #include "status.h"
 
 typedef struct json_t json_t;
+typedef struct PhPubBox PhPubBox;
 
 typedef struct PhAgent {
         int argc;
@@ -46,6 +47,11 @@ typedef struct PhAgent {
         size_t n_sources;
         json_t *applied;    /* last merged metadata dispatched (also <state>/metadata.json) */
         PhDropins *dropins; /* NULL without --dropin */
+        /* --listen: the `queue` source, read after the others and its deployments appended to theirs;
+         * NULL without. queue_last: its last listing. */
+        PhSource *queue;
+        json_t *queue_last;
+        PhPubBox *pubbox; /* --publish: where stored results go (queue-agent.h); set by the loop, or NULL */
         PhStatus *status;
         PhNotifier *notifier;
         /* The running job's cancel (the worker's): sources, signals and hooks are interrupted through
@@ -59,8 +65,8 @@ typedef struct PhAgent {
         uint64_t rng;
 } PhAgent;
 
-/* Takes cfg. Opens the state dir (lock), outbox and sources; with --dropin and no Heat configuration
- * at all, the agent runs without sources. */
+/* Takes cfg. Opens the state dir (lock), outbox and sources; with --dropin or --listen and no Heat
+ * configuration at all, the agent runs without Heat's sources. */
 int agent_new(int argc, char **argv, PhConfig *cfg, PhAgent **ret, PhError **reterr);
 PhAgent *agent_free(PhAgent *a);
 PH_DEFINE_CLEANUP(PhAgent *, agent_free)

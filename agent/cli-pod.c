@@ -17,6 +17,8 @@
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod-exec.h"
+#include "docker/pod-options.h"
+#include "docker/registry-auth.h"
 #include "docker/pod.h"
 #include "kubelet/convert.h"
 #include "kubelet/yaml-out.h"
@@ -79,24 +81,64 @@ typedef struct PodArgs {
         bool purge;
         bool json;
         bool dry_run;
+        /* The options' keys given as flags (they win over the file's options), and what else a pod is
+         * given: the secrets file and the registry config (loaded by manifest_command). */
+        PhDeployOptions flags;
+        PhDeployOptions file_opts;
+        const char *secrets_file;
+        const char *registry_config;
+        json_t *secrets, *registry;
 } PodArgs;
+
+static void pod_args_done(PodArgs *a) {
+        deploy_options_done(&a->flags);
+        deploy_options_done(&a->file_opts);
+        json_decref(a->secrets);
+        json_decref(a->registry);
+}
+
+/* --config-file KEY=FILE: the options' config_files[KEY] is FILE's content. */
+static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
+        const char *eq = strchr(arg, '=');
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_error_ PhError *err = NULL;
+        size_t len = 0;
+
+        if (!eq || eq == arg || !eq[1])
+                return usage_error(cmd, "--config-file wants KEY=FILE, not '%s'", arg);
+        if (file_read_all(eq + 1, MANIFEST_MAX_BYTES, &buf, &len, &err) < 0) {
+                fprintf(stderr, "podhook %s: --config-file: %s\n", cmd, ph_error_msg(err));
+                return EXIT_NOINPUT;
+        }
+        if (!a->flags.config_files)
+                a->flags.config_files = json_object();
+        _cleanup_free_ char *key = xstrndup(arg, (size_t)(eq - arg));
+        json_object_set_new(a->flags.config_files, key, json_stringn(buf, len));
+        return 0;
+}
 
 /* Parses the options listed in allowed (their short letters: n name, g grace, I no-init, p purge,
  * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run; --help always).
  * Returns -1 to go on, else the exit code to return at once. */
 static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
         static const struct option opts[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "name", required_argument, NULL, 'n' },
-                { "grace", required_argument, NULL, 'g' },
-                { "no-init", no_argument, NULL, 'I' },
-                { "purge", no_argument, NULL, 'p' },
-                { "json", no_argument, NULL, 'j' },
-                { "state-dir", required_argument, NULL, 'S' },
-                { "start-window", required_argument, NULL, 'W' },
-                { "ready-timeout", required_argument, NULL, 'T' },
-                { "recreate", no_argument, NULL, 'R' },
-                { "dry-run", no_argument, NULL, 'D' },
+                {"help", no_argument, NULL, 'h'},
+                {"name", required_argument, NULL, 'n'},
+                {"grace", required_argument, NULL, 'g'},
+                {"no-init", no_argument, NULL, 'I'},
+                {"purge", no_argument, NULL, 'p'},
+                {"json", no_argument, NULL, 'j'},
+                {"state-dir", required_argument, NULL, 'S'},
+                {"start-window", required_argument, NULL, 'W'},
+                {"ready-timeout", required_argument, NULL, 'T'},
+                {"recreate", no_argument, NULL, 'R'},
+                {"dry-run", no_argument, NULL, 'D'},
+                {"secrets", required_argument, NULL, 's'},
+                {"registry-config", required_argument, NULL, 'r'},
+                {"wait-for", required_argument, NULL, 'w'},
+                {"wait-interval", required_argument, NULL, 'i'},
+                {"wait-timeout", required_argument, NULL, 't'},
+                {"config-file", required_argument, NULL, 'c'},
                 {},
         };
         const char *env = getenv(STATE_DIR_ENV);
@@ -119,9 +161,56 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                         r = parse_grace(cmd, optarg, &a->po.grace_seconds);
                         if (r != 0)
                                 return r;
+                        a->flags.grace_period = a->po.grace_seconds;
+                        a->flags.grace_set = true;
                         break;
                 case 'I':
                         a->po.no_init = true;
+                        a->flags.init_set = true;
+                        a->flags.init = false;
+                        break;
+                case 's':
+                        a->secrets_file = optarg;
+                        break;
+                case 'r':
+                        a->registry_config = optarg;
+                        break;
+                case 'w': {
+                        const char *why = deploy_options_wait_problem(optarg);
+                        if (why) {
+                                fprintf(stderr, "podhook %s: --wait-for: %s (see 'podhook %s --help')\n", cmd,
+                                        why, cmd);
+                                return EXIT_USAGE;
+                        }
+                        size_t n = strv_length(a->flags.wait_for);
+                        a->flags.wait_for = xrealloc(a->flags.wait_for, (n + 2) * sizeof(char *));
+                        a->flags.wait_for[n] = xstrdup(optarg);
+                        a->flags.wait_for[n + 1] = NULL;
+                        break;
+                }
+                case 'i': {
+                        unsigned v = 0;
+                        bool set = false;
+                        r = parse_seconds(cmd, "--wait-interval", optarg, &v, &set);
+                        if (r != 0)
+                                return r;
+                        if (v == 0)
+                                return usage_error(cmd, "--wait-interval wants at least 1 second, not '%s'",
+                                                   optarg);
+                        a->flags.wait_interval = v;
+                        a->flags.wait_interval_set = true;
+                        break;
+                }
+                case 't':
+                        r = parse_seconds(cmd, "--wait-timeout", optarg, &a->flags.wait_timeout,
+                                          &a->flags.wait_timeout_set);
+                        if (r != 0)
+                                return r;
+                        break;
+                case 'c':
+                        r = add_config_file(cmd, optarg, a);
+                        if (r != 0)
+                                return r;
                         break;
                 case 'p':
                         a->purge = true;
@@ -139,12 +228,16 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
                                           &a->po.start_window_set);
                         if (r != 0)
                                 return r;
+                        a->flags.start_window = a->po.start_window;
+                        a->flags.start_window_set = true;
                         break;
                 case 'T':
                         r = parse_seconds(cmd, "--ready-timeout", optarg, &a->po.ready_timeout,
                                           &a->po.ready_timeout_set);
                         if (r != 0)
                                 return r;
+                        a->flags.ready_timeout = a->po.ready_timeout;
+                        a->flags.ready_timeout_set = true;
                         break;
                 case 'R':
                         a->po.recreate = true;
@@ -160,11 +253,15 @@ static int parse_args(const char *cmd, const char *help, const char *allowed, in
 }
 
 /* Reads and checks one manifest file for a node whose state directory is state_dir (NULL: the
- * default); prints its problems and warnings on stderr. */
-static int load_file(const char *path, const char *state_dir, PhManifest **ret) {
+ * default); prints its problems and warnings on stderr. With a (apply, diff), the options beside a
+ * wrapped manifest go into a->file_opts and then, with the flags over them, into a->po, and the
+ * manifest is checked against the values a->po is given (secrets, inputs, config_files). */
+static int load_file(const char *path, const char *state_dir, PodArgs *a, PhManifest **ret) {
+        _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         _cleanup_free_ char *buf = NULL;
-        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_strv_free_ char **warnings = NULL, **secret_names = NULL, **config_keys = NULL;
         _cleanup_error_ PhError *err = NULL;
+        const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
         size_t len = 0;
         int r;
 
@@ -182,9 +279,25 @@ static int load_file(const char *path, const char *state_dir, PhManifest **ret) 
         /* The validator compares absolute paths: a relative --state-dir is taken from here. */
         _cleanup_free_ char *cwd = state_dir && state_dir[0] != '/' ? getcwd(NULL, 0) : NULL;
         _cleanup_free_ char *abs_state = cwd ? xasprintf("%s/%s", cwd, state_dir) : NULL;
-        const PhManifestHost host = {.state_dir = abs_state ? abs_state : state_dir ? state_dir : PH_STATE_DIR_DEFAULT};
-        r = manifest_load_for(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, &host, ret, &warnings,
-                              &err);
+        PhManifestHost host = {.state_dir = abs_state   ? abs_state
+                                            : state_dir ? state_dir
+                                                        : PH_STATE_DIR_DEFAULT};
+        r = manifest_doc_parse(buf, len, source, &doc, &err);
+        /* validate checks the options too, though it has nothing to apply them to */
+        PhDeployOptions unused = {};
+        if (r >= 0)
+                r = deploy_options_parse(manifest_doc_options(doc), source, doc, a ? &a->file_opts : &unused,
+                                         &err);
+        deploy_options_done(&unused);
+        if (r >= 0 && a) {
+                deploy_options_apply(&a->file_opts, &a->po);
+                deploy_options_apply(&a->flags, &a->po);
+                pod_value_names(&a->po, &secret_names, &config_keys);
+                host.secret_names = secret_names;
+                host.config_keys = config_keys;
+        }
+        if (r >= 0)
+                r = manifest_validate_for(doc, &host, ret, &warnings, &err);
         for (char **w = warnings; w && *w; w++)
                 fprintf(stderr, "warning: %s\n", *w);
         if (r < 0) {
@@ -218,7 +331,7 @@ int cli_validate(int argc, char **argv) {
                 return usage_error("validate", "%s", "no FILE given");
         for (int i = optind; i < argc; i++) {
                 _cleanup_(manifest_freep) PhManifest *m = NULL;
-                r = load_file(argv[i], a.po.state_dir, &m);
+                r = load_file(argv[i], a.po.state_dir, NULL, &m);
                 if (r == 0)
                         printf("%s: valid\n", argv[i]);
                 /* unreadable wins over invalid: both are failures, the first is not about the content */
@@ -232,11 +345,15 @@ int cli_validate(int argc, char **argv) {
 
 static const char apply_help[] =
         "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
-        "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run] FILE\n"
+        "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run]\n"
+        "                     [--secrets FILE] [--registry-config FILE] [--wait-for DEP]...\n"
+        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]... "
+        "FILE\n"
         "\n"
         "Deploys the pod of a v1beta2 manifest on the Docker Engine ($DOCKER_HOST, default\n"
         "unix:///var/run/docker.sock), changing only what differs from the pod of that name: an unchanged\n"
-        "container is left alone (nothing at all is touched when nothing changed), a changed one is stopped,\n"
+        "container is left alone (nothing at all is touched when nothing changed), a changed one is "
+        "stopped,\n"
         "put aside, replaced, started and checked (its lifecycle.postStart run, its livenessProbe passed),\n"
         "and only then removed (its lifecycle.preStop run before its stop); a change of the pod's ports or\n"
         "hostname replaces the whole pod. Images are pulled first. If a step fails, the update is rolled\n"
@@ -244,7 +361,8 @@ static const char apply_help[] =
         "directories are kept. Prints the 'docker inspect' of every container of the pod as a JSON array\n"
         "(secrets redacted) and, on stderr, what was kept, replaced, added or removed, and why.\n"
         "\n"
-        "  --name POD              pod name (default: the manifest id, else FILE's base name without extension)\n"
+        "  --name POD              pod name (default: the manifest id, else FILE's base name without "
+        "extension)\n"
         "  --grace SECONDS         stop grace period for the old containers (default 10)\n"
         "  --no-init               do not run Docker's init as PID 1 in the containers\n"
         "  --start-window SECONDS  how long a started container must keep running (default 2; 0: only that\n"
@@ -256,6 +374,16 @@ static const char apply_help[] =
         "                          /var/lib/podhook; made 0700 if missing)\n"
         "  --recreate              tear the old pod down first and create it anew (no rollback)\n"
         "  --dry-run               print what would be done (as 'podhook diff') and change nothing\n"
+        "  --secrets FILE          a JSON object of secret names to values (mode 0600 or stricter) for env\n"
+        "                          valueFrom.secretKeyRef and secret volumes\n"
+        "  --registry-config FILE  registry credentials, Docker's config.json (default\n"
+        "                          $DOCKER_CONFIG/config.json, else /root/.docker/config.json)\n"
+        "  --wait-for DEP          pod:NAME, tcp:HOST:PORT or an http(s) URL that must be ready first\n"
+        "  --wait-interval SECONDS between two tries of the wait_for dependencies (default 2)\n"
+        "  --wait-timeout SECONDS  how long to wait for them in all (default 300)\n"
+        "  --config-file KEY=FILE  the content of config_files KEY (secret and configMap volume items)\n"
+        "Options beside 'manifest:' in a wrapped FILE count too; these flags win over them\n"
+        "(docs/options.md).\n"
         "\n"
         "Exit status: 0 deployed, 65 invalid manifest (nothing touched), 1 deployment failed.\n";
 
@@ -314,7 +442,19 @@ static int manifest_command(const char *cmd, const char *help, const char *allow
         if (a->name && !pod_name_is_valid(a->name))
                 return usage_error(cmd, "--name '%s' is not a valid Docker name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
                                    a->name);
-        r = load_file(argv[optind], a->po.state_dir, ret_m);
+        _cleanup_error_ PhError *err = NULL;
+        if (a->secrets_file && secrets_file_load(a->secrets_file, &a->secrets, &err) < 0) {
+                fprintf(stderr, "podhook %s: %s\n", cmd, ph_error_msg(err));
+                return EXIT_FAILURE;
+        }
+        a->po.secrets = a->secrets;
+        if (registry_config_load(a->registry_config, &a->registry, &err) < 0) {
+                fprintf(stderr, "podhook %s: %s\n", cmd, ph_error_msg(err));
+                return EXIT_FAILURE;
+        }
+        a->po.registry_auths = a->registry;
+        /* convert maps valueFrom and the files' volumes to v1's own: no values are needed for it. */
+        r = load_file(argv[optind], a->po.state_dir, strcmp(cmd, "convert") == 0 ? NULL : a, ret_m);
         if (r != 0)
                 return r;
         *ret_pod = pod_name_of(a->name, *ret_m, argv[optind]);
@@ -327,10 +467,10 @@ int cli_apply(int argc, char **argv) {
         _cleanup_error_ PhError *err = NULL;
         _cleanup_free_ char *pod = NULL, *summary = NULL;
         json_auto_t *inspect = NULL;
-        PodArgs a = { .po.progress = isatty(STDERR_FILENO) == 1 };
+        _cleanup_(pod_args_done) PodArgs a = {.po.progress = isatty(STDERR_FILENO) == 1};
         int r;
 
-        r = manifest_command("apply", apply_help, "ngIWTSRD", argc, argv, &a, &m, &pod);
+        r = manifest_command("apply", apply_help, "ngIWTSRDsrwitc", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         if (a.dry_run)
@@ -339,8 +479,16 @@ int cli_apply(int argc, char **argv) {
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
                 r = pod_apply(d, pod, m, &(PhPodMeta) {}, &a.po, &inspect, &summary, &err);
-        if (r < 0)
-                return fail("apply", err);
+        if (r < 0) {
+                /* The values it was given are secret by where they come from: none in the message. */
+                _cleanup_strv_free_ char **values = NULL;
+                pod_secret_values(&a.po, m, &values);
+                registry_config_secrets(a.registry, &values);
+                json_auto_t *msg = json_string(ph_error_msg(err));
+                secret_scrub_json(msg, values);
+                fprintf(stderr, "podhook apply: %s\n", json_string_value(msg));
+                return EXIT_FAILURE;
+        }
         if (json_dumpf(inspect, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
                 return EXIT_FAILURE;
         if (summary)
@@ -368,10 +516,10 @@ static const char diff_help[] =
 int cli_diff(int argc, char **argv) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_free_ char *pod = NULL;
-        PodArgs a = {};
+        _cleanup_(pod_args_done) PodArgs a = {};
         int r;
 
-        r = manifest_command("diff", diff_help, "njIS", argc, argv, &a, &m, &pod);
+        r = manifest_command("diff", diff_help, "njISsc", argc, argv, &a, &m, &pod);
         if (r >= 0)
                 return r;
         return print_diff("diff", pod, m, &a);
@@ -519,8 +667,9 @@ int cli_ps(int argc, char **argv) {
 /* --- hook -------------------------------------------------------------------------------------- */
 
 static const char hook_help[] =
-        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout SECONDS]\n"
-        "                    [--state-dir DIR]\n"
+        "Usage: podhook hook [--grace SECONDS] [--no-init] [--start-window SECONDS] [--ready-timeout "
+        "SECONDS]\n"
+        "                    [--state-dir DIR] [--secrets FILE] [--registry-config FILE]\n"
         "\n"
         "The heat-config hook for group 'docker': reads one deployment (JSON) on standard input and writes\n"
         "one JSON object on standard output with deploy_stdout (the inspect array of the pod's containers),\n"
@@ -555,7 +704,7 @@ int cli_hook(int argc, char **argv) {
         size_t len = 0;
         int r;
 
-        r = parse_args("hook", hook_help, "gIWTS", argc, argv, &a);
+        r = parse_args("hook", hook_help, "gIWTSsr", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
                 json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
@@ -570,6 +719,8 @@ int cli_hook(int argc, char **argv) {
                 .start_window_set = a.po.start_window_set,
                 .ready_timeout = a.po.ready_timeout,
                 .ready_timeout_set = a.po.ready_timeout_set,
+                .secrets_file = a.secrets_file,
+                .registry_config = a.registry_config,
         };
         r = fd_read_all(STDIN_FILENO, HOOK_INPUT_MAX, &buf, &len, &err);
         if (r < 0)

@@ -13,3 +13,5 @@ int cli_delete(int argc, char **argv);
 int cli_ps(int argc, char **argv);
 int cli_hook(int argc, char **argv);
 int cli_agent(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
+int cli_send(int argc, char **argv);

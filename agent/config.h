@@ -26,6 +26,10 @@ typedef struct PhConfig {
         unsigned ready_timeout; /* s a livenessProbe may take to pass (docker hook) */
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
+        char *secrets_file;    /* the docker hook's secrets file ("" = none; docs/options.md) */
+        char *registry_config; /* registry credentials, config.json format ("" = the default paths) */
+        char *publish, *listen;                     /* ZeroMQ endpoints; "" = none (docs/queue.md) */
+        char *curve_secret_file, *curve_allow_file; /* both or neither */
         char *log_level;
         char *dropin;                /* drop-in manifest directory; "" = none */
         unsigned dropin_rescan;      /* s between two looks at every file of it */

@@ -455,8 +455,7 @@ void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments) {
         absent_save(d, "inprogress", next);
 }
 
-/* "<stack id>\n<resource name>": the Heat deployment resource an entry belongs to, stable across actions. */
-static char *resource_key(const json_t *deployment) {
+char *dispatch_resource_key(const json_t *deployment) {
         const char *stack = deployment_input(deployment, "deploy_stack_id");
         const char *res = deployment_input(deployment, "deploy_resource_name");
 
@@ -474,7 +473,7 @@ static void forget_resource(PhDispatch *d, const char *key) {
 
         for (char **id = ids; *id; id++) {
                 json_auto_t *marker = state_deploy_marker(d->state, *id);
-                _cleanup_free_ char *k = json_is_object(marker) ? resource_key(marker) : NULL;
+                _cleanup_free_ char *k = json_is_object(marker) ? dispatch_resource_key(marker) : NULL;
                 _cleanup_error_ PhError *err = NULL;
                 if (k && strcmp(k, key) == 0 && state_deploy_forget(d->state, *id, &err) < 0)
                         report(d, PH_DISPATCH_STATE_ERROR, *id, marker, NULL, err);
@@ -510,7 +509,7 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
         int removed = 0, r;
 
         json_array_foreach(deployments, i, dep) {
-                _cleanup_free_ char *k = resource_key(dep);
+                _cleanup_free_ char *k = dispatch_resource_key(dep);
                 if (k)
                         json_object_set_new(current, k, json_true());
         }
@@ -543,7 +542,7 @@ int dispatch_reconcile(PhDispatch *d, const json_t *deployments, PhError **reter
                 json_auto_t *marker = state_deploy_marker(d->state, dep_id);
                 if (!json_is_object(marker))
                         continue;
-                _cleanup_free_ char *k = resource_key(marker);
+                _cleanup_free_ char *k = dispatch_resource_key(marker);
                 /* Same Heat deployment, newer config id (e.g. an update that failed validation): keep. */
                 if (!k || json_object_get(current, k))
                         continue;

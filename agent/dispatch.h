@@ -90,6 +90,9 @@ size_t dispatch_stop(PhDispatch *d);
 /* Interrupted deployments missing from DISPATCH_ABSENT_PASSES complete passes are given up (Heat moved
  * on while we were down): their marker goes to removed/, so a return runs them again. */
 void dispatch_forget_vanished(PhDispatch *d, const json_t *deployments);
+/* The Heat deployment resource an entry belongs to, stable across its actions (new string): "<stack
+ * id>\n<resource name>", or, for an entry not from Heat, "\n\n<name>"; NULL when it has neither. */
+char *dispatch_resource_key(const json_t *deployment);
 /* Removes the pods this agent deployed whose Heat deployment (stack + resource) has been missing from
  * DISPATCH_ABSENT_PASSES lists in a row (their markers go to removed/), asking every hook entry that
  * keeps pods; a drop-in's pod is never one of them. Only call it with successfully fetched metadata.

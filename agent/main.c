@@ -22,6 +22,8 @@ static const struct {
         { "ps", cli_ps, "list pods and their containers" },
         { "hook", cli_hook, "heat-config hook for group docker (JSON on stdin, result on stdout)" },
         { "agent", cli_agent, "poll Heat, run deployments, signal results" },
+        { "keygen", cli_keygen, "print a new CURVE key pair for the queue sockets" },
+        { "send", cli_send, "submit a deployment over the ZeroMQ queue, print the answer" },
 };
 
 static void usage(FILE *f) {

@@ -27,6 +27,8 @@ struct PhNotifier {
         json_t *queue;      /* oldest first; under lock */
         int wake_fd;        /* eventfd: something was queued */
         atomic_bool wanted; /* there is a command: events are queued for it */
+        PhNotifySink sink;  /* set while no other thread emits */
+        void *sink_userdata;
         /* loop thread only */
         char *command;
         uint64_t timeout_usec;
@@ -118,6 +120,11 @@ void notifier_set_command(PhNotifier *n, const char *command) {
         atomic_store(&n->wanted, n->command != NULL);
 }
 
+void notifier_set_sink(PhNotifier *n, PhNotifySink fn, void *userdata) {
+        n->sink = fn;
+        n->sink_userdata = userdata;
+}
+
 void notifier_set_timeout(PhNotifier *n, uint64_t usec) {
         n->timeout_usec = usec;
 }
@@ -134,6 +141,8 @@ void notify_emit(PhNotifier *n, const PhNotice *notice) {
                 log_info("event %s: %s", notice_kind_to_string(notice->kind), msg);
         if (n->status)
                 status_event_add(n->status, e);
+        if (n->sink)
+                n->sink(e, n->sink_userdata);
         if (!atomic_load(&n->wanted))
                 return;
         (void)pthread_mutex_lock(&n->lock);

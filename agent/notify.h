@@ -1,7 +1,7 @@
 /* The agent's events: what people want to be told without reading the logs (a failed deployment, a
  * rollback, a failing probe, a restart or repair the agent made, an invalid drop-in). Each one goes to
  * the log, to the status store's ring (status.h) and, one JSON object on stdin per run, to the
- * --notify-exec command; later publishers (ZeroMQ) read the same objects.
+ * --notify-exec command, and to the sink (the ZeroMQ publisher: notifier_set_sink).
  *
  * notify_emit() may be called from any thread (the worker's passes emit most events). The command is
  * run from the event loop's thread: asynchronously (the loop never waits for it), one at a time,
@@ -62,7 +62,14 @@ void notifier_set_command(PhNotifier *n, const char *command);
 /* How long a command may run (tests); default NOTIFY_EXEC_TIMEOUT_USEC. Loop thread. */
 void notifier_set_timeout(PhNotifier *n, uint64_t usec);
 
-/* Any thread: logs the event, keeps it in the status store, queues it for the command. */
+/* One more place every event goes (--publish, queue-agent.h): fn gets the event as notice_to_json made
+ * it (borrowed), on the thread that emits it, so it must be thread-safe and must not block. NULL: none.
+ * Set it while no other thread emits (before the worker starts, after it stopped). */
+typedef void (*PhNotifySink)(const json_t *event, void *userdata);
+void notifier_set_sink(PhNotifier *n, PhNotifySink fn, void *userdata);
+
+/* Any thread: logs the event, keeps it in the status store, hands it to the sink, queues it for the
+ * command. */
 void notify_emit(PhNotifier *n, const PhNotice *notice);
 
 /* Runs queued events' commands from the loop e from now on (loop thread; once). */

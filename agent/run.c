@@ -11,11 +11,14 @@
 
 #define PH_LOG_MODULE "agent"
 #include "common/log.h"
+#include "queue-agent.h"
 #include "run.h"
 #include "sdnotify.h"
 #include "worker.h"
 
 #define USEC_PER_SEC 1000000ull
+/* A deployment that came over the queue starts a pass this soon: a burst of them makes one pass. */
+#define QUEUE_PASS_DELAY_USEC (50ull * 1000)
 
 typedef struct JobArg {
         PhAgent *a;
@@ -34,7 +37,9 @@ typedef struct Run {
         int inotify_fd;
         int watch; /* the drop-in directory's watch, -1 when there is none (yet) */
         PhEventSource *inotify_source;
-        char *watched; /* the directory watched */
+        char *watched;       /* the directory watched */
+        PhAgentQueue *queue; /* --listen, --publish; NULL without */
+        PhEventSource *queue_timer;
 } Run;
 
 static void maybe_start(Run *run);
@@ -252,13 +257,38 @@ static int on_stop(PhEventSource *s, const struct signalfd_siginfo *si, void *us
 static int on_hup(PhEventSource *s, const struct signalfd_siginfo *si, void *userdata) {
         Run *run = userdata;
 
+        agent_queue_reload(run->queue);
         run->reload = true;
         maybe_start(run);
         return 0;
 }
 
+static int add_timer(Run *run, PhEventSource **ret, PhEventTimeFn cb, const char *what);
+
+/* The queue: a stored deployment asks for a pass (never run here: passes are the worker's jobs). */
+static int on_queue_timer(PhEventSource *s, uint64_t usec, void *userdata) {
+        request(userdata, PH_WORK_POLL);
+        return 0;
+}
+
+static void on_queue_arrived(void *userdata) {
+        Run *run = userdata;
+
+        if (!event_source_get_enabled(run->queue_timer))
+                arm(run->queue_timer, QUEUE_PASS_DELAY_USEC);
+}
+
+static int run_queue_setup(Run *run, PhError **reterr) {
+        int r = add_timer(run, &run->queue_timer, on_queue_timer, "queue arrival");
+
+        if (r < 0)
+                return ph_error_set(reterr, -r, "timers: %s", strerror(-r));
+        return agent_queue_open(run->a, run->e, on_queue_arrived, run, &run->queue, reterr);
+}
+
 static void run_done(Run *run) {
         run->w = worker_free(run->w);
+        run->queue = agent_queue_free(run->queue);
         notifier_detach(run->a->notifier);
         (void)event_source_unref(run->inotify_source);
         if (run->inotify_fd >= 0)
@@ -313,7 +343,7 @@ static int run_setup(Run *run, PhError **reterr) {
         r = notifier_attach(run->a->notifier, run->e);
         if (r < 0)
                 return ph_error_set(reterr, -r, "notify-exec: %s", strerror(-r));
-        return 0;
+        return run_queue_setup(run, reterr);
 }
 
 int agent_run(PhAgent *a, PhError **reterr) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/deployment.h"
 #include "common/fileio.h"
 #include "state.h"
 
@@ -126,13 +127,7 @@ int state_open(const char *dir, PhState **ret, PhError **reterr) {
 }
 
 bool state_id_valid(const char *id) {
-        if (!id || !*id || id[0] == '.' || strlen(id) > 200)
-                return false;
-        for (const char *p = id; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                      *p == '_' || *p == '.'))
-                        return false;
-        return true;
+        return deployment_id_valid(id);
 }
 
 static char *marker_path(const PhState *s, const char *id) {

@@ -10,7 +10,7 @@ PKGS=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev libzmq3-dev libssl-dev libarchive-dev
       docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry
       podman catatonit netavark aardvark-dns
-      python3-prometheus-client
+      python3-prometheus-client python3-zmq
       valgrind groff-base   # the memcheck test (tests/proof), the manual's check (groff -ww)
       libxml2-dev) # libxml2: only the oracle of the cfn-xml fuzz target (tests/fuzz)
 

@@ -1,4 +1,4 @@
-/* token.h: the file is checked on the fd that is read (fstat), so it cannot be swapped in between. */
+/* token.h: the file is read with file_read_private (fileio.h), which checks it on the fd it reads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -20,30 +20,13 @@ static bool blank(char c) {
 }
 
 int api_token_load(const char *path, char **ret, PhError **err) {
-        _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
-        struct stat st;
         size_t len = 0;
         int r;
 
-        fd = file_open_regular(AT_FDCWD, path, err);
-        if (fd < 0)
-                return fd;
-        if (fstat(fd, &st) < 0)
-                return ph_error_set(err, errno, "%s: %s", path, strerror(errno));
-        if (st.st_uid != 0 && st.st_uid != geteuid())
-                return ph_error_set(err, EPERM,
-                                    "token file %s is owned by uid %u, neither root nor the agent's uid %u",
-                                    path, (unsigned)st.st_uid, (unsigned)geteuid());
-        if (st.st_mode & 077)
-                return ph_error_set(err, EPERM,
-                                    "token file %s has mode %04o: group or others may read it (chmod 600 it)",
-                                    path, (unsigned)(st.st_mode & 07777));
-        r = fd_read_all(fd, API_TOKEN_FILE_MAX, &buf, &len, err);
-        if (r < 0) {
-                (void)ph_error_prefix(err, "token file %s", path);
+        r = file_read_private(path, "token file", API_TOKEN_FILE_MAX, &buf, &len, err);
+        if (r < 0)
                 return r;
-        }
 
         size_t start = 0, end = len;
         while (start < end && blank(buf[start]))

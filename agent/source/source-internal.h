@@ -30,6 +30,7 @@ extern const PhSourceOps source_cfn_ops;
 extern const PhSourceOps source_request_ops;
 extern const PhSourceOps source_local_ops;
 extern const PhSourceOps source_zaqar_ops;
+extern const PhSourceOps source_queue_ops;
 
 typedef struct PhSourceKey {
         const char *name;

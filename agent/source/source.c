@@ -6,7 +6,7 @@
 
 static const PhSourceOps *const source_table[] = {
         &source_heat_ops,  &source_cfn_ops,   &source_request_ops,
-        &source_local_ops, &source_zaqar_ops,
+        &source_local_ops, &source_zaqar_ops, &source_queue_ops,
 };
 
 int source_new(const char *name, const json_t *section, const PhSourceOptions *o, PhSource **ret,
@@ -19,7 +19,7 @@ int source_new(const char *name, const json_t *section, const PhSourceOptions *o
                         ops = source_table[i];
         if (!ops)
                 return ph_error_set(reterr, EINVAL,
-                                    "unknown source '%s' (known: heat, cfn, request, local, zaqar)", name);
+                                    "unknown source '%s' (known: heat, cfn, request, local, zaqar, queue)", name);
 
         _cleanup_(source_freep) PhSource *s = xcalloc(1, sizeof(*s));
         s->ops = ops;

@@ -1,4 +1,4 @@
-/* Sources: where deployment metadata comes from (heat, cfn, request, local, zaqar). One interface,
+/* Sources: where deployment metadata comes from (heat, cfn, request, local, zaqar, queue). One interface,
  * one backend file each (source-<name>.c). A source never knows about hooks or transports. */
 #pragma once
 
@@ -25,8 +25,10 @@ typedef struct PhSourceOptions {
 
 typedef struct PhSource PhSource;
 
-/* Creates source name ("heat", "cfn", "request", "local", "zaqar") from its os-collect-config section (the
- * object under that key, borrowed; for "local" {"path": [dirs...]} or a string). Missing required
+/* Creates source name ("heat", "cfn", "request", "local", "zaqar", "queue") from its os-collect-config
+ * section (the object under that key, borrowed; for "local" {"path": [dirs...]} or a string; for "queue"
+ * NULL or {"path": STATE_DIR}: the deployments that came over the ZeroMQ queue, queue-store.h, read
+ * from the state dir of the options). Missing required
  * keys fail here with every missing key named. */
 int source_new(const char *name, const json_t *section, const PhSourceOptions *o, PhSource **ret,
                PhError **reterr);

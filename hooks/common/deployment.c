@@ -5,6 +5,16 @@
 
 #include "common/deployment.h"
 
+bool deployment_id_valid(const char *id) {
+        if (!id || !*id || id[0] == '.' || strlen(id) > 200)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '-' || *p == '_' || *p == '.'))
+                        return false;
+        return true;
+}
+
 const json_t *deployment_input_json(const json_t *deployment, const char *name) {
         const json_t *in;
         size_t i;

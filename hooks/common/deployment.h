@@ -6,6 +6,9 @@
 
 typedef struct json_t json_t;
 
+/* Whether a config id may name a file of its own (markers, the queue): only [A-Za-z0-9._-], not
+ * starting with '.', at most 200 characters. */
+bool deployment_id_valid(const char *id);
 /* The value of the first input called name ("deploy_action", ...), borrowed from deployment; NULL when
  * there is no such input (or it has no value). */
 const json_t *deployment_input_json(const json_t *deployment, const char *name);

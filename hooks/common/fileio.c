@@ -99,6 +99,26 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhE
         return 0;
 }
 
+int file_read_private(const char *path, const char *what, size_t max, char **ret, size_t *ret_len,
+                      PhError **reterr) {
+        _cleanup_free_ char *named = xasprintf("%s %s", what, path);
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        fd = file_open_regular(AT_FDCWD, path, reterr);
+        if (fd < 0)
+                return fd;
+        r = file_check_private(fd, named, reterr);
+        if (r < 0)
+                return r;
+        r = fd_read_all(fd, max, ret, ret_len, reterr);
+        if (r < 0) {
+                (void)ph_error_prefix(reterr, "%s", named);
+                return r; /* the code even when the caller takes no text */
+        }
+        return 0;
+}
+
 static int fsync_parent(const char *path) {
         _cleanup_free_ char *copy = xstrdup(path);
         _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -333,5 +353,23 @@ int dir_open_private(const char *path, uid_t uid, int *ret_fd, PhError **reterr)
         if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700) < 0)
                 return ph_error_set(reterr, errno, "%s: chmod: %s", path, strerror(errno));
         *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int file_check_private(int fd, const char *what, PhError **reterr) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return ph_error_set(reterr, errno, "%s: %s", what, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return ph_error_set(reterr, EPERM, "%s is not a regular file", what);
+        if (st.st_uid != 0 && st.st_uid != geteuid())
+                return ph_error_set(reterr, EPERM,
+                                    "%s is owned by uid %u, neither root nor the agent's uid %u", what,
+                                    (unsigned)st.st_uid, (unsigned)geteuid());
+        if (st.st_mode & 077)
+                return ph_error_set(reterr, EPERM,
+                                    "%s has mode %04o, must be 0600 or stricter: group or others may read it",
+                                    what, (unsigned)(st.st_mode & 07777));
         return 0;
 }

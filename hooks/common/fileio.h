@@ -18,6 +18,12 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, PhE
 /* The JSON value in path (new ref), or NULL when it is missing, larger than max, or not JSON: for
  * state files, where any of those means "nothing usable was kept". */
 json_t *file_load_json(const char *path, size_t max);
+/* Reads a file that holds a secret (a token, a key): a regular file owned by root or the effective
+ * uid with no permission bits for group or others (0600 or stricter), checked on the fd that is read
+ * so it cannot be swapped in between. what names the file in messages ("token file"): -EPERM names
+ * the file and its owner or mode. *ret is new and NUL-terminated; the caller frees (and wipes) it. */
+int file_read_private(const char *path, const char *what, size_t max, char **ret, size_t *ret_len,
+                      PhError **reterr);
 /* Reads a whole fd (at most max bytes) the same way. */
 int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len, PhError **reterr);
 /* Writes data to path atomically with the given mode: readers see the old or the new file, never half. */
@@ -30,6 +36,11 @@ int file_exists(const char *path);
 int file_move(const char *from, const char *to, PhError **reterr);
 /* unlink(path) made durable (the parent directory is fsync'd); a missing file is not an error. */
 int file_remove(const char *path, PhError **reterr);
+
+/* Whether the file open at fd may hold secrets: a regular file owned by root or the running (effective)
+ * user, with no permission bits for group or others. -EPERM with one line naming it as what says
+ * ("secrets file /etc/podhook/secrets.json has mode 0644, must be 0600 or stricter"). */
+int file_check_private(int fd, const char *what, PhError **reterr);
 
 /* How much a directory whose files the agent acts on must be its own. */
 typedef enum PhDirTrust {

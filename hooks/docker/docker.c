@@ -500,15 +500,17 @@ char *docker_error_text(long status, const char *body, size_t len) {
         return error_text(&resp);
 }
 
-static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body, size_t len,
-                          bool progress, const char *what, PhError **reterr) {
+static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body,
+                          size_t len, bool progress, const char *what, const char *registry_auth,
+                          PhError **reterr) {
         _cleanup_(stream_state_done) StreamState st = { .progress = progress };
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_free_ char *ct = content_type ? xasprintf("Content-Type: %s", content_type) : NULL;
-        const char *headers[] = { ct, NULL };
+        _cleanup_free_ char *auth = registry_auth ? xasprintf("X-Registry-Auth: %s", registry_auth) : NULL;
+        const char *headers[] = {ct ? ct : auth, ct ? auth : NULL, NULL};
         PhHttpRequest req = {
                 .method = "POST",
-                .headers = ct ? headers : NULL,
+                .headers = ct || auth ? headers : NULL,
                 .body = body,
                 .body_len = len,
                 .low_speed_secs = STREAM_LOW_SPEED_SECS,
@@ -525,6 +527,11 @@ static int stream_request(PhDocker *d, const char *path, const char *content_typ
 }
 
 int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **reterr) {
+        return docker_image_pull_auth(d, ref, NULL, progress, reterr);
+}
+
+int docker_image_pull_auth(PhDocker *d, const char *ref, const char *registry_auth, bool progress,
+                           PhError **reterr) {
         _cleanup_free_ char *repo = NULL, *tag = NULL, *path = NULL, *what = NULL;
         _cleanup_free_ char *erepo = NULL, *etag = NULL;
 
@@ -533,7 +540,7 @@ int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **ret
         etag = http_escape(tag);
         path = xasprintf("/images/create?fromImage=%s&tag=%s", erepo, etag);
         what = xasprintf("pulling image %s", ref);
-        return stream_request(d, path, NULL, NULL, 0, progress, what, reterr);
+        return stream_request(d, path, NULL, NULL, 0, progress, what, registry_auth, reterr);
 }
 
 int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,
@@ -546,7 +553,7 @@ int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *re
                                               echanges ? "&changes=" : "", echanges ? echanges : "");
         _cleanup_free_ char *what = xasprintf("importing image %s:%s", repo, tag);
 
-        return stream_request(d, path, "application/x-tar", tar, len, false, what, reterr);
+        return stream_request(d, path, "application/x-tar", tar, len, false, what, NULL, reterr);
 }
 
 char *docker_label_filter(const char *const *labels) {

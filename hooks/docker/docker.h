@@ -96,6 +96,9 @@ int docker_image_exists(PhDocker *d, const char *ref, PhError **reterr);
 /* Pulls ref (always with a tag). Every streamed line is parsed; an "error"/"errorDetail" inside the
  * 200 stream is a failure. progress: show status lines on stderr. */
 int docker_image_pull(PhDocker *d, const char *ref, bool progress, PhError **reterr);
+/* The same with an X-Registry-Auth header (registry-auth.h; NULL: none), which is never logged. */
+int docker_image_pull_auth(PhDocker *d, const char *ref, const char *registry_auth, bool progress,
+                           PhError **reterr);
 /* Imports a tar as image repo:tag (POST /images/create?fromSrc=-) with one Dockerfile change line
  * (e.g. CMD ["/pause"]), or changes NULL. */
 int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *repo, const char *tag,

@@ -9,6 +9,8 @@
 #include "docker/docker.h"
 #include "docker/hook-docker.h"
 #include "docker/pod-exec.h"
+#include "docker/pod-options.h"
+#include "docker/registry-auth.h"
 #include "docker/pod.h"
 #include "manifest/manifest.h"
 
@@ -63,36 +65,28 @@ static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
         };
 }
 
-/* A whole number of seconds from 0 to 3600 in the deployment's options: *ret and *ret_set. */
-static void option_seconds(const json_t *opts, const char *key, unsigned *ret, bool *ret_set) {
-        json_t *v = json_object_get(opts, key);
+/* What a deployment is given besides its manifest (docs/options.md), and its manifest: the options of
+ * a wrapped config and the deployment's own (which win over them) into po, the inputs, the secrets file
+ * and the registry config; then the manifest is validated against those values. Fails (a result with
+ * the messages) touching nothing. */
+typedef struct HookInput {
+        PhDeployOptions opts;
+        json_t *inputs, *secrets, *registry;
+} HookInput;
 
-        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 3600) {
-                *ret = (unsigned) json_integer_value(v);
-                *ret_set = true;
-        }
+static void hook_input_done(HookInput *in) {
+        deploy_options_done(&in->opts);
+        json_decref(in->inputs);
+        json_decref(in->secrets);
+        json_decref(in->registry);
 }
 
-/* The deployment's `options` (or, when it has none, those beside a wrapped manifest's `manifest:`) may
- * carry grace_period, start_window and ready_timeout (seconds) and init (bool); they win over the hook's
- * own. */
-static void options_from(const json_t *opts, PhPodOptions *po) {
-        json_t *grace = json_object_get(opts, "grace_period");
-        json_t *init = json_object_get(opts, "init");
-
-        if (json_is_integer(grace) && json_integer_value(grace) > 0 && json_integer_value(grace) < 3600)
-                po->grace_seconds = (unsigned) json_integer_value(grace);
-        if (json_is_boolean(init))
-                po->no_init = !json_boolean_value(init);
-        option_seconds(opts, "start_window", &po->start_window, &po->start_window_set);
-        option_seconds(opts, "ready_timeout", &po->ready_timeout, &po->ready_timeout_set);
-}
-
-static int load_manifest(const json_t *deployment, const char *source, const PhManifestHost *host,
-                         PhManifest **ret, PhPodOptions *po, HookResult *h) {
+static int load_manifest(const json_t *deployment, const char *source, const PhDockerHookOptions *o,
+                         PhPodOptions *po, HookInput *in, PhManifest **ret, HookResult *h) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
-        _cleanup_strv_free_ char **warnings = NULL;
-        _cleanup_error_ PhError *err = NULL;
+        _cleanup_strv_free_ char **warnings = NULL, **secret_names = NULL, **config_keys = NULL;
+        _cleanup_error_ PhError *err = NULL, *secrets_err = NULL;
+        PhDeployOptions dep_opts = {};
         const json_t *config = json_object_get(deployment, "config");
         int r;
 
@@ -104,13 +98,42 @@ static int load_manifest(const json_t *deployment, const char *source, const PhM
                 r = ph_error_set(&err, EINVAL, "%s: config: a manifest (YAML/JSON text or an object) is required",
                                  source);
         if (r >= 0)
-                r = manifest_validate_for(doc, host, ret, &warnings, &err);
-        const json_t *own = json_object_get(deployment, "options");
-        if (r >= 0 && json_object_size(own) == 0 && manifest_doc_options(doc))
-                options_from(manifest_doc_options(doc), po);
+                r = deploy_options_parse(manifest_doc_options(doc), source, doc, &in->opts, &err);
+        if (r >= 0)
+                r = deploy_options_parse(json_object_get(deployment, "options"), source, NULL, &dep_opts,
+                                         &err);
+        if (r >= 0) {
+                deploy_options_merge(&in->opts, &dep_opts);
+                deploy_options_apply(&in->opts, po);
+        }
+        deploy_options_done(&dep_opts);
+        in->inputs = pod_inputs_of_deployment(deployment);
+        po->inputs = in->inputs;
+        /* A secrets file that cannot be used fails only the deployments that need a value from it:
+         * their manifest then names a secret that none of the other values has. */
+        if (r >= 0 && o && o->secrets_file &&
+            secrets_file_load(o->secrets_file, &in->secrets, &secrets_err) < 0)
+                in->secrets = NULL;
+        po->secrets = in->secrets;
+        if (r >= 0) {
+                r = registry_config_load(o ? o->registry_config : NULL, &in->registry, &err);
+                po->registry_auths = in->registry;
+        }
+        if (r >= 0) {
+                const PhManifestHost host = {
+                        .state_dir = o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT,
+                };
+                PhManifestHost full = host;
+                pod_value_names(po, &secret_names, &config_keys);
+                full.secret_names = secret_names;
+                full.config_keys = config_keys;
+                r = manifest_validate_for(doc, &full, ret, &warnings, &err);
+        }
         for (char **w = warnings; w && *w; w++)
                 result_say(h, *w);
         if (r < 0) {
+                if (secrets_err)
+                        result_say(h, ph_error_msg(secrets_err));
                 result_fail(h, EX_DATAERR, err);
                 return r;
         }
@@ -199,7 +222,8 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
                                     "the deployment's input deploy_action must be a string, not %s",
                                     deployment_kind_of(action_json));
         action = json_is_string(action_json) ? json_string_value(action_json) : "CREATE";
-        options_from(json_object_get(deployment, "options"), &po);
+        _cleanup_(hook_input_done) HookInput in = {};
+        po.cancel = o ? o->cancel : NULL;
         pod = pod_name_sanitize(name);
         if (strcmp(pod, name) != 0) {
                 _cleanup_free_ char *note = xasprintf("deployment name '%s' is not a valid Docker name: pod '%s'",
@@ -218,6 +242,11 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
         if (strcasecmp(action, "DELETE") == 0 || strcasecmp(action, "SUSPEND") == 0) {
                 bool del = strcasecmp(action, "DELETE") == 0;
                 _cleanup_free_ char *conflict = NULL;
+                /* The grace period of the options counts for the stop; a pod is removed even when the
+                 * options no longer parse. */
+                if (deploy_options_parse(json_object_get(deployment, "options"), source, NULL, &in.opts,
+                                         NULL) >= 0)
+                        deploy_options_apply(&in.opts, &po);
                 r = docker_open(o ? o->docker_host : NULL, &d, &err);
                 if (r >= 0) {
                         docker_set_cancel(d, o ? o->cancel : NULL);
@@ -239,9 +268,7 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
         } else if (strcasecmp(action, "CREATE") == 0 || strcasecmp(action, "UPDATE") == 0 ||
                    strcasecmp(action, "RESUME") == 0) {
                 /* An invalid manifest touches nothing, not even the connection. */
-                const PhManifestHost host = {.state_dir =
-                                                     o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT};
-                if (load_manifest(deployment, source, &host, &m, &po, &h) >= 0) {
+                if (load_manifest(deployment, source, o, &po, &in, &m, &h) >= 0) {
                         _cleanup_free_ char *conflict = NULL;
                         _cleanup_free_ char *summary = NULL;
                         r = docker_open(o ? o->docker_host : NULL, &d, &err);
@@ -272,6 +299,8 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
         /* Heat gets this result (also through 55-heat-config, with no agent in between): nothing the
          * deployment was given as a secret goes back, whatever the engine or a message repeated. */
         _cleanup_strv_free_ char **secrets = docker_hook_secret_values(deployment);
+        pod_secret_values(&po, m, &secrets);
+        registry_config_secrets(in.registry, &secrets);
         secret_scrub_json(*ret_result, secrets);
         json_auto_t *said = json_string(h.last ? h.last : "");
         secret_scrub_json(said, secrets);

@@ -22,6 +22,9 @@ typedef struct PhDockerHookOptions {
         bool start_window_set;   /* false: the default (2 s) */
         unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
         bool ready_timeout_set;  /* false: the default (60 s) */
+        const char *secrets_file;          /* the secrets file (docs/options.md); NULL: none */
+        const char *registry_config;       /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
+                                            * /root/.docker/config.json, if present */
         /* Optional: whether the Heat deployment (stack, resource) is still in the metadata. A pod that
          * carries another Heat deployment's labels is only taken over when this says it is not; without
          * it, every other deployment counts as listed. */
@@ -30,7 +33,8 @@ typedef struct PhDockerHookOptions {
         /* Per run: the drop-in file (absolute) the deployment comes from, NULL for Heat's. A drop-in's pod
          * is only ever changed by its own file; a Heat deployment's pod is never a drop-in's. */
         const char *dropin;
-        /* Per run, optional (borrowed): stops a pull (before anything is changed) when it says so. */
+        /* Per run, optional (borrowed): stops a pull or a wait_for (before anything is changed) when it
+         * says so. */
         const PhHttpCancel *cancel;
 } PhDockerHookOptions;
 

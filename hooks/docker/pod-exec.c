@@ -10,9 +10,14 @@
 #include "common/fileio.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "docker/hostports.h"
 #include "docker/infra.h"
+#include "docker/pod-config.h"
 #include "docker/pod-exec.h"
+#include "docker/pod-options.h"
+#include "docker/pod-wait.h"
+#include "docker/registry-auth.h"
 #include "docker/pod-plan.h"
 #include "docker/pod-probe.h"
 #include "docker/pod-spec.h"
@@ -709,11 +714,19 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
         json_auto_t *img = NULL;
         int r;
 
+        _cleanup_free_ char *auth = NULL, *registry = registry_host_of(c->image);
+
         *ret = NULL;
-        if (pull && strcmp(policy, "PullAlways") == 0) {
-                r = docker_image_pull(d, c->image, o && o->progress, reterr);
+        if (pull && o && o->registry_auths) {
+                r = registry_auth_header(o->registry_auths, c->image, &auth, NULL, reterr);
                 if (r < 0)
-                        return ph_error_prefix(reterr, "container %s", c->name);
+                        return ph_error_prefix(reterr, "container %s: image %s", c->name, c->image);
+        }
+        if (pull && strcmp(policy, "PullAlways") == 0) {
+                r = docker_image_pull_auth(d, c->image, auth, o && o->progress, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
+                                               auth ? ", with credentials" : "");
         }
         r = docker_image_inspect(d, c->image, &img, reterr);
         if (r < 0)
@@ -724,9 +737,10 @@ static int image_id(PhDocker *d, const PhContainer *c, const PhPodOptions *o, bo
                                 reterr, ENOENT,
                                 "container %s: image %s is not present and imagePullPolicy is PullNever",
                                 c->name, c->image);
-                r = docker_image_pull(d, c->image, o && o->progress, reterr);
+                r = docker_image_pull_auth(d, c->image, auth, o && o->progress, reterr);
                 if (r < 0)
-                        return ph_error_prefix(reterr, "container %s", c->name);
+                        return ph_error_prefix(reterr, "container %s (registry %s%s)", c->name, registry,
+                                               auth ? ", with credentials" : "");
                 r = docker_image_inspect(d, c->image, &img, reterr);
                 if (r <= 0)
                         return r < 0 ? ph_error_prefix(reterr, "container %s: image %s", c->name, c->image)
@@ -826,13 +840,13 @@ static int check_name(const char *pod, PhError **reterr) {
 }
 
 static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-                           char *const *ids, const unsigned char *key) {
+                           char *const *ids, const unsigned char *key, const json_t *config_dirs) {
         _cleanup_free_ char *infra = infra_image_ref();
         _cleanup_free_ char **known = xcalloc(m->n_containers + 1, sizeof(char *));
 
         for (size_t i = 0; i < m->n_containers; i++)
                 known[i] = ids[i] && *ids[i] ? ids[i] : NULL;
-        return pod_spec_build(&(PhSpecInput) {
+        return pod_spec_build(&(PhSpecInput){
                 .pod = pod,
                 .m = m,
                 .meta = meta,
@@ -841,6 +855,8 @@ static PhPodSpec *spec_for(const char *pod, const PhManifest *m, const PhPodMeta
                 .image_ids = known,
                 .key = key,
                 .key_len = POD_NODE_KEY_LEN,
+                .values = o,
+                .config_dirs = config_dirs,
         });
 }
 
@@ -873,10 +889,32 @@ static void exec_done(Exec *x) {
         free(x->notes);
 }
 
+/* After an apply: the liveness probes of the pod's containers, for `wait_for: [pod:NAME]` of others. */
+static int keep_probes(Exec *x, const PhPlan *p, PhError **reterr) {
+        json_auto_t *want = json_object();
+
+        for (size_t i = 0; i < p->n_items; i++) {
+                const PhPlanItem *it = &p->items[i];
+                if (it->want < 0 || !x->spec->items[it->want].liveness)
+                        continue;
+                const PhSpecProbe *pr = x->spec->items[it->want].liveness;
+                const char *id = x->new_ids[it->want] ? x->new_ids[it->want]
+                                 : it->have >= 0      ? x->have->items[it->have].id
+                                                      : NULL;
+                if (id)
+                        json_object_set_new(want, id,
+                                            json_pack("{s:o, s:i}", "action",
+                                                      pod_spec_action_to_json(&pr->action), "timeout",
+                                                      (int)pr->timeout));
+        }
+        return pod_probes_save(x->state_dir, x->pod, want, reterr);
+}
+
 /* After an apply: the preStop actions of exactly the pod's containers now (ids: the spec's order). A
  * kept container's action is the manifest's, since a preStop is part of the spec hash. */
 static int keep_pre_stops(Exec *x, const PhPlan *p, PhError **reterr) {
         json_auto_t *want = json_object();
+        int r;
 
         for (size_t i = 0; i < p->n_items; i++) {
                 const PhPlanItem *it = &p->items[i];
@@ -888,6 +926,9 @@ static int keep_pre_stops(Exec *x, const PhPlan *p, PhError **reterr) {
                 if (id)
                         json_object_set_new(want, id, pod_spec_action_to_json(x->spec->items[it->want].pre_stop));
         }
+        r = keep_probes(x, p, reterr);
+        if (r < 0)
+                return r;
         if (json_equal(want, x->pre_stops))
                 return 0;
         json_object_clear(x->pre_stops);
@@ -931,6 +972,7 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         _cleanup_free_ char *repaired = NULL, *summary = NULL;
         _cleanup_error_ PhError *err = NULL;
         _cleanup_close_ int lock = -1;
+        json_auto_t *config_dirs = NULL;
         unsigned char key[POD_NODE_KEY_LEN];
         int r;
 
@@ -939,6 +981,13 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         r = check_name(pod, reterr);
         if (r < 0)
                 return r;
+        /* What the pod depends on is ready before anything of it is touched (and before its lock is
+         * taken: a pod waiting long must not keep `podhook delete` of it waiting too). */
+        if (o && o->wait_for) {
+                r = pod_wait_for(d, o, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "pod %s: nothing was changed", pod);
+        }
         r = pod_state_dir_ensure(x.state_dir, reterr);
         if (r >= 0)
                 r = pod_node_key(x.state_dir, true, key, reterr);
@@ -961,7 +1010,11 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         r = image_ids(d, m, o, true, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        spec = spec_for(pod, m, meta, o, ids, key);
+        /* New files go into new directories: the running containers keep reading theirs. */
+        r = pod_config_prepare(x.state_dir, pod, m, o, key, sizeof(key), true, &config_dirs, reterr);
+        if (r < 0)
+                return r;
+        spec = spec_for(pod, m, meta, o, ids, key, config_dirs);
         x.spec = spec;
         x.new_ids = xcalloc(spec->n + 1, sizeof(char *));
         x.n_new = spec->n;
@@ -1006,10 +1059,20 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         r = keep_pre_stops(&x, p, reterr);
         if (r < 0)
                 return r;
+        if (!summary) { /* the old containers are gone: so may their files be */
+                r = pod_config_prune(x.state_dir, pod, config_dirs, reterr);
+                if (r < 0)
+                        return ph_error_prefix(reterr, "pod %s", pod);
+        }
         now = current_ids(&x, p);
         r = pod_inspect_ids(d, now, ret_inspect, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s: applied, but reading its containers failed", pod);
+        if (o) { /* values given besides the manifest are secret by where they come from, not their name */
+                _cleanup_strv_free_ char **values = NULL;
+                pod_secret_values(o, m, &values);
+                secret_scrub_json(*ret_inspect, values);
+        }
         if (ret_summary) {
                 _cleanup_free_ char *line = pod_plan_summary(p, spec, x.have, true);
                 char *s = xasprintf("%s%s%s%s%s", repaired ? "pod " : "", repaired ? pod : "",
@@ -1053,7 +1116,11 @@ int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta 
         r = image_ids(d, m, o, false, &ids, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
-        spec = spec_for(pod, m, meta, o, ids, key);
+        json_auto_t *config_dirs = NULL;
+        r = pod_config_prepare(x.state_dir, pod, m, o, key, sizeof(key), false, &config_dirs, reterr);
+        if (r < 0)
+                return r;
+        spec = spec_for(pod, m, meta, o, ids, key, config_dirs);
         p = pod_plan_update(spec, x.have, o && o->recreate);
 
         json_t *j = pod_plan_to_json(p, spec, x.have);

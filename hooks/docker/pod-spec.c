@@ -5,6 +5,7 @@
 
 #include "common/digest.h"
 #include "common/secret.h"
+#include "docker/pod-options.h"
 #include "docker/pod-spec.h"
 
 /* Linux hostnames are at most 64 bytes with the NUL. */
@@ -125,8 +126,15 @@ static json_t *app_body(const PhSpecInput *in, const PhContainer *c) {
         }
         if (c->working_dir)
                 json_object_set_new(body, "WorkingDir", json_string(c->working_dir));
-        for (size_t i = 0; i < c->n_env; i++)
-                json_array_append_new(env, json_sprintf("%s=%s", c->env[i].name, c->env[i].value));
+        for (size_t i = 0; i < c->n_env; i++) {
+                const char *v = c->env[i].value;
+                if (c->env[i].secret_key) {
+                        /* Validation knew the secret's name; a value missing now is empty, never NULL. */
+                        v = in->values ? pod_secret_value(in->values, c->env[i].secret_key) : NULL;
+                        v = v ? v : "";
+                }
+                json_array_append_new(env, json_sprintf("%s=%s", c->env[i].name, v));
+        }
         json_object_set_new(body, "Env", env);
         json_object_set_new(body, "Labels", labels);
 
@@ -135,6 +143,14 @@ static json_t *app_body(const PhSpecInput *in, const PhContainer *c) {
                 const PhVolume *v = manifest_find_volume(m, vm->name);
                 if (!v)
                         continue; /* validation guarantees it exists */
+                if (v->kind == PH_VOLUME_SECRET || v->kind == PH_VOLUME_CONFIG_MAP) {
+                        /* Files podhook wrote: never writable from the pod. */
+                        const char *dir = json_string_value(json_object_get(in->config_dirs, v->name));
+                        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind",
+                                                                "Source", dir ? dir : "", "Target",
+                                                                vm->mount_path, "ReadOnly", true));
+                        continue;
+                }
                 _cleanup_free_ char *vname =
                         v->kind != PH_VOLUME_HOST_DIR ? pod_volume_name(in->pod, v->name) : NULL;
                 json_array_append_new(mounts,
@@ -327,7 +343,8 @@ static void field_add(json_t *fields, const char *name, json_t *value) {
 
 /* Fields of the create body: top-level keys, HostConfig's keys as "HostConfig.<key>", one field per
  * env variable ("Env <name>") and per mount ("HostConfig.Mounts <target>"). Labels are not the spec. */
-static void body_fields(const PhSpecInput *in, const json_t *body, bool infra, json_t *fields) {
+static void body_fields(const PhSpecInput *in, const PhContainer *c, const json_t *body, bool infra,
+                        json_t *fields) {
         const char *key;
         json_t *v;
 
@@ -348,7 +365,8 @@ static void body_fields(const PhSpecInput *in, const json_t *body, bool infra, j
                                 /* A secret is compared through its HMAC only: the label must not let
                                  * anyone test guesses of a password against it. Secret by its name,
                                  * or by what the value holds (--password=..., a URL's password). */
-                                bool secret = secret_name_is_secret(name) || holds_secret(e);
+                                bool secret = secret_name_is_secret(name) || holds_secret(e) ||
+                                              (c && i < c->n_env && c->env[i].secret_key);
                                 _cleanup_free_ char *mac =
                                         secret ? digest_hmac_sha256_hex(in->key, in->key_len, eq + 1, strlen(eq + 1))
                                                : NULL;
@@ -448,7 +466,7 @@ PhPodSpec *pod_spec_build(const PhSpecInput *in) {
                 it->liveness = probe_new(c);
                 it->post_start = action_new("lifecycle.postStart", c, c->post_start);
                 it->pre_stop = action_new("lifecycle.preStop", c, c->pre_stop);
-                body_fields(in, it->body, false, full);
+                body_fields(in, c, it->body, false, full);
                 field_add(full, "ImageID", id ? json_string(id) : json_null());
                 manifest_fields(c, full);
                 spec_finish(in, it, full);
@@ -459,7 +477,7 @@ PhPodSpec *pod_spec_build(const PhSpecInput *in) {
         infra->body = infra_body(in);
         infra->keeps_running = true;
         infra->image_known = true;
-        body_fields(in, infra->body, true, full);
+        body_fields(in, NULL, infra->body, true, full);
         spec_finish(in, infra, full);
         return s;
 }

@@ -30,6 +30,12 @@ typedef struct PhSpecInput {
                 *image_ids; /* per manifest container: the image ID its tag resolves to, NULL if unknown */
         const unsigned char *key; /* the node key */
         size_t key_len;
+        /* Where env valueFrom.secretKeyRef values come from (pod_secret_value); NULL: none. Such a value
+         * enters the hashes only as an HMAC, as a secret-named one does. */
+        const PhPodOptions *values;
+        /* {"<volume>": "<host directory>"}: where each secret and configMap volume was materialised
+         * (pod-config.h); its name holds its content's digest, so a change replaces its mounters. */
+        const json_t *config_dirs;
 } PhSpecInput;
 
 /* A probe's or lifecycle hook's action as podhook runs it, its port resolved. */

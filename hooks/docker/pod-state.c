@@ -177,8 +177,8 @@ static char *prestop_path(const char *state_dir, const char *pod) {
         return xasprintf("%s/pods/%s" PRESTOP_SUFFIX, state_dir, pod);
 }
 
-int pod_prestops_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr) {
-        _cleanup_free_ char *path = prestop_path(state_dir, pod);
+static int map_load(char *path_owned, const char *what, json_t **ret, PhError **reterr) {
+        _cleanup_free_ char *path = path_owned;
         _cleanup_free_ char *text = NULL;
         json_t *j;
         size_t len = 0;
@@ -197,14 +197,14 @@ int pod_prestops_load(const char *state_dir, const char *pod, json_t **ret, PhEr
         j = json_loadb(text, len, 0, NULL);
         if (!json_is_object(j)) {
                 json_decref(j);
-                return ph_error_set(reterr, EINVAL, "%s: not the preStop actions of a pod", path);
+                return ph_error_set(reterr, EINVAL, "%s: not the %s of a pod", path, what);
         }
         *ret = j;
         return 0;
 }
 
-int pod_prestops_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr) {
-        _cleanup_free_ char *dir = xasprintf("%s/pods", state_dir), *path = prestop_path(state_dir, pod);
+static int map_save(const char *state_dir, char *path_owned, const json_t *map, PhError **reterr) {
+        _cleanup_free_ char *dir = xasprintf("%s/pods", state_dir), *path = path_owned;
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -218,6 +218,22 @@ int pod_prestops_save(const char *state_dir, const char *pod, const json_t *map,
         if (r < 0)
                 return r;
         return file_write_atomic(path, text, strlen(text), 0600, reterr);
+}
+
+int pod_prestops_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr) {
+        return map_load(prestop_path(state_dir, pod), "preStop actions", ret, reterr);
+}
+
+int pod_prestops_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr) {
+        return map_save(state_dir, prestop_path(state_dir, pod), map, reterr);
+}
+
+int pod_probes_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr) {
+        return map_load(xasprintf("%s/pods/%s.probes.json", state_dir, pod), "liveness probes", ret, reterr);
+}
+
+int pod_probes_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr) {
+        return map_save(state_dir, xasprintf("%s/pods/%s.probes.json", state_dir, pod), map, reterr);
 }
 
 /* --- lock -------------------------------------------------------------------------------------- */

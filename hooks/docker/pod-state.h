@@ -5,6 +5,9 @@
  *   <state dir>/pods/<pod>.prestop.json   the preStop action of each of its containers that has one, by
  *                                         container id (0600): whoever stops the container runs it, with
  *                                         or without the manifest that made it
+ *   <state dir>/pods/<pod>.probes.json    the livenessProbe of each of its containers that has one, by
+ *                                         container id (0600): what `wait_for: [pod:NAME]` tries
+ *   <state dir>/pods/<pod>.files/         its secret and configMap volumes' files (pod-config.h)
  *   <run dir>/pods/<pod>.lock             flock()ed by whoever changes the pod (run dir: $PODHOOK_RUN_DIR,
  *                                         else /run/podhook; directories 0700) */
 #pragma once
@@ -43,6 +46,9 @@ char **pod_journal_list(const char *state_dir);
  * when there are none. Saving an empty object removes the file. */
 int pod_prestops_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr);
 int pod_prestops_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr);
+/* The same for the pod's liveness probes ({"<id>": {"action": ..., "timeout": seconds}}). */
+int pod_probes_load(const char *state_dir, const char *pod, json_t **ret, PhError **reterr);
+int pod_probes_save(const char *state_dir, const char *pod, const json_t *map, PhError **reterr);
 
 /* Takes the pod's lock, waiting up to wait_secs for another process to release it (saying so once on
  * stderr). *ret_fd holds the lock until it is closed. */

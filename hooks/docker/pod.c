@@ -7,6 +7,7 @@
 #include "common/http.h"
 #include "common/log.h"
 #include "common/secret.h"
+#include "docker/pod-config.h"
 #include "docker/pod-probe.h"
 #include "docker/pod-spec.h"
 #include "docker/pod-state.h"
@@ -314,10 +315,16 @@ int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, 
         r = pod_teardown(d, pod, o, reterr);
         if (r < 0)
                 return r;
-        /* Nothing is left of an update that was in progress, nor of the pod's preStop actions. */
+        /* Nothing is left of an update that was in progress, nor of the pod's preStop actions and probes,
+         * nor of the files of its secret and configMap volumes: podhook wrote them from values it is
+         * given again, no user data (hostDir and emptyDir volumes stay). */
         r = pod_journal_remove(state_dir, pod, reterr);
         if (r >= 0)
                 r = pod_prestops_save(state_dir, pod, NULL, reterr);
+        if (r >= 0)
+                r = pod_probes_save(state_dir, pod, NULL, reterr);
+        if (r >= 0)
+                r = pod_config_remove(state_dir, pod, reterr);
         if (r < 0 || !purge)
                 return r;
         r = list_by_labels(d, "volumes", labels, &vols, reterr);

@@ -57,7 +57,21 @@ typedef struct PhPodOptions {
         unsigned ready_timeout;
         bool ready_timeout_set; /* false: POD_DEFAULT_READY_TIMEOUT */
         bool recreate;         /* tear the old pod down first, as podhook did before updates (no rollback) */
+        /* What the pod needs around it (issue 8, docs/options.md); all optional. */
+        char *const *
+                wait_for; /* "pod:NAME", "tcp:HOST:PORT", "http(s)://...": ready before anything is touched */
+        unsigned wait_interval;            /* seconds between two tries; 0: POD_DEFAULT_WAIT_INTERVAL */
+        unsigned wait_timeout;             /* seconds in all */
+        bool wait_timeout_set;             /* false: POD_DEFAULT_WAIT_TIMEOUT */
+        const json_t *config_files;        /* {"key": "content"}: the options' config_files */
+        const json_t *inputs;              /* {"name": "value"}: the deployment's string inputs */
+        const json_t *secrets;             /* {"name": "value"}: the secrets file */
+        const json_t *registry_auths;      /* Docker config.json (its "auths"); NULL: none */
+        const struct PhHttpCancel *cancel; /* aborts a wait (the agent's cancel fd); NULL: none */
 } PhPodOptions;
+
+#define POD_DEFAULT_WAIT_INTERVAL 2u
+#define POD_DEFAULT_WAIT_TIMEOUT  300u
 
 /* Docker's container-name charset, [A-Za-z0-9][A-Za-z0-9_.-]*, at most POD_NAME_MAX characters. */
 bool pod_name_is_valid(const char *name);

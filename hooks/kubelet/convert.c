@@ -384,6 +384,12 @@ static json_t *volume_to_v1(Conv *c, const PhVolume *v, const char *path, Names 
                 json_object_set_new(
                         out, "hostPath",
                         json_pack("{s:s, s:s}", "path", v->host_path, "type", "DirectoryOrCreate"));
+        } else if (v->kind == PH_VOLUME_SECRET || v->kind == PH_VOLUME_CONFIG_MAP) {
+                /* A kubelet refuses static pods that refer to Secret or ConfigMap objects, and there is no
+                 * API server to hold them. */
+                _cleanup_free_ char *spath =
+                        xasprintf("%s.source.%s", path, v->kind == PH_VOLUME_SECRET ? "secret" : "configMap");
+                problem(c, spath, "a static pod cannot mount a Secret or ConfigMap (use the docker backend)");
         } else
                 json_object_set_new(out, "emptyDir", json_object());
         return out;
@@ -440,9 +446,15 @@ static json_t *container_to_v1(Conv *c, const PhContainer *ctr, const char *path
                 json_object_set_new(out, "ports", ports_to_v1(c, ctr, path, v1, names, port_v1));
         if (ctr->n_env > 0) {
                 v = json_array();
-                for (size_t i = 0; i < ctr->n_env; i++)
+                for (size_t i = 0; i < ctr->n_env; i++) {
+                        if (ctr->env[i].secret_key) {
+                                _cleanup_free_ char *epath = xasprintf("%s.env[%zu].valueFrom", path, i);
+                                problem(c, epath,
+                                        "a static pod cannot refer to a Secret (use the docker backend)");
+                        }
                         json_array_append_new(v, json_pack("{s:s, s:s}", "name", ctr->env[i].name, "value",
                                                            ctr->env[i].value ? ctr->env[i].value : ""));
+                }
                 json_object_set_new(out, "env", v);
         }
         if (ctr->memory > 0 || ctr->cpu > 0) {

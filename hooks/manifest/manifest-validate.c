@@ -52,6 +52,8 @@ typedef struct Checker {
         ProblemList errors, warnings;
         size_t seq;
         json_t *volume_names; /* declared volume name -> path of its first declaration */
+        char *const *secret_names; /* PhManifestHost's; NULL: not known, not checked */
+        char *const *config_keys;
         PortTable host_ports, container_ports;
 } Checker;
 
@@ -427,9 +429,99 @@ static void check_host_dir(Checker *c, const char *ppath, const char *host_path)
         }
 }
 
+static bool strv_has(char *const *v, const char *s) {
+        for (; v && *v; v++)
+                if (strcmp(*v, s) == 0)
+                        return true;
+        return false;
+}
+
+/* A relative file path inside a volume: no leading '/', no empty, "." or ".." component. */
+static bool item_path_ok(const char *p) {
+        if (!*p || *p == '/' || strlen(p) > 255)
+                return false;
+        for (const char *s = p; *s;) {
+                size_t n = strcspn(s, "/");
+                if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+                        return false;
+                s += n;
+                if (*s == '/')
+                        s++;
+                if (!*s && s[-1] == '/')
+                        return false;
+        }
+        return true;
+}
+
+/* source.secret / source.configMap: {items: [{key, path, mode}]}. */
+static void check_items(Checker *c, const json_t *src, const char *spath, const char *kind, PhVolume *out) {
+        static const char *const known[] = {"items", NULL};
+        static const char *const item_known[] = {"key", "path", "mode", NULL};
+        _cleanup_free_ char *kpath = child_path(spath, kind);
+        _cleanup_free_ char *ipath = child_path(kpath, "items");
+        json_auto_t *paths = json_object();
+        json_t *obj, *list, *item;
+        size_t i;
+
+        if (!get_typed(c, src, spath, kind, true, JSON_OBJECT, &obj) || !obj)
+                return;
+        check_known(c, obj, kpath, known);
+        if (!get_typed(c, obj, kpath, "items", true, JSON_ARRAY, &list) || !list)
+                return;
+        if (json_array_size(list) == 0)
+                error_at(c, ipath, "must list at least one item");
+        out->items = xcalloc(json_array_size(list) + 1, sizeof(PhVolumeItem));
+        json_array_foreach(list, i, item) {
+                _cleanup_free_ char *path = xasprintf("%s[%zu]", ipath, i);
+                PhVolumeItem *it = &out->items[out->n_items++];
+                const char *key, *p;
+                json_int_t mode;
+                bool has_mode;
+
+                it->mode = -1;
+                if (!json_is_object(item)) {
+                        error_at(c, path, "must be a map, not %s", manifest_kind_of(item));
+                        continue;
+                }
+                check_known(c, item, path, item_known);
+                if (get_string(c, item, path, "key", true, &key) && key) {
+                        it->key = xstrdup(key);
+                        if (c->config_keys && !strv_has(c->config_keys, key)) {
+                                _cleanup_free_ char *q = manifest_quote(key);
+                                _cleanup_free_ char *kp = child_path(path, "key");
+                                error_at(c, kp,
+                                         "%s is in none of the options' config_files, the deployment's "
+                                         "inputs and the secrets",
+                                         q);
+                        }
+                }
+                if (get_string(c, item, path, "path", true, &p) && p) {
+                        _cleanup_free_ char *pp = child_path(path, "path");
+                        _cleanup_free_ char *q = manifest_quote(p);
+                        if (!item_path_ok(p))
+                                error_at(c, pp, "%s must be a relative path without '.' or '..' components",
+                                         q);
+                        else if (json_object_get(paths, p))
+                                error_at(c, pp, "%s is already used by %s", q,
+                                         json_string_value(json_object_get(paths, p)));
+                        else
+                                json_object_set_new(paths, p, json_string(path));
+                        it->path = xstrdup(p);
+                }
+                if (get_int(c, item, path, "mode", false, &mode, &has_mode) && has_mode) {
+                        _cleanup_free_ char *mp = child_path(path, "mode");
+                        if (mode < 0 || mode > 0777)
+                                error_at(c, mp, "must be permission bits from 0 to 0777 (511)");
+                        else
+                                it->mode = (int)mode;
+                }
+        }
+}
+
 static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolume *out) {
         static const char *const known[] = {"name", "source", NULL};
-        static const char *const source_known[] = {"hostDir", "emptyDir", "persistentDisk", NULL};
+        static const char *const source_known[] = {"hostDir", "emptyDir",  "persistentDisk",
+                                                   "secret",  "configMap", NULL};
         json_t *source = NULL, *host_dir = NULL;
         const char *host_path = NULL;
 
@@ -451,17 +543,29 @@ static void check_volume(Checker *c, const json_t *vol, const char *path, PhVolu
                 kinds++;
         if (json_object_get(source, "emptyDir"))
                 kinds++;
+        if (json_object_get(source, "secret"))
+                kinds++;
+        if (json_object_get(source, "configMap"))
+                kinds++;
         if (json_object_get(source, "persistentDisk")) {
                 _cleanup_free_ char *ppath = child_path(spath, "persistentDisk");
                 error_at(c, ppath, "is not supported on this node (use hostDir or emptyDir)");
                 kinds++;
         }
         if (kinds == 0) {
-                error_at(c, spath, "must have one of hostDir or emptyDir");
+                error_at(c, spath, "must have one of hostDir, emptyDir, secret or configMap");
                 return;
         }
         if (kinds > 1) {
-                error_at(c, spath, "has more than one of hostDir, emptyDir and persistentDisk: a volume has exactly one source");
+                error_at(c, spath,
+                         "has more than one of hostDir, emptyDir, secret, configMap and persistentDisk: a "
+                         "volume has exactly one source");
+                return;
+        }
+        if (json_object_get(source, "secret") || json_object_get(source, "configMap")) {
+                bool secret = json_object_get(source, "secret") != NULL;
+                out->kind = secret ? PH_VOLUME_SECRET : PH_VOLUME_CONFIG_MAP;
+                check_items(c, source, spath, secret ? "secret" : "configMap", out);
                 return;
         }
         if (json_object_get(source, "emptyDir")) {
@@ -641,8 +745,39 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
         }
 }
 
+/* valueFrom: {secretKeyRef: {key: NAME}}, the later Kubernetes shape (an extension of v1beta2). */
+static void check_value_from(Checker *c, const json_t *env, const char *path, PhEnvVar *out) {
+        static const char *const known[] = {"secretKeyRef", NULL};
+        static const char *const ref_known[] = {"key", NULL};
+        _cleanup_free_ char *vpath = child_path(path, "valueFrom");
+        _cleanup_free_ char *rpath = child_path(vpath, "secretKeyRef");
+        json_t *vf, *ref;
+        const char *key;
+
+        if (!get_typed(c, env, path, "valueFrom", false, JSON_OBJECT, &vf) || !vf)
+                return;
+        check_known(c, vf, vpath, known);
+        if (!get_typed(c, vf, vpath, "secretKeyRef", true, JSON_OBJECT, &ref) || !ref)
+                return;
+        check_known(c, ref, rpath, ref_known);
+        if (!get_string(c, ref, rpath, "key", true, &key) || !key)
+                return;
+        if (json_object_get(env, "value") && !json_is_null(json_object_get(env, "value")))
+                error_at(c, vpath, "must not be given together with value");
+        if (c->secret_names && !strv_has(c->secret_names, key)) {
+                _cleanup_free_ char *kpath = child_path(rpath, "key");
+                _cleanup_free_ char *q = manifest_quote(key);
+                _cleanup_free_ char *n = manifest_quote(out->name ? out->name : "");
+                error_at(c, kpath,
+                         "env %s: %s is no secret this node was given (the secrets file or the "
+                         "deployment's inputs)",
+                         n, q);
+        }
+        out->secret_key = xstrdup(key);
+}
+
 static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar *out) {
-        static const char *const known[] = {"name", "value", NULL};
+        static const char *const known[] = {"name", "value", "valueFrom", NULL};
         const char *name, *value;
 
         if (!json_is_object(env)) {
@@ -662,6 +797,7 @@ static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar 
         }
         if (get_string(c, env, path, "value", false, &value))
                 out->value = xstrdup(value ?: "");
+        check_value_from(c, env, path, out);
 }
 
 static void check_mount(Checker *c, const json_t *mount, const char *path, json_t *mount_paths, PhVolumeMount *out) {
@@ -1064,6 +1200,8 @@ int manifest_validate_for(const PhManifestDoc *doc, const PhManifestHost *host, 
         Checker c = {
                 .doc = doc,
                 .volume_names = json_object(),
+                .secret_names = host ? host->secret_names : NULL,
+                .config_keys = host ? host->config_keys : NULL,
                 .state_dir = host && host->state_dir && host->state_dir[0] == '/'
                                      ? path_clean(host->state_dir)
                                      : NULL,

@@ -81,6 +81,22 @@ PhManifestDoc *manifest_doc_free(PhManifestDoc *d) {
         return NULL;
 }
 
+const json_t *manifest_doc_options(const PhManifestDoc *doc) {
+        return doc ? doc->options : NULL;
+}
+
+const char *manifest_doc_source(const PhManifestDoc *doc) {
+        return doc->source;
+}
+
+int manifest_doc_text_line(const PhManifestDoc *doc, const char *path) {
+        if (!doc || !doc->lines)
+                return 0;
+        PhManifestDoc top = *doc;
+        top.prefix = NULL;
+        return manifest_doc_line(&top, path);
+}
+
 int manifest_doc_line(const PhManifestDoc *doc, const char *path) {
         if (!doc->lines)
                 return 0;
@@ -136,10 +152,6 @@ static int limits_error(int r, const char *source, PhError **reterr) {
         return ph_error_set(reterr, EINVAL, "%s: the document has more than %u nodes", source, MANIFEST_MAX_NODES);
 }
 
-const json_t *manifest_doc_options(const PhManifestDoc *d) {
-        return d->options;
-}
-
 const char *manifest_kind_of(const json_t *v) {
         return deployment_kind_of(v);
 }
@@ -178,9 +190,9 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                 json_object_foreach (root, k, v) {
                         if (strcmp(k, "manifest") == 0)
                                 continue;
-                        /* The deployment options of the seed's form (grace_period, init): a drop-in has no
-                         * deployment to carry them. */
-                        if (strcmp(k, "options") == 0 && json_is_object(v)) {
+                        if (strcmp(k, "options") == 0) {
+                                /* The deployment's options (docs/options.md), checked by their reader: one
+                                 * that is not a map is an error there, not a note here. */
                                 d->options = json_incref(v);
                                 continue;
                         }
@@ -302,6 +314,7 @@ static void container_clear(PhContainer *c) {
         for (size_t i = 0; i < c->n_env; i++) {
                 free(c->env[i].name);
                 free(c->env[i].value);
+                free(c->env[i].secret_key);
         }
         free(c->env);
         for (size_t i = 0; i < c->n_mounts; i++) {
@@ -331,6 +344,11 @@ PhManifest *manifest_free(PhManifest *m) {
         for (size_t i = 0; i < m->n_volumes; i++) {
                 free(m->volumes[i].name);
                 free(m->volumes[i].host_path);
+                for (size_t k = 0; k < m->volumes[i].n_items; k++) {
+                        free(m->volumes[i].items[k].key);
+                        free(m->volumes[i].items[k].path);
+                }
+                free(m->volumes[i].items);
         }
         free(m->volumes);
         for (size_t i = 0; i < m->n_containers; i++)

@@ -21,12 +21,25 @@ typedef struct json_t json_t;
 typedef enum PhVolumeKind {
         PH_VOLUME_EMPTY_DIR, /* also: no source at all */
         PH_VOLUME_HOST_DIR,
+        /* Extensions of v1beta2 in the later Kubernetes shapes: files podhook writes from values it is
+         * given (the deployment's options config_files, its inputs, the secrets), mounted read-only. */
+        PH_VOLUME_SECRET,     /* source.secret.items: files 0400 unless an item says otherwise */
+        PH_VOLUME_CONFIG_MAP, /* source.configMap.items: files 0444 unless an item says otherwise */
 } PhVolumeKind;
+
+/* One file of a secret or configMap volume. */
+typedef struct PhVolumeItem {
+        char *key;  /* the value it holds */
+        char *path; /* relative, no "." or ".." component */
+        int mode;   /* permission bits; -1: the kind's default */
+} PhVolumeItem;
 
 typedef struct PhVolume {
         char *name;
         PhVolumeKind kind;
         char *host_path; /* PH_VOLUME_HOST_DIR only, absolute */
+        PhVolumeItem *items; /* PH_VOLUME_SECRET, PH_VOLUME_CONFIG_MAP */
+        size_t n_items;
 } PhVolume;
 
 typedef struct PhVolumeMount {
@@ -45,7 +58,9 @@ typedef struct PhPort {
 
 typedef struct PhEnvVar {
         char *name;
-        char *value; /* never NULL; "" when absent */
+        char *value;      /* never NULL; "" when absent or taken from a secret */
+        char *secret_key; /* valueFrom.secretKeyRef.key (an extension of v1beta2): the value is that
+                           * secret's, resolved when the pod is built; NULL for a plain value */
 } PhEnvVar;
 
 typedef enum PhRestartPolicy {
@@ -136,9 +151,6 @@ int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManife
 /* The same from a JSON value (a Heat StructuredConfig object), which is copied; no line numbers. */
 int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **ret, PhError **reterr);
 PhManifestDoc *manifest_doc_free(PhManifestDoc *d);
-/* The "options:" map beside the "manifest:" of the wrapped form (borrowed), NULL when there is none:
- * options for the hook, as a Heat deployment's "options" are. */
-const json_t *manifest_doc_options(const PhManifestDoc *d);
 PH_DEFINE_CLEANUP(PhManifestDoc *, manifest_doc_free)
 
 /* Checks every rule and, when there is no error, builds the typed manifest (*ret, caller frees).
@@ -153,12 +165,24 @@ typedef struct PhManifestHost {
         /* The agent's state directory (absolute; NULL: unknown): a hostDir that is it, is inside it or
          * holds it is refused, since a pod could change what the agent runs and signals. */
         const char *state_dir;
+        /* The values the node was given (NULL: not known, e.g. `podhook validate` without them): the
+         * names a valueFrom.secretKeyRef may name (the secrets and the deployment's inputs), and the keys
+         * a secret or configMap volume item may name (those and the options' config_files). */
+        char *const *secret_names;
+        char *const *config_keys;
 } PhManifestHost;
 
 /* manifest_validate with the rules that need to know the node (host may be NULL: the same as
  * manifest_validate). The commands that deploy use this one. */
 int manifest_validate_for(const PhManifestDoc *doc, const PhManifestHost *host, PhManifest **ret,
                           char ***ret_warnings, PhError **reterr);
+
+/* The "options" beside "manifest:" in a wrapped document (borrowed; NULL when there is none), and the
+ * line of a path of the whole text ("options.wait_for[1]"; 0 when unknown), for messages about it. */
+const json_t *manifest_doc_options(const PhManifestDoc *doc);
+int manifest_doc_text_line(const PhManifestDoc *doc, const char *path);
+/* The name of the document in messages (borrowed). */
+const char *manifest_doc_source(const PhManifestDoc *doc);
 
 /* Parse + validate in one call; the _for form as manifest_validate_for. */
 int manifest_load(const char *buf, size_t len, const char *source, PhManifest **ret, char ***ret_warnings,

@@ -184,7 +184,7 @@ stop "$pid"
 cp "$work/token" "$work/token644" && chmod 644 "$work/token644"
 "$testd" --api 127.0.0.1:0 --ready "$work/bad.ready" --api-token-file "$work/token644" >"$work/bad.log" 2>&1
 check "a token file of mode 0644: the start fails" test $? = 1
-check "naming the file and its mode" grep -q "token file $work/token644 has mode 0644: group or others may read it" "$work/bad.log"
+check "naming the file and its mode" grep -q "token file $work/token644 has mode 0644, must be 0600 or stricter" "$work/bad.log"
 check "nothing listened" test ! -e "$work/bad.ready"
 cp "$work/token" "$work/token-nobody" && chown 65534 "$work/token-nobody"
 "$testd" --api 127.0.0.1:0 --ready "$work/bad.ready" --api-token-file "$work/token-nobody" >"$work/bad.log" 2>&1

@@ -113,10 +113,10 @@ check_eq "update: still 4 containers, none put aside" "$("$D" ps -a --filter "la
         "$POD._infra $POD.cache $POD.side $POD.web "
 check_eq "update: events only of side" "$(events "$t0" "$t1" | awk '{ print $3 }' | sort -u | tr '\n' ' ')" \
         "$POD._old2.side $POD.side "
-# Podman's own list has no stop event for a stop through the API: its died is the stop; init and cleanup
-# are Podman's steps of a start and after an exit.
+# Podman lists a stop through the API now and then (1 run in ~10), not always: its died is the stop;
+# init and cleanup are Podman's steps of a start and after an exit.
 if [ "$ENGINE" = podman ]; then
-        skip='kill|die|init|cleanup' want="died rename create start remove "
+        skip='kill|die|init|cleanup|stop' want="died rename create start remove "
 else
         skip='kill|die' want="stop rename create start destroy "
 fi

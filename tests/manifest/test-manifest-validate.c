@@ -280,10 +280,10 @@ static void test_volumes(void) {
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      hostDir:\n",
                      "web.yaml:6: volumes[0].source.hostDir.path: is required");
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: /a}, emptyDir: {}}\n",
-                     "web.yaml:5: volumes[0].source: has more than one of hostDir, emptyDir and persistentDisk: a "
+                     "web.yaml:5: volumes[0].source: has more than one of hostDir, emptyDir, secret, configMap and persistentDisk: a "
                      "volume has exactly one source");
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {}\n",
-                     "web.yaml:5: volumes[0].source: must have one of hostDir or emptyDir");
+                     "web.yaml:5: volumes[0].source: must have one of hostDir, emptyDir, secret or configMap");
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      persistentDisk: {pdName: x}\n",
                      "web.yaml:6: volumes[0].source.persistentDisk: is not supported on this node (use hostDir or "
                      "emptyDir)");
