@@ -40,8 +40,19 @@ def help_commands(text):
 
 
 def help_options(text):
-    """Every --option --help names, in its usage lines and in its option list."""
-    found = set(OPT.findall(text))
+    """The options a --help offers: those of its usage lines (up to the first blank line) and those that
+    start an indented line of its option list; not options its prose only mentions ("the form
+    --curve-secret-file reads")."""
+    lines = text.splitlines()
+    found = set()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            break
+        found |= set(OPT.findall(line))
+    for line in lines:
+        m = re.match(r'^\s+--([a-z0-9][a-z0-9-]*)', line)
+        if m:
+            found.add(m.group(1))
     return found
 
 
