@@ -20,7 +20,9 @@ manifest() { two_containers "$1" "$2" "$work/host" "$pod"; }
 manifest a 3600 >"$work/a.yaml"
 manifest b 3601 >"$work/b.yaml"
 manifest c not-a-number >"$work/bad.yaml" # side exits at once: the update fails, the pod is rolled back
-apply() { "$podhook" apply --start-window 0 "$1" >/dev/null 2>>"$work/apply.log"; }
+# The failing one with a start window of 1 s: side exits at once, which a window of 0 (only "it runs
+# right after its start") sees only now and then.
+apply() { "$podhook" apply --start-window "${2:-0}" "$1" >/dev/null 2>>"$work/apply.log"; }
 apply "$work/a.yaml"
 check "the pod is deployed" test $? = 0
 docker exec "$pod.main" sh -c 'head -c 1048576 /dev/urandom > /shared/blob'
@@ -32,11 +34,11 @@ check "the data is there" test "$(echo "$sums0" | wc -w)" = 2
 bad_rc= bad_sum= bad_names= version= t0=$SECONDS
 for ((i = 1; i <= cycles; i++)); do
         case $((i % 3)) in
-        0) f=bad want=1 ;;
-        1) f=b want=0 version=b ;;
-        2) f=a want=0 version=a ;;
+        0) f=bad want=1 window=1 ;;
+        1) f=b want=0 window=0 version=b ;;
+        2) f=a want=0 window=0 version=a ;;
         esac
-        apply "$work/$f.yaml"
+        apply "$work/$f.yaml" "$window"
         rc=$?
         [ $rc = $want ] || bad_rc="$bad_rc $i:$f:$rc"
         [ "$(sums "$pod")" = "$sums0" ] || bad_sum="$bad_sum $i:$f"
