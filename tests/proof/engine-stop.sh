@@ -39,7 +39,7 @@ kill -CONT "$dpid"
 check "once the Engine answers, the update completes and is signalled" \
         wait_for 120 bash -c "[ \$(grep -c ' POST /ok/$pfx-d2 ' '$work/lab.log') -ge 1 ]"
 echo "# the update took $((SECONDS - t0)) s after the freeze began"
-check "a success" bash -c "grep ' POST /ok/$pfx-d2 ' '$work/lab.log' | grep -q '\"deploy_status_code\": 0'"
+check "a success" bash -c "grep ' POST /ok/$pfx-d2 ' '$work/lab.log' | grep -q '\"deploy_status_code\": *0[,}]'"
 check "one container per name, none aside" test "$(names "$pod")" = "$pod._infra $pod.main $pod.side "
 check "main runs version 2" test "$(env_of "$pod" main VERSION)" = 2
 check "all running" test "$(running_count "$pod")" = 3
