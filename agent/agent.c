@@ -277,7 +277,9 @@ static void on_dispatch(PhDispatchEvent ev, const char *id, const json_t *dep, c
                             name, action);
                 break;
         case PH_DISPATCH_ERROR:
-                log_warning("deployment %s: %s", id, ph_error_msg(err));
+                /* The id may be anything the metadata says: a 5000-byte one would push the reason out of
+                 * the line. */
+                log_warning("deployment %.64s%s: %s", id, strlen(id) > 64 ? "..." : "", ph_error_msg(err));
                 status_deployment_set_failure(a->status, id, ph_error_msg(err));
                 break;
         case PH_DISPATCH_POD_REMOVED:

@@ -11,6 +11,7 @@ PKGS=(meson ninja-build pkg-config gcc libc6-dev
       docker.io busybox-static curl python3 python3-yaml iproute2 netcat-openbsd procps jq docker-registry
       podman catatonit netavark aardvark-dns
       python3-prometheus-client python3-zmq openssl
+      valgrind groff-base   # the memcheck test (tests/proof), the manual's check (groff -ww)
       libxml2-dev) # libxml2: only the oracle of the cfn-xml fuzz target (tests/fuzz)
 
 missing=()

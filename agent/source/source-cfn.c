@@ -342,7 +342,9 @@ static int cfn_fetch(PhSource *s, const CfnPath *p, json_t **ret, PhError **rete
                 return r;
         }
         json_error_t jerr;
-        json_auto_t *doc = json_loads(text, JSON_DECODE_ANY, &jerr);
+        json_auto_t *doc = source_json_load(text, strlen(text), &jerr);
+        if (!doc && jerr.line == 0)
+                return ph_error_set(reterr, EFBIG, "%s: %s holds %s", what, p->field, jerr.text);
         if (!doc)
                 return ph_error_set(reterr, EBADMSG, "%s: %s is not JSON (line %d, column %d)", what, p->field,
                                     jerr.line, jerr.column);

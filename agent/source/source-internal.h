@@ -46,6 +46,13 @@ int source_config_strings(const PhSource *s, const json_t *section, const PhSour
 PhHttpRequest source_http_request(const PhSource *s, const char *method, const char *url);
 /* Parses a 2xx JSON answer into a new ref; what names the request in errors (no secrets in it). */
 int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret, PhError **reterr);
+/* Most JSON values a metadata document may hold. jansson takes some 50 bytes or more per value: a
+ * body of a few MB of "0," would need gigabytes, so the text is counted before it is parsed. Real
+ * metadata holds a few dozen values per deployment. */
+#define SOURCE_MAX_JSON_VALUES (256u * 1024u)
+/* json_loadb(text, len, JSON_DECODE_ANY) unless the text holds more than SOURCE_MAX_JSON_VALUES
+ * values: NULL with jerr->text set either way (line and column 0 when the text was not parsed). */
+json_t *source_json_load(const char *text, size_t len, json_error_t *jerr);
 
 /* The text of the first <field> element inside DescribeStackResourceResult/StackResourceDetail of a
  * CFN XML answer: CDATA copied, the five XML entities and numeric character references decoded.

@@ -81,7 +81,9 @@ static int read_file(int dfd, const char *dir, const char *name, json_t **ret, P
                 return r;
         }
         json_error_t jerr;
-        json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+        json_t *v = source_json_load(text, len, &jerr);
+        if (!v && jerr.line == 0)
+                return ph_error_set(reterr, EFBIG, "local: %s/%s: holds %s", dir, name, jerr.text);
         if (!v)
                 return ph_error_set(reterr, EBADMSG, "local: %s/%s:%d: not valid JSON (column %d)", dir, name,
                                     jerr.line, jerr.column);

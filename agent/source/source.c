@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "source/source-internal.h"
@@ -109,9 +110,41 @@ PhHttpRequest source_http_request(const PhSource *s, const char *method, const c
                 .timeout_ms = s->timeout_ms,
                 .connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000,
                 .max_body = 64u * 1024u * 1024u,
+                /* A same-origin move (a proxy before Swift or Heat) is followed; another host never is. */
+                .max_redirects = 3,
                 .ca_file = s->ca_file,
                 .cancel = s->cancel,
         };
+}
+
+/* An upper bound of the values in a JSON text: each one but the first follows a ',', ':', '[' or '{'
+ * outside a string. */
+static size_t json_text_values(const char *s, size_t len) {
+        size_t n = 1;
+        bool in_string = false;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (in_string) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_string = false;
+                } else if (c == '"')
+                        in_string = true;
+                else if (c == ',' || c == ':' || c == '[' || c == '{')
+                        n++;
+        }
+        return n;
+}
+
+json_t *source_json_load(const char *text, size_t len, json_error_t *jerr) {
+        if (json_text_values(text, len) > SOURCE_MAX_JSON_VALUES) {
+                *jerr = (json_error_t){};
+                snprintf(jerr->text, sizeof(jerr->text), "more than %u JSON values", SOURCE_MAX_JSON_VALUES);
+                return NULL;
+        }
+        return json_loadb(text, len, JSON_DECODE_ANY, jerr);
 }
 
 int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret, PhError **reterr) {
@@ -120,7 +153,9 @@ int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret
         if (resp->status < 200 || resp->status > 299)
                 return ph_error_set(reterr, resp->status == 401 || resp->status == 403 ? EACCES : EPROTO,
                                     "%s: HTTP %ld", what, resp->status);
-        json_t *doc = json_loadb(resp->body ? resp->body : "", resp->body_len, JSON_DECODE_ANY, &jerr);
+        json_t *doc = source_json_load(resp->body ? resp->body : "", resp->body_len, &jerr);
+        if (!doc && jerr.line == 0)
+                return ph_error_set(reterr, EFBIG, "%s: the answer holds %s", what, jerr.text);
         if (!doc)
                 return ph_error_set(reterr, EBADMSG, "%s: answer is not JSON (line %d, column %d)", what, jerr.line,
                                     jerr.column); /* jansson's text quotes the input: it may hold secrets */

@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,5 +13,19 @@ void ph_fault_point(const char *name) {
                 _exit(PH_FAULT_EXIT);
 #else
         (void)name;
+#endif
+}
+
+void ph_fault_after_write(void) {
+#ifdef PH_FAULT_POINTS
+        /* One count for the process: the writes of the loop and of the worker thread are one sequence. */
+        static unsigned long done;
+        const char *want = getenv(PH_FAULT_WRITES_ENV);
+
+        if (!want || !*want)
+                return;
+        unsigned long n = strtoul(want, NULL, 10);
+        if (n > 0 && __atomic_add_fetch(&done, 1, __ATOMIC_SEQ_CST) >= n)
+                (void) kill(getpid(), SIGKILL);
 #endif
 }

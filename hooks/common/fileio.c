@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/fault.h"
 #include "common/fileio.h"
 
 int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len, PhError **reterr) {
@@ -157,6 +158,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
         if (rename(tmp, path) < 0)
                 goto fail;
         (void) fsync_parent(path);
+        ph_fault_after_write();
         return 0;
 fail:;
         int e = errno;
@@ -202,6 +204,7 @@ int file_move(const char *from, const char *to, PhError **reterr) {
                 r = fsync_parent(from);
         if (r < 0)
                 return ph_error_set(reterr, -r, "moving %s to %s: fsync: %s", from, to, strerror(-r));
+        ph_fault_after_write();
         return 0;
 }
 
@@ -214,6 +217,7 @@ int file_remove(const char *path, PhError **reterr) {
         int r = fsync_parent(path);
         if (r < 0)
                 return ph_error_set(reterr, -r, "removing %s: fsync: %s", path, strerror(-r));
+        ph_fault_after_write();
         return 0;
 }
 
