@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "docker/pod.h"
 #include "dropin.h"
+#include "kubelet/convert.h"
 #include "metrics.h"
 
 #define EVENTS_DEFAULT_LIMIT 50
@@ -45,6 +46,15 @@ static int get_deployment(const PhApiRequest *req, PhApiReply *reply, void *user
 static int get_pods(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
         const PhApiRoutesEnv *env = userdata;
         return api_reply_json(reply, 200, json_pack("{s:o}", "pods", status_pods_json(env->status)));
+}
+
+/* The kubelet pods as a v1 PodList, the form a kubelet's --manifest-url reads. Behind the token: the
+ * Pods carry their env; secret values come out redacted, as in every answer. */
+static int get_kubelet_pods(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
+        const PhApiRoutesEnv *env = userdata;
+        json_auto_t *pods = status_kubelet_pods_json(env->status);
+
+        return api_reply_json(reply, 200, kubelet_pod_list(pods));
 }
 
 static int get_pod(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
@@ -202,6 +212,7 @@ int api_routes_add(PhApiServer *s, const PhApiRoutesEnv *env, PhError **reterr) 
                 {"POST", "/v1/pods/{name}", PH_API_TOKEN | PH_API_BODY, post_pod, u},
                 {"DELETE", "/v1/pods/{name}", PH_API_TOKEN, delete_pod, u},
                 {"GET", "/v1/events", 0, get_events, u},
+                {"GET", "/v1/kubelet/pods", PH_API_TOKEN, get_kubelet_pods, u},
                 {"GET", "/metrics", 0, get_metrics, u},
         };
 

@@ -41,10 +41,19 @@ static int kubelet_list(const PhHook *h, json_t **ret, PhError **reterr) {
         json_auto_t *owned = NULL;
         const char *pod;
         json_t *v;
-        int r = kubelet_list_owned(&e->options, &owned, reterr);
+        _cleanup_error_ PhError *err = NULL;
+        int r = kubelet_list_owned(&e->options, &owned, &err);
 
-        if (r < 0)
+        /* No manifest directory (a node without a kubelet): nothing of ours can be there. */
+        if (r == -ENOENT) {
+                *ret = json_object();
+                return 0;
+        }
+        if (r < 0) {
+                if (reterr)
+                        *reterr = TAKE_PTR(err);
                 return r;
+        }
         json_object_foreach(owned, pod, v) {
                 if (e->status)
                         status_pod_kubelet(e->status, pod, json_object_get(v, "pod"), NULL);
