@@ -109,7 +109,7 @@ int agent_build_sources(const PhConfig *cfg, const json_t *occ, const PhHttpCanc
         size_t n = 0, i;
         PhSource **list = xcalloc(json_array_size(collectors) + 1, sizeof(*list));
         const json_t *c;
-        PhSourceOptions o = {.timeout_ms = (long)cfg->request_timeout * 1000,
+        PhSourceOptions o = {.timeout_ms = (long) cfg->request_timeout * 1000,
                              .ca_file = cfg->ca_file && *cfg->ca_file ? cfg->ca_file : NULL,
                              .cancel = cancel,
                              .state_dir = cfg->state_dir,
@@ -199,7 +199,7 @@ static void on_ran(PhAgent *a, const char *id, const json_t *dep, const json_t *
         else if (code == 0)
                 heal_record_save(a->state_dir_real, pod, dep, NULL);
         status_pod_owner(a->status, pod, "deployment", id);
-        status_pod_applied(a->status, pod, (int)code, summary, rolled_back);
+        status_pod_applied(a->status, pod, (int) code, summary, rolled_back);
         if (rolled_back) {
                 _cleanup_free_ char *msg =
                         xasprintf("pod %s: the update of deployment %s failed and was rolled "
@@ -330,7 +330,7 @@ static void on_outbox(PhOutboxEvent ev, const char *id, const PhError *err, unsi
                         log_info("deployment %s uses no signal transport: nothing sent", id);
                 else {
                         log_info("signal for %s delivered (%s)", id,
-                                 signal_kind_to_string((PhSignalKind)a->last_kind));
+                                 signal_kind_to_string((PhSignalKind) a->last_kind));
                         status_counter_add(a->status, PH_STATUS_SIGNALS_DELIVERED, 1);
                 }
                 break;
@@ -403,7 +403,7 @@ static PhSignalOutcome send_signal(const json_t *inputs, const json_t *data, con
                                    void *userdata, PhError **reterr) {
         PhAgent *a = userdata;
         _cleanup_free_ char *marker = xasprintf("%s/%s", s->id, s->token);
-        PhSignalOptions o = {.timeout_ms = (long)a->cfg->request_timeout * 1000,
+        PhSignalOptions o = {.timeout_ms = (long) a->cfg->request_timeout * 1000,
                              .ca_file = a->cfg->ca_file && *a->cfg->ca_file ? a->cfg->ca_file : NULL,
                              .max_body = s->max_body,
                              .cancel = &a->cancel,
@@ -521,7 +521,8 @@ static void agent_use_api_pods(PhAgent *a) {
         bool want = (a->cfg->api && *a->cfg->api) || file_exists(a->api_pods_dir) > 0;
 
         if (want && mkdir(a->api_pods_dir, 0700) < 0 && errno != EEXIST)
-                log_warning("%s: %s; pods posted on the API cannot be kept", a->api_pods_dir, strerror(errno));
+                log_warning("%s: %s; pods posted on the API cannot be kept", a->api_pods_dir,
+                            strerror(errno));
         if (want && !a->api_pods)
                 a->api_pods = dropins_new(a->api_pods_dir);
 }
@@ -533,7 +534,8 @@ static void agent_status_sources(PhAgent *a) {
 /* What runs without Heat: the drop-in directory, the queue (--listen), the status API's pods (--api);
  * NULL when none is set. */
 static char *agent_without_heat(const PhConfig *cfg) {
-        bool dropin = cfg->dropin && *cfg->dropin, queue = cfg->listen && *cfg->listen, api = cfg->api && *cfg->api;
+        bool dropin = cfg->dropin && *cfg->dropin, queue = cfg->listen && *cfg->listen,
+             api = cfg->api && *cfg->api;
 
         if (dropin && queue)
                 return xasprintf("watching the drop-in directory %s and taking deployments on %s",
@@ -740,7 +742,7 @@ static void status_listed(PhAgent *a, const json_t *deployments) {
                         /* For the status API, which keeps them out of every answer. */
                         json_auto_t *prepared = NULL;
                         if (dispatch_prepare(d, &prepared, NULL) != 0)
-                                prepared = json_incref((json_t *)d);
+                                prepared = json_incref((json_t *) d);
                         _cleanup_strv_free_ char **values =
                                 hook_secret_values(a->hooks, ELEMENTSOF(a->hooks), prepared);
                         status_deployment_set_secrets(a->status, id, values);
@@ -785,7 +787,7 @@ static bool agent_collect_queue(PhAgent *a, json_t *merged, bool *complete) {
         /* Another source's deployments that are no list are warned about with the merged metadata. */
         if (json_is_array(list)) {
                 json_auto_t *copy = json_deep_copy(json_object_get(a->queue_last, "deployments"));
-                (void)json_array_extend(list, copy);
+                (void) json_array_extend(list, copy);
         }
         return true;
 }
@@ -837,7 +839,7 @@ static int agent_poll(PhAgent *a) {
         int r;
 
         /* The agent's own state first: results that could not be written, records a crash left. */
-        (void)dispatch_retry_pending(&a->dispatch);
+        (void) dispatch_retry_pending(&a->dispatch);
         dispatch_recover(&a->dispatch);
 
         for (size_t i = 0; i < a->n_sources; i++) {
@@ -929,7 +931,7 @@ static uint64_t agent_sync_dropins(PhAgent *a, bool retry) {
                 .status = a->status,
                 .notifier = a->notifier,
                 .cancel = &a->cancel,
-                .debounce_usec = (uint64_t)a->cfg->dropin_debounce_ms * 1000,
+                .debounce_usec = (uint64_t) a->cfg->dropin_debounce_ms * 1000,
         };
 
         if (a->dropins)
@@ -965,7 +967,8 @@ static void agent_heal(PhAgent *a) {
                 if (no_engine && !a->heal_answered)
                         log_debug("self-healing: %s", ph_error_msg(err));
                 else if (!a->heal_failing)
-                        log_warning("self-healing: cannot look at the pods, trying again: %s", ph_error_msg(err));
+                        log_warning("self-healing: cannot look at the pods, trying again: %s",
+                                    ph_error_msg(err));
                 a->heal_failing = true;
                 return;
         }
@@ -980,7 +983,8 @@ static void agent_probe(PhAgent *a) {
         const PhHealEnv env = heal_env(a);
 
         /* An Engine that does not answer is the heal pass's to say. */
-        if (heal_probe_pass(&env, a->probe_failures, a->cfg->liveness_failures, a->cfg->grace_seconds, &err) < 0)
+        if (heal_probe_pass(&env, a->probe_failures, a->cfg->liveness_failures, a->cfg->grace_seconds, &err) <
+            0)
                 log_debug("livenessProbes: %s", ph_error_msg(err));
 }
 
@@ -1026,7 +1030,7 @@ static void redact_for_print(json_t *out) {
                         json_auto_t *prepared = NULL;
                         /* As the hook would get it: a component resolves to its docker config. */
                         if (dispatch_prepare(d, &prepared, NULL) != 0)
-                                prepared = json_incref((json_t *)d);
+                                prepared = json_incref((json_t *) d);
                         _cleanup_strv_free_ char **values = hook_default_secret_values(prepared);
                         for (char **v = values; *v; v++) {
                                 size_t k = strv_length(extra);
@@ -1125,7 +1129,7 @@ void agent_reload(PhAgent *a) {
 }
 
 uint64_t agent_next_poll_usec(PhAgent *a) {
-        uint64_t ms = (uint64_t)a->delay * 1000;
+        uint64_t ms = (uint64_t) a->delay * 1000;
         uint64_t j = ms / 10;
 
         if (j > 0)

@@ -53,8 +53,8 @@ typedef struct PhAgent {
          * NULL without. queue_last: its last listing. */
         PhSource *queue;
         json_t *queue_last;
-        PhPubBox *pubbox; /* --publish: where stored results go (queue-agent.h); set by the loop, or NULL */
-        char *api_pods_dir;  /* <state>/api-pods: the manifests posted on the status API */
+        PhPubBox *pubbox;   /* --publish: where stored results go (queue-agent.h); set by the loop, or NULL */
+        char *api_pods_dir; /* <state>/api-pods: the manifests posted on the status API */
         PhDropins *api_pods; /* NULL without --api (and none posted before) */
         PhStatus *status;
         PhNotifier *notifier;

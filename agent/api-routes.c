@@ -111,14 +111,14 @@ static int check_pod(const PhApiRequest *req, PhApiReply *reply, const PhApiRout
         _cleanup_free_ char *shown = api_printable(req->param, 200);
 
         if (!pod_name_is_valid(req->param) || strchr(req->param, ':')) {
-                (void)api_reply_error(reply, 400,
-                                      "%s is no pod name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most %u characters",
-                                      shown, POD_NAME_MAX);
+                (void) api_reply_error(reply, 400,
+                                       "%s is no pod name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most %u characters",
+                                       shown, POD_NAME_MAX);
                 return -EINVAL;
         }
         _cleanup_free_ char *other = other_owner(env, req->param);
         if (other) {
-                (void)api_reply_error(reply, 409, "pod %s belongs to %s: change it there", shown, other);
+                (void) api_reply_error(reply, 409, "pod %s belongs to %s: change it there", shown, other);
                 return -EBUSY;
         }
         return 0;
@@ -162,9 +162,9 @@ static int post_pod(const PhApiRequest *req, PhApiReply *reply, void *userdata) 
         if (r < 0) {
                 json_t *lines = messages_json(messages);
                 const char *first = json_string_value(json_array_get(lines, 0));
-                (void)api_reply_json(reply, r == -EBADMSG ? 400 : 422,
-                                     json_pack("{s:s, s:o}", "error", first ? first : "invalid manifest",
-                                               "messages", lines));
+                (void) api_reply_json(reply, r == -EBADMSG ? 400 : 422,
+                                      json_pack("{s:s, s:o}", "error", first ? first : "invalid manifest",
+                                                "messages", lines));
                 return 0;
         }
         if (mkdir(env->pods_dir, 0700) < 0 && errno != EEXIST) {
@@ -202,7 +202,7 @@ static int delete_pod(const PhApiRequest *req, PhApiReply *reply, void *userdata
 }
 
 int api_routes_add(PhApiServer *s, const PhApiRoutesEnv *env, PhError **reterr) {
-        void *u = (void *)env;
+        void *u = (void *) env;
         const PhApiRoute routes[] = {
                 {"GET", "/v1/agent", 0, get_agent, u},
                 {"GET", "/v1/deployments", 0, get_deployments, u},

@@ -8,10 +8,10 @@
 #include "common/fileio.h"
 #include "common/secret.h"
 
-
 #define BOOTSTRAP_MAX_FILE (16u * 1024 * 1024)
 
-static const char *const source_sections[] = { "heat", "cfn", "request", "local", "zaqar", "ec2", "heat_local" };
+static const char *const source_sections[] = {"heat",  "cfn", "request",   "local",
+                                              "zaqar", "ec2", "heat_local"};
 
 json_t *bootstrap_normalize(const json_t *occ) {
         json_t *out = json_object();
@@ -65,8 +65,9 @@ int bootstrap_from_json(const json_t *doc, json_t **ret_occ, PhError **reterr) {
         if (!occ && looks_like_occ(doc))
                 occ = doc;
         if (!json_is_object(occ))
-                return ph_error_set(reterr, EINVAL,
-                                    "no 'os-collect-config' object and no collectors/heat/cfn/request/local keys");
+                return ph_error_set(
+                        reterr, EINVAL,
+                        "no 'os-collect-config' object and no collectors/heat/cfn/request/local keys");
         json_auto_t *n = bootstrap_normalize(occ);
         if (json_array_size(json_object_get(n, "collectors")) == 0)
                 return ph_error_set(reterr, EINVAL, "os-collect-config names no collectors");
@@ -85,8 +86,8 @@ int bootstrap_read(const char *path, json_t **ret_occ, PhError **reterr) {
         json_auto_t *doc = json_loadb(text, len, 0, &jerr);
         if (!doc) {
                 secret_cut_json_error(jerr.text); /* the file holds passwords */
-                return ph_error_set(reterr, EINVAL, "%s:%d: invalid JSON: %s (column %d)", path, jerr.line, jerr.text,
-                                    jerr.column);
+                return ph_error_set(reterr, EINVAL, "%s:%d: invalid JSON: %s (column %d)", path, jerr.line,
+                                    jerr.text, jerr.column);
         }
         r = bootstrap_from_json(doc, ret_occ, reterr);
         if (r < 0)

@@ -32,10 +32,10 @@
 
 #define EXIT_USAGE 2
 /* sysexits' EX_NOINPUT: a file that cannot be read. */
-#define EXIT_NOINPUT 66
+#define EXIT_NOINPUT   66
 #define HOOK_INPUT_MAX (16u * 1024u * 1024u)
-#define GRACE_MAX 3600u
-#define SECONDS_MAX 3600u
+#define GRACE_MAX      3600u
+#define SECONDS_MAX    3600u
 /* The agent's variable for its state directory, honoured by the pod commands too. */
 #define STATE_DIR_ENV "PODHOOK_STATE_DIR"
 
@@ -71,7 +71,9 @@ static int parse_seconds(const char *cmd, const char *option, const char *s, uns
         errno = 0;
         v = strtoul(s, &end, 10);
         if (errno != 0 || !end || *end || end == s || v > SECONDS_MAX || s[0] == '-') {
-                fprintf(stderr, "podhook %s: %s wants whole seconds from 0 to %u, not '%s' (see 'podhook %s --help')\n",
+                fprintf(stderr,
+                        "podhook %s: %s wants whole seconds from 0 to %u, not '%s' (see 'podhook %s "
+                        "--help')\n",
                         cmd, option, SECONDS_MAX, s, cmd);
                 return EXIT_USAGE;
         }
@@ -83,10 +85,11 @@ static int parse_seconds(const char *cmd, const char *option, const char *s, uns
 /* --log-max-size: bytes, or with k, m or g; 0 turns the limits off. */
 static int parse_log_size(const char *cmd, const char *s, PhPodOptions *po) {
         if (pod_log_size_parse(s, &po->log_max_size) < 0)
-                return usage_error(cmd,
-                                   "--log-max-size wants a size in bytes or with k, m or g (10m), at most 1 TiB, "
-                                   "or 0 (the engine's own log config), not '%s'",
-                                   s);
+                return usage_error(
+                        cmd,
+                        "--log-max-size wants a size in bytes or with k, m or g (10m), at most 1 TiB, "
+                        "or 0 (the engine's own log config), not '%s'",
+                        s);
         po->log_max_size_set = true;
         return 0;
 }
@@ -156,7 +159,7 @@ static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
         }
         if (!a->flags.config_files)
                 a->flags.config_files = json_object();
-        _cleanup_free_ char *key = xstrndup(arg, (size_t)(eq - arg));
+        _cleanup_free_ char *key = xstrndup(arg, (size_t) (eq - arg));
         json_object_set_new(a->flags.config_files, key, json_stringn(buf, len));
         return 0;
 }
@@ -165,7 +168,8 @@ static int add_config_file(const char *cmd, const char *arg, PodArgs *a) {
  * j json, S state-dir, W start-window, T ready-timeout, R recreate, D dry-run, L log-max-size, F
  * log-max-file, B backend and M U C E K its kubelet options, G O P the kubelet wait; --help always).
  * Returns -1 to go on, else the exit code to return at once. */
-static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv, PodArgs *a) {
+static int parse_args(const char *cmd, const char *help, const char *allowed, int argc, char **argv,
+                      PodArgs *a) {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"name", required_argument, NULL, 'n'},
@@ -465,7 +469,8 @@ static const char apply_help[] =
         "Usage: podhook apply [--name POD] [--grace SECONDS] [--no-init] [--start-window SECONDS]\n"
         "                     [--ready-timeout SECONDS] [--state-dir DIR] [--recreate] [--dry-run]\n"
         "                     [--secrets FILE] [--registry-config FILE] [--wait-for DEP]...\n"
-        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file KEY=FILE]...\n"
+        "                     [--wait-interval SECONDS] [--wait-timeout SECONDS] [--config-file "
+        "KEY=FILE]...\n"
         "                     [--log-max-size SIZE] [--log-max-file N] FILE\n"
         "       podhook apply --backend kubelet [--kubelet-manifest-dir D] [--kubelet-url URL] [--name POD] "
         "FILE\n"
@@ -547,7 +552,7 @@ static int print_diff(const char *cmd, const char *pod, const PhManifest *m, con
 
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
-                r = pod_diff(d, pod, m, &(PhPodMeta) {}, &a->po, &plan, &text, &err);
+                r = pod_diff(d, pod, m, &(PhPodMeta){}, &a->po, &plan, &text, &err);
         if (r < 0)
                 return fail(cmd, err);
         if (a->json) {
@@ -637,7 +642,7 @@ int cli_apply(int argc, char **argv) {
 
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
-                r = pod_apply(d, pod, m, &(PhPodMeta) {}, &a.po, &inspect, &summary, &err);
+                r = pod_apply(d, pod, m, &(PhPodMeta){}, &a.po, &inspect, &summary, &err);
         if (r < 0) {
                 /* The values it was given are secret by where they come from: none in the message. */
                 _cleanup_strv_free_ char **values = NULL;
@@ -648,7 +653,8 @@ int cli_apply(int argc, char **argv) {
                 fprintf(stderr, "podhook apply: %s\n", json_string_value(msg));
                 return EXIT_FAILURE;
         }
-        if (json_dumpf(inspect, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+        if (json_dumpf(inspect, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF ||
+            fflush(stdout) != 0)
                 return EXIT_FAILURE;
         if (summary)
                 fprintf(stderr, "%s\n", summary);
@@ -785,8 +791,10 @@ int cli_delete(int argc, char **argv) {
 static const char ps_help[] =
         "Usage: podhook ps [--json] [POD]\n"
         "\n"
-        "Lists the containers of every podhook pod (or of POD): POD CONTAINER STATE STATUS IMAGE. STATUS says\n"
-        "\"broken: infra restarted\" (or recreated, not running, missing) for a pod whose apps lost their network.\n"
+        "Lists the containers of every podhook pod (or of POD): POD CONTAINER STATE STATUS IMAGE. STATUS "
+        "says\n"
+        "\"broken: infra restarted\" (or recreated, not running, missing) for a pod whose apps lost their "
+        "network.\n"
         "The infra container, which holds the pod's network and ports, shows as CONTAINER '-'.\n"
         "\n"
         "  --json   the Engine's container summaries as a JSON array instead\n";
@@ -804,7 +812,8 @@ static json_t *ps_broken(PhDocker *d, const json_t *list) {
                 if (!p || json_object_get(out, p) || pod_inspect(d, p, &inspect, NULL) < 0)
                         continue;
                 json_decref(observe_containers(inspect, &brk));
-                json_object_set_new(out, p, brk == PH_POD_OK ? json_null() : json_string(pod_break_to_string(brk)));
+                json_object_set_new(out, p,
+                                    brk == PH_POD_OK ? json_null() : json_string(pod_break_to_string(brk)));
         }
         return out;
 }
@@ -871,7 +880,8 @@ static const char prune_help[] =
         "  --json            the report as JSON: [{id, refs, pods, pulled_at, result, why}]\n"
         "  --state-dir DIR   where the pull records are (default $PODHOOK_STATE_DIR, else /var/lib/podhook)\n"
         "\n"
-        "Exit status: 0 (also when images were skipped), 1 the engine or the state directory could not be read.\n";
+        "Exit status: 0 (also when images were skipped), 1 the engine or the state directory could not be "
+        "read.\n";
 
 int cli_prune(int argc, char **argv) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
@@ -888,7 +898,8 @@ int cli_prune(int argc, char **argv) {
                 return usage_error("prune", "%s", "no arguments are taken");
         r = docker_open(NULL, &d, &err);
         if (r >= 0)
-                r = image_prune(d, a.po.state_dir ? a.po.state_dir : PH_STATE_DIR_DEFAULT, a.dry_run, &report, &err);
+                r = image_prune(d, a.po.state_dir ? a.po.state_dir : PH_STATE_DIR_DEFAULT, a.dry_run, &report,
+                                &err);
         if (r < 0)
                 return fail("prune", err);
         if (a.json) {
@@ -953,7 +964,8 @@ int cli_hook(int argc, char **argv) {
 
         r = parse_args("hook", hook_help, "gIWTSsrLFBMUCEK", argc, argv, &a);
         if (r > 0) { /* a bad option, already said on stderr: whoever reads stdout still gets its object */
-                json_auto_t *res = deployment_result("", "podhook hook: bad command line (see 'podhook hook --help')", 1);
+                json_auto_t *res = deployment_result(
+                        "", "podhook hook: bad command line (see 'podhook hook --help')", 1);
                 (void) hook_emit(res);
         }
         if (r >= 0)
@@ -979,8 +991,9 @@ int cli_hook(int argc, char **argv) {
         deployment = json_loadb(buf, len, 0, &jerr);
         if (!deployment) {
                 secret_cut_json_error(jerr.text); /* the deployment holds passwords */
-                _cleanup_free_ char *msg = xasprintf("standard input is not a JSON deployment: line %d: %s (column %d)",
-                                                     jerr.line, jerr.text, jerr.column);
+                _cleanup_free_ char *msg =
+                        xasprintf("standard input is not a JSON deployment: line %d: %s (column %d)",
+                                  jerr.line, jerr.text, jerr.column);
                 return hook_fail(msg);
         }
         const char *group = json_string_value(json_object_get(deployment, "group"));
@@ -992,7 +1005,8 @@ int cli_hook(int argc, char **argv) {
                 return hook_fail(ph_error_msg(err));
         int status = (int) json_integer_value(json_object_get(result, "deploy_status_code"));
         if (status != 0)
-                fprintf(stderr, "podhook hook: %s", json_string_value(json_object_get(result, "deploy_stderr")));
+                fprintf(stderr, "podhook hook: %s",
+                        json_string_value(json_object_get(result, "deploy_stderr")));
         if (hook_emit(result) != 0)
                 return EXIT_FAILURE;
         return status == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -168,7 +168,7 @@ static int send_run(const SendArgs *a) {
             zmq_send(sock, data, len, ZMQ_DONTWAIT) < 0)
                 return zfail("send");
         zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
-        long ms = (long)(a->timeout * 1000.0 + 0.999); /* rounded up: never shorter than asked */
+        long ms = (long) (a->timeout * 1000.0 + 0.999); /* rounded up: never shorter than asked */
         int n = zmq_poll(&item, 1, ms);
         if (n < 0)
                 return zfail("poll");

@@ -15,9 +15,8 @@
 #include "kubelet/static-dir.h"
 #include "runner/runner.h"
 
-
 #define CONFIG_DEFAULT_FILE "/etc/podhook/agent.conf"
-#define CONFIG_MAX_FILE (1024u * 1024)
+#define CONFIG_MAX_FILE     (1024u * 1024)
 
 /* CFG_MSEC: seconds with up to three decimals ("0.5"), kept as milliseconds; min and max in ms. */
 typedef enum CfgType { CFG_STRING, CFG_UINT, CFG_BOOL, CFG_MSEC } CfgType;
@@ -32,7 +31,7 @@ typedef struct CfgKey {
         const char *help;
 } CfgKey;
 
-#define K(name, type, field, def, min, max, alias, help) \
+#define K(name, type, field, def, min, max, alias, help)                                                     \
         { name, type, offsetof(PhConfig, field), def, min, max, alias, help }
 
 static const CfgKey cfg_keys[] = {
@@ -66,21 +65,27 @@ static const CfgKey cfg_keys[] = {
           "container stop grace period (0 = 10 s)"),
         K("start-window", CFG_UINT, start_window, POD_DEFAULT_TEXT(POD_DEFAULT_START_WINDOW), 0, 3600, NULL,
           "seconds a started container must keep running (0 = only that it runs after its start)"),
-        K("ready-timeout", CFG_UINT, ready_timeout, POD_DEFAULT_TEXT(POD_DEFAULT_READY_TIMEOUT), 0, 3600, NULL,
-          "seconds a started container's livenessProbe may take to pass (0 = one try)"),
+        K("ready-timeout", CFG_UINT, ready_timeout, POD_DEFAULT_TEXT(POD_DEFAULT_READY_TIMEOUT), 0, 3600,
+          NULL, "seconds a started container's livenessProbe may take to pass (0 = one try)"),
         K("secrets", CFG_STRING, secrets_file, "", 0, 0, NULL,
           "JSON file of secret names to values (mode 0600) for the docker hook's pods"),
         K("registry-config", CFG_STRING, registry_config, "", 0, 0, NULL,
-          "registry credentials in Docker's config.json format (default $DOCKER_CONFIG/config.json, then /root/.docker/config.json)"),
+          "registry credentials in Docker's config.json format (default $DOCKER_CONFIG/config.json, then "
+          "/root/.docker/config.json)"),
         K("prune-after-deploy", CFG_BOOL, prune_after_deploy, "false", 0, 0, NULL,
-          "after a successful deploy, remove the images podhook pulled that no container uses (podhook prune)"),
+          "after a successful deploy, remove the images podhook pulled that no container uses (podhook "
+          "prune)"),
         K("request-timeout", CFG_UINT, request_timeout, "10", 1, 600, NULL,
           "seconds per metadata or signal request"),
         K("ca-file", CFG_STRING, ca_file, "", 0, 0, NULL, "CA bundle for https"),
-        K("publish", CFG_STRING, publish, "", 0, 0, NULL, "ZeroMQ endpoint for results and events (tcp://, ipc://; docs/queue.md)"),
-        K("listen", CFG_STRING, listen, "", 0, 0, NULL, "ZeroMQ endpoint that takes deployments (tcp://, ipc://)"),
-        K("curve-secret-file", CFG_STRING, curve_secret_file, "", 0, 0, NULL, "the queue sockets' CURVE secret key (podhook keygen)"),
-        K("curve-allow-file", CFG_STRING, curve_allow_file, "", 0, 0, NULL, "CURVE client public keys admitted, one a line"),
+        K("publish", CFG_STRING, publish, "", 0, 0, NULL,
+          "ZeroMQ endpoint for results and events (tcp://, ipc://; docs/queue.md)"),
+        K("listen", CFG_STRING, listen, "", 0, 0, NULL,
+          "ZeroMQ endpoint that takes deployments (tcp://, ipc://)"),
+        K("curve-secret-file", CFG_STRING, curve_secret_file, "", 0, 0, NULL,
+          "the queue sockets' CURVE secret key (podhook keygen)"),
+        K("curve-allow-file", CFG_STRING, curve_allow_file, "", 0, 0, NULL,
+          "CURVE client public keys admitted, one a line"),
         K("log-level", CFG_STRING, log_level, "info", 0, 0, NULL, "error, warning, info or debug"),
         K("dropin", CFG_STRING, dropin, "", 0, 0, NULL,
           "directory of pod manifests (*.yaml, *.yml, *.json), one pod per file, named after it"),
@@ -112,12 +117,14 @@ static const CfgKey cfg_keys[] = {
 #define N_KEYS ELEMENTSOF(cfg_keys)
 
 /* os-collect-config sections that describe sources; other sections of its file are ignored. */
-static const char *const occ_sections[] = { "heat", "cfn", "request", "local", "zaqar", "ec2", "heat_local", "keystone" };
+static const char *const occ_sections[] = {"heat",  "cfn", "request",    "local",
+                                           "zaqar", "ec2", "heat_local", "keystone"};
 
 /* os-collect-config [DEFAULT] keys that mean nothing to podhook (it runs no command). */
-static const char *const occ_ignored[] = { "command", "cachedir", "backup_cachedir", "splay", "deployment_key",
-                                           "one_time", "force", "print", "print_cachedir", "config_file", "debug",
-                                           "verbose", "log_file", "log_dir", "use_syslog" };
+static const char *const occ_ignored[] = {"command",        "cachedir",    "backup_cachedir", "splay",
+                                          "deployment_key", "one_time",    "force",           "print",
+                                          "print_cachedir", "config_file", "debug",           "verbose",
+                                          "log_file",       "log_dir",     "use_syslog"};
 
 typedef struct Raw {
         char *value[N_KEYS];
@@ -174,8 +181,8 @@ static bool in_list(const char *s, const char *const *list, size_t n) {
 
 typedef struct FileCtx {
         const char *name;
-        bool ours;        /* our own file: agent keys accepted, unknown ones warned about */
-        json_t *occ;      /* being built */
+        bool ours;   /* our own file: agent keys accepted, unknown ones warned about */
+        json_t *occ; /* being built */
         Raw *raw;
         char ***warnings;
 } FileCtx;
@@ -237,14 +244,16 @@ static int file_key(const char *section, const char *key, const char *value, uns
                 if (!json_is_object(json_object_get(c->occ, section)))
                         json_object_set_new(c->occ, section, json_object());
                 /* Multi-valued options of os-collect-config: cfn path and local path. */
-                if (strcmp(key, "path") == 0 && (strcmp(section, "cfn") == 0 || strcmp(section, "local") == 0))
+                if (strcmp(key, "path") == 0 &&
+                    (strcmp(section, "cfn") == 0 || strcmp(section, "local") == 0))
                         occ_append(c->occ, section, key, value, false);
                 else
                         json_object_set_new(json_object_get(c->occ, section), key, json_string(value));
                 return 0;
         }
         if (c->ours)
-                strv_push(c->warnings, xasprintf("%s:%u: unknown section [%s] ignored", c->name, line, section));
+                strv_push(c->warnings,
+                          xasprintf("%s:%u: unknown section [%s] ignored", c->name, line, section));
         return 0;
 }
 
@@ -252,7 +261,7 @@ static int file_key(const char *section, const char *key, const char *value, uns
 static int read_ini(const char *path, bool ours, bool required, Raw *raw, json_t *occ, char ***warnings,
                     PhError **reterr) {
         _cleanup_free_ char *text = NULL;
-        FileCtx c = { .name = path, .ours = ours, .occ = occ, .raw = raw, .warnings = warnings };
+        FileCtx c = {.name = path, .ours = ours, .occ = occ, .raw = raw, .warnings = warnings};
         int r;
 
         if (!path || !*path)
@@ -269,8 +278,8 @@ int config_parse_occ_ini(const char *name, const char *text, json_t **ret_occ, c
                          char **ret_min_interval, PhError **reterr) {
         json_auto_t *occ = json_object();
         _cleanup_strv_free_ char **warnings = NULL;
-        Raw raw = { 0 };
-        FileCtx c = { .name = name, .ours = false, .occ = occ, .raw = &raw, .warnings = &warnings };
+        Raw raw = {0};
+        FileCtx c = {.name = name, .ours = false, .occ = occ, .raw = &raw, .warnings = &warnings};
         int r = ini_parse(name, text, file_key, &c, reterr);
         int ii = key_find("interval"), im = key_find("min-interval");
 
@@ -320,15 +329,15 @@ static int parse_msec(const char *s, unsigned min, unsigned max, unsigned *ret) 
         unsigned digits = 0;
         const char *p = s;
 
-        if (!s || !isdigit((unsigned char)*s))
+        if (!s || !isdigit((unsigned char) *s))
                 return -EINVAL;
-        for (; isdigit((unsigned char)*p); p++)
-                if ((whole = whole * 10 + (unsigned long long)(*p - '0')) > 86400ull * 1000)
+        for (; isdigit((unsigned char) *p); p++)
+                if ((whole = whole * 10 + (unsigned long long) (*p - '0')) > 86400ull * 1000)
                         return -ERANGE;
         if (*p == '.')
-                for (p++; isdigit((unsigned char)*p); p++, digits++)
+                for (p++; isdigit((unsigned char) *p); p++, digits++)
                         if (digits < 3)
-                                frac = frac * 10 + (unsigned long long)(*p - '0');
+                                frac = frac * 10 + (unsigned long long) (*p - '0');
         if (*p || digits > 3 || (s[strlen(s) - 1] == '.'))
                 return -EINVAL;
         while (digits++ < 3)
@@ -336,12 +345,13 @@ static int parse_msec(const char *s, unsigned min, unsigned max, unsigned *ret) 
         unsigned long long v = whole * 1000 + frac;
         if (v < min || v > max)
                 return -ERANGE;
-        *ret = (unsigned)v;
+        *ret = (unsigned) v;
         return 0;
 }
 
 static int parse_bool(const char *s, bool *ret) {
-        static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
+        static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
+                                                                                    "off"};
         for (size_t i = 0; i < 4; i++) {
                 if (strcasecmp(s, yes[i]) == 0)
                         return *ret = true, 0;
@@ -364,11 +374,13 @@ PhConfig *config_free(PhConfig *c) {
 }
 
 void config_help(FILE *f) {
-        fputs("Usage: podhook agent [OPTIONS]\n\nPolls Heat like os-collect-config, runs each deployment once, signals the result.\n"
+        fputs("Usage: podhook agent [OPTIONS]\n\nPolls Heat like os-collect-config, runs each deployment "
+              "once, signals the result.\n"
               "Every option can also be set in the config file (key = value) or as PODHOOK_<KEY>.\n\n",
               f);
         for (size_t i = 0; i < N_KEYS; i++) {
-                _cleanup_free_ char *opt = xasprintf("--%s%s", cfg_keys[i].key, cfg_keys[i].type == CFG_BOOL ? "" : " V");
+                _cleanup_free_ char *opt =
+                        xasprintf("--%s%s", cfg_keys[i].key, cfg_keys[i].type == CFG_BOOL ? "" : " V");
                 fprintf(f, "  %-22s %s", opt, cfg_keys[i].help);
                 if (cfg_keys[i].type != CFG_BOOL && *cfg_keys[i].def)
                         fprintf(f, " [%s]", cfg_keys[i].def);
@@ -427,7 +439,7 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
         _cleanup_(config_freep) PhConfig *c = xcalloc(1, sizeof(*c));
         _cleanup_error_ PhError *err = NULL;
         json_auto_t *occ_sys = json_object(), *occ_ours = json_object();
-        Raw top = { 0 }, raw = { 0 };
+        Raw top = {0}, raw = {0};
         int ic = key_find("config"), io = key_find("occ-config"), r = 0;
 
         if (!envp)
@@ -440,19 +452,21 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
                         raw_set(&raw, i, top.value[i], xstrdup(top.origin[i]));
         const char *conf = raw.value[ic] ? raw.value[ic] : CONFIG_DEFAULT_FILE;
         bool conf_required = raw.value[ic] != NULL;
-        Raw file = { 0 };
+        Raw file = {0};
         r = read_ini(conf, true, conf_required, &file, occ_ours, &c->warnings, &err);
         if (r < 0 && !err)
                 (void) ph_error_set(&err, -r, "%s: cannot read", conf);
-        const char *occ_path = raw.value[io] ? raw.value[io] : file.value[io] ? file.value[io] : cfg_keys[io].def;
-        Raw sys = { 0 };
+        const char *occ_path = raw.value[io]    ? raw.value[io]
+                               : file.value[io] ? file.value[io]
+                                                : cfg_keys[io].def;
+        Raw sys = {0};
         if (read_ini(occ_path, false, false, &sys, occ_sys, &c->warnings, &err) < 0 && !err)
                 (void) ph_error_set(&err, EINVAL, "%s: cannot read", occ_path);
 
         /* defaults < os-collect-config.conf < our file < environment < argv */
-        Raw final = { 0 };
+        Raw final = {0};
         for (size_t i = 0; i < N_KEYS; i++) {
-                Raw *layers[] = { &raw, &file, &sys };
+                Raw *layers[] = {&raw, &file, &sys};
                 raw_set(&final, i, cfg_keys[i].def, xstrdup("default"));
                 for (size_t l = ELEMENTSOF(layers); l-- > 0;)
                         if (layers[l]->value[i])
@@ -479,7 +493,7 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
                 case CFG_MSEC:
                         q = parse_msec(v, k->min, k->max, field);
                         if (q < 0)
-                                (void)ph_error_append(
+                                (void) ph_error_append(
                                         &err, EINVAL,
                                         "%s: %s: '%s' is not a number of seconds in %u.%03u..%u.%03u "
                                         "(at most three decimals)",
@@ -489,20 +503,22 @@ int config_load(int argc, char **argv, char **envp, PhConfig **ret, PhError **re
                 case CFG_BOOL:
                         q = parse_bool(v, field);
                         if (q < 0)
-                                (void) ph_error_append(&err, EINVAL, "%s: %s: '%s' is not a boolean", final.origin[i],
-                                                       k->key, v);
+                                (void) ph_error_append(&err, EINVAL, "%s: %s: '%s' is not a boolean",
+                                                       final.origin[i], k->key, v);
                         break;
                 }
         }
         PhLogLevel level;
         if (c->log_level && ph_log_level_from_string(c->log_level, &level) < 0)
-                (void) ph_error_append(&err, EINVAL, "%s: log-level: '%s' is not error, warning, info or debug",
+                (void) ph_error_append(&err, EINVAL,
+                                       "%s: log-level: '%s' is not error, warning, info or debug",
                                        final.origin[key_find("log-level")], c->log_level);
         if (c->backend && strcmp(c->backend, "docker") != 0 && strcmp(c->backend, "kubelet") != 0)
                 (void) ph_error_append(&err, EINVAL, "%s: backend: '%s' is not docker or kubelet",
                                        final.origin[key_find("backend")], c->backend);
         if (c->state_dir && !*c->state_dir)
-                (void) ph_error_append(&err, EINVAL, "%s: state-dir: must not be empty", final.origin[key_find("state-dir")]);
+                (void) ph_error_append(&err, EINVAL, "%s: state-dir: must not be empty",
+                                       final.origin[key_find("state-dir")]);
         if (c->min_interval > c->interval)
                 c->min_interval = c->interval;
         raw_done(&final);

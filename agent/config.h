@@ -21,17 +21,17 @@ typedef struct PhConfig {
         char *occ_config;      /* os-collect-config's ini file; "" = none */
         char *config;          /* our own config file; "" = none */
         char *docker_host;     /* "" = the hook's default */
-        char *backend;         /* "docker" or "kubelet": what runs group docker's pods (group kubelet: kubelet) */
+        char *backend; /* "docker" or "kubelet": what runs group docker's pods (group kubelet: kubelet) */
         char *kubelet_manifest_dir, *kubelet_url;
         char *kubelet_ca_file, *kubelet_cert_file, *kubelet_key_file; /* "" = none */
         unsigned grace_seconds;
-        unsigned start_window;  /* s a started container must keep running (docker hook) */
-        unsigned ready_timeout; /* s a livenessProbe may take to pass (docker hook) */
+        unsigned start_window;    /* s a started container must keep running (docker hook) */
+        unsigned ready_timeout;   /* s a livenessProbe may take to pass (docker hook) */
         unsigned request_timeout; /* s, sources and signals */
         char *ca_file;
-        char *secrets_file;    /* the docker hook's secrets file ("" = none; docs/options.md) */
-        char *registry_config; /* registry credentials, config.json format ("" = the default paths) */
-        char *publish, *listen;                     /* ZeroMQ endpoints; "" = none (docs/queue.md) */
+        char *secrets_file;     /* the docker hook's secrets file ("" = none; docs/options.md) */
+        char *registry_config;  /* registry credentials, config.json format ("" = the default paths) */
+        char *publish, *listen; /* ZeroMQ endpoints; "" = none (docs/queue.md) */
         char *curve_secret_file, *curve_allow_file; /* both or neither */
         char *log_level;
         char *dropin;                /* drop-in manifest directory; "" = none */

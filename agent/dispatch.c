@@ -97,7 +97,8 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
                         size_t j;
                         json_t *a;
                         json_array_foreach(json_object_get(c, "actions"), j, a) {
-                                if (action && json_is_string(a) && strcmp(json_string_value(a), action) == 0) {
+                                if (action && json_is_string(a) &&
+                                    strcmp(json_string_value(a), action) == 0) {
                                         found = c;
                                         break;
                                 }
@@ -119,8 +120,8 @@ int dispatch_prepare(const json_t *deployment, json_t **ret, PhError **reterr) {
 static double mono_seconds(void) {
         struct timespec ts;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 int dispatch_run_hook(PhDispatch *d, const json_t *prepared, PhHookResult *ret) {
@@ -177,7 +178,7 @@ static int advance(PhDispatch *d, const char *id, PhError **reterr) {
                 r = state_save_result(d->state, id, data, reterr);
         /* The entry is durable: a failure above no longer stops its signal. */
         _cleanup_error_ PhError *ferr = NULL;
-        (void)outbox_flush_one(d->outbox, id, time(NULL), &ferr);
+        (void) outbox_flush_one(d->outbox, id, time(NULL), &ferr);
         if (r == 0) {
                 json_object_del(d->pending, id);
                 return 0;
@@ -208,14 +209,16 @@ int dispatch_one(PhDispatch *d, const json_t *deployment, PhError **reterr) {
                 report(d, PH_DISPATCH_NO_ACTION, id, deployment, NULL, NULL);
                 return 0;
         }
-        report(d, st == PH_DEPLOY_IN_PROGRESS ? PH_DISPATCH_RESUME : PH_DISPATCH_START, id, prepared, NULL, NULL);
+        report(d, st == PH_DEPLOY_IN_PROGRESS ? PH_DISPATCH_RESUME : PH_DISPATCH_START, id, prepared, NULL,
+               NULL);
         r = state_deploy_begin(d->state, id, prepared, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "not started");
         _cleanup_(hook_result_done) PhHookResult run = {};
         double began = mono_seconds();
         if (dispatch_run_hook(d, prepared, &run) < 0)
-                return ph_error_set(reterr, EINTR, "deployment %s interrupted; it runs again at the next start", id);
+                return ph_error_set(reterr, EINTR,
+                                    "deployment %s interrupted; it runs again at the next start", id);
         data = TAKE_PTR(run.data);
         /* A hook may echo a password or a signed URL it was given: none of them leaves the machine. */
         _cleanup_strv_free_ char **secrets = hook_secret_values(d->hooks, d->n_hooks, prepared);
@@ -261,15 +264,15 @@ int dispatch_all(PhDispatch *d, const json_t *deployments) {
                         break;
                 }
                 if (first) {
-                        (void)ph_error_set(&err, EEXIST,
-                                           "listed more than once (entries %" JSON_INTEGER_FORMAT
-                                           " and %zu); only the first runs",
-                                           json_integer_value(first), i);
+                        (void) ph_error_set(&err, EEXIST,
+                                            "listed more than once (entries %" JSON_INTEGER_FORMAT
+                                            " and %zu); only the first runs",
+                                            json_integer_value(first), i);
                         report(d, PH_DISPATCH_ERROR, id, dep, NULL, err);
                         continue;
                 }
                 if (id)
-                        json_object_set_new(seen, id, json_integer((json_int_t)i));
+                        json_object_set_new(seen, id, json_integer((json_int_t) i));
                 r = dispatch_one(d, dep, &err);
                 if (r == -EINTR) {
                         report(d, PH_DISPATCH_ERROR, id, dep, NULL, err);
@@ -317,7 +320,7 @@ size_t dispatch_stop(PhDispatch *d) {
                 if (strcmp(json_string_value(json_object_get(p, "stage")), "outbox") == 0) {
                         bool told = state_deploy_lose(d->state, id, &lerr) == 0;
                         if (lerr)
-                                (void)ph_error_append(&err, lerr->code, "%s", ph_error_msg(lerr));
+                                (void) ph_error_append(&err, lerr->code, "%s", ph_error_msg(lerr));
                         json_auto_t *flag = json_boolean(told);
                         report(d, PH_DISPATCH_LOST, id, dep, flag, err);
                         lost++;
@@ -335,7 +338,7 @@ static void recover_lost(PhDispatch *d, const char *id) {
 
         if (!json_is_object(marker)) {
                 /* Its marker was deleted: whoever did that wants it run again. */
-                (void)state_lost_done(d->state, id, NULL);
+                (void) state_lost_done(d->state, id, NULL);
                 return;
         }
         json_auto_t *data =
@@ -352,7 +355,7 @@ static void recover_lost(PhDispatch *d, const char *id) {
                 report(d, PH_DISPATCH_STATE_ERROR, id, marker, NULL, err);
                 return;
         }
-        (void)state_save_result(d->state, id, data, NULL);
+        (void) state_save_result(d->state, id, data, NULL);
         report(d, PH_DISPATCH_RESULT, id, marker, data, NULL);
 }
 
@@ -373,7 +376,7 @@ static void recover_in_progress(PhDispatch *d, const char *id) {
                 report(d, PH_DISPATCH_STATE_ERROR, id, marker, NULL, err);
                 return;
         }
-        (void)state_save_result(d->state, id, json_object_get(e, "data"), NULL);
+        (void) state_save_result(d->state, id, json_object_get(e, "data"), NULL);
         report(d, PH_DISPATCH_RECOVERED, id, marker, NULL, NULL);
 }
 

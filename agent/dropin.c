@@ -66,7 +66,7 @@ bool dropin_name_counts(const char *name) {
 
 char *dropin_pod_name(const char *name) {
         const char *dot = strrchr(name, '.');
-        _cleanup_free_ char *stem = dot && dot > name ? xstrndup(name, (size_t)(dot - name)) : xstrdup(name);
+        _cleanup_free_ char *stem = dot && dot > name ? xstrndup(name, (size_t) (dot - name)) : xstrdup(name);
 
         return pod_name_sanitize(stem);
 }
@@ -119,8 +119,8 @@ static void say_once(PhDropins *d, const char *msg) {
 static uint64_t realtime_usec(void) {
         struct timespec ts;
 
-        (void)clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 static const char *source_of(const PhDropinsEnv *env) {
@@ -155,7 +155,7 @@ static void status_of(const PhDropinsEnv *env, const char *name, const char *pod
 
 static void remember(PhDropins *d, const char *name, const char *digest, Outcome o, const char *pod) {
         json_object_set_new(d->known, name,
-                            json_pack("{s:s, s:i, s:s}", "digest", digest, "outcome", (int)o, "pod", pod));
+                            json_pack("{s:s, s:i, s:s}", "digest", digest, "outcome", (int) o, "pod", pod));
 }
 
 /* An invalid file: said in the log and the status store, its messages in the event; its pod is left
@@ -216,9 +216,9 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
 
         status_deployment_set_state(env->status, id, PH_STATUS_RUNNING);
         struct timespec t0, t1;
-        (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+        (void) clock_gettime(CLOCK_MONOTONIC, &t0);
         int r = h->ops->run(h, dep, &call, &res, &err);
-        (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+        (void) clock_gettime(CLOCK_MONOTONIC, &t1);
         if (r == -ECANCELED || (r < 0 && http_cancel_requested(env->cancel))) {
                 status_deployment_set_state(env->status, id, PH_STATUS_NEW);
                 return 0;
@@ -235,14 +235,14 @@ static int apply_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
         const json_t *code = json_object_get(res.data, "deploy_status_code");
         bool ok = !deployment_result_failed(res.data);
         status_observe(env->status, PH_STATUS_APPLY_SECONDS,
-                       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+                       (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
         status_deployment_set_result(env->status, id, res.data);
         status_pod_owner(env->status, pod, "dropin", path);
         json_auto_t *summary = res.summary ? json_string(res.summary) : NULL;
         if (summary)
                 secret_scrub_json(summary, secrets);
         const char *said = json_string_value(summary);
-        status_pod_applied(env->status, pod, (int)json_integer_value(code), said, res.rolled_back);
+        status_pod_applied(env->status, pod, (int) json_integer_value(code), said, res.rolled_back);
         observe_result(env->status, pod, res.data);
         status_counter_add(env->status, ok ? PH_STATUS_DEPLOYMENTS_APPLIED : PH_STATUS_DEPLOYMENTS_FAILED, 1);
         /* The same failure of the same file again (a rescan's retry) is no news: no second event. */
@@ -303,7 +303,7 @@ static int sync_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, int
                 log_warning("drop-in %s", msg);
                 return 0;
         }
-        uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
+        uint64_t mtime = (uint64_t) st.st_mtim.tv_sec * 1000000u + (uint64_t) st.st_mtim.tv_nsec / 1000u;
         if (mtime <= now && now - mtime < env->debounce_usec) {
                 uint64_t wait = env->debounce_usec - (now - mtime);
                 if (*ret_recheck == 0 || wait < *ret_recheck)
@@ -320,7 +320,7 @@ static int sync_file(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, int
         _cleanup_free_ char *digest = digest_sha256_hex(text, len);
         const json_t *k = json_object_get(d->known, name);
         const char *was = json_string_value(json_object_get(k, "digest"));
-        Outcome o = (Outcome)json_integer_value(json_object_get(k, "outcome"));
+        Outcome o = (Outcome) json_integer_value(json_object_get(k, "outcome"));
         if (was && strcmp(was, digest) == 0 && !(retry && o == OUTCOME_FAILED))
                 return 0;
         status_of(env, name, pod);
@@ -361,12 +361,12 @@ static int remove_pod(PhDropins *d, const PhDropinsEnv *env, const PhHook *h, co
         log_info("drop-in %s is gone: pod %s deleted (its volumes are kept)", file, pod);
         status_pod_remove(env->status, pod);
         heal_record_remove(env->state_dir, pod);
-        (void)json_object_del(d->known, name);
+        (void) json_object_del(d->known, name);
         return 1;
 }
 
 static int cmp_names(const void *a, const void *b) {
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /* The names in the directory that count, sorted (the first of two files for one pod wins). */
@@ -396,7 +396,7 @@ static int list_dir(PhDropins *d, int *ret_dfd, char ***ret_names) {
         if (!dir) {
                 r = -errno;
                 if (dfd2 >= 0)
-                        (void)close(dfd2);
+                        (void) close(dfd2);
                 free(names);
                 return r;
         }
@@ -409,7 +409,7 @@ static int list_dir(PhDropins *d, int *ret_dfd, char ***ret_names) {
                 names[n++] = xstrdup(de->d_name);
                 names[n] = NULL;
         }
-        (void)closedir(dir);
+        (void) closedir(dir);
         qsort(names, n, sizeof(char *), cmp_names);
         *ret_dfd = TAKE_FD(dfd);
         *ret_names = names;

@@ -35,7 +35,8 @@ char *dropin_pod_name(const char *name);
 /* Parses and validates a manifest text as the hook would, without touching anything (name: the file's,
  * for the messages). 0; -EBADMSG (not YAML or JSON at all) or -EINVAL (not a valid manifest) with the
  * messages (one per line) in *ret_messages. */
-int dropin_validate(const char *name, const char *text, size_t len, const char *state_dir, char **ret_messages);
+int dropin_validate(const char *name, const char *text, size_t len, const char *state_dir,
+                    char **ret_messages);
 
 typedef struct PhDropins PhDropins;
 

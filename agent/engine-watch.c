@@ -31,7 +31,7 @@ struct PhEngineWatch {
 
 static void tell(PhEngineWatch *w) {
         uint64_t one = 1;
-        (void)!write(w->notify_fd, &one, sizeof(one));
+        (void) !write(w->notify_fd, &one, sizeof(one));
 }
 
 static int on_data(const char *data, size_t len, void *userdata) {
@@ -47,7 +47,7 @@ static bool pause_for(PhEngineWatch *w, unsigned sec) {
         int r;
 
         do
-                r = poll(&p, 1, (int)(sec * 1000));
+                r = poll(&p, 1, (int) (sec * 1000));
         while (r < 0 && errno == EINTR);
         return r == 0;
 }
@@ -94,7 +94,7 @@ static int on_notify(PhEventSource *s, int fd, uint32_t revents, void *userdata)
         PhEngineWatch *w = userdata;
         uint64_t n;
 
-        if (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n) && w->changed)
+        if (read(fd, &n, sizeof(n)) == (ssize_t) sizeof(n) && w->changed)
                 w->changed(w->userdata);
         return 0;
 }
@@ -130,14 +130,14 @@ PhEngineWatch *engine_watch_free(PhEngineWatch *w) {
         if (!w)
                 return NULL;
         if (w->started) {
-                (void)!write(w->stop_fd, &one, sizeof(one));
-                (void)pthread_join(w->thread, NULL);
+                (void) !write(w->stop_fd, &one, sizeof(one));
+                (void) pthread_join(w->thread, NULL);
         }
-        (void)event_source_unref(w->io);
+        (void) event_source_unref(w->io);
         if (w->stop_fd >= 0)
-                (void)close(w->stop_fd);
+                (void) close(w->stop_fd);
         if (w->notify_fd >= 0)
-                (void)close(w->notify_fd);
+                (void) close(w->notify_fd);
         free(w->host);
         free(w);
         return NULL;

@@ -80,8 +80,8 @@ struct PhEvent {
 uint64_t event_now(void) {
         struct timespec ts;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 int event_new(PhEvent **ret) {
@@ -111,12 +111,12 @@ PhEvent *event_free(PhEvent *e) {
         for (PhEventSource *s = e->sources, *next; s; s = next) {
                 next = s->next;
                 if (s != e->sigfd_source)
-                        (void)event_source_unref(s);
+                        (void) event_source_unref(s);
         }
-        (void)event_source_unref(e->sigfd_source);
+        (void) event_source_unref(e->sigfd_source);
         if (e->sigfd >= 0)
-                (void)close(e->sigfd);
-        (void)close(e->epfd);
+                (void) close(e->sigfd);
+        (void) close(e->epfd);
         free(e);
         return NULL;
 }
@@ -214,17 +214,17 @@ PhEventSource *event_source_unref(PhEventSource *s) {
                 return NULL;
         PhEvent *e = s->loop;
 
-        (void)event_source_set_enabled(s, false);
+        (void) event_source_set_enabled(s, false);
         if (s->type == SOURCE_SIGNAL) {
                 e->signals[s->signal.signo] = NULL;
                 if (!s->signal.was_blocked) {
                         sigset_t one;
                         sigemptyset(&one);
                         sigaddset(&one, s->signal.signo);
-                        (void)pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+                        (void) pthread_sigmask(SIG_UNBLOCK, &one, NULL);
                 }
         } else if (s->type == SOURCE_CHILD)
-                (void)close(s->child.pidfd);
+                (void) close(s->child.pidfd);
         if (s->prev)
                 s->prev->next = s->next;
         else
@@ -259,7 +259,7 @@ static int source_finish(PhEventSource *s, PhEventSource **ret) {
         int r = event_source_set_enabled(s, true);
 
         if (r < 0) {
-                (void)event_source_unref(s);
+                (void) event_source_unref(s);
                 return r;
         }
         if (ret)
@@ -311,7 +311,7 @@ int event_source_set_time(PhEventSource *s, uint64_t usec) {
         if (s->type != SOURCE_TIME || s->dead)
                 return -EINVAL;
         /* Re-sorted by the way out of and back into the list. */
-        (void)event_source_set_enabled(s, false);
+        (void) event_source_set_enabled(s, false);
         s->time.usec = usec;
         return event_source_set_enabled(s, true);
 }
@@ -329,7 +329,7 @@ static void source_check(PhEventSource *s, int r) {
                 return;
         log_warning_errno(r, "event source %s failed and is disabled",
                           s->description ? s->description : "(no description)");
-        (void)event_source_set_enabled(s, false);
+        (void) event_source_set_enabled(s, false);
 }
 
 /* The internal I/O callback of the signalfd: one signal per call (the fd stays readable while more
@@ -341,7 +341,7 @@ static int on_signalfd(PhEventSource *src, int fd, uint32_t revents, void *userd
 
         if (n < 0)
                 return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        if (n != (ssize_t)sizeof(si) || si.ssi_signo >= _NSIG)
+        if (n != (ssize_t) sizeof(si) || si.ssi_signo >= _NSIG)
                 return 0;
         PhEventSource *s = e->signals[si.ssi_signo];
         /* The mask follows the enabled sources, so only a signal raced with a disable lands here. */
@@ -367,7 +367,7 @@ int event_add_signal(PhEvent *e, PhEventSource **ret, int signo, PhEventSignalFn
                         return -errno;
                 r = event_add_io(e, &e->sigfd_source, e->sigfd, EPOLLIN, on_signalfd, e);
                 if (r < 0) {
-                        (void)close(TAKE_FD(e->sigfd));
+                        (void) close(TAKE_FD(e->sigfd));
                         return r;
                 }
                 event_source_set_description(e->sigfd_source, "signalfd");
@@ -410,12 +410,12 @@ int event_add_child(PhEvent *e, PhEventSource **ret, pid_t pid, PhEventChildFn c
 static int child_dispatch(PhEventSource *s) {
         siginfo_t si = {0};
 
-        if (waitid(P_PIDFD, (id_t)s->child.pidfd, &si, WEXITED | WNOHANG) < 0)
+        if (waitid(P_PIDFD, (id_t) s->child.pidfd, &si, WEXITED | WNOHANG) < 0)
                 return -errno;
         if (si.si_pid == 0) /* not gone after all */
                 return 0;
         s->child.reaped = true;
-        (void)event_source_set_enabled(s, false);
+        (void) event_source_set_enabled(s, false);
         return s->child.cb(s, &si, s->userdata);
 }
 
@@ -427,11 +427,11 @@ static void source_dispatch(PhEventSource *s) {
                 r = s->io.cb(s, s->io.fd, s->io.revents, s->userdata);
                 break;
         case SOURCE_TIME:
-                (void)event_source_set_enabled(s, false);
+                (void) event_source_set_enabled(s, false);
                 r = s->time.cb(s, s->time.usec, s->userdata);
                 break;
         case SOURCE_DEFER:
-                (void)event_source_set_enabled(s, false);
+                (void) event_source_set_enabled(s, false);
                 r = s->defer.cb(s, s->userdata);
                 break;
         case SOURCE_CHILD:
@@ -474,7 +474,7 @@ static int wait_ms(const PhEvent *e, uint64_t timeout_usec) {
         if (t == PH_EVENT_INFINITY)
                 return -1;
         t = t / 1000 + (t % 1000 != 0);
-        return t > INT_MAX ? INT_MAX : (int)t;
+        return t > INT_MAX ? INT_MAX : (int) t;
 }
 
 int event_run_once(PhEvent *e, uint64_t timeout_usec) {

@@ -235,7 +235,7 @@ static void heal_pod(const PhHealEnv *env, PhDocker *d, const char *pod) {
                 return;
         if (pod_inspect(d, pod, &after, NULL) == 0) {
                 json_auto_t *seen = observe_containers(after, NULL);
-                (void)heal_decide(after, want, &now);
+                (void) heal_decide(after, want, &now);
                 status_pod_observed(env->status, pod, seen, now);
         }
         if (r < 0 || deployment_result_failed(res.data)) {
@@ -304,22 +304,23 @@ static void probe_container(const PhHealEnv *env, PhDocker *d, const char *pod, 
                 return;
         double started = observe_time(json_string_value(json_object_get(st, "StartedAt")));
         struct timespec now;
-        (void)clock_gettime(CLOCK_REALTIME, &now);
-        if (started < 0 || (double)now.tv_sec < started + sc->liveness->initial_delay)
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        if (started < 0 || (double) now.tv_sec < started + sc->liveness->initial_delay)
                 return;
         json_object_set_new(seen, id, json_true());
-        if (pod_action_run(d, id, ip, &sc->liveness->action, (long)sc->liveness->timeout * 1000, &err) == 0) {
-                (void)json_object_del(failures, id);
+        if (pod_action_run(d, id, ip, &sc->liveness->action, (long) sc->liveness->timeout * 1000, &err) ==
+            0) {
+                (void) json_object_del(failures, id);
                 return;
         }
         json_int_t n = json_integer_value(json_object_get(failures, id)) + 1;
         status_counter_add(env->status, PH_STATUS_PROBE_FAILURES, 1);
         log_info("pod %s: %s of %s failed (%lld in a row): %s", pod, sc->liveness->action.what, sc->container,
-                 (long long)n, ph_error_msg(err));
+                 (long long) n, ph_error_msg(err));
         json_object_set_new(failures, id, json_integer(n));
-        if (n < (json_int_t)threshold)
+        if (n < (json_int_t) threshold)
                 return;
-        (void)json_object_del(failures, id);
+        (void) json_object_del(failures, id);
         bool restart = policy != PH_RESTART_NEVER;
         _cleanup_free_ char *msg =
                 xasprintf("pod %s: %s of %s failed %u times in a row (%s)%s", pod, sc->liveness->action.what,
@@ -366,7 +367,7 @@ static void probe_pod(const PhHealEnv *env, PhDocker *d, const char *pod, const 
         const json_t *infra = find_named(inspect, pod_spec_infra(spec)->name);
         const char *infra_id = json_string_value(json_object_get(infra, "Id"));
         if (infra_id)
-                (void)pod_probe_address(d, infra_id, &ip, NULL);
+                (void) pod_probe_address(d, infra_id, &ip, NULL);
         for (size_t i = 0; i + 1 < spec->n && !http_cancel_requested(env->cancel); i++) {
                 const PhSpecContainer *sc = &spec->items[i];
                 const json_t *c = sc->liveness ? find_named(inspect, sc->name) : NULL;
@@ -393,7 +394,7 @@ int heal_probe_pass(const PhHealEnv *env, json_t *failures, unsigned threshold, 
         r = docker_open(o ? o->docker_host : NULL, &d, reterr);
         if (r < 0)
                 return r;
-        (void)pod_node_key(env->state_dir, false, key, NULL);
+        (void) pod_node_key(env->state_dir, false, key, NULL);
         json_object_foreach(owned, pod, v) {
                 if (http_cancel_requested(env->cancel))
                         break;

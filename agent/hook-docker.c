@@ -10,7 +10,7 @@
 
 static int docker_run(const PhHook *h, const json_t *prepared, const PhHookCall *call, PhHookResult *ret,
                       PhError **reterr) {
-        PhDockerHookOptions o = *(const PhDockerHookOptions *)h->data;
+        PhDockerHookOptions o = *(const PhDockerHookOptions *) h->data;
         _cleanup_error_ PhError *err = NULL;
         json_t *data = NULL;
 

@@ -34,7 +34,7 @@ static int external_run(const PhHook *h, const json_t *prepared, const PhHookCal
                 return 0;
         }
         r = runner_run_cancellable(path, prepared, x->timeout, cancel ? cancel->fd : -1, cancel_asked,
-                                   (void *)cancel, &data, &err);
+                                   (void *) cancel, &data, &err);
         if (r == -ECANCELED) {
                 if (reterr)
                         *reterr = TAKE_PTR(err);

@@ -57,7 +57,7 @@ static int kubelet_list(const PhHook *h, json_t **ret, PhError **reterr) {
         json_object_foreach(owned, pod, v) {
                 if (e->status)
                         status_pod_kubelet(e->status, pod, json_object_get(v, "pod"), NULL);
-                (void)json_object_del(v, "pod");
+                (void) json_object_del(v, "pod");
         }
         *ret = TAKE_PTR(owned);
         return 0;

@@ -63,7 +63,8 @@ int ini_parse(const char *name, const char *text, PhIniFn fn, void *userdata, Ph
                 if (*key == '\0')
                         return ph_error_set(reterr, EINVAL, "%s:%u: empty key", name, line);
                 size_t vl = strlen(value);
-                if (vl >= 2 && ((value[0] == '"' && value[vl - 1] == '"') || (value[0] == '\'' && value[vl - 1] == '\''))) {
+                if (vl >= 2 && ((value[0] == '"' && value[vl - 1] == '"') ||
+                                (value[0] == '\'' && value[vl - 1] == '\''))) {
                         value[vl - 1] = '\0';
                         value++;
                 }

@@ -14,17 +14,18 @@ static const struct {
         int (*run)(int argc, char **argv);
         const char *help;
 } commands[] = {
-        { "validate", cli_validate, "check manifests; exit 0 when valid, 65 when not" },
-        { "apply", cli_apply, "deploy a pod from a manifest, changing only what changed" },
-        { "diff", cli_diff, "what apply would change, and why" },
-        { "convert", cli_convert, "print the Kubernetes v1 Pod (static pod YAML) of a manifest" },
-        { "delete", cli_delete, "remove a pod (volumes stay unless --purge)" },
-        { "ps", cli_ps, "list pods and their containers" },
-        { "prune", cli_prune, "remove the images podhook pulled that no container uses" },
-        { "hook", cli_hook, "heat-config hook for groups docker and kubelet (JSON on stdin, result on stdout)" },
-        { "agent", cli_agent, "poll Heat, run deployments, signal results" },
-        { "keygen", cli_keygen, "print a new CURVE key pair for the queue sockets" },
-        { "send", cli_send, "submit a deployment over the ZeroMQ queue, print the answer" },
+        {"validate", cli_validate, "check manifests; exit 0 when valid, 65 when not"},
+        {"apply", cli_apply, "deploy a pod from a manifest, changing only what changed"},
+        {"diff", cli_diff, "what apply would change, and why"},
+        {"convert", cli_convert, "print the Kubernetes v1 Pod (static pod YAML) of a manifest"},
+        {"delete", cli_delete, "remove a pod (volumes stay unless --purge)"},
+        {"ps", cli_ps, "list pods and their containers"},
+        {"prune", cli_prune, "remove the images podhook pulled that no container uses"},
+        {"hook", cli_hook,
+         "heat-config hook for groups docker and kubelet (JSON on stdin, result on stdout)"},
+        {"agent", cli_agent, "poll Heat, run deployments, signal results"},
+        {"keygen", cli_keygen, "print a new CURVE key pair for the queue sockets"},
+        {"send", cli_send, "submit a deployment over the ZeroMQ queue, print the answer"},
 };
 
 static void usage(FILE *f) {

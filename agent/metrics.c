@@ -167,7 +167,7 @@ static int family_add(PhMetrics *m, MetricType type, const char *name, const cha
         f->type = type;
         f->name = TAKE_PTR(full);
         f->help = xstrdup(help ? help : "");
-        f->n_labels = labels ? strv_length((char *const *)labels) : 0;
+        f->n_labels = labels ? strv_length((char *const *) labels) : 0;
         f->labels = xcalloc(f->n_labels + 1, sizeof(char *));
         for (size_t i = 0; i < f->n_labels; i++)
                 f->labels[i] = xstrdup(labels[i]);
@@ -178,7 +178,7 @@ static int family_add(PhMetrics *m, MetricType type, const char *name, const cha
         }
         /* Without labels there is exactly one series: it is shown (as zero) before anything counts. */
         if (f->n_labels == 0)
-                (void)series_add(f, NULL);
+                (void) series_add(f, NULL);
         m->families = xrealloc(m->families, sizeof(PhMetric *) * (m->n_families + 1));
         m->families[m->n_families++] = f;
         pthread_mutex_unlock(&m->lock);
@@ -203,7 +203,7 @@ int metrics_add_histogram(PhMetrics *m, const char *name, const char *help, cons
 }
 
 static bool values_fit(const PhMetric *f, const char *const *values) {
-        size_t n = values ? strv_length((char *const *)values) : 0;
+        size_t n = values ? strv_length((char *const *) values) : 0;
         return n == f->n_labels;
 }
 
@@ -299,7 +299,7 @@ int metric_remove(PhMetric *f, const char *const *values) {
                 pthread_mutex_unlock(&f->registry->lock);
                 return -ENOENT;
         }
-        size_t i = (size_t)(s - f->series);
+        size_t i = (size_t) (s - f->series);
         series_clear(s);
         memmove(s, s + 1, sizeof(Series) * (f->n_series - i - 1));
         f->n_series--;
@@ -376,7 +376,7 @@ static void render_series(FILE *out, const PhMetric *f, const Series *s) {
                 cumulative += s->counts[b];
                 fprintf(out, "%s_bucket", f->name);
                 put_labels(out, f, s, b);
-                fprintf(out, " %llu\n", (unsigned long long)cumulative);
+                fprintf(out, " %llu\n", (unsigned long long) cumulative);
         }
         fprintf(out, "%s_sum", f->name);
         put_labels(out, f, s, SIZE_MAX);
@@ -384,7 +384,7 @@ static void render_series(FILE *out, const PhMetric *f, const Series *s) {
         put_double(out, s->sum);
         fprintf(out, "\n%s_count", f->name);
         put_labels(out, f, s, SIZE_MAX);
-        fprintf(out, " %llu\n", (unsigned long long)s->count);
+        fprintf(out, " %llu\n", (unsigned long long) s->count);
 }
 
 char *metrics_render(PhMetrics *m) {

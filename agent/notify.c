@@ -47,7 +47,7 @@ static const char *const kind_names[_PH_NOTICE_KIND_MAX] = {
 };
 
 const char *notice_kind_to_string(PhNoticeKind k) {
-        return (unsigned)k < _PH_NOTICE_KIND_MAX ? kind_names[k] : "unknown";
+        return (unsigned) k < _PH_NOTICE_KIND_MAX ? kind_names[k] : "unknown";
 }
 
 json_t *notice_to_json(const PhNotice *n, time_t when) {
@@ -56,9 +56,9 @@ json_t *notice_to_json(const PhNotice *n, time_t when) {
         json_t *e = json_object();
 
         if (json_is_object(n->details))
-                (void)json_object_update(e, (json_t *)n->details);
-        (void)gmtime_r(&when, &tm);
-        (void)strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                (void) json_object_update(e, (json_t *) n->details);
+        (void) gmtime_r(&when, &tm);
+        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_object_set_new(e, "kind", json_string(notice_kind_to_string(n->kind)));
         json_object_set_new(e, "time", json_string(stamp));
         if (n->pod)
@@ -82,7 +82,7 @@ int notifier_new(PhStatus *status, const char *command, PhNotifier **ret) {
                 free(n);
                 return r;
         }
-        (void)pthread_mutex_init(&n->lock, NULL);
+        (void) pthread_mutex_init(&n->lock, NULL);
         n->status = status;
         n->queue = json_array();
         notifier_set_command(n, command);
@@ -106,9 +106,9 @@ PhNotifier *notifier_free(PhNotifier *n) {
         if (!n)
                 return NULL;
         notifier_detach(n);
-        (void)close(n->wake_fd);
+        (void) close(n->wake_fd);
         json_decref(n->queue);
-        (void)pthread_mutex_destroy(&n->lock);
+        (void) pthread_mutex_destroy(&n->lock);
         free(n->command);
         free(n);
         return NULL;
@@ -145,14 +145,14 @@ void notify_emit(PhNotifier *n, const PhNotice *notice) {
                 n->sink(e, n->sink_userdata);
         if (!atomic_load(&n->wanted))
                 return;
-        (void)pthread_mutex_lock(&n->lock);
+        (void) pthread_mutex_lock(&n->lock);
         if (json_array_size(n->queue) >= NOTIFY_QUEUE_MAX) {
                 dropped = json_incref(json_array_get(n->queue, 0));
-                (void)json_array_remove(n->queue, 0);
+                (void) json_array_remove(n->queue, 0);
         }
         /* A copy of its own: what the loop thread takes from the queue shares nothing with this one. */
         json_array_append_new(n->queue, json_deep_copy(e));
-        (void)pthread_mutex_unlock(&n->lock);
+        (void) pthread_mutex_unlock(&n->lock);
         if (dropped) {
                 log_warning("notify-exec: %u events wait for the command; the oldest (%s at %s) is dropped",
                             NOTIFY_QUEUE_MAX, json_string_value(json_object_get(dropped, "kind")),
@@ -162,23 +162,23 @@ void notify_emit(PhNotifier *n, const PhNotice *notice) {
                 json_decref(dropped);
         }
         uint64_t one = 1;
-        (void)!write(n->wake_fd, &one, sizeof(one));
+        (void) !write(n->wake_fd, &one, sizeof(one));
 }
 
 /* The next event for the command (new ref), NULL when none waits. */
 static json_t *queue_pop(PhNotifier *n) {
-        (void)pthread_mutex_lock(&n->lock);
+        (void) pthread_mutex_lock(&n->lock);
         json_t *e = json_incref(json_array_get(n->queue, 0));
         if (e)
-                (void)json_array_remove(n->queue, 0);
-        (void)pthread_mutex_unlock(&n->lock);
+                (void) json_array_remove(n->queue, 0);
+        (void) pthread_mutex_unlock(&n->lock);
         return e;
 }
 
 static size_t queue_length(PhNotifier *n) {
-        (void)pthread_mutex_lock(&n->lock);
+        (void) pthread_mutex_lock(&n->lock);
         size_t len = json_array_size(n->queue);
-        (void)pthread_mutex_unlock(&n->lock);
+        (void) pthread_mutex_unlock(&n->lock);
         return len;
 }
 
@@ -195,15 +195,15 @@ static int stdin_of(const char *text) {
                         continue;
                 if (w <= 0) {
                         int r = w < 0 ? -errno : -EIO;
-                        (void)close(fd);
+                        (void) close(fd);
                         return r;
                 }
-                done += (size_t)w;
+                done += (size_t) w;
         }
-        (void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+        (void) fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
         if (lseek(fd, 0, SEEK_SET) < 0) {
                 int r = -errno;
-                (void)close(fd);
+                (void) close(fd);
                 return r;
         }
         return fd;
@@ -216,9 +216,9 @@ static int on_kill_timer(PhEventSource *s, uint64_t usec, void *userdata) {
 
         if (n->child > 0) {
                 log_warning("notify-exec: the command ran longer than %llu s and is killed",
-                            (unsigned long long)(n->timeout_usec / 1000000));
-                (void)kill(-n->child, SIGKILL);
-                (void)kill(n->child, SIGKILL);
+                            (unsigned long long) (n->timeout_usec / 1000000));
+                (void) kill(-n->child, SIGKILL);
+                (void) kill(n->child, SIGKILL);
         }
         return 0;
 }
@@ -243,11 +243,11 @@ static void child_exec(int in, char *const argv[], char *const envp[]) {
         sigset_t none;
 
         sigemptyset(&none);
-        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
         for (int s = 1; s < NSIG; s++)
                 if (s != SIGKILL && s != SIGSTOP)
-                        (void)signal(s, SIG_DFL);
-        (void)setpgid(0, 0);
+                        (void) signal(s, SIG_DFL);
+        (void) setpgid(0, 0);
         if (dup2(in, 0) < 0)
                 _exit(127);
         execve(argv[0], argv, envp);
@@ -272,7 +272,7 @@ static void start_next(PhNotifier *n) {
         _cleanup_free_ char **envp = xcalloc(nenv + 2, sizeof(char *));
         memcpy(envp, environ, nenv * sizeof(char *));
         envp[nenv] = kind_env;
-        char *argv[] = {(char *)"/bin/sh", (char *)"-c", n->command, NULL};
+        char *argv[] = {(char *) "/bin/sh", (char *) "-c", n->command, NULL};
         pid_t pid = fork();
         if (pid < 0) {
                 log_warning_errno(errno, "notify-exec: fork");
@@ -280,14 +280,14 @@ static void start_next(PhNotifier *n) {
         }
         if (pid == 0)
                 child_exec(in, argv, envp);
-        (void)setpgid(pid, pid);
+        (void) setpgid(pid, pid);
         n->child = pid;
         int r = event_add_child(n->loop, &n->child_source, pid, on_child, n);
         if (r < 0) {
                 /* Cannot be watched: it is not left to run unbounded. */
                 log_warning_errno(r, "notify-exec: cannot watch the command; it is killed");
-                (void)kill(-pid, SIGKILL);
-                (void)kill(pid, SIGKILL);
+                (void) kill(-pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
                 n->child = -1;
                 return;
         }
@@ -301,7 +301,7 @@ static int on_wake(PhEventSource *s, int fd, uint32_t revents, void *userdata) {
         PhNotifier *n = userdata;
         uint64_t v;
 
-        (void)!read(fd, &v, sizeof(v));
+        (void) !read(fd, &v, sizeof(v));
         start_next(n);
         /* The command was taken away (a reload): what waited for it goes. */
         if (!n->command)

@@ -37,7 +37,7 @@ double observe_time(const char *s) {
                 return -1;
         tm.tm_year -= 1900;
         tm.tm_mon -= 1;
-        double t = (double)timegm(&tm);
+        double t = (double) timegm(&tm);
         if (s[n] == '.') {
                 double scale = 0.1;
                 for (const char *p = s + n + 1; *p >= '0' && *p <= '9'; p++, scale /= 10)

@@ -32,8 +32,8 @@ PhOutbox *outbox_free(PhOutbox *ob) {
         return NULL;
 }
 
-int outbox_open(const char *state_dir, unsigned retry_max, PhOutboxSendFn send, void *userdata, PhOutbox **ret,
-                PhError **reterr) {
+int outbox_open(const char *state_dir, unsigned retry_max, PhOutboxSendFn send, void *userdata,
+                PhOutbox **ret, PhError **reterr) {
         _cleanup_(outbox_freep) PhOutbox *ob = xcalloc(1, sizeof(*ob));
         int r;
 
@@ -55,9 +55,9 @@ int outbox_open(const char *state_dir, unsigned retry_max, PhOutboxSendFn send, 
 }
 
 static unsigned jittered(unsigned base, double lo, double hi, uint64_t *rng) {
-        double f = lo + (hi - lo) * (double)(jitter_next(rng) % 1000) / 1000.0;
-        double d = (double)base * f + 0.5;
-        return d < 1 ? 1 : d > (double)UINT32_MAX ? UINT32_MAX : (unsigned)d;
+        double f = lo + (hi - lo) * (double) (jitter_next(rng) % 1000) / 1000.0;
+        double d = (double) base * f + 0.5;
+        return d < 1 ? 1 : d > (double) UINT32_MAX ? UINT32_MAX : (unsigned) d;
 }
 
 unsigned outbox_backoff(unsigned attempts, unsigned max, uint64_t *rng) {
@@ -133,15 +133,15 @@ void outbox_prune_sent(PhOutbox *ob) {
                 return;
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.')
-                        (void)unlinkat(dirfd(d), de->d_name, 0);
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
         closedir(d);
 }
 
 int outbox_add(PhOutbox *ob, const char *id, const json_t *inputs, const json_t *data, PhError **reterr) {
-        _cleanup_free_ char *token = xasprintf("%016llx", (unsigned long long)jitter_next(&ob->rng));
+        _cleanup_free_ char *token = xasprintf("%016llx", (unsigned long long) jitter_next(&ob->rng));
         json_auto_t *e = json_pack("{s:s, s:s, s:O, s:O, s:I, s:i, s:I}", "id", id, "token", token, "inputs",
-                                   inputs, "data", data, "created", (json_int_t)time(NULL), "attempts", 0,
-                                   "next_attempt", (json_int_t)0);
+                                   inputs, "data", data, "created", (json_int_t) time(NULL), "attempts", 0,
+                                   "next_attempt", (json_int_t) 0);
 
         if (!e)
                 return ph_error_set(reterr, EINVAL, "outbox %s: bad entry", id);
@@ -189,7 +189,7 @@ static void settle(PhOutbox *ob, const char *id, const json_t *e, Settle how) {
                 json_object_del(ob->memo, id);
                 return;
         }
-        json_object_set_new(ob->memo, id, json_pack("{s:s, s:i}", "token", token_of(e), "settle", (int)how));
+        json_object_set_new(ob->memo, id, json_pack("{s:s, s:i}", "token", token_of(e), "settle", (int) how));
         report(ob, PH_OUTBOX_STATE_ERROR, id, err, 0, 0);
 }
 
@@ -208,7 +208,7 @@ static void store(PhOutbox *ob, const char *id, json_t *e) {
 static void schedule(PhOutbox *ob, const char *id, json_t *e, time_t now, unsigned delay, unsigned attempts,
                      const PhError *err) {
         json_object_set_new(e, "attempts", json_integer(attempts));
-        json_object_set_new(e, "next_attempt", json_integer((json_int_t)(now + delay)));
+        json_object_set_new(e, "next_attempt", json_integer((json_int_t) (now + delay)));
         json_object_set_new(e, "last_error", json_string(ph_error_msg(err)));
         store(ob, id, e);
 }
@@ -221,7 +221,7 @@ static bool attempt(PhOutbox *ob, const char *id, json_t *e, time_t now) {
         json_int_t max_body = json_integer_value(json_object_get(e, "max_body"));
 
         if (ob->is_stale && ob->is_stale(id, inputs, ob->userdata)) {
-                (void)ph_error_set(&err, ESTALE, "superseded by a newer config of the same deployment");
+                (void) ph_error_set(&err, ESTALE, "superseded by a newer config of the same deployment");
                 settle(ob, id, e, SETTLE_REMOVE);
                 report(ob, PH_OUTBOX_STALE, id, err, attempts - 1, 0);
                 return true;
@@ -231,8 +231,8 @@ static bool attempt(PhOutbox *ob, const char *id, json_t *e, time_t now) {
         const PhOutboxSend what = {
                 .id = id,
                 .token = token_of(e),
-                .max_body = max_body > 0 ? (size_t)max_body : 0,
-                .maybe_arrived = (unsigned)json_integer_value(json_object_get(e, "maybe_arrived")),
+                .max_body = max_body > 0 ? (size_t) max_body : 0,
+                .maybe_arrived = (unsigned) json_integer_value(json_object_get(e, "maybe_arrived")),
         };
         PhSignalOutcome o = ob->send(inputs, data, &what, ob->userdata, &err);
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -254,7 +254,7 @@ static bool attempt(PhOutbox *ob, const char *id, json_t *e, time_t now) {
                 return false;
         }
         case PH_SIGNAL_RETRY_MAYBE_ARRIVED: {
-                unsigned n = (unsigned)json_integer_value(json_object_get(e, "maybe_arrived")) + 1;
+                unsigned n = (unsigned) json_integer_value(json_object_get(e, "maybe_arrived")) + 1;
                 unsigned delay = outbox_maybe_backoff(n, ob->request_timeout, &ob->rng);
                 json_object_set_new(e, "maybe_arrived", json_integer(n));
                 schedule(ob, id, e, now, delay, attempts, err);
@@ -283,10 +283,10 @@ static void bad_file(PhOutbox *ob, const char *name, const char *why) {
         _cleanup_error_ PhError *err = NULL;
         _cleanup_free_ char *from = xasprintf("%s/%s", ob->dir, name), *to = bad_path(ob, name);
 
-        (void)ph_error_set(&err, EINVAL, "%s: %s; moved to %s", from, why, to);
+        (void) ph_error_set(&err, EINVAL, "%s: %s; moved to %s", from, why, to);
         if (file_move(from, to, NULL) < 0)
-                (void)ph_error_set(&err, EINVAL, "%s: %s; it cannot be moved to %s/bad either", from, why,
-                                   ob->dir);
+                (void) ph_error_set(&err, EINVAL, "%s: %s; it cannot be moved to %s/bad either", from, why,
+                                    ob->dir);
         report(ob, PH_OUTBOX_BAD_FILE, name, err, 0, 0);
 }
 
@@ -332,7 +332,8 @@ static int cmp_entries(const void *a, const void *b) {
 
         if (cx != cy)
                 return cx < cy ? -1 : 1;
-        return strcmp(json_string_value(json_object_get(x, "id")), json_string_value(json_object_get(y, "id")));
+        return strcmp(json_string_value(json_object_get(x, "id")),
+                      json_string_value(json_object_get(y, "id")));
 }
 
 /* What was kept in memory for e: the newer state replaces it, a pending settle hides it. NULL when
@@ -369,7 +370,7 @@ static json_t *entries_load(PhOutbox *ob) {
                 const char *id = json_string_value(json_object_get(e, "id"));
                 json_t *m = memo_for(ob, id, e);
                 if (m && json_object_get(m, "settle")) {
-                        settle(ob, id, e, (Settle)json_integer_value(json_object_get(m, "settle")));
+                        settle(ob, id, e, (Settle) json_integer_value(json_object_get(m, "settle")));
                         json_decref(e);
                         continue;
                 }
@@ -418,7 +419,7 @@ int outbox_flush(PhOutbox *ob, time_t now, bool all, time_t *ret_next_due, PhErr
         }
         if (ret_next_due)
                 *ret_next_due = next;
-        (void)reterr;
+        (void) reterr;
         return left;
 }
 
@@ -427,7 +428,7 @@ int outbox_flush_one(PhOutbox *ob, const char *id, time_t now, PhError **reterr)
         _cleanup_free_ char *path = xasprintf("%s/%s", ob->dir, name);
         json_auto_t *e = NULL;
 
-        (void)reterr;
+        (void) reterr;
         if (file_exists(path) <= 0)
                 return 0;
         e = entry_load(ob, name);

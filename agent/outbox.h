@@ -65,8 +65,8 @@ typedef struct PhOutbox {
         json_t *memo; /* id -> what could not be written yet: {"token", "entry"} or {"token", "settle"} */
 } PhOutbox;
 
-int outbox_open(const char *state_dir, unsigned retry_max, PhOutboxSendFn send, void *userdata, PhOutbox **ret,
-                PhError **reterr);
+int outbox_open(const char *state_dir, unsigned retry_max, PhOutboxSendFn send, void *userdata,
+                PhOutbox **ret, PhError **reterr);
 PhOutbox *outbox_free(PhOutbox *ob);
 PH_DEFINE_CLEANUP(PhOutbox *, outbox_free)
 

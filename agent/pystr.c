@@ -199,7 +199,7 @@ static void repr(Str *b, const json_t *v) {
 }
 
 char *pystr(const json_t *v) {
-        Str b = { 0 };
+        Str b = {0};
 
         if (json_is_string(v))
                 return xstrndup(json_string_value(v), json_string_length(v));

@@ -40,17 +40,17 @@ struct PhAgentQueue {
 static void box_put(PhPubBox *b, json_t *item) {
         bool dropped = false;
 
-        (void)pthread_mutex_lock(&b->lock);
+        (void) pthread_mutex_lock(&b->lock);
         if (json_array_size(b->items) >= PUBBOX_MAX) {
-                (void)json_array_remove(b->items, 0);
+                (void) json_array_remove(b->items, 0);
                 dropped = true;
         }
         json_array_append_new(b->items, item);
-        (void)pthread_mutex_unlock(&b->lock);
+        (void) pthread_mutex_unlock(&b->lock);
         if (dropped)
                 log_warning("publish: %u messages wait for the loop; the oldest is dropped", PUBBOX_MAX);
         uint64_t one = 1;
-        (void)!write(b->wake_fd, &one, sizeof(one));
+        (void) !write(b->wake_fd, &one, sizeof(one));
 }
 
 void pubbox_result(PhPubBox *b, const char *id, const char *pod, const char *action, const json_t *result,
@@ -70,11 +70,11 @@ void pubbox_event(const json_t *event, void *box) {
 }
 
 static json_t *box_pop(PhPubBox *b) {
-        (void)pthread_mutex_lock(&b->lock);
+        (void) pthread_mutex_lock(&b->lock);
         json_t *item = json_incref(json_array_get(b->items, 0));
         if (item)
-                (void)json_array_remove(b->items, 0);
-        (void)pthread_mutex_unlock(&b->lock);
+                (void) json_array_remove(b->items, 0);
+        (void) pthread_mutex_unlock(&b->lock);
         return item;
 }
 
@@ -111,7 +111,7 @@ static void box_send(PhPubBox *b) {
 static int on_box(PhEventSource *s, int fd, uint32_t revents, void *userdata) {
         uint64_t v;
 
-        (void)!read(fd, &v, sizeof(v));
+        (void) !read(fd, &v, sizeof(v));
         box_send(userdata);
         return 0;
 }
@@ -119,10 +119,10 @@ static int on_box(PhEventSource *s, int fd, uint32_t revents, void *userdata) {
 static PhPubBox *box_free(PhPubBox *b) {
         if (!b)
                 return NULL;
-        (void)event_source_unref(b->wake_source);
-        (void)close(b->wake_fd);
+        (void) event_source_unref(b->wake_source);
+        (void) close(b->wake_fd);
         json_decref(b->items);
-        (void)pthread_mutex_destroy(&b->lock);
+        (void) pthread_mutex_destroy(&b->lock);
         free(b);
         return NULL;
 }
@@ -137,7 +137,7 @@ static int box_new(PhEvent *e, PhZmqPub *pub, PhPubBox **ret) {
                 free(b);
                 return r;
         }
-        (void)pthread_mutex_init(&b->lock, NULL);
+        (void) pthread_mutex_init(&b->lock, NULL);
         b->items = json_array();
         b->pub = pub;
         r = event_add_io(e, &b->wake_source, b->wake_fd, EPOLLIN, on_box, b);
@@ -249,7 +249,7 @@ char **queue_retire_choose(const json_t *deployments, const PhQueueDone *done) {
                 _cleanup_free_ char *key = dispatch_resource_key(d);
                 if (!key)
                         continue;
-                json_object_set_new(latest, key, json_integer((json_int_t)i));
+                json_object_set_new(latest, key, json_integer((json_int_t) i));
                 if (done[i] == PH_QUEUE_PENDING)
                         json_object_set_new(busy, key, json_true());
         }
@@ -265,7 +265,7 @@ char **queue_retire_choose(const json_t *deployments, const PhQueueDone *done) {
                 if (!key)
                         go = deleted;
                 else {
-                        size_t last = (size_t)json_integer_value(json_object_get(latest, key));
+                        size_t last = (size_t) json_integer_value(json_object_get(latest, key));
                         const json_t *ld = json_array_get(deployments, last);
                         const char *la = deployment_input(ld, "deploy_action");
                         /* A resource deleted for good goes whole, once none of it is under way. */

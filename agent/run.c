@@ -21,7 +21,7 @@
 #define USEC_PER_SEC 1000000ull
 /* A deployment that came over the queue starts a pass this soon: a burst of them makes one pass. */
 #define QUEUE_PASS_DELAY_USEC (50ull * 1000)
-#define HEAL_DEBOUNCE_USEC (500ull * 1000)
+#define HEAL_DEBOUNCE_USEC    (500ull * 1000)
 
 typedef struct JobArg {
         PhAgent *a;
@@ -74,7 +74,7 @@ static bool cancel_requested(void *userdata) {
 static int job_main(void *p, const PhCancel *c) {
         JobArg *arg = p;
         PhHttpCancel cancel = {
-                .fd = worker_cancel_fd(c), .cancelled = cancel_requested, .userdata = (void *)c};
+                .fd = worker_cancel_fd(c), .cancelled = cancel_requested, .userdata = (void *) c};
 
         agent_work(arg->a, &arg->job, &cancel);
         return 0;
@@ -87,7 +87,7 @@ static void arm(PhEventSource *s, uint64_t usec) {
 
 static void on_job_done(PhWorker *w, int r, void *p, void *userdata) {
         Run *run = userdata;
-        const PhAgentJob *job = &((JobArg *)p)->job;
+        const PhAgentJob *job = &((JobArg *) p)->job;
         PhAgent *a = run->a;
 
         if ((job->work & PH_WORK_POLL) && agent_has_sources(a) && !job->cancelled)
@@ -97,9 +97,9 @@ static void on_job_done(PhWorker *w, int r, void *p, void *userdata) {
                 /* Whole seconds; one that is due already (its attempt could not be recorded) waits a
                  * second rather than spinning the loop. */
                 arm(run->outbox_timer,
-                    job->next_due > now ? (uint64_t)(job->next_due - now) * USEC_PER_SEC : USEC_PER_SEC);
+                    job->next_due > now ? (uint64_t) (job->next_due - now) * USEC_PER_SEC : USEC_PER_SEC);
         } else
-                (void)event_source_set_enabled(run->outbox_timer, false);
+                (void) event_source_set_enabled(run->outbox_timer, false);
         if (job->dropin_recheck > 0)
                 arm(run->debounce_timer, job->dropin_recheck);
         if ((job->work & (PH_WORK_POLL | PH_WORK_DROPINS)) && !job->cancelled) {
@@ -184,7 +184,7 @@ static void do_reload(Run *run) {
         agent_reload(run->a);
         watch_dropins(run);
         if (agent_has_dropins(run->a) && !event_source_get_enabled(run->rescan_timer))
-                arm(run->rescan_timer, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
+                arm(run->rescan_timer, (uint64_t) run->a->cfg->dropin_rescan * USEC_PER_SEC);
         if (!had_sources && agent_has_sources(run->a))
                 run->pending |= PH_WORK_POLL;
         if (agent_has_dropins(run->a))
@@ -202,7 +202,7 @@ static void maybe_start(Run *run) {
                 return;
         run->arg.job = (PhAgentJob){.work = run->pending | PH_WORK_DELIVER};
         if (!agent_has_dropins(run->a))
-                run->arg.job.work &= ~(unsigned)(PH_WORK_DROPINS | PH_WORK_RESCAN);
+                run->arg.job.work &= ~(unsigned) (PH_WORK_DROPINS | PH_WORK_RESCAN);
         run->pending = 0;
         int r = worker_start(run->w, job_main, &run->arg, on_job_done, run);
         if (r < 0) {
@@ -234,7 +234,7 @@ static int on_rescan(PhEventSource *s, uint64_t usec, void *userdata) {
         if (!agent_has_dropins(run->a))
                 return 0;
         watch_dropins(run);
-        arm(s, (uint64_t)run->a->cfg->dropin_rescan * USEC_PER_SEC);
+        arm(s, (uint64_t) run->a->cfg->dropin_rescan * USEC_PER_SEC);
         request(run, PH_WORK_DROPINS | PH_WORK_RESCAN);
         return 0;
 }
@@ -242,7 +242,7 @@ static int on_rescan(PhEventSource *s, uint64_t usec, void *userdata) {
 static int on_reconcile(PhEventSource *s, uint64_t usec, void *userdata) {
         Run *run = userdata;
 
-        arm(s, (uint64_t)run->a->cfg->reconcile_interval * USEC_PER_SEC);
+        arm(s, (uint64_t) run->a->cfg->reconcile_interval * USEC_PER_SEC);
         request(run, PH_WORK_HEAL);
         return 0;
 }
@@ -250,7 +250,7 @@ static int on_reconcile(PhEventSource *s, uint64_t usec, void *userdata) {
 static int on_probe(PhEventSource *s, uint64_t usec, void *userdata) {
         Run *run = userdata;
 
-        arm(s, (uint64_t)run->a->cfg->liveness_period * USEC_PER_SEC);
+        arm(s, (uint64_t) run->a->cfg->liveness_period * USEC_PER_SEC);
         request(run, PH_WORK_PROBE);
         return 0;
 }
@@ -284,11 +284,11 @@ static int on_inotify(PhEventSource *s, int fd, uint32_t revents, void *userdata
 
         while ((n = read(fd, buf, sizeof(buf))) > 0) {
                 for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *)p;
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
                         if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
                                 /* The directory itself went: the rescan watches it again once it is back. */
                                 if (run->watch >= 0 && ev->wd == run->watch) {
-                                        (void)inotify_rm_watch(fd, run->watch);
+                                        (void) inotify_rm_watch(fd, run->watch);
                                         run->watch = -1;
                                 }
                                 changed = true;
@@ -301,7 +301,7 @@ static int on_inotify(PhEventSource *s, int fd, uint32_t revents, void *userdata
                 return -errno;
         /* Every change moves the timer: the sync comes once the directory has been quiet a while. */
         if (changed)
-                arm(run->debounce_timer, (uint64_t)run->a->cfg->dropin_debounce_ms * 1000);
+                arm(run->debounce_timer, (uint64_t) run->a->cfg->dropin_debounce_ms * 1000);
         return 0;
 }
 
@@ -310,7 +310,7 @@ static void watch_dropins(Run *run) {
         const char *dir = run->a->dropins ? dropins_path(run->a->dropins) : NULL;
 
         if (run->watch >= 0 && (!dir || strcmp(dir, run->watched) != 0)) {
-                (void)inotify_rm_watch(run->inotify_fd, run->watch);
+                (void) inotify_rm_watch(run->inotify_fd, run->watch);
                 run->watch = -1;
         }
         if (!dir || run->watch >= 0 || run->inotify_fd < 0)
@@ -380,9 +380,9 @@ static void run_done(Run *run) {
         run->queue = agent_queue_free(run->queue);
         run->api = api_server_free(run->api);
         notifier_detach(run->a->notifier);
-        (void)event_source_unref(run->inotify_source);
+        (void) event_source_unref(run->inotify_source);
         if (run->inotify_fd >= 0)
-                (void)close(run->inotify_fd);
+                (void) close(run->inotify_fd);
         free(run->watched);
         run->e = event_free(run->e);
         run->sd = sdnotify_free(run->sd);
@@ -393,7 +393,7 @@ static int add_timer(Run *run, PhEventSource **ret, PhEventTimeFn cb, const char
 
         if (r < 0)
                 return r;
-        (void)event_source_set_enabled(*ret, false);
+        (void) event_source_set_enabled(*ret, false);
         event_source_set_description(*ret, what);
         return 0;
 }
@@ -455,11 +455,11 @@ int agent_run(PhAgent *a, PhError **reterr) {
                 return r;
         watch_dropins(&run);
         if (agent_has_dropins(a))
-                arm(run.rescan_timer, (uint64_t)a->cfg->dropin_rescan * USEC_PER_SEC);
+                arm(run.rescan_timer, (uint64_t) a->cfg->dropin_rescan * USEC_PER_SEC);
         if (sdnotify_watchdog_usec(run.sd) > 0)
                 arm(run.watchdog_timer, sdnotify_watchdog_usec(run.sd));
-        arm(run.reconcile_timer, (uint64_t)a->cfg->reconcile_interval * USEC_PER_SEC);
-        arm(run.probe_timer, (uint64_t)a->cfg->liveness_period * USEC_PER_SEC);
+        arm(run.reconcile_timer, (uint64_t) a->cfg->reconcile_interval * USEC_PER_SEC);
+        arm(run.probe_timer, (uint64_t) a->cfg->liveness_period * USEC_PER_SEC);
         notify_status(&run);
         request(&run, PH_WORK_POLL | PH_WORK_DROPINS | PH_WORK_HEAL);
         r = event_loop(run.e);

@@ -20,14 +20,14 @@ int sdnotify_parse_address(const char *value, struct sockaddr_un *ret, socklen_t
                 if (len >= sizeof(a.sun_path)) /* room for the terminating NUL */
                         return -EINVAL;
                 memcpy(a.sun_path, value, len + 1);
-                *ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+                *ret_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1);
         } else if (value[0] == '@') {
                 /* Abstract: a leading NUL instead of the '@', and the name's bytes without a terminator
                  * (the length says where it ends; a NUL would be part of the name). */
                 if (len < 2 || len > sizeof(a.sun_path))
                         return -EINVAL;
                 memcpy(a.sun_path + 1, value + 1, len - 1);
-                *ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+                *ret_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len);
         } else
                 return -EINVAL;
         *ret = a;
@@ -60,7 +60,7 @@ int sdnotify_parse_watchdog(const char *usec, const char *pid, pid_t self, uint6
         if (pid) {
                 if (parse_u64(pid, &p) < 0 || p == 0)
                         return -EINVAL;
-                if (p != (uint64_t)self)
+                if (p != (uint64_t) self)
                         return 0;
         }
         *ret_interval = timeout / 2 > 0 ? timeout / 2 : 1;
@@ -71,7 +71,7 @@ PhNotify *sdnotify_free(PhNotify *n) {
         if (!n)
                 return NULL;
         if (n->fd >= 0)
-                (void)close(n->fd);
+                (void) close(n->fd);
         free(n->name);
         free(n);
         return NULL;
@@ -101,9 +101,9 @@ int sdnotify_open(bool unset_env, PhNotify **ret, PhError **reterr) {
         }
         /* Without a socket the watchdog cannot be fed: the values are left unread. */
         if (unset_env) {
-                (void)unsetenv("NOTIFY_SOCKET");
-                (void)unsetenv("WATCHDOG_USEC");
-                (void)unsetenv("WATCHDOG_PID");
+                (void) unsetenv("NOTIFY_SOCKET");
+                (void) unsetenv("WATCHDOG_USEC");
+                (void) unsetenv("WATCHDOG_PID");
         }
         *ret = TAKE_PTR(n);
         return 0;
@@ -112,7 +112,7 @@ int sdnotify_open(bool unset_env, PhNotify **ret, PhError **reterr) {
 int sdnotify_send(PhNotify *n, const char *state, PhError **reterr) {
         if (!n || n->fd < 0)
                 return 0;
-        if (sendto(n->fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&n->addr,
+        if (sendto(n->fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *) &n->addr,
                    n->addr_len) < 0)
                 return ph_error_set(reterr, errno, "notify %s: %s", n->name, strerror(errno));
         return 1;
@@ -121,7 +121,7 @@ int sdnotify_send(PhNotify *n, const char *state, PhError **reterr) {
 int sdnotify_status(PhNotify *n, const char *text, PhError **reterr) {
         if (!n || n->fd < 0)
                 return 0;
-        _cleanup_free_ char *msg = xasprintf("STATUS=%.*s", (int)strcspn(text, "\n"), text);
+        _cleanup_free_ char *msg = xasprintf("STATUS=%.*s", (int) strcspn(text, "\n"), text);
         return sdnotify_send(n, msg, reterr);
 }
 

@@ -115,8 +115,8 @@ int state_open(const char *dir, PhState **ret, PhError **reterr) {
                 return ph_error_set(reterr, errno, "%s: %s", lock, strerror(errno));
         if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno == EWOULDBLOCK)
-                        return ph_error_set(reterr, EBUSY, "%s: another podhook agent uses this state directory",
-                                            lock);
+                        return ph_error_set(reterr, EBUSY,
+                                            "%s: another podhook agent uses this state directory", lock);
                 return ph_error_set(reterr, errno, "%s: flock: %s", lock, strerror(errno));
         }
         r = migrate_legacy(s, reterr);
@@ -163,10 +163,10 @@ int state_deploy_begin(const PhState *s, const char *id, const json_t *deploymen
                 return r;
         r = write_json(marker, deployment, reterr);
         if (r < 0) {
-                (void)unlink(running); /* nothing ran: not "interrupted" either */
+                (void) unlink(running); /* nothing ran: not "interrupted" either */
                 return r;
         }
-        (void)unlink(removed);
+        (void) unlink(removed);
         return 0;
 }
 

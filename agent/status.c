@@ -32,7 +32,7 @@ struct PhStatus {
         uint64_t counters[_PH_STATUS_COUNTER_MAX];
         double gauges[_PH_STATUS_GAUGE_MAX];
         Histogram histograms[_PH_STATUS_HISTOGRAM_MAX];
-        json_t *agent; /* ready, started, sources, dropin, last_pass */
+        json_t *agent;   /* ready, started, sources, dropin, last_pass */
         json_t *secrets; /* deployment id -> [values its results must not carry]; never in a getter */
         /* The same numbers as counters, gauges and histograms, in the registry /metrics renders. */
         PhMetrics *metrics;
@@ -91,8 +91,8 @@ static json_t *now_json(void) {
         time_t t = time(NULL);
         struct tm tm;
 
-        (void)gmtime_r(&t, &tm);
-        (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        (void) gmtime_r(&t, &tm);
+        (void) strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
         return json_string(buf);
 }
 
@@ -105,7 +105,7 @@ static json_t *str_or_null(const char *s) {
 PhStatus *status_new(size_t max_events) {
         PhStatus *s = xcalloc(1, sizeof(*s));
 
-        (void)pthread_mutex_init(&s->lock, NULL);
+        (void) pthread_mutex_init(&s->lock, NULL);
         s->deployments = json_object();
         s->pods = json_object();
         s->kubelet_v1 = json_object();
@@ -117,15 +117,15 @@ PhStatus *status_new(size_t max_events) {
         s->metrics = metrics_new();
         /* The names are fixed and valid: a registration cannot fail. */
         for (size_t i = 0; i < _PH_STATUS_COUNTER_MAX; i++)
-                (void)metrics_add_counter(s->metrics, counter_info[i].name + strlen(PH_METRICS_PREFIX),
-                                          counter_info[i].help, NULL, &s->metric_counters[i], NULL);
+                (void) metrics_add_counter(s->metrics, counter_info[i].name + strlen(PH_METRICS_PREFIX),
+                                           counter_info[i].help, NULL, &s->metric_counters[i], NULL);
         for (size_t i = 0; i < _PH_STATUS_GAUGE_MAX; i++)
-                (void)metrics_add_gauge(s->metrics, gauge_info[i].name + strlen(PH_METRICS_PREFIX),
-                                        gauge_info[i].help, NULL, &s->metric_gauges[i], NULL);
+                (void) metrics_add_gauge(s->metrics, gauge_info[i].name + strlen(PH_METRICS_PREFIX),
+                                         gauge_info[i].help, NULL, &s->metric_gauges[i], NULL);
         for (size_t i = 0; i < _PH_STATUS_HISTOGRAM_MAX; i++)
-                (void)metrics_add_histogram(s->metrics, histogram_info[i].name + strlen(PH_METRICS_PREFIX),
-                                            histogram_info[i].help, NULL, apply_buckets, N_BUCKETS,
-                                            &s->metric_histograms[i], NULL);
+                (void) metrics_add_histogram(s->metrics, histogram_info[i].name + strlen(PH_METRICS_PREFIX),
+                                             histogram_info[i].help, NULL, apply_buckets, N_BUCKETS,
+                                             &s->metric_histograms[i], NULL);
         return s;
 }
 
@@ -139,17 +139,17 @@ PhStatus *status_free(PhStatus *s) {
         json_decref(s->agent);
         json_decref(s->secrets);
         metrics_free(s->metrics);
-        (void)pthread_mutex_destroy(&s->lock);
+        (void) pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
 }
 
 static void lock(PhStatus *s) {
-        (void)pthread_mutex_lock(&s->lock);
+        (void) pthread_mutex_lock(&s->lock);
 }
 
 static void unlock(PhStatus *s) {
-        (void)pthread_mutex_unlock(&s->lock);
+        (void) pthread_mutex_unlock(&s->lock);
 }
 
 void status_deployment_listed(PhStatus *s, const PhStatusDeployment *d, PhStatusState initial) {
@@ -235,7 +235,7 @@ void status_deployments_keep(PhStatus *s, const char *source, const json_t *ids)
         json_object_foreach_safe(s->deployments, tmp, id, o) {
                 const char *src = json_string_value(json_object_get(o, "source"));
                 if (src && source && strcmp(src, source) == 0 && !json_object_get(ids, id)) {
-                        (void)json_object_del(s->secrets, id);
+                        (void) json_object_del(s->secrets, id);
                         json_object_del(s->deployments, id);
                 }
         }
@@ -252,7 +252,7 @@ void status_deployment_set_secrets(PhStatus *s, const char *id, char *const *val
         if (json_array_size(list) > 0)
                 json_object_set(s->secrets, id, list);
         else
-                (void)json_object_del(s->secrets, id);
+                (void) json_object_del(s->secrets, id);
         unlock(s);
         json_decref(list);
 }
@@ -276,7 +276,7 @@ char **status_secret_values(PhStatus *s) {
 }
 
 static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /* The values of an object, sorted by key, copied. */
@@ -287,7 +287,7 @@ static json_t *sorted_values(const json_t *map) {
         json_t *v;
         json_t *out = json_array();
 
-        json_object_foreach((json_t *)map, k, v) keys[i++] = k;
+        json_object_foreach((json_t *) map, k, v) keys[i++] = k;
         qsort(keys, n, sizeof(char *), cmp_str);
         for (i = 0; i < n; i++)
                 json_array_append_new(out, json_deep_copy(json_object_get(map, keys[i])));
@@ -389,8 +389,8 @@ void status_pod_observed(PhStatus *s, const char *pod, const json_t *containers,
 
 void status_pod_remove(PhStatus *s, const char *pod) {
         lock(s);
-        (void)json_object_del(s->pods, pod);
-        (void)json_object_del(s->kubelet_v1, pod);
+        (void) json_object_del(s->pods, pod);
+        (void) json_object_del(s->kubelet_v1, pod);
         unlock(s);
 }
 
@@ -414,9 +414,9 @@ void status_event_add(PhStatus *s, const json_t *event) {
                 return;
         }
         lock(s);
-        json_object_set_new(e, "seq", json_integer((json_int_t)++s->seq));
+        json_object_set_new(e, "seq", json_integer((json_int_t) ++s->seq));
         while (json_array_size(s->events) >= s->max_events)
-                (void)json_array_remove(s->events, 0);
+                (void) json_array_remove(s->events, 0);
         json_array_append_new(s->events, e);
         unlock(s);
 }
@@ -434,25 +434,25 @@ json_t *status_events_json(PhStatus *s, size_t limit) {
 }
 
 void status_counter_add(PhStatus *s, PhStatusCounter c, uint64_t n) {
-        if ((unsigned)c >= _PH_STATUS_COUNTER_MAX)
+        if ((unsigned) c >= _PH_STATUS_COUNTER_MAX)
                 return;
         lock(s);
         s->counters[c] += n;
         unlock(s);
-        (void)metric_add(s->metric_counters[c], NULL, (double)n);
+        (void) metric_add(s->metric_counters[c], NULL, (double) n);
 }
 
 void status_gauge_set(PhStatus *s, PhStatusGauge g, double v) {
-        if ((unsigned)g >= _PH_STATUS_GAUGE_MAX)
+        if ((unsigned) g >= _PH_STATUS_GAUGE_MAX)
                 return;
         lock(s);
         s->gauges[g] = v;
         unlock(s);
-        (void)metric_set(s->metric_gauges[g], NULL, v);
+        (void) metric_set(s->metric_gauges[g], NULL, v);
 }
 
 void status_observe(PhStatus *s, PhStatusHistogram h, double v) {
-        if ((unsigned)h >= _PH_STATUS_HISTOGRAM_MAX)
+        if ((unsigned) h >= _PH_STATUS_HISTOGRAM_MAX)
                 return;
         lock(s);
         Histogram *x = &s->histograms[h];
@@ -464,7 +464,7 @@ void status_observe(PhStatus *s, PhStatusHistogram h, double v) {
         x->sum += v;
         x->count++;
         unlock(s);
-        (void)metric_observe(s->metric_histograms[h], NULL, v);
+        (void) metric_observe(s->metric_histograms[h], NULL, v);
 }
 
 json_t *status_metrics_json(PhStatus *s) {
@@ -474,7 +474,7 @@ json_t *status_metrics_json(PhStatus *s) {
         for (size_t i = 0; i < _PH_STATUS_COUNTER_MAX; i++)
                 json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I}", "name", counter_info[i].name,
                                                      "type", "counter", "help", counter_info[i].help, "value",
-                                                     (json_int_t)s->counters[i]));
+                                                     (json_int_t) s->counters[i]));
         for (size_t i = 0; i < _PH_STATUS_GAUGE_MAX; i++)
                 json_array_append_new(out,
                                       json_pack("{s:s, s:s, s:s, s:f}", "name", gauge_info[i].name, "type",
@@ -486,14 +486,14 @@ json_t *status_metrics_json(PhStatus *s) {
                 for (size_t b = 0; b < N_BUCKETS; b++) {
                         cum += x->buckets[b];
                         json_array_append_new(buckets, json_pack("{s:f, s:I}", "le", apply_buckets[b],
-                                                                 "count", (json_int_t)cum));
+                                                                 "count", (json_int_t) cum));
                 }
                 json_array_append_new(buckets,
-                                      json_pack("{s:s, s:I}", "le", "+Inf", "count", (json_int_t)x->count));
+                                      json_pack("{s:s, s:I}", "le", "+Inf", "count", (json_int_t) x->count));
                 json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:o, s:f, s:I}", "name",
                                                      histogram_info[i].name, "type", "histogram", "help",
                                                      histogram_info[i].help, "buckets", buckets, "sum",
-                                                     x->sum, "count", (json_int_t)x->count));
+                                                     x->sum, "count", (json_int_t) x->count));
         }
         unlock(s);
         return out;
@@ -505,7 +505,7 @@ char *status_metrics_text(PhStatus *s) {
 
 void status_set_sources(PhStatus *s, size_t n_sources, const char *dropin_dir) {
         lock(s);
-        json_object_set_new(s->agent, "sources", json_integer((json_int_t)n_sources));
+        json_object_set_new(s->agent, "sources", json_integer((json_int_t) n_sources));
         json_object_set_new(s->agent, "dropin", str_or_null(dropin_dir));
         unlock(s);
 }
@@ -530,8 +530,8 @@ bool status_ready(PhStatus *s) {
 json_t *status_agent_json(PhStatus *s) {
         lock(s);
         json_t *out = json_deep_copy(s->agent);
-        json_object_set_new(out, "deployments", json_integer((json_int_t)json_object_size(s->deployments)));
-        json_object_set_new(out, "pods", json_integer((json_int_t)json_object_size(s->pods)));
+        json_object_set_new(out, "deployments", json_integer((json_int_t) json_object_size(s->deployments)));
+        json_object_set_new(out, "pods", json_integer((json_int_t) json_object_size(s->pods)));
         unlock(s);
         return out;
 }

@@ -44,19 +44,19 @@ int worker_cancel_fd(const PhCancel *c) {
 static void eventfd_drain(int fd) {
         uint64_t v;
 
-        (void)!read(fd, &v, sizeof(v));
+        (void) !read(fd, &v, sizeof(v));
 }
 
 static void eventfd_signal(int fd) {
         uint64_t one = 1;
 
         /* Cannot fail short: the counter would have to reach 2^64 - 1. */
-        (void)!write(fd, &one, sizeof(one));
+        (void) !write(fd, &one, sizeof(one));
 }
 
 /* Joins the finished thread and leaves the worker idle; returns fn's result. */
 static int worker_reap(PhWorker *w) {
-        (void)pthread_join(w->thread, NULL);
+        (void) pthread_join(w->thread, NULL);
         eventfd_drain(w->done_fd);
         eventfd_drain(w->cancel.fd);
         atomic_store(&w->cancel.requested, false);
@@ -112,11 +112,11 @@ PhWorker *worker_free(PhWorker *w) {
                 worker_cancel(w);
                 worker_finish(w);
         }
-        (void)event_source_unref(w->done_source);
+        (void) event_source_unref(w->done_source);
         if (w->done_fd >= 0)
-                (void)close(w->done_fd);
+                (void) close(w->done_fd);
         if (w->cancel.fd >= 0)
-                (void)close(w->cancel.fd);
+                (void) close(w->cancel.fd);
         free(w);
         return NULL;
 }
@@ -145,7 +145,7 @@ int worker_start(PhWorker *w, PhWorkFn fn, void *arg, PhWorkDoneFn done, void *u
         if (r < 0)
                 return r;
         r = -pthread_create(&w->thread, NULL, worker_main, w);
-        (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+        (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
                 w->fn = NULL, w->arg = NULL, w->done = NULL, w->userdata = NULL;
                 return r;

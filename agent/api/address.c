@@ -12,7 +12,7 @@
 
 static int parse_unix(const char *s, PhApiAddress *ret, PhError **err) {
         const char *path = s + strlen(UNIX_PREFIX);
-        struct sockaddr_un *un = (struct sockaddr_un *)&ret->sa;
+        struct sockaddr_un *un = (struct sockaddr_un *) &ret->sa;
         size_t len = strlen(path);
 
         if (path[0] != '/')
@@ -22,7 +22,7 @@ static int parse_unix(const char *s, PhApiAddress *ret, PhError **err) {
                                     sizeof(un->sun_path) - 1);
         un->sun_family = AF_UNIX;
         memcpy(un->sun_path, path, len + 1);
-        ret->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+        ret->len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1);
         return 0;
 }
 
@@ -36,11 +36,11 @@ static int parse_port(const char *s, uint16_t *ret) {
         for (size_t i = 0; i < n; i++) {
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
-                v = v * 10 + (unsigned)(s[i] - '0');
+                v = v * 10 + (unsigned) (s[i] - '0');
         }
         if (v > 65535)
                 return -EINVAL;
-        *ret = (uint16_t)v;
+        *ret = (uint16_t) v;
         return 0;
 }
 
@@ -76,14 +76,14 @@ int api_address_parse(const char *s, PhApiAddress *ret, PhError **err) {
                                     s);
 
         const char *h = s[0] == '[' ? s + 1 : s;
-        size_t hlen = (size_t)(colon - h) - (s[0] == '[' ? 1 : 0);
+        size_t hlen = (size_t) (colon - h) - (s[0] == '[' ? 1 : 0);
         if (hlen >= sizeof(host))
                 return ph_error_set(err, EINVAL, "API address '%s': not a numeric IP address", s);
         memcpy(host, h, hlen);
         host[hlen] = '\0';
 
-        struct sockaddr_in *in = (struct sockaddr_in *)&a.sa;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a.sa;
+        struct sockaddr_in *in = (struct sockaddr_in *) &a.sa;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &a.sa;
         if (s[0] != '[' && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
                 in->sin_family = AF_INET;
                 in->sin_port = htons(port);
@@ -109,14 +109,14 @@ char *api_address_format(const PhApiAddress *a) {
 
         switch (a->sa.ss_family) {
         case AF_UNIX:
-                return xasprintf(UNIX_PREFIX "%s", ((const struct sockaddr_un *)&a->sa)->sun_path);
+                return xasprintf(UNIX_PREFIX "%s", ((const struct sockaddr_un *) &a->sa)->sun_path);
         case AF_INET: {
-                const struct sockaddr_in *in = (const struct sockaddr_in *)&a->sa;
+                const struct sockaddr_in *in = (const struct sockaddr_in *) &a->sa;
                 inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
                 return xasprintf("%s:%u", host, ntohs(in->sin_port));
         }
         case AF_INET6: {
-                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->sa;
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &a->sa;
                 inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
                 return xasprintf("[%s]:%u", host, ntohs(in6->sin6_port));
         }

@@ -93,7 +93,7 @@ static void reply_verror(PhApiReply *reply, unsigned status, const char *fmt, va
         free(msg);
         if (!j)
                 abort();
-        (void)api_reply_json(reply, status, j);
+        (void) api_reply_json(reply, status, j);
 }
 
 int api_reply_error(PhApiReply *reply, unsigned status, const char *fmt, ...) {
@@ -106,7 +106,7 @@ int api_reply_error(PhApiReply *reply, unsigned status, const char *fmt, ...) {
 }
 
 int api_reply_text(PhApiReply *reply, unsigned status, const char *content_type, char *text) {
-        (void)api_reply_json(reply, status, NULL);
+        (void) api_reply_json(reply, status, NULL);
         reply->text = text;
         reply->content_type = content_type;
         return 0;
@@ -144,8 +144,8 @@ static enum MHD_Result send_reply(PhApiServer *s, struct MHD_Connection *c, cons
 
         if (reply->json) {
                 /* Last line of defence: whatever a handler put in, no secret value leaves. */
-                _cleanup_strv_free_ char **values = s && s->secret_values ? s->secret_values(s->secret_userdata)
-                                                                          : NULL;
+                _cleanup_strv_free_ char **values =
+                        s && s->secret_values ? s->secret_values(s->secret_userdata) : NULL;
                 secret_redact_deep(reply->json, values);
                 char *dump = json_dumps(reply->json, JSON_INDENT(2) | JSON_ENCODE_ANY);
                 if (!dump)
@@ -167,15 +167,15 @@ static enum MHD_Result send_reply(PhApiServer *s, struct MHD_Connection *c, cons
                 return MHD_NO;
         }
         if (type)
-                (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        (void)MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        (void) MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         for (char **h = reply->headers; h && *h; h++) {
                 char *colon = strchr(*h, ':');
                 if (!colon)
                         continue;
                 *colon = '\0';
-                (void)MHD_add_response_header(resp, *h, colon + 1 + strspn(colon + 1, " "));
+                (void) MHD_add_response_header(resp, *h, colon + 1 + strspn(colon + 1, " "));
         }
         enum MHD_Result r = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
@@ -233,8 +233,8 @@ static enum MHD_Result first_call(PhApiServer *s, struct MHD_Connection *c, ApiC
         case PH_API_MATCH_NO_METHOD: {
                 PhApiReply reply = {0};
                 _cleanup_free_ char *allow = api_route_allow(s->routes, s->n_routes, path);
-                (void)api_reply_error(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "%s takes %s, not %s", url, allow,
-                                      method);
+                (void) api_reply_error(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "%s takes %s, not %s", url, allow,
+                                       method);
                 api_reply_header(&reply, MHD_HTTP_HEADER_ALLOW, allow);
                 return send_reply(NULL, c, method, url, &reply);
         }
@@ -269,7 +269,7 @@ static enum MHD_Result first_call(PhApiServer *s, struct MHD_Connection *c, ApiC
                 if (length > s->body_max)
                         return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
                                           "request body of %llu bytes is larger than the limit of %zu bytes",
-                                          (unsigned long long)length, s->body_max);
+                                          (unsigned long long) length, s->body_max);
         }
         return MHD_YES;
 }
@@ -391,12 +391,12 @@ static void api_arm(PhApiServer *s) {
         MHD_UNSIGNED_LONG_LONG ms;
 
         if (MHD_get_timeout(s->mhd, &ms) != MHD_YES) {
-                (void)event_source_set_enabled(s->timer, false);
+                (void) event_source_set_enabled(s->timer, false);
                 return;
         }
         if (ms > 3600u * 1000u)
                 ms = 3600u * 1000u;
-        (void)event_source_set_time_relative(s->timer, (uint64_t)ms * 1000u);
+        (void) event_source_set_time_relative(s->timer, (uint64_t) ms * 1000u);
 }
 
 static unsigned api_connections(PhApiServer *s) {
@@ -412,7 +412,7 @@ static void api_run(PhApiServer *s) {
          * client waiting in the listen queue would wait for the next timeout. */
         do {
                 before = after;
-                (void)MHD_run(s->mhd);
+                (void) MHD_run(s->mhd);
                 after = api_connections(s);
         } while (after < before);
         api_arm(s);
@@ -447,7 +447,7 @@ static int unix_clear(const char *path, const char *address, PhError **err) {
         snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
         if (probe < 0)
                 return ph_error_set(err, errno, "API address %s: socket: %s", address, strerror(errno));
-        if (connect(probe, (struct sockaddr *)&un, sizeof(un)) == 0)
+        if (connect(probe, (struct sockaddr *) &un, sizeof(un)) == 0)
                 return ph_error_set(err, EADDRINUSE, "API address %s: another server listens there", address);
         if (errno != ECONNREFUSED)
                 return ph_error_set(err, errno, "API address %s: %s", address, strerror(errno));
@@ -468,37 +468,37 @@ static int api_listen(PhApiServer *s, const PhApiAddress *a, const char *address
         if (fd < 0)
                 return ph_error_set(err, errno, "API address %s: socket: %s", address, strerror(errno));
         if (family == AF_UNIX) {
-                const char *path = ((const struct sockaddr_un *)&a->sa)->sun_path;
+                const char *path = ((const struct sockaddr_un *) &a->sa)->sun_path;
                 r = unix_clear(path, address, err);
                 if (r < 0)
                         return r;
         } else {
-                (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                 if (family == AF_INET6)
-                        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                        (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
         }
-        if (bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0)
+        if (bind(fd, (const struct sockaddr *) &a->sa, a->len) < 0)
                 return ph_error_set(err, errno, "API address %s: bind: %s", address, strerror(errno));
         if (family == AF_UNIX) {
-                const char *path = ((const struct sockaddr_un *)&a->sa)->sun_path;
+                const char *path = ((const struct sockaddr_un *) &a->sa)->sun_path;
                 struct stat st;
                 /* Before listen() nobody can connect, so the mode holds from the first connection on. */
                 if (chmod(path, mode) < 0 || lstat(path, &st) < 0) {
                         r = ph_error_set(err, errno, "API address %s: %s", address, strerror(errno));
-                        (void)unlink(path);
+                        (void) unlink(path);
                         return r;
                 }
                 s->unix_path = xstrdup(path);
                 s->unix_dev = st.st_dev;
                 s->unix_ino = st.st_ino;
         }
-        if (listen(fd, (int)API_CONNECTION_LIMIT) < 0)
+        if (listen(fd, (int) API_CONNECTION_LIMIT) < 0)
                 return ph_error_set(err, errno, "API address %s: listen: %s", address, strerror(errno));
 
         PhApiAddress bound = *a;
         if (family != AF_UNIX) {
                 bound.len = sizeof(bound.sa);
-                if (getsockname(fd, (struct sockaddr *)&bound.sa, &bound.len) < 0)
+                if (getsockname(fd, (struct sockaddr *) &bound.sa, &bound.len) < 0)
                         return ph_error_set(err, errno, "API address %s: %s", address, strerror(errno));
         }
         s->address = api_address_format(&bound);
@@ -526,7 +526,7 @@ int api_server_new(PhEvent *e, const PhApiConfig *cfg, PhApiServer **ret, PhErro
                         "elsewhere)",
                         cfg->address);
         if (mode != 0600 && mode != 0660)
-                return ph_error_set(err, EINVAL, "API unix socket mode %04o: 0600 or 0660", (unsigned)mode);
+                return ph_error_set(err, EINVAL, "API unix socket mode %04o: 0600 or 0660", (unsigned) mode);
         if (!MHD_is_feature_supported(MHD_FEATURE_EPOLL))
                 return ph_error_set(err, ENOTSUP, "this libmicrohttpd has no epoll support");
 
@@ -550,9 +550,9 @@ int api_server_new(PhEvent *e, const PhApiConfig *cfg, PhApiServer **ret, PhErro
         s->mhd = MHD_start_daemon(
                 MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                 on_mhd_log, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-                (unsigned)(cfg->connection_limit ? cfg->connection_limit : API_CONNECTION_LIMIT),
+                (unsigned) (cfg->connection_limit ? cfg->connection_limit : API_CONNECTION_LIMIT),
                 MHD_OPTION_CONNECTION_TIMEOUT,
-                (unsigned)(cfg->timeout_sec ? cfg->timeout_sec : API_TIMEOUT_SEC),
+                (unsigned) (cfg->timeout_sec ? cfg->timeout_sec : API_TIMEOUT_SEC),
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
                 MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
         /* On failure the socket is not closed here: MHD closes it on some of its failure paths and not
@@ -590,10 +590,10 @@ PhApiServer *api_server_free(PhApiServer *s) {
         /* Only the file we made: another server may have taken the path since. */
         if (s->unix_path && lstat(s->unix_path, &st) == 0 && st.st_dev == s->unix_dev &&
             st.st_ino == s->unix_ino)
-                (void)unlink(s->unix_path);
+                (void) unlink(s->unix_path);
         for (size_t i = 0; i < s->n_routes; i++) {
-                free((char *)s->routes[i].method);
-                free((char *)s->routes[i].pattern);
+                free((char *) s->routes[i].method);
+                free((char *) s->routes[i].pattern);
         }
         free(s->routes);
         if (s->token)

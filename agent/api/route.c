@@ -164,13 +164,13 @@ size_t api_path_unescape(char *s) {
                 int hi, lo;
                 if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
                     hi * 16 + lo != 0 && hi * 16 + lo != '/') {
-                        *w++ = (char)(hi * 16 + lo);
+                        *w++ = (char) (hi * 16 + lo);
                         r += 3;
                 } else
                         *w++ = *r++;
         }
         *w = '\0';
-        return (size_t)(w - s);
+        return (size_t) (w - s);
 }
 
 char *api_printable(const char *s, size_t max) {
@@ -178,9 +178,9 @@ char *api_printable(const char *s, size_t max) {
         char *out = xmalloc(4 * n + 4), *w = out;
 
         for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
+                unsigned char c = (unsigned char) s[i];
                 if (c >= 0x20 && c < 0x7f && c != '\\')
-                        *w++ = (char)c;
+                        *w++ = (char) c;
                 else
                         w += sprintf(w, "\\x%02x", c);
         }

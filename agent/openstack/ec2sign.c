@@ -56,22 +56,24 @@ int ec2_signed_get_url(const char *base_url, const PhEc2Param *params, size_t n,
         /* The server signs the Host header it got, and libcurl leaves the scheme's default port out of
          * it even when the URL names it. */
         const char *default_port = https ? ":443" : ":80";
-        if (host_len > strlen(default_port) && strcmp(host + host_len - strlen(default_port), default_port) == 0)
+        if (host_len > strlen(default_port) &&
+            strcmp(host + host_len - strlen(default_port), default_port) == 0)
                 host[host_len - strlen(default_port)] = '\0';
         /* The server sees "/" for an empty path, and signs what it sees. */
         const char *path = rest[host_len] ? rest + host_len : "/";
 
         _cleanup_free_ PhEc2Param *all = xcalloc(n + 3, sizeof(PhEc2Param));
         memcpy(all, params, n * sizeof(PhEc2Param));
-        all[n] = (PhEc2Param) { "AWSAccessKeyId", access_key };
-        all[n + 1] = (PhEc2Param) { "SignatureVersion", "2" };
-        all[n + 2] = (PhEc2Param) { "SignatureMethod", "HmacSHA256" };
+        all[n] = (PhEc2Param){"AWSAccessKeyId", access_key};
+        all[n + 1] = (PhEc2Param){"SignatureVersion", "2"};
+        all[n + 2] = (PhEc2Param){"SignatureMethod", "HmacSHA256"};
 
         _cleanup_free_ char *query = ec2_canonical_query(all, n + 3);
         _cleanup_free_ char *to_sign = ec2_string_to_sign("GET", host, path, query);
         _cleanup_free_ char *sig = ec2_signature(secret, to_sign);
         _cleanup_free_ char *sig_q = http_escape(sig);
 
-        *ret = xasprintf("%.*s%s?%s&Signature=%s", (int) (rest - base_url + host_len), base_url, path, query, sig_q);
+        *ret = xasprintf("%.*s%s?%s&Signature=%s", (int) (rest - base_url + host_len), base_url, path, query,
+                         sig_q);
         return 0;
 }

@@ -5,7 +5,6 @@
 
 #include "openstack/keystone.h"
 
-
 struct PhKeystone {
         char *v3_url;
         char *user_id;
@@ -55,7 +54,8 @@ char *keystone_v3_url(const char *auth_url) {
 int keystone_new(const PhKeystoneCredentials *c, long timeout_ms, const char *ca_file, PhKeystone **ret,
                  PhError **reterr) {
         if (!c->auth_url || !c->user_id || !c->password || !c->project_id)
-                return ph_error_set(reterr, EINVAL, "keystone: auth_url, user_id, password and project_id are required");
+                return ph_error_set(reterr, EINVAL,
+                                    "keystone: auth_url, user_id, password and project_id are required");
         if (strncmp(c->auth_url, "http://", 7) != 0 && strncmp(c->auth_url, "https://", 8) != 0)
                 return ph_error_set(reterr, EINVAL, "keystone: auth_url is not an http(s) URL");
 
@@ -118,11 +118,9 @@ static time_t parse_expires_at(const char *s) {
 }
 
 static char *request_body(const PhKeystone *k) {
-        json_auto_t *body = json_pack("{s:{s:{s:[s],s:{s:{s:s,s:s}}},s:{s:{s:s}}}}",
-                                      "auth",
-                                      "identity", "methods", "password",
-                                      "password", "user", "id", k->user_id, "password", k->password,
-                                      "scope", "project", "id", k->project_id);
+        json_auto_t *body = json_pack("{s:{s:{s:[s],s:{s:{s:s,s:s}}},s:{s:{s:s}}}}", "auth", "identity",
+                                      "methods", "password", "password", "user", "id", k->user_id, "password",
+                                      k->password, "scope", "project", "id", k->project_id);
         if (!body)
                 abort();
         char *text = json_dumps(body, JSON_COMPACT);
@@ -140,7 +138,7 @@ static int authenticate(PhKeystone *k, const PhHttpCancel *cancel, PhError **ret
         _cleanup_free_ char *url = xasprintf("%s/auth/tokens", k->v3_url);
         _cleanup_free_ char *where = http_url_redact(url); /* auth_url may carry user info */
         char *body = request_body(k);
-        const char *headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+        const char *headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
         PhHttpRequest req = {
                 .method = "POST",
                 .url = url,
@@ -163,8 +161,8 @@ static int authenticate(PhKeystone *k, const PhHttpCancel *cancel, PhError **ret
                 return ph_error_set(reterr, EAGAIN, "keystone token: %s", ph_error_msg(err));
 
         if (resp.status == 401 || resp.status == 403)
-                return ph_error_set(reterr, EACCES, "keystone token: POST %s: HTTP %ld (credentials refused)", where,
-                                    resp.status);
+                return ph_error_set(reterr, EACCES, "keystone token: POST %s: HTTP %ld (credentials refused)",
+                                    where, resp.status);
         if (openstack_status_is_transient(resp.status))
                 return ph_error_set(reterr, EAGAIN, "keystone token: POST %s: HTTP %ld", where, resp.status);
         if (resp.status < 200 || resp.status > 299)
@@ -206,7 +204,7 @@ int keystone_take_token(PhKeystone *k, const char *token, const char *body, size
 /* url with %(tenant_id)s and %(project_id)s replaced by project_id in one pass: text put in is never
  * searched again (a project id may hold anything). */
 static char *expand_project(const char *url, const char *project_id) {
-        static const char *const names[] = { "%(tenant_id)s", "%(project_id)s" };
+        static const char *const names[] = {"%(tenant_id)s", "%(project_id)s"};
         char *out = xstrdup("");
 
         for (;;) {
@@ -267,7 +265,8 @@ int keystone_endpoint(PhKeystone *k, const char *type, char **ret, PhError **ret
                 }
         }
         if (k->region_name)
-                return ph_error_set(reterr, ENOENT, "keystone: no public %s endpoint in region %s in the catalog", type,
+                return ph_error_set(reterr, ENOENT,
+                                    "keystone: no public %s endpoint in region %s in the catalog", type,
                                     k->region_name);
         return ph_error_set(reterr, ENOENT, "keystone: no public %s endpoint in the catalog", type);
 }

@@ -9,7 +9,7 @@
 #include "common/http.h"
 
 typedef struct PhKeystoneCredentials {
-        const char *auth_url;    /* ".../v3", ".../v3/", unversioned (v3 appended) or ".../v2.0" (-> v3) */
+        const char *auth_url; /* ".../v3", ".../v3/", unversioned (v3 appended) or ".../v2.0" (-> v3) */
         const char *user_id;
         const char *password;
         const char *project_id;

@@ -22,10 +22,10 @@ static char *uuid4(void) {
                                 continue;
                         abort(); /* no entropy source at all: nothing sensible to go on with */
                 }
-                got += (size_t)n;
+                got += (size_t) n;
         }
-        b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-        b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+        b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);
+        b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);
         return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
                          b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
                          b[15]);
@@ -68,7 +68,7 @@ char *zaqar_client_id(const char *state_dir, bool create) {
         char *id = uuid4();
         if (create) {
                 _cleanup_free_ char *line = xasprintf("%s\n", id);
-                (void)file_write_atomic(path, line, strlen(line), 0600, NULL);
+                (void) file_write_atomic(path, line, strlen(line), 0600, NULL);
         }
         return id;
 }
@@ -89,7 +89,7 @@ char *zaqar_queue_path(const char *queue, const char *suffix) {
 int64_t zaqar_now_ticks(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 10000000 + ts.tv_nsec / 100;
+        return (int64_t) ts.tv_sec * 10000000 + ts.tv_nsec / 100;
 }
 
 static bool hex_field(const char *s, size_t n, uint64_t *ret) {
@@ -98,7 +98,7 @@ static bool hex_field(const char *s, size_t n, uint64_t *ret) {
                 int h = hexval(s[i]);
                 if (h < 0)
                         return false;
-                v = v << 4 | (uint64_t)h;
+                v = v << 4 | (uint64_t) h;
         }
         *ret = v;
         return true;
@@ -111,7 +111,7 @@ bool zaqar_uuid1_ticks(const char *id, int64_t *ret) {
                 return false;
         if (!hex_field(id, 8, &low) || !hex_field(id + 9, 4, &mid) || !hex_field(id + 15, 3, &hi))
                 return false;
-        *ret = (int64_t)(hi << 48 | mid << 32 | low) - UUID_EPOCH_OFFSET;
+        *ret = (int64_t) (hi << 48 | mid << 32 | low) - UUID_EPOCH_OFFSET;
         return true;
 }
 
@@ -126,7 +126,7 @@ int64_t zaqar_message_created(const json_t *m, int64_t now_ticks) {
         /* NaN fails both comparisons; a billion seconds is beyond any TTL Zaqar allows. */
         if (!json_is_number(age) || !(a >= 0 && a <= 1e9))
                 return INT64_MIN;
-        return now_ticks - (int64_t)(a * 1e7 + 0.5);
+        return now_ticks - (int64_t) (a * 1e7 + 0.5);
 }
 
 bool zaqar_message_newer(int64_t a_created, const char *a_id, int64_t b_created, const char *b_id) {

@@ -40,7 +40,7 @@ static char *trimmed(const char *start, const char *end) {
                 start++;
         while (end > start && (blank(end[-1]) || end[-1] == '\n'))
                 end--;
-        return xstrndup(start, (size_t)(end - start));
+        return xstrndup(start, (size_t) (end - start));
 }
 
 int curve_secret_parse(const char *name, const char *text, size_t len, char secret[CURVE_KEY_Z85_LEN + 1],
@@ -87,18 +87,18 @@ int curve_allow_parse(const char *name, const char *text, size_t len, PhCurveAll
         const char *p = text, *end = text + len;
 
         for (unsigned line = 1; p < end; line++) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
                 const char *stop = nl ? nl : end;
-                bool nul = memchr(p, '\0', (size_t)(stop - p)) != NULL;
+                bool nul = memchr(p, '\0', (size_t) (stop - p)) != NULL;
                 _cleanup_free_ char *key = trimmed(p, stop);
                 p = nl ? nl + 1 : end;
                 if (!nul && (!*key || key[0] == '#'))
                         continue;
                 uint8_t k[CURVE_KEY_LEN];
                 if (nul || !curve_key_decode(key, k)) {
-                        (void)ph_error_append(&err, EINVAL,
-                                              "%s:%u: not a CURVE public key (40 Z85 characters)", name,
-                                              line);
+                        (void) ph_error_append(&err, EINVAL,
+                                               "%s:%u: not a CURVE public key (40 Z85 characters)", name,
+                                               line);
                         continue;
                 }
                 a->keys = xrealloc(a->keys, (a->n + 1) * sizeof(*a->keys));
@@ -128,15 +128,15 @@ int curve_allow_load(const char *path, PhCurveAllow **ret, PhError **reterr) {
                 return ph_error_set(
                         reterr, EPERM,
                         "CURVE allow file %s is owned by uid %u, neither root nor the agent's uid %u", path,
-                        (unsigned)st.st_uid, (unsigned)geteuid());
+                        (unsigned) st.st_uid, (unsigned) geteuid());
         if (st.st_mode & 022)
                 return ph_error_set(
                         reterr, EPERM,
                         "CURVE allow file %s has mode %04o: group or others may change who connects", path,
-                        (unsigned)(st.st_mode & 07777));
+                        (unsigned) (st.st_mode & 07777));
         r = fd_read_all(fd, CURVE_FILE_MAX, &text, &len, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "CURVE allow file %s", path);
+                (void) ph_error_prefix(reterr, "CURVE allow file %s", path);
                 return r;
         }
         return curve_allow_parse(path, text, len, ret, reterr);

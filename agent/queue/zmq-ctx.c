@@ -111,7 +111,7 @@ int ph_zmq_watch_new(PhEvent *e, void *sock, const char *what, PhZmqReadableFn o
 
 void ph_zmq_watch_kick(PhZmqWatch *w) {
         if (w)
-                (void)event_source_set_enabled(w->kick, true);
+                (void) event_source_set_enabled(w->kick, true);
 }
 
 PhZmqWatch *ph_zmq_watch_free(PhZmqWatch *w) {
@@ -158,7 +158,7 @@ static int zap_readable(void *sock, void *userdata) {
                 char key[CURVE_KEY_Z85_LEN + 1] = "(none)";
                 _cleanup_free_ char *addr = xstrndup(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
                 if (n == 7 && zmq_msg_size(&f[6]) == CURVE_KEY_LEN)
-                        (void)zmq_z85_encode(key, zmq_msg_data(&f[6]), CURVE_KEY_LEN);
+                        (void) zmq_z85_encode(key, zmq_msg_data(&f[6]), CURVE_KEY_LEN);
                 log_info("refused a client from %s: key %s is not in %s", addr, key, z->allow_file);
         }
         /* A reply without the request id would be one ZAP cannot match: send none at all. */
@@ -186,7 +186,7 @@ int ph_zmq_new(PhEvent *e, const PhZmqConfig *cfg, PhZmq **ret, PhError **reterr
         z->ctx = zmq_ctx_new();
         if (!z->ctx)
                 return zerr(reterr, "zmq_ctx_new");
-        (void)zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);
+        (void) zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);
         if (secret != allow)
                 return ph_error_set(
                         reterr, EINVAL,
@@ -275,7 +275,7 @@ int ph_zmq_endpoint_check(const char *option, const char *endpoint, bool accepts
             (strcmp(colon + 1, "*") != 0 && strspn(colon + 1, "0123456789") != strlen(colon + 1)))
                 return ph_error_set(reterr, EINVAL, "%s %s: tcp:// needs HOST:PORT (PORT a number or *)",
                                     option, endpoint);
-        if (accepts_work && !curve && !loopback_host(host, (size_t)(colon - host)))
+        if (accepts_work && !curve && !loopback_host(host, (size_t) (colon - host)))
                 return ph_error_set(
                         reterr, EPERM,
                         "%s %s: without CURVE anyone who reaches it could run deployments: listen on "

@@ -118,7 +118,7 @@ static int listen_readable(void *sock, void *userdata) {
 
 static int listen_setup(void *sock, void *userdata) {
         const PhZmqListen *l = userdata;
-        int64_t max = (int64_t)l->max * 2;
+        int64_t max = (int64_t) l->max * 2;
         return zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max));
 }
 

@@ -106,11 +106,11 @@ json_t *ph_zmq_result_message(const char *deployment_id, const char *pod, const 
                 size_t n = err ? strcspn(err, "\n") : 0;
                 if (n > SUMMARY_DETAIL_MAX) {
                         n = SUMMARY_DETAIL_MAX;
-                        while (n > 0 && ((unsigned char)err[n] & 0xc0) == 0x80)
+                        while (n > 0 && ((unsigned char) err[n] & 0xc0) == 0x80)
                                 n--; /* not inside a UTF-8 sequence: JSON takes only whole ones */
                 }
-                summary = xasprintf("%s of %s failed (status %lld)%s%.*s", what, of, (long long)status,
-                                    n ? ": " : "", (int)n, err ? err : "");
+                summary = xasprintf("%s of %s failed (status %lld)%s%.*s", what, of, (long long) status,
+                                    n ? ": " : "", (int) n, err ? err : "");
         }
         return json_pack("{s:s, s:s?, s:s, s:I, s:s, s:o}", "id", deployment_id, "pod", pod, "action",
                          action ? action : "", "status_code", status, "summary", summary, "result",
@@ -150,7 +150,7 @@ static int pub_readable(void *sock, void *userdata) {
                 _cleanup_free_ size_t *idx = NULL;
                 size_t n = 0;
                 lvc_select(p->lvc, d + 1, len - 1, &idx, &n);
-                log_debug("a subscription to '%.*s': %zu cached result(s) again", (int)(len - 1), d + 1, n);
+                log_debug("a subscription to '%.*s': %zu cached result(s) again", (int) (len - 1), d + 1, n);
                 for (size_t i = 0; i < n; i++)
                         if ((r = send_two(sock, lvc_topic(p->lvc, idx[i]), lvc_text(p->lvc, idx[i]))) < 0)
                                 log_warning("publish: a cached result could not be sent: %s",

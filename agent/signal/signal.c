@@ -134,7 +134,7 @@ json_t *signal_fit(const json_t *data, size_t max) {
 }
 
 /* Sets the error and gives the outcome: return FAIL(PH_SIGNAL_RETRY, reterr, EAGAIN, "...", ...). */
-#define FAIL(outcome, reterr, code, ...) ((void)ph_error_set(reterr, code, __VA_ARGS__), (outcome))
+#define FAIL(outcome, reterr, code, ...) ((void) ph_error_set(reterr, code, __VA_ARGS__), (outcome))
 
 /* The status of an answer: what it means for the signal. */
 static PhSignalOutcome judge_status(const PhHttpResponse *resp, const char *what, PhError **reterr) {
@@ -143,30 +143,30 @@ static PhSignalOutcome judge_status(const PhHttpResponse *resp, const char *what
         if (status >= 200 && status <= 299)
                 return PH_SIGNAL_DELIVERED;
         if (status == 303) {
-                (void)ph_error_set(reterr, EAGAIN,
-                                   "%s: HTTP 303 (see other): the request may have been handled", what);
+                (void) ph_error_set(reterr, EAGAIN,
+                                    "%s: HTTP 303 (see other): the request may have been handled", what);
                 return PH_SIGNAL_RETRY_MAYBE_ARRIVED;
         }
         if (status >= 300 && status <= 399) {
                 const char *loc = http_response_header(resp, "Location");
                 _cleanup_free_ char *to = loc ? http_url_redact(loc) : xstrdup("nowhere");
-                (void)ph_error_set(reterr, EAGAIN,
-                                   "%s: HTTP %ld redirect to %s not followed (another host, or too "
-                                   "many hops)",
-                                   what, status, to);
+                (void) ph_error_set(reterr, EAGAIN,
+                                    "%s: HTTP %ld redirect to %s not followed (another host, or too "
+                                    "many hops)",
+                                    what, status, to);
                 return PH_SIGNAL_RETRY;
         }
         if (status == 404 || status == 410) {
-                (void)ph_error_set(reterr, ENOENT, "%s: HTTP %ld: the stack or its signal URL is gone", what,
-                                   status);
+                (void) ph_error_set(reterr, ENOENT, "%s: HTTP %ld: the stack or its signal URL is gone", what,
+                                    status);
                 return PH_SIGNAL_GONE;
         }
         if (status == 413) {
-                (void)ph_error_set(reterr, E2BIG, "%s: HTTP 413: the body is too large for the endpoint",
-                                   what);
+                (void) ph_error_set(reterr, E2BIG, "%s: HTTP 413: the body is too large for the endpoint",
+                                    what);
                 return PH_SIGNAL_RETRY_SMALLER;
         }
-        (void)ph_error_set(reterr, EAGAIN, "%s: HTTP %ld", what, status);
+        (void) ph_error_set(reterr, EAGAIN, "%s: HTTP %ld", what, status);
         return PH_SIGNAL_RETRY;
 }
 
@@ -178,8 +178,8 @@ static PhSignalOutcome judge_failure(const PhHttpResponse *resp, const char *wha
                 return judge_status(resp, what, reterr);
         if (resp->request_sent)
                 return FAIL(PH_SIGNAL_RETRY_MAYBE_ARRIVED, reterr, EAGAIN,
-                            "%s: no answer after the signal was sent (it may have arrived): %s",
-                            what, ph_error_msg(err));
+                            "%s: no answer after the signal was sent (it may have arrived): %s", what,
+                            ph_error_msg(err));
         return FAIL(PH_SIGNAL_RETRY, reterr, EAGAIN, "%s: %s", what, ph_error_msg(err));
 }
 
@@ -201,7 +201,8 @@ static PhHttpRequest signal_request(const PhSignalOptions *o, const char *method
         };
 }
 
-static const char *const json_headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+static const char *const json_headers[] = {"Content-Type: application/json", "Accept: application/json",
+                                           NULL};
 
 /* CFN_SIGNAL and TEMP_URL_SIGNAL: the pre-signed URL, sent byte-for-byte. */
 static PhSignalOutcome send_url(PhSignalKind kind, const json_t *inputs, const char *body,

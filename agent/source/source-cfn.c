@@ -58,19 +58,22 @@ static const char *skip_markup(const char *p, const char *end) {
 }
 
 /* Finds the first element called name in [p, end); sets its content range. 0, -ENOENT or -EBADMSG. */
-static int xml_find(const char *p, const char *end, const char *name, const char **ret_start, const char **ret_end) {
+static int xml_find(const char *p, const char *end, const char *name, const char **ret_start,
+                    const char **ret_end) {
         size_t nl = strlen(name);
 
         for (;;) {
                 p = memchr(p, '<', (size_t) (end - p));
                 if (!p)
                         return -ENOENT;
-                if ((size_t) (end - p) >= 2 && p[1] == '!' && (size_t) (end - p) >= 9 && memcmp(p, "<!DOCTYPE", 9) == 0)
+                if ((size_t) (end - p) >= 2 && p[1] == '!' && (size_t) (end - p) >= 9 &&
+                    memcmp(p, "<!DOCTYPE", 9) == 0)
                         return -EBADMSG; /* no DTDs, no custom entities */
                 const char *after = skip_markup(p, end);
                 if (!after)
                         return -EBADMSG;
-                bool is_start = (size_t) (end - p) > nl + 1 && memcmp(p + 1, name, nl) == 0 && name_end(p[1 + nl]);
+                bool is_start =
+                        (size_t) (end - p) > nl + 1 && memcmp(p + 1, name, nl) == 0 && name_end(p[1 + nl]);
                 if (!is_start) {
                         p = after;
                         continue;
@@ -95,8 +98,8 @@ static int xml_find(const char *p, const char *end, const char *name, const char
                                         *ret_end = q;
                                         return 0;
                                 }
-                        } else if ((size_t) (end - q) > nl + 1 && memcmp(q + 1, name, nl) == 0 && name_end(q[1 + nl]) &&
-                                   next[-2] != '/')
+                        } else if ((size_t) (end - q) > nl + 1 && memcmp(q + 1, name, nl) == 0 &&
+                                   name_end(q[1 + nl]) && next[-2] != '/')
                                 depth++;
                         q = next;
                 }
@@ -129,7 +132,7 @@ static int xml_text(const char *p, const char *end, char **ret) {
         static const struct {
                 const char *name;
                 char c;
-        } entities[] = { { "lt;", '<' }, { "gt;", '>' }, { "amp;", '&' }, { "quot;", '"' }, { "apos;", '\'' } };
+        } entities[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
         /* Decoding never makes the text longer (a reference is longer than its UTF-8 encoding). */
         _cleanup_free_ char *buf = xmalloc((size_t) (end - p) + 1);
         char *o = buf;
@@ -207,7 +210,8 @@ int source_cfn_xml_text(const char *xml, size_t len, const char *field, char **r
         if (r >= 0)
                 r = xml_find(s1, e1, "StackResourceDetail", &s2, &e2);
         if (r == -ENOENT)
-                return ph_error_set(reterr, EBADMSG, "no DescribeStackResourceResult/StackResourceDetail in the answer");
+                return ph_error_set(reterr, EBADMSG,
+                                    "no DescribeStackResourceResult/StackResourceDetail in the answer");
         if (r >= 0)
                 r = xml_find(s2, e2, field, &s3, &e3);
         if (r == -ENOENT)
@@ -236,7 +240,7 @@ static int path_parse(const char *spec, CfnPath *ret, PhError **reterr) {
         const char *dot = strchr(spec, '.');
         if (!dot || dot == spec || !dot[1])
                 return ph_error_set(reterr, EINVAL, "cfn: path '%s' is not Resource.Field[.key...]", spec);
-        CfnPath p = { .resource = xstrndup(spec, (size_t) (dot - spec)) };
+        CfnPath p = {.resource = xstrndup(spec, (size_t) (dot - spec))};
         const char *rest = dot + 1;
         size_t n = strcspn(rest, ".");
         p.field = xstrndup(rest, n);
@@ -275,9 +279,11 @@ static int cfn_init(PhSource *s, const json_t *section, PhError **reterr) {
         /* path may be one string or a list (os-collect-config's option is a multi-string). */
         bool path_is_list = json_is_array(path) && json_array_size(path) > 0;
         const PhSourceKey keys[] = {
-                { "metadata_url", true, &metadata_url }, { "access_key_id", true, &access_key },
-                { "secret_access_key", true, &secret_key }, { "stack_name", true, &stack_name },
-                { "path", true, &path_str },
+                {"metadata_url", true, &metadata_url},
+                {"access_key_id", true, &access_key},
+                {"secret_access_key", true, &secret_key},
+                {"stack_name", true, &stack_name},
+                {"path", true, &path_str},
         };
         int r;
 
@@ -289,7 +295,8 @@ static int cfn_init(PhSource *s, const json_t *section, PhError **reterr) {
         s->data = c;
         if (strpbrk(metadata_url, "?#") ||
             (strncmp(metadata_url, "http://", 7) != 0 && strncmp(metadata_url, "https://", 8) != 0))
-                return ph_error_set(reterr, EINVAL, "cfn: metadata_url must be an http(s) URL without a query");
+                return ph_error_set(reterr, EINVAL,
+                                    "cfn: metadata_url must be an http(s) URL without a query");
         c->metadata_url = xstrdup(metadata_url);
         c->access_key = xstrdup(access_key);
         c->secret_key = xstrdup(secret_key);
@@ -312,9 +319,9 @@ static int cfn_init(PhSource *s, const json_t *section, PhError **reterr) {
 static int cfn_fetch(PhSource *s, const CfnPath *p, json_t **ret, PhError **reterr) {
         CfnSource *c = s->data;
         const PhEc2Param params[] = {
-                { "Action", "DescribeStackResource" },
-                { "StackName", c->stack_name },
-                { "LogicalResourceId", p->resource },
+                {"Action", "DescribeStackResource"},
+                {"StackName", c->stack_name},
+                {"LogicalResourceId", p->resource},
         };
         _cleanup_free_ char *url = NULL;
         _cleanup_free_ char *where = http_url_redact(c->metadata_url);
@@ -322,7 +329,8 @@ static int cfn_fetch(PhSource *s, const CfnPath *p, json_t **ret, PhError **rete
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         int r;
 
-        r = ec2_signed_get_url(c->metadata_url, params, ELEMENTSOF(params), c->access_key, c->secret_key, &url, reterr);
+        r = ec2_signed_get_url(c->metadata_url, params, ELEMENTSOF(params), c->access_key, c->secret_key,
+                               &url, reterr);
         if (r < 0) {
                 ph_error_prefix(reterr, "cfn: metadata_url");
                 return r;
@@ -346,8 +354,8 @@ static int cfn_fetch(PhSource *s, const CfnPath *p, json_t **ret, PhError **rete
         if (!doc && jerr.line == 0)
                 return ph_error_set(reterr, EFBIG, "%s: %s holds %s", what, p->field, jerr.text);
         if (!doc)
-                return ph_error_set(reterr, EBADMSG, "%s: %s is not JSON (line %d, column %d)", what, p->field,
-                                    jerr.line, jerr.column);
+                return ph_error_set(reterr, EBADMSG, "%s: %s is not JSON (line %d, column %d)", what,
+                                    p->field, jerr.line, jerr.column);
         json_t *v = doc; /* borrowed */
         for (char **k = p->sub; *k; k++) {
                 v = json_object_get(v, *k);

@@ -39,7 +39,7 @@ static int heat_init(PhSource *s, const json_t *section, PhError **reterr) {
 
 static int heat_collect(PhSource *s, json_t **ret, PhError **reterr) {
         HeatSource *h = s->data;
-        const char *headers[] = { "Accept: application/json", NULL };
+        const char *headers[] = {"Accept: application/json", NULL};
         PhHttpRequest req = source_http_request(s, "GET", h->path);
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_free_ char *what = xasprintf("GET <orchestration>%s", h->path);

@@ -42,7 +42,8 @@ static int local_init(PhSource *s, const json_t *section, PhError **reterr) {
                 const char *d = json_string_value(v);
                 if (!d || d[0] != '/')
                         return ph_error_set(reterr, EINVAL, "local: path%s must be %s absolute director%s",
-                                            json_is_array(path) ? "[...]" : "", json_is_array(path) ? "" : "an",
+                                            json_is_array(path) ? "[...]" : "",
+                                            json_is_array(path) ? "" : "an",
                                             json_is_array(path) ? "ies" : "y");
                 l->dirs[i] = xstrdup(d);
         }
@@ -132,7 +133,7 @@ static int read_dir(const char *dir, LocalFile **files, size_t *n, PhError **ret
                 if (r < 0)
                         break;
                 *files = xrealloc(*files, sizeof(LocalFile) * (*n + 1));
-                (*files)[*n] = (LocalFile) { .name = xstrdup(de->d_name), .value = v, .order = *n };
+                (*files)[*n] = (LocalFile){.name = xstrdup(de->d_name), .value = v, .order = *n};
                 (*n)++;
         }
         if (r == 0 && errno != 0)

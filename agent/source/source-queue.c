@@ -40,7 +40,7 @@ static bool group_valid(const char *g) {
 
 static void problem(PhError **err, const char *field, const char *what) {
         if (!*err) {
-                (void)ph_error_set(err, EINVAL, "%s: %s", field, what);
+                (void) ph_error_set(err, EINVAL, "%s: %s", field, what);
                 return;
         }
         char *joined = xasprintf("%s; %s: %s", (*err)->msg, field, what);
@@ -140,12 +140,12 @@ static int load_entry(const PhQueueStore *q, const char *name, json_t **ret, PhE
         int r;
 
         if (fd < 0) {
-                (void)ph_error_prefix(reterr, "%s", q->dir);
+                (void) ph_error_prefix(reterr, "%s", q->dir);
                 return fd;
         }
         r = fd_read_all(fd, QUEUE_FILE_MAX, &text, &len, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "%s/%s", q->dir, name);
+                (void) ph_error_prefix(reterr, "%s/%s", q->dir, name);
                 return r;
         }
         json_auto_t *e = json_loadb(text, len, 0, NULL);
@@ -154,7 +154,7 @@ static int load_entry(const PhQueueStore *q, const char *name, json_t **ret, PhE
         if (!json_is_integer(json_object_get(e, "seq")) || !id || strlen(id) != strlen(name) - 5 ||
             strncmp(id, name, strlen(id)) != 0)
                 return ph_error_set(reterr, EBADMSG, "%s/%s: not a stored deployment of id %.*s", q->dir,
-                                    name, (int)(strlen(name) - 5), name);
+                                    name, (int) (strlen(name) - 5), name);
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -187,7 +187,7 @@ static int scan(const PhQueueStore *q, bool clean, json_t **ret, PhError **reter
         int r = 0;
         for (struct dirent *de; (errno = 0, de = readdir(dir));) {
                 if (clean && de->d_name[0] != '.' && strstr(de->d_name, ".json.tmp.")) {
-                        (void)unlinkat(q->dfd, de->d_name, 0);
+                        (void) unlinkat(q->dfd, de->d_name, 0);
                         continue;
                 }
                 if (!stored_name(de->d_name))
@@ -238,7 +238,7 @@ static int store_open_dir(char *dir, PhQueueStore **ret, PhError **reterr) {
         q->dir = dir;
         r = dir_open_private(q->dir, geteuid(), &q->dfd, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "queue");
+                (void) ph_error_prefix(reterr, "queue");
                 return r;
         }
         *ret = TAKE_PTR(q);
@@ -266,7 +266,7 @@ static int store_open(const char *state_dir, bool writer, PhQueueStore **ret, Ph
         if (r == 0)
                 r = scan(done, true, &retired, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "queue");
+                (void) ph_error_prefix(reterr, "queue");
                 return r;
         }
         json_int_t a = max_seq(entries), b = max_seq(retired);
@@ -296,7 +296,7 @@ int queue_store_retire(const char *state_dir, char *const *ids, size_t keep, PhE
         }
         r = scan(done, false, &retired, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "queue");
+                (void) ph_error_prefix(reterr, "queue");
                 return r;
         }
         /* Oldest first: what is past keep goes. */
@@ -343,12 +343,12 @@ int queue_store_put(PhQueueStore *q, const json_t *deployment, PhQueuePut *ret, 
                 return 0;
         }
         json_auto_t *entry = json_pack("{s:I, s:I, s:O}", "seq", q->next_seq, "received",
-                                       (json_int_t)time(NULL), "deployment", deployment);
+                                       (json_int_t) time(NULL), "deployment", deployment);
         _cleanup_free_ char *text = json_dumps(entry, JSON_COMPACT);
         _cleanup_free_ char *path = xasprintf("%s/%s.json", q->dir, id);
         int r = file_write_atomic(path, text, strlen(text), 0600, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "queue");
+                (void) ph_error_prefix(reterr, "queue");
                 return r;
         }
         q->next_seq++;
@@ -362,7 +362,7 @@ int queue_store_list(const PhQueueStore *q, json_t **ret, PhError **reterr) {
         size_t i;
         int r = scan(q, false, &entries, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "queue");
+                (void) ph_error_prefix(reterr, "queue");
                 return r;
         }
         json_t *list = json_array();

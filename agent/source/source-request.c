@@ -14,7 +14,7 @@ typedef struct RequestSource {
 
 static int request_init(PhSource *s, const json_t *section, PhError **reterr) {
         const char *url;
-        const PhSourceKey keys[] = { { "metadata_url", true, &url } };
+        const PhSourceKey keys[] = {{"metadata_url", true, &url}};
         int r;
 
         r = source_config_strings(s, section, keys, ELEMENTSOF(keys), reterr);
@@ -36,8 +36,9 @@ static void remember(char **slot, const char *value) {
 static int request_collect(PhSource *s, json_t **ret, PhError **reterr) {
         RequestSource *q = s->data;
         _cleanup_free_ char *inm = q->etag ? xasprintf("If-None-Match: %s", q->etag) : NULL;
-        _cleanup_free_ char *ims = q->last_modified ? xasprintf("If-Modified-Since: %s", q->last_modified) : NULL;
-        const char *headers[4] = { "Accept: application/json" };
+        _cleanup_free_ char *ims =
+                q->last_modified ? xasprintf("If-Modified-Since: %s", q->last_modified) : NULL;
+        const char *headers[4] = {"Accept: application/json"};
         size_t n = 1;
         _cleanup_free_ char *where = http_url_redact(q->url);
         _cleanup_free_ char *what = xasprintf("GET %s", where);

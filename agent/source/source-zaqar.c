@@ -57,8 +57,9 @@ static int save_state(ZaqarSource *z, PhError **reterr) {
                 z->dirty = false;
                 return 0;
         }
-        json_auto_t *doc = json_pack("{s:s, s:s, s:I, s:O}", "queue_id", z->queue_id, "message_id",
-                                     z->last_id, "created", (json_int_t)z->last_created, "metadata", z->last);
+        json_auto_t *doc =
+                json_pack("{s:s, s:s, s:I, s:O}", "queue_id", z->queue_id, "message_id", z->last_id,
+                          "created", (json_int_t) z->last_created, "metadata", z->last);
         _cleanup_free_ char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
         if (!text)
                 return ph_error_set(reterr, EINVAL, "zaqar: the metadata cannot be serialised");
@@ -202,7 +203,7 @@ static int zaqar_collect(PhSource *s, json_t **ret, PhError **reterr) {
                 z->returned = false;
                 z->dirty = true;
                 /* Early is never wrong (the agent acts on it next); commit tries again if this fails. */
-                (void)save_state(z, NULL);
+                (void) save_state(z, NULL);
         }
         if (!z->last || z->returned)
                 return 1;
@@ -248,8 +249,8 @@ static int zaqar_commit(PhSource *s, PhError **reterr) {
                 if (first)
                         continue;
                 if (r == 0)
-                        (void)ph_error_set(&first, EPROTO, "DELETE <messaging>%s: HTTP %ld", where,
-                                           resp.status);
+                        (void) ph_error_set(&first, EPROTO, "DELETE <messaging>%s: HTTP %ld", where,
+                                            resp.status);
                 else
                         first = TAKE_PTR(err);
         }

@@ -19,7 +19,8 @@ int source_new(const char *name, const json_t *section, const PhSourceOptions *o
                         ops = source_table[i];
         if (!ops)
                 return ph_error_set(reterr, EINVAL,
-                                    "unknown source '%s' (known: heat, cfn, request, local, zaqar, queue)", name);
+                                    "unknown source '%s' (known: heat, cfn, request, local, zaqar, queue)",
+                                    name);
 
         _cleanup_(source_freep) PhSource *s = xcalloc(1, sizeof(*s));
         s->ops = ops;
@@ -95,7 +96,8 @@ int source_config_strings(const PhSource *s, const json_t *section, const PhSour
                 *list = next;
         }
         if (missing && wrong)
-                return ph_error_set(reterr, EINVAL, "%s: missing %s; not a string: %s", s->ops->name, missing, wrong);
+                return ph_error_set(reterr, EINVAL, "%s: missing %s; not a string: %s", s->ops->name, missing,
+                                    wrong);
         if (missing)
                 return ph_error_set(reterr, EINVAL, "%s: missing %s", s->ops->name, missing);
         if (wrong)
@@ -157,7 +159,8 @@ int source_parse_json(const PhHttpResponse *resp, const char *what, json_t **ret
         if (!doc && jerr.line == 0)
                 return ph_error_set(reterr, EFBIG, "%s: the answer holds %s", what, jerr.text);
         if (!doc)
-                return ph_error_set(reterr, EBADMSG, "%s: answer is not JSON (line %d, column %d)", what, jerr.line,
+                return ph_error_set(reterr, EBADMSG, "%s: answer is not JSON (line %d, column %d)", what,
+                                    jerr.line,
                                     jerr.column); /* jansson's text quotes the input: it may hold secrets */
         *ret = doc;
         return 0;

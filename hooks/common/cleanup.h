@@ -8,8 +8,18 @@
 #define _cleanup_(fn) __attribute__((cleanup(fn)))
 
 /* Hand ownership out of a _cleanup_ variable: returns the value, leaves NULL/-1 behind. */
-#define TAKE_PTR(p) ({ __typeof__(p) _taken = (p); (p) = NULL; _taken; })
-#define TAKE_FD(fd) ({ int _taken = (fd); (fd) = -1; _taken; })
+#define TAKE_PTR(p)                                                                                          \
+        ({                                                                                                   \
+                __typeof__(p) _taken = (p);                                                                  \
+                (p) = NULL;                                                                                  \
+                _taken;                                                                                      \
+        })
+#define TAKE_FD(fd)                                                                                          \
+        ({                                                                                                   \
+                int _taken = (fd);                                                                           \
+                (fd) = -1;                                                                                   \
+                _taken;                                                                                      \
+        })
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -34,11 +44,11 @@ static inline void ph_fclosep(FILE **f) {
 #define _cleanup_fclose_ _cleanup_(ph_fclosep)
 
 /* One line per foreign type: PH_DEFINE_CLEANUP(CURL *, curl_easy_cleanup) gives curl_easy_cleanupp(). */
-#define PH_DEFINE_CLEANUP(type, fn)                     \
-        static inline void fn##p(type *p) {             \
-                if (*p)                                 \
-                        fn(*p);                         \
-                *p = NULL;                              \
+#define PH_DEFINE_CLEANUP(type, fn)                                                                          \
+        static inline void fn##p(type *p) {                                                                  \
+                if (*p)                                                                                      \
+                        fn(*p);                                                                              \
+                *p = NULL;                                                                                   \
         }
 
 /* Allocation failure is not threaded through a small daemon: these abort with a message.

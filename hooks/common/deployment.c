@@ -74,8 +74,8 @@ static size_t utf8_seq(const unsigned char *s, size_t left) {
                         return 0;
                 cp = (cp << 6) | (s[k] & 0x3f);
         }
-        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
                 return 0;
         return need;
 }
@@ -134,7 +134,7 @@ char *deployment_first_line(const char *text, size_t max) {
         if (n > max) {
                 n = max;
                 /* Not inside a UTF-8 sequence: back to the start of the character cut. */
-                while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+                while (n > 0 && ((unsigned char) p[n] & 0xC0) == 0x80)
                         n--;
         }
         return xstrndup(p, n);

@@ -12,7 +12,7 @@ void ph_fault_point(const char *name) {
         if (want && strcmp(want, name) == 0)
                 _exit(PH_FAULT_EXIT);
 #else
-        (void)name;
+        (void) name;
 #endif
 }
 

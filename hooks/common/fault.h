@@ -10,7 +10,7 @@
  * PODHOOK_TEST_CRASH_AFTER_CALLS (docker.h). */
 #pragma once
 
-#define PH_FAULT_EXIT 86
+#define PH_FAULT_EXIT       86
 #define PH_FAULT_WRITES_ENV "PODHOOK_TEST_CRASH_AFTER_WRITES"
 
 void ph_fault_point(const char *name);

@@ -113,7 +113,7 @@ int file_read_private(const char *path, const char *what, size_t max, char **ret
                 return r;
         r = fd_read_all(fd, max, ret, ret_len, reterr);
         if (r < 0) {
-                (void)ph_error_prefix(reterr, "%s", named);
+                (void) ph_error_prefix(reterr, "%s", named);
                 return r; /* the code even when the caller takes no text */
         }
         return 0;
@@ -235,7 +235,7 @@ static int check_parent(const char *dir, const char *of, uid_t uid, PhError **re
                 return ph_error_set(
                         reterr, EPERM,
                         "%s (a parent of %s) is owned by uid %u, not by root or the agent's uid %u", dir, of,
-                        (unsigned)st.st_uid, (unsigned)uid);
+                        (unsigned) st.st_uid, (unsigned) uid);
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
                 return ph_error_set(reterr, EPERM, "%s (a parent of %s) is writable by %s and not sticky",
                                     dir, of, st.st_mode & S_IWOTH ? "others" : "its group");
@@ -267,7 +267,7 @@ static int check_chain(const char *dir, bool self, const char *of, uid_t uid, Ph
                         return ph_error_set(
                                 reterr, EPERM,
                                 "%s is a symbolic link of uid %u, not of root or the agent's uid %u", prefix,
-                                (unsigned)st.st_uid, (unsigned)uid);
+                                (unsigned) st.st_uid, (unsigned) uid);
                 if (!last || self) {
                         r = check_parent(prefix, of, uid, reterr);
                         if (r < 0)
@@ -304,12 +304,12 @@ int dir_check_trusted(int dfd, const char *path, uid_t uid, PhDirTrust how, PhEr
                 return ph_error_set(reterr, ENOTDIR, "%s is not a directory", path);
         if (st.st_uid != uid)
                 return ph_error_set(reterr, EPERM, "%s is owned by uid %u, not by the agent's uid %u", path,
-                                    (unsigned)st.st_uid, (unsigned)uid);
+                                    (unsigned) st.st_uid, (unsigned) uid);
         if (how == PH_DIR_OWNED)
                 return st.st_mode & S_IWOTH ? ph_error_set(reterr, EPERM, "%s is world-writable", path) : 0;
         if (st.st_mode & (S_IWGRP | S_IWOTH))
                 return ph_error_set(reterr, EPERM, "%s is writable by its group or others (mode %04o)", path,
-                                    (unsigned)(st.st_mode & 07777));
+                                    (unsigned) (st.st_mode & 07777));
         return check_chain(path, false, path, uid, reterr);
 }
 
@@ -366,10 +366,10 @@ int file_check_private(int fd, const char *what, PhError **reterr) {
         if (st.st_uid != 0 && st.st_uid != geteuid())
                 return ph_error_set(reterr, EPERM,
                                     "%s is owned by uid %u, neither root nor the agent's uid %u", what,
-                                    (unsigned)st.st_uid, (unsigned)geteuid());
+                                    (unsigned) st.st_uid, (unsigned) geteuid());
         if (st.st_mode & 077)
                 return ph_error_set(reterr, EPERM,
                                     "%s has mode %04o, must be 0600 or stricter: group or others may read it",
-                                    what, (unsigned)(st.st_mode & 07777));
+                                    what, (unsigned) (st.st_mode & 07777));
         return 0;
 }

@@ -90,13 +90,13 @@ static void transfer_done(Transfer *t) {
         for (size_t i = 0; i < t->n_resp_headers; i++)
                 free(t->resp_headers[i]);
         free(t->resp_headers);
-        *t = (Transfer) {};
+        *t = (Transfer){};
 }
 
 static int transfer_setup(Transfer *t, const PhHttpRequest *req, PhError **reterr) {
         const char *method = req->method ? req->method : "GET";
 
-        *t = (Transfer) { .req = req };
+        *t = (Transfer){.req = req};
         t->curl = curl_easy_init();
         if (!t->curl)
                 return ph_error_set(reterr, ENOMEM, "curl_easy_init failed");
@@ -140,7 +140,8 @@ static int transfer_setup(Transfer *t, const PhHttpRequest *req, PhError **reter
                 curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
                 curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (req->body ? req->body_len : 0));
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 (curl_off_t) (req->body ? req->body_len : 0));
         }
         /* curl adds "Expect: 100-continue" for large bodies; some servers stall on it. */
         t->hdrs = curl_slist_append(t->hdrs, "Expect:");
@@ -171,7 +172,7 @@ static int transfer_finish(Transfer *t, CURLcode cc, PhHttpResponse *ret, PhErro
                 return ph_error_set(reterr, code, "%s %s: %s", t->req->method ? t->req->method : "GET", where,
                                     t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
         }
-        *ret = (PhHttpResponse) {};
+        *ret = (PhHttpResponse){};
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &ret->status);
         ret->body = TAKE_PTR(t->body);
         ret->body_len = t->len;
@@ -190,7 +191,7 @@ static bool transfer_sent(const Transfer *t) {
         if (!t->req->body || t->req->body_len == 0)
                 return true;
         return curl_easy_getinfo(t->curl, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up >= 0 &&
-               (size_t)up >= t->req->body_len;
+               (size_t) up >= t->req->body_len;
 }
 
 static int request_once(const PhHttpRequest *req, PhHttpResponse *ret, PhError **reterr) {
@@ -226,7 +227,7 @@ static char *url_origin(const char *url) {
             curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
                 o = xasprintf("%s://%s:%s", scheme, host, port);
                 for (char *p = o; *p; p++)
-                        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+                        *p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
         }
         curl_free(scheme), curl_free(host), curl_free(port);
         curl_url_cleanup(u);
@@ -245,8 +246,8 @@ static char *redirect_target(const char *url, const PhHttpResponse *resp) {
                 const char *scheme_end = strstr(url, "://");
                 if (!scheme_end)
                         return NULL;
-                size_t origin_len = (size_t)(scheme_end + 3 - url) + strcspn(scheme_end + 3, "/?#");
-                return xasprintf("%.*s%s", (int)origin_len, url, loc);
+                size_t origin_len = (size_t) (scheme_end + 3 - url) + strcspn(scheme_end + 3, "/?#");
+                return xasprintf("%.*s%s", (int) origin_len, url, loc);
         }
         _cleanup_free_ char *a = url_origin(url), *b = url_origin(loc);
         if (!a || !b || strcmp(a, b) != 0)
@@ -368,7 +369,7 @@ void http_response_done(PhHttpResponse *r) {
         for (char **h = r->headers; h && *h; h++)
                 free(*h);
         free(r->headers);
-        *r = (PhHttpResponse) {};
+        *r = (PhHttpResponse){};
 }
 
 const char *http_response_header(const PhHttpResponse *r, const char *name) {

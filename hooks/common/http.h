@@ -20,20 +20,20 @@ typedef struct PhHttpCancel {
 bool http_cancel_requested(const PhHttpCancel *c);
 
 typedef struct PhHttpRequest {
-        const char *method;          /* default "GET" */
-        const char *url;             /* sent byte-for-byte, never re-encoded */
-        const char *unix_socket;     /* optional: talk HTTP over this socket (Docker) */
-        const char *const *headers;  /* optional NULL-terminated "Name: value" list */
-        const char *body;            /* optional request body */
+        const char *method;         /* default "GET" */
+        const char *url;            /* sent byte-for-byte, never re-encoded */
+        const char *unix_socket;    /* optional: talk HTTP over this socket (Docker) */
+        const char *const *headers; /* optional NULL-terminated "Name: value" list */
+        const char *body;           /* optional request body */
         size_t body_len;
-        long timeout_ms;             /* whole transfer; 0 = no limit */
-        long connect_timeout_ms;     /* 0 = 10 s */
-        long low_speed_secs;         /* abort when < 1 byte/s for this long; 0 = off */
-        size_t max_body;             /* cap on the buffered response; 0 = 64 MiB */
-        const char *ca_file;         /* optional CA bundle for https */
-        const char *cert_file;       /* optional client certificate (PEM) for https */
-        const char *key_file;        /* its private key (PEM); NULL: in cert_file */
-        bool direct;                 /* never through a proxy of $http_proxy (a pod's own address) */
+        long timeout_ms;         /* whole transfer; 0 = no limit */
+        long connect_timeout_ms; /* 0 = 10 s */
+        long low_speed_secs;     /* abort when < 1 byte/s for this long; 0 = off */
+        size_t max_body;         /* cap on the buffered response; 0 = 64 MiB */
+        const char *ca_file;     /* optional CA bundle for https */
+        const char *cert_file;   /* optional client certificate (PEM) for https */
+        const char *key_file;    /* its private key (PEM); NULL: in cert_file */
+        bool direct;             /* never through a proxy of $http_proxy (a pod's own address) */
         /* 301, 302, 307 and 308 answers whose Location has the same scheme, host and port are followed
          * this many times, with the method and body kept (0: none; other 3xx are always returned). */
         unsigned max_redirects;
@@ -46,10 +46,10 @@ typedef struct PhHttpRequest {
 
 typedef struct PhHttpResponse {
         long status;
-        char *body;      /* NUL-terminated, may be NULL when streamed or empty */
+        char *body; /* NUL-terminated, may be NULL when streamed or empty */
         size_t body_len;
-        char **headers;  /* NULL-terminated "Name: value" lines of the last response */
-        int error;       /* http_request_parallel: -ETIMEDOUT, -ECONNREFUSED ... when no answer came */
+        char **headers; /* NULL-terminated "Name: value" lines of the last response */
+        int error;      /* http_request_parallel: -ETIMEDOUT, -ECONNREFUSED ... when no answer came */
         /* The whole request (headers and body) was handed to the connection: when no complete answer
          * came back, the server may still have acted on it. */
         bool request_sent;

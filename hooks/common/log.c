@@ -21,10 +21,10 @@ int ph_log_level_from_string(const char *s, PhLogLevel *ret) {
                 const char *name;
                 PhLogLevel level;
         } table[] = {
-                { "error", PH_LOG_ERR },
-                { "warning", PH_LOG_WARNING },
-                { "info", PH_LOG_INFO },
-                { "debug", PH_LOG_DEBUG },
+                {"error", PH_LOG_ERR},
+                {"warning", PH_LOG_WARNING},
+                {"info", PH_LOG_INFO},
+                {"debug", PH_LOG_DEBUG},
         };
 
         for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

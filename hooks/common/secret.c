@@ -17,16 +17,16 @@ static bool any_word(const char *name, bool (*fn)(const char *w, size_t n, const
         size_t n = strlen(name);
 
         for (size_t i = 0; i < n;) {
-                if (!isalpha((unsigned char)name[i])) {
+                if (!isalpha((unsigned char) name[i])) {
                         i++;
                         continue;
                 }
                 size_t j = i + 1;
-                while (j < n && isalpha((unsigned char)name[j])) {
-                        bool hump = islower((unsigned char)name[j - 1]) && isupper((unsigned char)name[j]);
-                        bool acronym_end = isupper((unsigned char)name[j - 1]) &&
-                                           isupper((unsigned char)name[j]) && j + 1 < n &&
-                                           islower((unsigned char)name[j + 1]);
+                while (j < n && isalpha((unsigned char) name[j])) {
+                        bool hump = islower((unsigned char) name[j - 1]) && isupper((unsigned char) name[j]);
+                        bool acronym_end = isupper((unsigned char) name[j - 1]) &&
+                                           isupper((unsigned char) name[j]) && j + 1 < n &&
+                                           islower((unsigned char) name[j + 1]);
                         if (hump || acronym_end)
                                 break;
                         j++;
@@ -50,7 +50,7 @@ typedef struct LastWord {
 } LastWord;
 
 static bool remember_word(const char *w, size_t n, const void *arg) {
-        LastWord *last = (LastWord *)arg;
+        LastWord *last = (LastWord *) arg;
         last->w = w;
         last->n = n;
         return false;
@@ -73,7 +73,7 @@ bool secret_name_is_secret(const char *name) {
         if (!contains_ci(name, "auth"))
                 return false;
         /* auth_url, OS_AUTH_URL: where Keystone is; a password in them is cut off as user info. */
-        (void)any_word(name, remember_word, &last);
+        (void) any_word(name, remember_word, &last);
         return !(last.w && (word_is(last.w, last.n, "url") || word_is(last.w, last.n, "uri")));
 }
 
@@ -121,9 +121,9 @@ static void each_url_password(const char *s, void (*fn)(const char *pw, size_t n
                 const char *auth = p + 3;
                 size_t alen = strcspn(auth, "/?# \t\r\n\"'");
                 const char *at = memrchr(auth, '@', alen);
-                const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+                const char *colon = at ? memchr(auth, ':', (size_t) (at - auth)) : NULL;
                 if (colon)
-                        fn(colon + 1, (size_t)(at - colon - 1), arg);
+                        fn(colon + 1, (size_t) (at - colon - 1), arg);
         }
 }
 
@@ -178,10 +178,10 @@ static void collect_args(Values *vals, const char *s, bool *pending) {
                         size_t dashes = strspn(p, "-");
                         const char *eq = memchr(p, '=', n);
                         _cleanup_free_ char *name =
-                                xstrndup(p + dashes, (size_t)((eq ? eq : p + n) - (p + dashes)));
+                                xstrndup(p + dashes, (size_t) ((eq ? eq : p + n) - (p + dashes)));
                         if (*name && secret_name_is_secret(name)) {
                                 if (eq)
-                                        add_unquoted(vals, eq + 1, (size_t)(p + n - eq - 1));
+                                        add_unquoted(vals, eq + 1, (size_t) (p + n - eq - 1));
                                 else
                                         want = true;
                         }
@@ -201,7 +201,7 @@ static void collect(const json_t *v, Values *vals) {
                 return;
         }
         if (json_is_object(v)) {
-                json_object_foreach((json_t *)v, key, child) {
+                json_object_foreach((json_t *) v, key, child) {
                         if (json_is_string(child) && secret_name_is_secret(key))
                                 add(vals, json_string_value(child));
                         collect(child, vals);
@@ -299,7 +299,7 @@ static char *redact_url_passwords(const char *s) {
         if (!f)
                 abort();
         for (size_t k = 0; k < sp.n; k++) {
-                fwrite(from, 1, (size_t)(sp.at[k].start - from), f);
+                fwrite(from, 1, (size_t) (sp.at[k].start - from), f);
                 fputs(SECRET_REDACTED, f);
                 from = sp.at[k].start + sp.at[k].n;
         }
@@ -315,7 +315,7 @@ static json_t *redacted_string(const char *s, bool in_array) {
                 return json_string(SECRET_REDACTED);
         const char *value = in_array ? env_secret_value(s) : NULL;
         if (value)
-                return json_sprintf("%.*s=%s", (int)(value - 1 - s), s, SECRET_REDACTED);
+                return json_sprintf("%.*s=%s", (int) (value - 1 - s), s, SECRET_REDACTED);
         _cleanup_free_ char *cut = redact_url_passwords(s);
         return cut ? json_string(cut) : NULL;
 }
@@ -328,8 +328,8 @@ void secret_redact_env_array(json_t *env) {
                 const char *s = json_string_value(item);
                 const char *value = s ? env_secret_value(s) : NULL;
                 if (value)
-                        json_array_set_new(env, i,
-                                           json_sprintf("%.*s=%s", (int)(value - 1 - s), s, SECRET_REDACTED));
+                        json_array_set_new(
+                                env, i, json_sprintf("%.*s=%s", (int) (value - 1 - s), s, SECRET_REDACTED));
         }
 }
 
@@ -428,7 +428,7 @@ static void scrub_tree(json_t *v, char *const *values) {
 }
 
 static int longest_first(const void *a, const void *b) {
-        size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+        size_t x = strlen(*(char *const *) a), y = strlen(*(char *const *) b);
         return (x < y) - (x > y);
 }
 

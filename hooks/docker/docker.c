@@ -11,9 +11,9 @@
 #include "common/http.h"
 #include "docker/docker.h"
 
-#define DEFAULT_HOST "unix:///var/run/docker.sock"
+#define DEFAULT_HOST     "unix:///var/run/docker.sock"
 #define DEFAULT_TCP_PORT "2375"
-#define CALL_TIMEOUT_MS (120L * 1000L)
+#define CALL_TIMEOUT_MS  (120L * 1000L)
 /* Pulls and imports report progress as they go; only a long silence means trouble. */
 #define STREAM_LOW_SPEED_SECS 600L
 
@@ -66,14 +66,15 @@ PhDockerEngine docker_engine_from_headers(const char *server, const char *libpod
         } else if (server && strncasecmp(server, "Docker/", 7) == 0)
                 v = server + 7;
         if (v)
-                snprintf(e.version, sizeof(e.version), "%.*s", (int)strcspn(v, " \t"), v);
+                snprintf(e.version, sizeof(e.version), "%.*s", (int) strcspn(v, " \t"), v);
         return e;
 }
 
 static int parse_host(PhDocker *d, const char *host, PhError **reterr) {
         if (strncmp(host, "unix://", 7) == 0) {
                 if (host[7] != '/')
-                        return ph_error_set(reterr, EINVAL, "DOCKER_HOST %s: the socket path must be absolute", host);
+                        return ph_error_set(reterr, EINVAL,
+                                            "DOCKER_HOST %s: the socket path must be absolute", host);
                 d->unix_socket = xstrdup(host + 7);
                 d->base = xstrdup("http://localhost");
                 return 0;
@@ -85,7 +86,8 @@ static int parse_host(PhDocker *d, const char *host, PhError **reterr) {
                 rest = host + 7;
         size_t n = rest ? strcspn(rest, "/") : 0;
         if (n == 0)
-                return ph_error_set(reterr, EINVAL, "DOCKER_HOST %s: only unix://PATH and tcp://HOST:PORT are supported",
+                return ph_error_set(reterr, EINVAL,
+                                    "DOCKER_HOST %s: only unix://PATH and tcp://HOST:PORT are supported",
                                     host);
         /* As the docker CLI: tcp://HOST without a port means the Engine's plain-HTTP port 2375 (an IPv6
          * [address] has colons of its own). */
@@ -188,14 +190,14 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
         /* GET /_ping carries the API version in a header and costs the daemon nothing; GET /version
          * makes dockerd run `runc --version` (6-8 ms). An engine (or proxy) without the header still
          * answers /version. */
-        r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/_ping", false, &resp, reterr);
+        r = request(d, &(PhHttpRequest){.timeout_ms = 30000}, "/_ping", false, &resp, reterr);
         if (r < 0)
                 return ph_error_prefix(reterr, "Docker Engine at %s", host);
         const char *api = http_response_header(&resp, "API-Version");
         _cleanup_(http_response_done) PhHttpResponse vresp = {};
         json_auto_t *v = NULL;
         if (!api || sscanf(api, "%u.%u", &major, &minor) != 2) {
-                r = request(d, &(PhHttpRequest) { .timeout_ms = 30000 }, "/version", false, &vresp, reterr);
+                r = request(d, &(PhHttpRequest){.timeout_ms = 30000}, "/version", false, &vresp, reterr);
                 if (r < 0)
                         return ph_error_prefix(reterr, "Docker Engine at %s", host);
                 if (vresp.status != 200) {
@@ -205,8 +207,8 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
                 v = json_loads(vresp.body ? vresp.body : "", 0, NULL);
                 api = json_string_value(json_object_get(v, "ApiVersion"));
                 if (!api || sscanf(api, "%u.%u", &major, &minor) != 2)
-                        return ph_error_set(reterr, EPROTO, "Docker Engine at %s: no ApiVersion in GET /version",
-                                            host);
+                        return ph_error_set(reterr, EPROTO,
+                                            "Docker Engine at %s: no ApiVersion in GET /version", host);
         }
         /* Both engines name themselves in the headers of /_ping as of /version. */
         const PhHttpResponse *named = vresp.status ? &vresp : &resp;
@@ -217,8 +219,9 @@ int docker_open(const char *host, PhDocker **ret, PhError **reterr) {
                 minor = DOCKER_API_MAX_MINOR;
         }
         if (major < 1 || (major == 1 && minor < DOCKER_API_MIN_MINOR))
-                return ph_error_set(reterr, ENOTSUP, "Docker Engine at %s: API %s is too old (1.%d or newer needed)",
-                                    host, api, DOCKER_API_MIN_MINOR);
+                return ph_error_set(reterr, ENOTSUP,
+                                    "Docker Engine at %s: API %s is too old (1.%d or newer needed)", host,
+                                    api, DOCKER_API_MIN_MINOR);
         snprintf(d->version, sizeof(d->version), "%u.%u", major, minor);
         const char *crash = getenv(DOCKER_CRASH_ENV);
         if (crash && *crash)
@@ -248,7 +251,7 @@ static void count_mutating(PhDocker *d, size_t n) {
 
 int docker_call(PhDocker *d, const char *method, const char *path, const json_t *body, long *ret_status,
                 json_t **ret_json, PhError **reterr) {
-        static const char *const json_headers[] = { "Content-Type: application/json", NULL };
+        static const char *const json_headers[] = {"Content-Type: application/json", NULL};
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         PhHttpRequest req = {
@@ -273,12 +276,13 @@ int docker_call(PhDocker *d, const char *method, const char *path, const json_t 
                 return ph_error_set(reterr, answer_errno(d, &resp), "%s", msg);
         }
         if (ret_json)
-                *ret_json = resp.body && resp.body_len > 0 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+                *ret_json =
+                        resp.body && resp.body_len > 0 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
         return 0;
 }
 
 int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
-        static const char *const json_headers[] = { "Content-Type: application/json", NULL };
+        static const char *const json_headers[] = {"Content-Type: application/json", NULL};
         _cleanup_free_ PhHttpRequest *reqs = xcalloc(n ? n : 1, sizeof(PhHttpRequest));
         _cleanup_free_ PhHttpResponse *resps = xcalloc(n ? n : 1, sizeof(PhHttpResponse));
         _cleanup_strv_free_ char **urls = xcalloc(n + 1, sizeof(char *));
@@ -296,7 +300,7 @@ int docker_call_many(PhDocker *d, PhDockerCall *calls, size_t n) {
                 texts[i] = c->body ? json_dumps(c->body, JSON_COMPACT) : NULL;
                 if (c->body && !texts[i])
                         abort();
-                reqs[i] = (PhHttpRequest) {
+                reqs[i] = (PhHttpRequest){
                         .method = c->method,
                         .url = urls[i],
                         .unix_socket = d->unix_socket,
@@ -351,7 +355,7 @@ int docker_call_parallel(PhDocker *d, const char *method, char *const *paths, si
         int result = 0;
 
         for (size_t i = 0; i < n; i++)
-                calls[i] = (PhDockerCall) { .method = method, .path = paths[i], .timeout_ms = timeout_ms };
+                calls[i] = (PhDockerCall){.method = method, .path = paths[i], .timeout_ms = timeout_ms};
         (void) docker_call_many(d, calls, n);
         for (size_t i = 0; i < n; i++) {
                 if (calls[i].r < 0 && !(ok_missing && calls[i].r == -ENOENT))
@@ -368,7 +372,7 @@ static bool read_retryable(int r, long status) {
 }
 
 static void read_pause(unsigned attempt) {
-        struct timespec pause = { .tv_nsec = 50L * 1000000L << attempt };
+        struct timespec pause = {.tv_nsec = 50L * 1000000L << attempt};
         (void) nanosleep(&pause, NULL);
 }
 
@@ -399,8 +403,9 @@ int docker_get_many(PhDocker *d, PhDockerCall *calls, size_t n) {
                 size_t k = 0;
                 for (size_t i = 0; i < n; i++)
                         if (read_retryable(calls[i].r, calls[i].status)) {
-                                again[k] = (PhDockerCall) {
-                                        .method = "GET", .path = calls[i].path, .timeout_ms = calls[i].timeout_ms};
+                                again[k] = (PhDockerCall){.method = "GET",
+                                                          .path = calls[i].path,
+                                                          .timeout_ms = calls[i].timeout_ms};
                                 of[k++] = i;
                         }
                 if (k == 0)
@@ -552,14 +557,14 @@ int docker_stream_parse(const char *body, size_t len, size_t chunk, long status,
 }
 
 char *docker_error_text(long status, const char *body, size_t len) {
-        const PhHttpResponse resp = { .status = status, .body = (char *) body, .body_len = len };
+        const PhHttpResponse resp = {.status = status, .body = (char *) body, .body_len = len};
         return error_text(&resp);
 }
 
 static int stream_request(PhDocker *d, const char *path, const char *content_type, const void *body,
                           size_t len, bool progress, const char *what, const char *registry_auth,
                           PhError **reterr) {
-        _cleanup_(stream_state_done) StreamState st = { .progress = progress };
+        _cleanup_(stream_state_done) StreamState st = {.progress = progress};
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         _cleanup_free_ char *ct = content_type ? xasprintf("Content-Type: %s", content_type) : NULL;
         _cleanup_free_ char *auth = registry_auth ? xasprintf("X-Registry-Auth: %s", registry_auth) : NULL;
@@ -638,7 +643,8 @@ static int discard(const char *data, size_t len, void *userdata) {
         return 0;
 }
 
-int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit, PhError **reterr) {
+int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit,
+                PhError **reterr) {
         static const char *const json_headers[] = {"Content-Type: application/json", NULL};
         _cleanup_free_ char *create = xasprintf("/containers/%s/exec", id);
         json_auto_t *body = json_pack("{s:[], s:b, s:b}", "Cmd", "AttachStdout", true, "AttachStderr", true);
@@ -673,13 +679,17 @@ int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, 
                 return r;
         count_mutating(d, 1);
         if (!status_ok(resp.status))
-                return ph_error_set(reterr, answer_errno(d, &resp), "POST %s: HTTP status %ld", start, resp.status);
+                return ph_error_set(reterr, answer_errno(d, &resp), "POST %s: HTTP status %ld", start,
+                                    resp.status);
         r = docker_get(d, inspect, &info, reterr);
         if (r < 0)
                 return r;
-        if (json_is_true(json_object_get(info, "Running")) || !json_is_integer(json_object_get(info, "ExitCode")))
-                return ph_error_set(reterr, EPROTO, "GET %s: the command's end was streamed, but it is not shown "
-                                                    "as finished", inspect);
+        if (json_is_true(json_object_get(info, "Running")) ||
+            !json_is_integer(json_object_get(info, "ExitCode")))
+                return ph_error_set(reterr, EPROTO,
+                                    "GET %s: the command's end was streamed, but it is not shown "
+                                    "as finished",
+                                    inspect);
         *ret_exit = (int) json_integer_value(json_object_get(info, "ExitCode"));
         return 0;
 }
@@ -702,7 +712,8 @@ static int event_lines_add(const char *data, size_t len, void *userdata) {
         return 0;
 }
 
-int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code, PhError **reterr) {
+int docker_container_exit_code(PhDocker *d, const char *id, long long since, int *ret_code,
+                               PhError **reterr) {
         bool podman = d->engine.kind == PH_ENGINE_PODMAN;
         json_auto_t *filter = json_pack("{s:[s], s:[s]}", "container", id, "event", podman ? "died" : "die");
         _cleanup_free_ char *ftext = json_dumps(filter, JSON_COMPACT);
@@ -713,8 +724,8 @@ int docker_container_exit_code(PhDocker *d, const char *id, long long since, int
         (void) clock_gettime(CLOCK_REALTIME, &now);
         _cleanup_free_ char *path =
                 podman ? xasprintf("/libpod/events?stream=false&since=%lld&filters=%s", since, efilter)
-                       : xasprintf("/events?since=%lld&until=%lld.%09ld&filters=%s", since, (long long) now.tv_sec,
-                                   now.tv_nsec, efilter);
+                       : xasprintf("/events?since=%lld&until=%lld.%09ld&filters=%s", since,
+                                   (long long) now.tv_sec, now.tv_nsec, efilter);
         _cleanup_(http_response_done) PhHttpResponse resp = {};
         EventLines lines = {};
         PhHttpRequest req = {.timeout_ms = 30000, .on_data = event_lines_add, .userdata = &lines};
@@ -722,7 +733,8 @@ int docker_container_exit_code(PhDocker *d, const char *id, long long since, int
 
         r = request(d, &req, path, true, &resp, reterr);
         if (r >= 0 && !status_ok(resp.status))
-                r = ph_error_set(reterr, answer_errno(d, &resp), "GET %s: HTTP status %ld", path, resp.status);
+                r = ph_error_set(reterr, answer_errno(d, &resp), "GET %s: HTTP status %ld", path,
+                                 resp.status);
         *ret_code = -1;
         for (char *line = lines.buf, *next; r >= 0 && line && *line; line = next) {
                 next = strchr(line, '\n');

@@ -68,7 +68,8 @@ typedef struct PhDockerCall {
         const json_t *body; /* may be NULL */
         long timeout_ms;    /* 0: the default of a call */
         /* results, as docker_call gives them; free with docker_call_done() */
-        int r;        /* 0, -ENOENT (404), -EEXIST (409; Podman: a name in use), -ETIMEDOUT (no answer in time), -EIO */
+        int r; /* 0, -ENOENT (404), -EEXIST (409; Podman: a name in use), -ETIMEDOUT (no answer in time), -EIO
+                */
         long status;  /* 0 when no answer came */
         json_t *json; /* the parsed answer, or NULL */
         PhError *err; /* when r < 0: Docker's message */
@@ -118,7 +119,8 @@ int docker_image_import(PhDocker *d, const void *tar, size_t len, const char *re
  * the command's end, within timeout_ms; 0: the default of a call), and gives its exit code. -ETIMEDOUT
  * when it ran longer (it goes on in the container: the API cannot stop it); -EEXIST/-EIO as the Engine
  * says when the container does not run (409 on Docker, 500 on Podman). */
-int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit, PhError **reterr);
+int docker_exec(PhDocker *d, const char *id, char *const *cmd, long timeout_ms, int *ret_exit,
+                PhError **reterr);
 /* The exit code of the container's first exit since the time since (seconds since the epoch), from the
  * Engine's events: what an inspect no longer says once a restart policy has started it again (Podman
  * resets State.ExitCode then). 1 and *ret_code, or 0 (and -1) when no exit is listed. */

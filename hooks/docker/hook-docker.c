@@ -56,7 +56,7 @@ static json_t *result_json(HookResult *h) {
 }
 
 static PhPodOptions pod_options_of(const PhDockerHookOptions *o) {
-        return (PhPodOptions) {
+        return (PhPodOptions){
                 .grace_seconds = o ? o->grace_seconds : 0,
                 .no_init = o && o->no_init,
                 .progress = o && o->progress,
@@ -88,12 +88,13 @@ static void hook_input_done(HookInput *in) {
         json_decref(in->registry);
 }
 
-int docker_hook_manifest(const json_t *deployment, const char *state_dir, PhManifest **ret, PhError **reterr) {
+int docker_hook_manifest(const json_t *deployment, const char *state_dir, PhManifest **ret,
+                         PhError **reterr) {
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;
         const PhManifestHost host = {.state_dir = state_dir};
         const char *name = json_string_value(json_object_get(deployment, "name"));
-        int r = manifest_doc_of_config(json_object_get(deployment, "config"), name ? name : "deployment", &doc,
-                                       reterr);
+        int r = manifest_doc_of_config(json_object_get(deployment, "config"), name ? name : "deployment",
+                                       &doc, reterr);
 
         if (r < 0)
                 return r;
@@ -254,8 +255,8 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
         po.cancel = o ? o->cancel : NULL;
         pod = pod_name_sanitize(name);
         if (strcmp(pod, name) != 0) {
-                _cleanup_free_ char *note = xasprintf("deployment name '%s' is not a valid Docker name: pod '%s'",
-                                                      name, pod);
+                _cleanup_free_ char *note =
+                        xasprintf("deployment name '%s' is not a valid Docker name: pod '%s'", name, pod);
                 result_say(&h, note);
         }
         source = xasprintf("deployment %s", name);
@@ -306,7 +307,8 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
                         }
                         if (r >= 0 && !conflict) {
                                 PhPodUndo undo = POD_UNDO_NONE;
-                                r = pod_apply_undo(d, pod, m, &meta, &po, &h.stdout_json, &summary, &undo, &err);
+                                r = pod_apply_undo(d, pod, m, &meta, &po, &h.stdout_json, &summary, &undo,
+                                                   &err);
                                 h.rolled_back = undo == POD_UNDO_ROLLED_BACK;
                         }
                         if (r < 0)
@@ -321,8 +323,8 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
                         }
                 }
         } else {
-                _cleanup_free_ char *msg = xasprintf("deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME",
-                                                     action);
+                _cleanup_free_ char *msg = xasprintf(
+                        "deploy_action %s is not one of CREATE, UPDATE, DELETE, SUSPEND, RESUME", action);
                 result_say(&h, msg);
                 h.status = EX_DATAERR;
         }

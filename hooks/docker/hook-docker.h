@@ -11,23 +11,22 @@
 
 typedef struct json_t json_t;
 
-
 typedef struct PhDockerHookOptions {
-        const char *docker_host; /* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
-        unsigned grace_seconds;  /* stop grace period; 0 means the default (10 s) */
-        bool no_init;            /* do not run Docker's init as PID 1 */
-        bool progress;           /* show pull progress on stderr (a terminal) */
-        const char *state_dir;   /* the agent's (absolute): node key and update journals, and no hostDir
-                                  * may reach it; NULL: PH_STATE_DIR_DEFAULT */
-        unsigned start_window;   /* seconds started containers must keep running (see PhPodOptions) */
-        bool start_window_set;   /* false: the default (2 s) */
-        unsigned ready_timeout;  /* seconds a livenessProbe may take to pass (see PhPodOptions) */
-        bool ready_timeout_set;  /* false: the default (60 s) */
-        const char *secrets_file;          /* the secrets file (docs/options.md); NULL: none */
-        const char *registry_config;       /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
-                                            * /root/.docker/config.json, if present */
-        bool prune_after_deploy; /* podhook prune after each successful deploy (docs/clean-node.md) */
-        uint64_t log_max_size;   /* log limits (see PhPodOptions; the deployment's options win) */
+        const char *docker_host;     /* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
+        unsigned grace_seconds;      /* stop grace period; 0 means the default (10 s) */
+        bool no_init;                /* do not run Docker's init as PID 1 */
+        bool progress;               /* show pull progress on stderr (a terminal) */
+        const char *state_dir;       /* the agent's (absolute): node key and update journals, and no hostDir
+                                      * may reach it; NULL: PH_STATE_DIR_DEFAULT */
+        unsigned start_window;       /* seconds started containers must keep running (see PhPodOptions) */
+        bool start_window_set;       /* false: the default (2 s) */
+        unsigned ready_timeout;      /* seconds a livenessProbe may take to pass (see PhPodOptions) */
+        bool ready_timeout_set;      /* false: the default (60 s) */
+        const char *secrets_file;    /* the secrets file (docs/options.md); NULL: none */
+        const char *registry_config; /* Docker config.json; NULL: $DOCKER_CONFIG/config.json, else
+                                      * /root/.docker/config.json, if present */
+        bool prune_after_deploy;     /* podhook prune after each successful deploy (docs/clean-node.md) */
+        uint64_t log_max_size;       /* log limits (see PhPodOptions; the deployment's options win) */
         bool log_max_size_set;
         unsigned log_max_file;
         bool log_max_file_set;

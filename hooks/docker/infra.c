@@ -21,7 +21,7 @@ char *infra_image_ref(void) {
 }
 
 int infra_tar(void **ret, size_t *ret_len, PhError **reterr) {
-        (void)reterr;
+        (void) reterr;
         *ret = xmalloc(ph_infra_pause_tar_len);
         memcpy(*ret, ph_infra_pause_tar, ph_infra_pause_tar_len);
         *ret_len = ph_infra_pause_tar_len;

@@ -48,8 +48,8 @@ static int volume_content(const PhVolume *v, const PhPodOptions *o, json_t **ret
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void)st;
-        (void)ftw;
+        (void) st;
+        (void) ftw;
         return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
 }
 
@@ -66,31 +66,31 @@ static int materialise(const char *dir, const PhVolume *v, const json_t *content
         size_t i;
         int r;
 
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
                 return ph_error_set(reterr, EIO, "getrandom: %m");
         _cleanup_free_ char *tmp = xasprintf("%s.tmp-%02x%02x%02x%02x", dir, rnd[0], rnd[1], rnd[2], rnd[3]);
         if (mkdir(tmp, 0755) < 0)
                 return ph_error_set(reterr, errno, "volume %s: creating %s: %m", v->name, tmp);
-        json_array_foreach((json_t *)content, i, it) {
+        json_array_foreach((json_t *) content, i, it) {
                 const char *rel = json_string_value(json_array_get(it, 0));
                 const char *text = json_string_value(json_array_get(it, 2));
-                int mode = (int)json_integer_value(json_array_get(it, 1));
+                int mode = (int) json_integer_value(json_array_get(it, 1));
                 _cleanup_free_ char *path = xasprintf("%s/%s", tmp, rel);
                 _cleanup_free_ char *parent = xstrdup(path);
                 *strrchr(parent, '/') = '\0';
                 r = dir_make_parents(parent, 0755, reterr);
                 if (r >= 0)
-                        r = file_write_atomic(path, text, strlen(text), (mode_t)mode, reterr);
-                if (r >= 0 && chmod(path, (mode_t)mode) < 0) /* the umask may have taken bits of it */
+                        r = file_write_atomic(path, text, strlen(text), (mode_t) mode, reterr);
+                if (r >= 0 && chmod(path, (mode_t) mode) < 0) /* the umask may have taken bits of it */
                         r = ph_error_set(reterr, errno, "chmod %s: %m", path);
                 if (r < 0) {
-                        (void)remove_tree(tmp, NULL);
+                        (void) remove_tree(tmp, NULL);
                         return ph_error_prefix(reterr, "volume %s", v->name);
                 }
         }
         r = file_move(tmp, dir, reterr);
         if (r < 0) {
-                (void)remove_tree(tmp, NULL);
+                (void) remove_tree(tmp, NULL);
                 return ph_error_prefix(reterr, "volume %s", v->name);
         }
         return 0;
@@ -157,7 +157,7 @@ int pod_config_prune(const char *state_dir, const char *pod, const json_t *keep,
                 if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s", base, e->d_name);
-                json_object_foreach((json_t *)keep, k, v) kept =
+                json_object_foreach((json_t *) keep, k, v) kept =
                         kept || strcmp(json_string_value(v), path) == 0;
                 if (!kept && r >= 0)
                         r = remove_tree(path, reterr);

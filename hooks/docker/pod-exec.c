@@ -410,7 +410,7 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                 for (size_t i = 0; i < n; i++) {
                         paths[i] = xasprintf("/containers/%s/wait?condition=not-running",
                                              target_id(x, &steps[i]));
-                        calls[i] = (PhDockerCall) {
+                        calls[i] = (PhDockerCall){
                                 .method = "POST", .path = paths[i], .timeout_ms = window * 1000L};
                 }
                 (void) docker_call_many(x->d, calls, n);
@@ -421,7 +421,7 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
         for (size_t i = 0; i < n; i++) {
                 free(paths[i]);
                 paths[i] = xasprintf("/containers/%s/json", target_id(x, &steps[i]));
-                calls[i] = (PhDockerCall) {.path = paths[i]};
+                calls[i] = (PhDockerCall){.path = paths[i]};
         }
         (void) docker_get_many(x->d, calls, n);
         for (size_t i = 0; i < n; i++) {
@@ -432,8 +432,8 @@ static int check_started(Exec *x, const PhStep *steps, size_t n, PhError **reter
                 bool keeps_running = c ? c->keeps_running : true;
 
                 if (calls[i].r < 0) {
-                        result = ph_error_set(reterr, -calls[i].r, "checking container %s: %s", target_name(x, s),
-                                              ph_error_msg(calls[i].err));
+                        result = ph_error_set(reterr, -calls[i].r, "checking container %s: %s",
+                                              target_name(x, s), ph_error_msg(calls[i].err));
                         break;
                 }
                 json_t *st = json_object_get(j, "State");
@@ -543,11 +543,11 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                 case PH_STEP_STOP:
                         pre_stop(x, s);
                         paths[k] = xasprintf("/containers/%s/stop?t=%u", id, pod_grace(x->o));
-                        calls[k] = (PhDockerCall) {.method = "POST", .timeout_ms = stop_ms};
+                        calls[k] = (PhDockerCall){.method = "POST", .timeout_ms = stop_ms};
                         break;
                 case PH_STEP_RENAME:
                         paths[k] = xasprintf("/containers/%s/rename?name=%s", id, ename);
-                        calls[k] = (PhDockerCall) {.method = "POST"};
+                        calls[k] = (PhDockerCall){.method = "POST"};
                         break;
                 case PH_STEP_UPDATE: {
                         /* Podman (4.3) has no /update (docs/podman.md); a suspend there left the restart
@@ -565,7 +565,7 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                                                 "RestartPolicy");
                         bodies[k] = json_pack("{s:O}", "RestartPolicy", want);
                         paths[k] = xasprintf("/containers/%s/update", id);
-                        calls[k] = (PhDockerCall) {.method = "POST", .body = bodies[k]};
+                        calls[k] = (PhDockerCall){.method = "POST", .body = bodies[k]};
                         break;
                 }
                 case PH_STEP_CREATE: {
@@ -578,7 +578,7 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                         _cleanup_free_ char *cname = http_escape(c->name);
                         bodies[k] = pod_spec_create_body(c, infra, x->generation);
                         paths[k] = xasprintf("/containers/create?name=%s", cname);
-                        calls[k] = (PhDockerCall) {.method = "POST", .body = bodies[k]};
+                        calls[k] = (PhDockerCall){.method = "POST", .body = bodies[k]};
                         break;
                 }
                 case PH_STEP_START:
@@ -587,13 +587,13 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                                 x->started_mono = now_mono();
                         }
                         paths[k] = xasprintf("/containers/%s/start", id);
-                        calls[k] = (PhDockerCall) {.method = "POST"};
+                        calls[k] = (PhDockerCall){.method = "POST"};
                         break;
                 case PH_STEP_REMOVE:
                         /* force: a container of a restart policy may have come back since its stop.
                          * v=false: named volumes hold the pod's data and never go with a container. */
                         paths[k] = xasprintf("/containers/%s?v=false&force=true", id);
-                        calls[k] = (PhDockerCall) {.method = "DELETE"};
+                        calls[k] = (PhDockerCall){.method = "DELETE"};
                         break;
                 }
                 calls[k].path = paths[k];
@@ -639,7 +639,7 @@ static int run_wave(Exec *x, const PhStep *steps, size_t n, bool tolerant, PhErr
                 }
                 if (r < 0) {
                         (void) ph_error_set(reterr, -r, "%s container %s: %s", op_doing(s->op), name,
-                                           ph_error_msg(c->err));
+                                            ph_error_msg(c->err));
                         result = r;
                 }
         }
@@ -729,13 +729,14 @@ static int images_lookup(PhDocker *d, char *const *refs, char ***ret, PhError **
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *name = http_escape(refs[i]);
                 paths[i] = xasprintf("/images/%s/json", name);
-                calls[i] = (PhDockerCall) {.path = paths[i]};
+                calls[i] = (PhDockerCall){.path = paths[i]};
         }
         (void) docker_get_many(d, calls, n);
         for (size_t i = 0; i < n; i++) {
                 const char *id = json_string_value(json_object_get(calls[i].json, "Id"));
                 if (r == 0 && calls[i].r < 0 && calls[i].r != -ENOENT)
-                        r = ph_error_set(reterr, -calls[i].r, "image %s: %s", refs[i], ph_error_msg(calls[i].err));
+                        r = ph_error_set(reterr, -calls[i].r, "image %s: %s", refs[i],
+                                         ph_error_msg(calls[i].err));
                 ids[i] = xstrdup(calls[i].r == 0 && id ? id : "");
                 docker_call_done(&calls[i]);
         }
@@ -781,8 +782,9 @@ static int image_id(PhDocker *d, const char *pod, const PhContainer *c, const Ph
         r = docker_image_inspect(d, c->image, &img, reterr);
         if (r <= 0)
                 return r < 0 ? ph_error_prefix(reterr, "container %s: image %s", c->name, c->image)
-                             : ph_error_set(reterr, ENOENT, "container %s: image %s: not present after its pull",
-                                            c->name, c->image);
+                             : ph_error_set(reterr, ENOENT,
+                                            "container %s: image %s: not present after its pull", c->name,
+                                            c->image);
         const char *fresh = json_string_value(json_object_get(img, "Id"));
         /* What podhook pulled may go again once no container uses it (podhook prune). */
         r = image_record_pull(state_dir_of(o), c->image, fresh, pod, reterr);
@@ -975,7 +977,7 @@ static int keep_probes(Exec *x, const PhPlan *p, PhError **reterr) {
                         json_object_set_new(want, id,
                                             json_pack("{s:o, s:i}", "action",
                                                       pod_spec_action_to_json(&pr->action), "timeout",
-                                                      (int)pr->timeout));
+                                                      (int) pr->timeout));
         }
         return pod_probes_save(x->state_dir, x->pod, want, reterr);
 }
@@ -994,7 +996,8 @@ static int keep_pre_stops(Exec *x, const PhPlan *p, PhError **reterr) {
                                  : it->have >= 0      ? x->have->items[it->have].id
                                                       : NULL;
                 if (id)
-                        json_object_set_new(want, id, pod_spec_action_to_json(x->spec->items[it->want].pre_stop));
+                        json_object_set_new(want, id,
+                                            pod_spec_action_to_json(x->spec->items[it->want].pre_stop));
         }
         r = keep_probes(x, p, reterr);
         if (r < 0)
@@ -1018,7 +1021,9 @@ static int fail_rolled_back(Exec *x, const PhPlan *p, PhError **err, PhError **r
         for (size_t i = 0; i < p->n_items; i++)
                 had_old = had_old || p->items[i].have >= 0;
         r = repair(x, &x->journal, &note, &rb);
-        x->undo = r < 0 ? POD_UNDO_FAILED : had_old && !p->recreate ? POD_UNDO_ROLLED_BACK : POD_UNDO_NOTHING_LEFT;
+        x->undo = r < 0                     ? POD_UNDO_FAILED
+                  : had_old && !p->recreate ? POD_UNDO_ROLLED_BACK
+                                            : POD_UNDO_NOTHING_LEFT;
         if (r < 0)
                 return ph_error_set(
                         reterr, code,
@@ -1033,8 +1038,9 @@ static int fail_rolled_back(Exec *x, const PhPlan *p, PhError **err, PhError **r
                           : "nothing of the new pod is left");
 }
 
-int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-                   json_t **ret_inspect, char **ret_summary, PhPodUndo *ret_undo, PhError **reterr) {
+int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta,
+                   const PhPodOptions *o, json_t **ret_inspect, char **ret_summary, PhPodUndo *ret_undo,
+                   PhError **reterr) {
         _cleanup_(exec_done) Exec x = {
                 .d = d, .pod = pod, .o = o, .state_dir = state_dir_of(o), .inspected = json_object()};
         _cleanup_(pod_spec_freep) PhPodSpec *spec = NULL;
@@ -1101,7 +1107,7 @@ int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPo
         if (r < 0)
                 return ph_error_prefix(reterr, "pod %s", pod);
         x.generation = p->generation;
-        x.journal = (PhJournal) {
+        x.journal = (PhJournal){
                 .generation = p->generation, .was_running = p->was_running, .started = p->started};
 
         if (!pod_plan_is_empty(p)) {

@@ -26,8 +26,9 @@ typedef enum PhPodUndo {
         POD_UNDO_FAILED,       /* the undo failed too: the next apply, hook run or agent start repairs it */
 } PhPodUndo;
 /* pod_apply that also says, in *ret_undo (optional), what became of a failed update. */
-int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,
-                   json_t **ret_inspect, char **ret_summary, PhPodUndo *ret_undo, PhError **reterr);
+int pod_apply_undo(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta,
+                   const PhPodOptions *o, json_t **ret_inspect, char **ret_summary, PhPodUndo *ret_undo,
+                   PhError **reterr);
 /* What pod_apply would do, without changing anything (no pull, no lock, no state written): *ret_json
  * as pod_plan_to_json(), *ret_text one line per container ("web.web  replace  image ID, env MODE"). */
 int pod_diff(PhDocker *d, const char *pod, const PhManifest *m, const PhPodMeta *meta, const PhPodOptions *o,

@@ -54,9 +54,9 @@ static void problem(Parser *p, const char *path, const char *fmt, ...) {
                 abort();
         va_end(ap);
         if (line > 0)
-                (void)ph_error_append(&p->err, EINVAL, "%s:%d: %s: %s", p->source, line, path, msg);
+                (void) ph_error_append(&p->err, EINVAL, "%s:%d: %s: %s", p->source, line, path, msg);
         else
-                (void)ph_error_append(&p->err, EINVAL, "%s: %s: %s", p->source, path, msg);
+                (void) ph_error_append(&p->err, EINVAL, "%s: %s: %s", p->source, path, msg);
 }
 
 static bool seconds(Parser *p, const json_t *v, const char *path, unsigned min, unsigned max, unsigned *ret) {
@@ -65,7 +65,7 @@ static bool seconds(Parser *p, const json_t *v, const char *path, unsigned min, 
                         json_is_integer(v) ? "that" : deployment_kind_of(v));
                 return false;
         }
-        *ret = (unsigned)json_integer_value(v);
+        *ret = (unsigned) json_integer_value(v);
         return true;
 }
 
@@ -96,7 +96,7 @@ static void wait_for(Parser *p, const json_t *v, PhDeployOptions *o) {
         }
         o->wait_for = xcalloc(json_array_size(v) + 1, sizeof(char *));
         size_t n = 0;
-        json_array_foreach((json_t *)v, i, item) {
+        json_array_foreach((json_t *) v, i, item) {
                 _cleanup_free_ char *path = xasprintf("options.wait_for[%zu]", i);
                 const char *why;
                 if (!json_is_string(item)) {
@@ -122,7 +122,7 @@ static void config_files(Parser *p, const json_t *v, PhDeployOptions *o) {
                         deployment_kind_of(v));
                 return;
         }
-        json_object_foreach((json_t *)v, k, val) {
+        json_object_foreach((json_t *) v, k, val) {
                 if (!json_is_string(val)) {
                         _cleanup_free_ char *path = xasprintf("options.config_files.%s", k);
                         problem(p, path, "must be a string (the file's content), not %s",
@@ -140,7 +140,8 @@ static bool log_size(Parser *p, const json_t *v, const char *path, uint64_t *ret
                                                         : NULL;
 
         if (!text || pod_log_size_parse(text, ret) < 0) {
-                problem(p, path, "a size in bytes or with k, m or g (\"10m\"), at most 1 TiB, or 0 for the engine's "
+                problem(p, path,
+                        "a size in bytes or with k, m or g (\"10m\"), at most 1 TiB, or 0 for the engine's "
                         "own log config");
                 return false;
         }
@@ -161,7 +162,7 @@ int deploy_options_parse(const json_t *v, const char *source, const PhManifestDo
                 problem(&p, "options", "must be a map, not %s", deployment_kind_of(v));
                 goto fail;
         }
-        json_object_foreach((json_t *)v, key, val) {
+        json_object_foreach((json_t *) v, key, val) {
                 _cleanup_free_ char *path = xasprintf("options.%s", key);
                 if (strcmp(key, "grace_period") == 0)
                         o.grace_set = seconds(&p, val, path, 1, OPTIONS_SECONDS_MAX, &o.grace_period);
@@ -194,7 +195,8 @@ int deploy_options_parse(const json_t *v, const char *source, const PhManifestDo
                                 o.log_max_file = (unsigned) json_integer_value(val);
                                 o.log_max_file_set = true;
                         } else
-                                problem(&p, path, "a whole number of files from 1 to %u", POD_LOG_MAX_FILE_MAX);
+                                problem(&p, path, "a whole number of files from 1 to %u",
+                                        POD_LOG_MAX_FILE_MAX);
                 } else if (strcmp(key, "target") == 0)
                         o.target = json_incref(val); /* reserved: where the pod runs (later work) */
                 else
@@ -302,7 +304,7 @@ static void add_keys(const json_t *map, char ***v) {
         const char *k;
         json_t *val;
 
-        json_object_foreach((json_t *)map, k, val) if (json_is_string(val) && !strv_contains(*v, k))
+        json_object_foreach((json_t *) map, k, val) if (json_is_string(val) && !strv_contains(*v, k))
                 strv_push(v, xstrdup(k));
 }
 
@@ -329,7 +331,7 @@ void pod_secret_values(const PhPodOptions *o, const PhManifest *m, char ***value
 
         if (!*values)
                 *values = xcalloc(1, sizeof(char *));
-        json_object_foreach((json_t *)o->secrets, k, val) add_value(values, json_string_value(val));
+        json_object_foreach((json_t *) o->secrets, k, val) add_value(values, json_string_value(val));
         for (size_t i = 0; m && i < m->n_containers; i++)
                 for (size_t e = 0; e < m->containers[i].n_env; e++)
                         if (m->containers[i].env[e].secret_key)
@@ -349,7 +351,7 @@ json_t *pod_inputs_of_deployment(const json_t *deployment) {
                 const char *name = json_string_value(json_object_get(in, "name"));
                 const json_t *v = json_object_get(in, "value");
                 if (name && json_is_string(v) && !json_object_get(map, name))
-                        json_object_set_new(map, name, json_incref((json_t *)v));
+                        json_object_set_new(map, name, json_incref((json_t *) v));
         }
         return map;
 }

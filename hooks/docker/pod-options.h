@@ -27,8 +27,8 @@ typedef struct PhDeployOptions {
         json_t *config_files;                 /* key -> string (new ref), NULL: not given */
         json_t *target;                       /* reserved: accepted and passed through (new ref) */
         bool log_max_size_set, log_max_file_set;
-        uint64_t log_max_size;                /* bytes; 0: the engine's own log config */
-        unsigned log_max_file;                /* 1-POD_LOG_MAX_FILE_MAX */
+        uint64_t log_max_size; /* bytes; 0: the engine's own log config */
+        unsigned log_max_file; /* 1-POD_LOG_MAX_FILE_MAX */
 } PhDeployOptions;
 
 void deploy_options_done(PhDeployOptions *o);

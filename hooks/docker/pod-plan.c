@@ -141,7 +141,7 @@ static bool strv_has(char *const *v, const char *s) {
 
 static void step_add(PhPlan *p, PhStepOp op, unsigned wave, bool fresh, size_t index, const char *to) {
         p->steps = xrealloc(p->steps, (p->n_steps + 1) * sizeof(PhStep));
-        p->steps[p->n_steps++] = (PhStep) {
+        p->steps[p->n_steps++] = (PhStep){
                 .op = op,
                 .wave = wave,
                 .fresh = fresh,
@@ -286,7 +286,7 @@ PhPlan *pod_plan_update(const PhPodSpec *want, const PhObservedPod *have, bool r
                 bool known = false;
                 for (size_t k = 0; k < n_apps && !known; k++)
                         known = o->container && strcmp(want->items[k].container, o->container) == 0;
-                *it = (PhPlanItem) {.action = PH_PLAN_REMOVE, .want = -1, .have = (ssize_t) i};
+                *it = (PhPlanItem){.action = PH_PLAN_REMOVE, .want = -1, .have = (ssize_t) i};
                 it->reasons = xcalloc(2, sizeof(char *));
                 it->reasons[0] = xstrdup(known || o->infra ? "a second container for the same name"
                                                            : "not in the manifest");

@@ -39,14 +39,14 @@ int pod_probe_address(PhDocker *d, const char *infra_id, char **ret, PhError **r
 static long remaining_ms(const struct timespec *deadline) {
         struct timespec now;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &now);
+        (void) clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (deadline->tv_sec - now.tv_sec) * 1000L + (deadline->tv_nsec - now.tv_nsec) / 1000000L;
         return ms > 0 ? ms : 0;
 }
 
 /* "1 s", "0.5 s": how long a try was given, for messages. */
 static char *seconds_text(long ms) {
-        return ms % 1000 == 0 ? xasprintf("%ld s", ms / 1000) : xasprintf("%.1f s", (double)ms / 1000.0);
+        return ms % 1000 == 0 ? xasprintf("%ld s", ms / 1000) : xasprintf("%.1f s", (double) ms / 1000.0);
 }
 
 static int tcp_connect(const char *ip, int port, long timeout_ms, PhError **reterr) {
@@ -56,7 +56,7 @@ static int tcp_connect(const char *ip, int port, long timeout_ms, PhError **rete
         struct timespec deadline;
         int r, err = 0;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &deadline);
+        (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += timeout_ms / 1000;
         deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
         if (deadline.tv_nsec >= 1000000000L) {
@@ -80,7 +80,7 @@ static int tcp_connect(const char *ip, int port, long timeout_ms, PhError **rete
                 struct pollfd p = {.fd = fd, .events = POLLOUT};
                 socklen_t len = sizeof(err);
                 do
-                        r = poll(&p, 1, (int)remaining_ms(&deadline));
+                        r = poll(&p, 1, (int) remaining_ms(&deadline));
                 while (r < 0 && errno == EINTR);
                 if (r == 0) {
                         _cleanup_free_ char *t = seconds_text(timeout_ms);

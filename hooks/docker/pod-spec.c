@@ -431,7 +431,8 @@ static void body_fields(const PhSpecInput *in, const PhContainer *c, const json_
                                 bool secret = secret_name_is_secret(name) || holds_secret(e) ||
                                               (c && i < c->n_env && c->env[i].secret_key);
                                 _cleanup_free_ char *mac =
-                                        secret ? digest_hmac_sha256_hex(in->key, in->key_len, eq + 1, strlen(eq + 1))
+                                        secret ? digest_hmac_sha256_hex(in->key, in->key_len, eq + 1,
+                                                                        strlen(eq + 1))
                                                : NULL;
                                 field_add(fields, field, json_string(mac ? mac : eq + 1));
                         }

@@ -74,10 +74,10 @@ typedef struct PhSpecContainer {
         /* The create body. An app's HostConfig.NetworkMode is "container:" + the infra's id, filled in by
          * pod_spec_create_body(); the generation label too. */
         json_t *body;
-        json_t *fields;     /* the io.podhook.spec-fields object */
-        char *hash;         /* io.podhook.spec-hash: "sha256:<64 hex digits>" */
-        bool keeps_running; /* restart policy always: it must still run after its start window */
-        bool image_known;   /* false when the image ID was not known (not present locally) */
+        json_t *fields;           /* the io.podhook.spec-fields object */
+        char *hash;               /* io.podhook.spec-hash: "sha256:<64 hex digits>" */
+        bool keeps_running;       /* restart policy always: it must still run after its start window */
+        bool image_known;         /* false when the image ID was not known (not present locally) */
         PhSpecProbe *liveness;    /* livenessProbe; NULL when none (and for the infra) */
         PhSpecAction *post_start; /* lifecycle.postStart, may be NULL */
         PhSpecAction *pre_stop;   /* lifecycle.preStop, may be NULL */

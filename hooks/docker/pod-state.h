@@ -19,9 +19,9 @@
 
 /* Where the agent keeps its state unless told otherwise (--state-dir): the pods' node key and journals
  * are there too. */
-#define PH_STATE_DIR_DEFAULT  "/var/lib/podhook"
-#define POD_RUN_DIR_ENV       "PODHOOK_RUN_DIR"
-#define POD_DEFAULT_RUN_DIR   "/run/podhook"
+#define PH_STATE_DIR_DEFAULT "/var/lib/podhook"
+#define POD_RUN_DIR_ENV      "PODHOOK_RUN_DIR"
+#define POD_DEFAULT_RUN_DIR  "/run/podhook"
 /* How long a second process waits for a pod another one is changing (an apply may pull images and
  * watch start windows), before it gives up. */
 #define POD_LOCK_WAIT_SECS 600u

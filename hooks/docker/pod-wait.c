@@ -22,13 +22,13 @@
 static long now_ms(void) {
         struct timespec t;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &t);
-        return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+        (void) clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long) t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
 static int try_tcp(const char *hostport, long timeout_ms, const PhHttpCancel *cancel, PhError **reterr) {
         const char *colon = strrchr(hostport, ':');
-        _cleanup_free_ char *host = xstrndup(hostport, (size_t)(colon - hostport));
+        _cleanup_free_ char *host = xstrndup(hostport, (size_t) (colon - hostport));
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
         int r, last = ECONNREFUSED;
 
@@ -59,13 +59,13 @@ static int try_tcp(const char *hostport, long timeout_ms, const PhHttpCancel *ca
                                       {.fd = cancel ? cancel->fd : -1, .events = POLLIN}};
                 int err = 0;
                 socklen_t len = sizeof(err);
-                r = poll(p, 2, (int)timeout_ms);
+                r = poll(p, 2, (int) timeout_ms);
                 if (r > 0 && !(p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
                         if (http_cancel_requested(cancel)) {
                                 freeaddrinfo(res);
                                 return ph_error_set(reterr, ECANCELED, "cancelled");
                         }
-                        r = poll(p, 1, (int)timeout_ms);
+                        r = poll(p, 1, (int) timeout_ms);
                 }
                 if (r == 0) {
                         last = ETIMEDOUT;
@@ -162,7 +162,7 @@ static int try_pod(PhDocker *d, const char *state_dir, const char *pod, long tim
                         if (r < 0)
                                 return ph_error_set(reterr, -r, "%s", ph_error_msg(err));
                 }
-                long t = (long)json_integer_value(json_object_get(p, "timeout")) * 1000L;
+                long t = (long) json_integer_value(json_object_get(p, "timeout")) * 1000L;
                 r = pod_action_run(d, id, ip, a, t > 0 && t < timeout_ms ? t : timeout_ms, &err);
                 if (r < 0)
                         return ph_error_set(reterr, -r, "container %s: %s: %s",
@@ -188,13 +188,13 @@ static int pause_ms(const PhPodOptions *o, long ms, PhError **reterr) {
                 return 0;
         if (!c || c->fd < 0) {
                 struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-                (void)nanosleep(&t, NULL);
+                (void) nanosleep(&t, NULL);
                 return 0;
         }
         long end = now_ms() + ms;
         for (long left = ms; left > 0; left = end - now_ms()) {
                 struct pollfd p = {.fd = c->fd, .events = POLLIN};
-                int r = poll(&p, 1, (int)left);
+                int r = poll(&p, 1, (int) left);
                 if (r < 0 && errno != EINTR)
                         return ph_error_set(reterr, errno, "wait_for: %m");
                 if (r > 0 && (!c->cancelled || c->cancelled(c->userdata)))
@@ -210,10 +210,10 @@ static char *dep_name(const char *dep) {
 
 int pod_wait_for(PhDocker *d, const PhPodOptions *o, PhError **reterr) {
         const char *state_dir = o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
-        long interval = (long)(o->wait_interval ? o->wait_interval : POD_DEFAULT_WAIT_INTERVAL) * 1000L;
+        long interval = (long) (o->wait_interval ? o->wait_interval : POD_DEFAULT_WAIT_INTERVAL) * 1000L;
         unsigned timeout = o->wait_timeout_set ? o->wait_timeout : POD_DEFAULT_WAIT_TIMEOUT;
         size_t n = strv_length(o->wait_for);
-        long start = now_ms(), deadline = start + (long)timeout * 1000L;
+        long start = now_ms(), deadline = start + (long) timeout * 1000L;
         _cleanup_free_ bool *ready = xcalloc(n + 1, sizeof(bool));
         _cleanup_free_ char **last = xcalloc(n + 1, sizeof(char *));
         long try_ms = interval < 1000L ? 1000L : interval > TRY_MAX_MS ? TRY_MAX_MS : interval;

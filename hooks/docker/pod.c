@@ -15,8 +15,8 @@
 #include "docker/prune.h"
 
 static bool name_char_ok(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-               c == '-';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '.' || c == '-';
 }
 
 static bool alnum(char c) {
@@ -111,7 +111,7 @@ static int summary_compare(const void *a, const void *b) {
 
 int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
         _cleanup_free_ char *l_pod = pod ? xasprintf(POD_LABEL_POD "=%s", pod) : xstrdup(POD_LABEL_POD);
-        const char *labels[] = { POD_LABEL_MANAGED "=1", l_pod, NULL };
+        const char *labels[] = {POD_LABEL_MANAGED "=1", l_pod, NULL};
         _cleanup_free_ json_t **items = NULL;
         json_auto_t *list = NULL;
         json_t *sorted;
@@ -135,8 +135,8 @@ int pod_list(PhDocker *d, const char *pod, json_t **ret, PhError **reterr) {
 
 /* Ids of the pod's containers, NULL-terminated: the apps, then the infra containers (one in place, and
  * one put aside by an interrupted update, if any); *ret_n_apps (optional): how many apps come first. */
-static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, size_t *ret_n_apps,
-                             json_t **ret_list, PhError **reterr) {
+static int pod_container_ids(PhDocker *d, const char *pod, char ***ret, size_t *ret_n_apps, json_t **ret_list,
+                             PhError **reterr) {
         json_auto_t *list = NULL;
         char **ids;
         json_t *c;
@@ -205,8 +205,8 @@ static void run_pre_stops(PhDocker *d, const char *pod, const PhPodOptions *o, c
                         (void) pod_probe_address(d, infra, &ip, &e);
                 e = ph_error_free(e);
                 if (pod_action_run(d, id, ip, a, (long) pod_grace(o) * 1000L, &e) < 0)
-                        log_warning("pod %s: container %s: %s: %s (stopped all the same)", pod, summary_name(c),
-                                    a->what, ph_error_msg(e));
+                        log_warning("pod %s: container %s: %s: %s (stopped all the same)", pod,
+                                    summary_name(c), a->what, ph_error_msg(e));
         }
 }
 
@@ -302,7 +302,7 @@ static int pod_teardown(PhDocker *d, const char *pod, const PhPodOptions *o, PhE
 
 int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, PhError **reterr) {
         _cleanup_free_ char *l_pod = xasprintf(POD_LABEL_POD "=%s", pod);
-        const char *labels[] = { POD_LABEL_MANAGED "=1", l_pod, NULL };
+        const char *labels[] = {POD_LABEL_MANAGED "=1", l_pod, NULL};
         const char *state_dir = o && o->state_dir ? o->state_dir : PH_STATE_DIR_DEFAULT;
         _cleanup_close_ int lock = -1;
         json_auto_t *vols = NULL;
@@ -348,7 +348,8 @@ int pod_delete(PhDocker *d, const char *pod, const PhPodOptions *o, bool purge, 
 
 /* --- inspect ----------------------------------------------------------------------------------- */
 
-int pod_inspect_ids_known(PhDocker *d, char *const *ids, const json_t *known, json_t **ret, PhError **reterr) {
+int pod_inspect_ids_known(PhDocker *d, char *const *ids, const json_t *known, json_t **ret,
+                          PhError **reterr) {
         size_t n = strv_length(ids), k = 0;
         _cleanup_free_ PhDockerCall *calls = xcalloc(n ? n : 1, sizeof(PhDockerCall));
         _cleanup_strv_free_ char **paths = xcalloc(n + 1, sizeof(char *));
@@ -362,7 +363,7 @@ int pod_inspect_ids_known(PhDocker *d, char *const *ids, const json_t *known, js
                 if (j)
                         continue;
                 paths[k] = xasprintf("/containers/%s/json", ids[i]);
-                calls[k] = (PhDockerCall) {.path = paths[k]};
+                calls[k] = (PhDockerCall){.path = paths[k]};
                 of[k++] = i;
         }
         /* Together: one round trip for the pod, not one per container. */
@@ -372,7 +373,8 @@ int pod_inspect_ids_known(PhDocker *d, char *const *ids, const json_t *known, js
                         r = ph_error_set(reterr, -calls[i].r, "inspecting container %s: %s", ids[of[i]],
                                          ph_error_msg(calls[i].err));
                 else if (r == 0 && !json_is_object(calls[i].json))
-                        r = ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object", ids[of[i]]);
+                        r = ph_error_set(reterr, EPROTO, "inspecting container %s: not a JSON object",
+                                         ids[of[i]]);
                 else if (r == 0)
                         json_array_set(out, of[i], calls[i].json);
                 docker_call_done(&calls[i]);

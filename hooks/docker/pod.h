@@ -20,15 +20,15 @@
 #define POD_LABEL_RESOURCE   "io.podhook.resource"
 /* The drop-in file (absolute path) a pod was applied from: its owner, as stack + resource are a Heat
  * deployment's. */
-#define POD_LABEL_DROPIN     "io.podhook.dropin"
-#define POD_LABEL_SPEC_HASH  "io.podhook.spec-hash"
+#define POD_LABEL_DROPIN    "io.podhook.dropin"
+#define POD_LABEL_SPEC_HASH "io.podhook.spec-hash"
 
 /* The value of label key of a container summary or a volume (their "Labels"), borrowed, or NULL. */
 const char *pod_label(const json_t *object, const char *key);
 
-#define POD_INFRA_SUFFIX     "._infra"
-#define POD_DEFAULT_GRACE    10u
-#define POD_NAME_MAX         200u
+#define POD_INFRA_SUFFIX  "._infra"
+#define POD_DEFAULT_GRACE 10u
+#define POD_NAME_MAX      200u
 
 /* Where the pod came from (any field may be NULL): becomes labels. */
 typedef struct PhPodMeta {
@@ -57,7 +57,7 @@ typedef struct PhPodOptions {
          * (initialDelaySeconds after the start); also the most a postStart hook may take. 0: one try. */
         unsigned ready_timeout;
         bool ready_timeout_set; /* false: POD_DEFAULT_READY_TIMEOUT */
-        bool recreate;         /* tear the old pod down first, as podhook did before updates (no rollback) */
+        bool recreate;          /* tear the old pod down first, as podhook did before updates (no rollback) */
         /* What the pod needs around it (issue 8, docs/options.md); all optional. */
         char *const *
                 wait_for; /* "pod:NAME", "tcp:HOST:PORT", "http(s)://...": ready before anything is touched */

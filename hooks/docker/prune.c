@@ -420,8 +420,8 @@ int pod_state_gc(PhDocker *d, const char *state_dir, const PhGcLimits *limits, s
                                 continue;
                         files = xrealloc(files, (n + 1) * sizeof(GcFile));
                         entries = xrealloc(entries, (n + 1) * sizeof(PhGcEntry));
-                        files[n] = (GcFile) {.path = xasprintf("%s/%s", dirs[k], e->d_name)};
-                        entries[n] = (PhGcEntry) {
+                        files[n] = (GcFile){.path = xasprintf("%s/%s", dirs[k], e->d_name)};
+                        entries[n] = (PhGcEntry){
                                 .name = files[n].path, .mtime = mtime_of(files[n].path), .live = true};
                         n++;
                 }

@@ -47,7 +47,7 @@ static char *base64url(const char *text) {
         size_t len = strlen(text);
         char *out = xmalloc(4 * ((len + 2) / 3) + 1);
 
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)len);
+        EVP_EncodeBlock((unsigned char *) out, (const unsigned char *) text, (int) len);
         for (char *c = out; *c; c++)
                 *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
         return out;
@@ -57,7 +57,7 @@ static char *base64url(const char *text) {
 static char *unbase64(const char *b64) {
         size_t len = strlen(b64);
         unsigned char *out = xmalloc(len + 1);
-        int n = len % 4 == 0 ? EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len) : -1;
+        int n = len % 4 == 0 ? EVP_DecodeBlock(out, (const unsigned char *) b64, (int) len) : -1;
 
         if (n < 0) {
                 free(out);
@@ -68,11 +68,11 @@ static char *unbase64(const char *b64) {
                 len--;
         }
         out[n] = '\0';
-        if (strlen((char *)out) != (size_t)n) {
+        if (strlen((char *) out) != (size_t) n) {
                 free(out);
                 return NULL;
         }
-        return (char *)out;
+        return (char *) out;
 }
 
 int registry_auth_header(const json_t *config, const char *image, char **ret, char ***ret_secrets,
@@ -83,7 +83,7 @@ int registry_auth_header(const json_t *config, const char *image, char **ret, ch
         json_t *v;
 
         *ret = NULL;
-        json_object_foreach((json_t *)auths, key, v) {
+        json_object_foreach((json_t *) auths, key, v) {
                 _cleanup_free_ char *h = registry_key_host(key);
                 if (strcmp(h, host) == 0 && json_is_object(v)) {
                         entry = v;

@@ -571,7 +571,7 @@ int kubelet_pod_convert(const PhManifest *m, const char *pod, const PhKubeletMet
         if (c.n_problems > 0) {
                 if (c.n_problems > MAX_PROBLEMS)
                         (void) ph_error_append(&c.err, EINVAL, "%s: ... and %zu more", c.source,
-                                              c.n_problems - MAX_PROBLEMS);
+                                               c.n_problems - MAX_PROBLEMS);
                 if (reterr) {
                         ph_error_free(*reterr);
                         *reterr = TAKE_PTR(c.err);
@@ -601,8 +601,10 @@ int kubelet_pod_convert(const PhManifest *m, const char *pod, const PhKubeletMet
 /* --- the PodList --------------------------------------------------------------------------------- */
 
 static int by_name(const void *a, const void *b) {
-        const char *x = json_string_value(json_object_get(json_object_get(*(json_t *const *) a, "metadata"), "name"));
-        const char *y = json_string_value(json_object_get(json_object_get(*(json_t *const *) b, "metadata"), "name"));
+        const char *x =
+                json_string_value(json_object_get(json_object_get(*(json_t *const *) a, "metadata"), "name"));
+        const char *y =
+                json_string_value(json_object_get(json_object_get(*(json_t *const *) b, "metadata"), "name"));
         return strcmp(x ? x : "", y ? y : "");
 }
 
@@ -617,5 +619,6 @@ json_t *kubelet_pod_list(const json_t *pods) {
         qsort(sorted, n, sizeof(json_t *), by_name);
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(items, json_deep_copy(sorted[i]));
-        return json_pack("{s:s, s:s, s:{}, s:o}", "apiVersion", "v1", "kind", "PodList", "metadata", "items", items);
+        return json_pack("{s:s, s:s, s:{}, s:o}", "apiVersion", "v1", "kind", "PodList", "metadata", "items",
+                         items);
 }

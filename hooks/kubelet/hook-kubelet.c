@@ -36,12 +36,12 @@ int kubelet_hook_options(const json_t *options, PhKubeletWait *ret, PhError **re
         if (options && !json_is_object(options) && !json_is_null(options))
                 return ph_error_set(reterr, EINVAL, "options: must be a map, not %s",
                                     deployment_kind_of(options));
-        json_object_foreach((json_t *)options, key, v) {
+        json_object_foreach((json_t *) options, key, v) {
                 size_t k = 0;
                 while (k < ELEMENTSOF(option_keys) && strcmp(option_keys[k].key, key) != 0)
                         k++;
                 if (k == ELEMENTSOF(option_keys)) {
-                        (void)ph_error_append(
+                        (void) ph_error_append(
                                 &err, EINVAL,
                                 "options.%s: unknown option (images_timeout, containers_timeout, "
                                 "poll_period)",
@@ -50,15 +50,15 @@ int kubelet_hook_options(const json_t *options, PhKubeletWait *ret, PhError **re
                 }
                 double s = json_number_value(v);
                 if (!json_is_number(v) || !isfinite(s) || s <= 0 || s > OPTION_MAX_SECONDS) {
-                        (void)ph_error_append(
+                        (void) ph_error_append(
                                 &err, EINVAL,
                                 "options.%s: must be a number of seconds above 0 and at most %.0f, "
                                 "not %s",
                                 key, OPTION_MAX_SECONDS, json_is_number(v) ? "that" : deployment_kind_of(v));
                         continue;
                 }
-                long ms = (long)(s * 1000.0);
-                *(long *)((char *)&w + option_keys[k].offset) = ms > 0 ? ms : 1;
+                long ms = (long) (s * 1000.0);
+                *(long *) ((char *) &w + option_keys[k].offset) = ms > 0 ? ms : 1;
         }
         if (err) {
                 int code = -err->code;

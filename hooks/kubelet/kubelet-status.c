@@ -109,7 +109,7 @@ static char *container_wait_reason(const json_t *cs) {
                 return xasprintf("container %s is running, not ready", cname ? cname : "?");
         if (json_object_get(state, "terminated"))
                 return xasprintf("container %s terminated (exit code %lld)", cname ? cname : "?",
-                                 (long long)json_integer_value(
+                                 (long long) json_integer_value(
                                          json_object_get(json_object_get(state, "terminated"), "exitCode")));
         return NULL;
 }
@@ -139,7 +139,7 @@ void kubelet_status_decide(const json_t *podlist, const char *pod, const char *n
                                       name));
                 return;
         }
-        v.pod = json_incref((json_t *)found);
+        v.pod = json_incref((json_t *) found);
         const json_t *status = json_object_get(found, "status");
         const char *phase = str_at(status, "phase", NULL);
         const char *policy = str_at(found, "spec", "restartPolicy");
@@ -175,9 +175,9 @@ void kubelet_status_decide(const json_t *podlist, const char *pod, const char *n
                         const json_t *last = json_object_get(json_object_get(cs, "lastState"), "terminated");
                         _cleanup_free_ char *exited =
                                 last ? xasprintf(" (last exit code %lld, %lld restart(s))",
-                                                 (long long)json_integer_value(
+                                                 (long long) json_integer_value(
                                                          json_object_get(last, "exitCode")),
-                                                 (long long)json_integer_value(
+                                                 (long long) json_integer_value(
                                                          json_object_get(cs, "restartCount")))
                                      : xstrdup("");
                         set(&v, KUBELET_POD_FAILED, xasprintf("container %s: %s%s%s", cname, w, exited, why));
@@ -190,7 +190,8 @@ void kubelet_status_decide(const json_t *podlist, const char *pod, const char *n
                         set(&v, KUBELET_POD_FAILED,
                             xasprintf("container %s terminated (exit code %lld%s%s) in a pod that restarts "
                                       "always",
-                                      cname, (long long)json_integer_value(json_object_get(term, "exitCode")),
+                                      cname,
+                                      (long long) json_integer_value(json_object_get(term, "exitCode")),
                                       r ? ", " : "", r ? r : ""));
                         free(pending);
                         *ret = v;
@@ -253,7 +254,7 @@ static long now_ms(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+        return (long) ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Waits ms, or until cancelled: -ECANCELED then. */
@@ -262,7 +263,7 @@ static int pause_ms(const PhHttpCancel *c, long ms, PhError **reterr) {
 
         for (long left = ms; left > 0; left = end - now_ms()) {
                 struct pollfd p = {.fd = c ? c->fd : -1, .events = POLLIN};
-                int n = poll(&p, 1, (int)left);
+                int n = poll(&p, 1, (int) left);
                 if (n < 0 && errno != EINTR)
                         return ph_error_set(reterr, errno, "poll: %s", strerror(errno));
                 if (n > 0 && (p.revents & POLLIN) && (!c->cancelled || c->cancelled(c->userdata)))

@@ -32,7 +32,7 @@ PhStaticDir *static_dir_free(PhStaticDir *d) {
         if (!d)
                 return NULL;
         if (d->fd >= 0)
-                (void)close(d->fd);
+                (void) close(d->fd);
         free(d->path);
         free(d);
         return NULL;
@@ -52,7 +52,7 @@ static int dir_lock(const PhStaticDir *d, PhError **reterr) {
                 if (errno == EINTR)
                         continue;
                 int e = errno;
-                (void)close(fd);
+                (void) close(fd);
                 return ph_error_set(reterr, e, "%s: locking: %s", d->path, strerror(e));
         }
         return fd;
@@ -80,7 +80,7 @@ static bool is_our_temporary(const char *fname) {
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
                         return false;
         _cleanup_free_ char *final =
-                xstrndup(fname + 1, (size_t)(mark - fname - 1) + strlen(STATIC_DIR_SUFFIX));
+                xstrndup(fname + 1, (size_t) (mark - fname - 1) + strlen(STATIC_DIR_SUFFIX));
         return static_dir_name_is_ours(final, NULL);
 }
 
@@ -104,7 +104,7 @@ int static_dir_open(const char *path, PhStaticDir **ret, PhError **reterr) {
         if (scan < 0 || !(dir = fdopendir(scan))) {
                 int e = errno;
                 if (scan >= 0)
-                        (void)close(scan);
+                        (void) close(scan);
                 return ph_error_set(reterr, e, "%s: %s", path, strerror(e));
         }
         bool removed = false;
@@ -122,7 +122,7 @@ int static_dir_open(const char *path, PhStaticDir **ret, PhError **reterr) {
         if (errno != 0)
                 return ph_error_set(reterr, errno, "%s: reading: %s", path, strerror(errno));
         if (removed)
-                (void)fsync(d->fd);
+                (void) fsync(d->fd);
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -221,7 +221,7 @@ static int open_temporary(const PhStaticDir *d, const char *fname, char **ret_tm
         for (int attempt = 0; attempt < 16; attempt++) {
                 unsigned char rnd[12];
                 char tail[13];
-                if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
                         return ph_error_set(reterr, EIO, "getrandom failed");
                 for (size_t i = 0; i < sizeof(rnd); i++)
                         tail[i] = letters[rnd[i] % (sizeof(letters) - 1)];
@@ -261,7 +261,7 @@ static int replace_file(const PhStaticDir *d, const char *fname, const char *tex
                         break;
                 }
                 p += n;
-                len -= (size_t)n;
+                len -= (size_t) n;
         }
         if (e == 0 && fsync(fd) < 0)
                 e = errno;
@@ -270,7 +270,7 @@ static int replace_file(const PhStaticDir *d, const char *fname, const char *tex
         if (e == 0 && renameat(d->fd, tmp, d->fd, fname) < 0)
                 e = errno;
         if (e != 0) {
-                (void)unlinkat(d->fd, tmp, 0);
+                (void) unlinkat(d->fd, tmp, 0);
                 return ph_error_set(reterr, e, "writing %s/%s: %s", d->path, fname, strerror(e));
         }
         if (fsync(d->fd) < 0)
@@ -383,7 +383,7 @@ int static_dir_list(PhStaticDir *d, json_t **ret, PhError **reterr) {
         if (scan < 0 || !(dir = fdopendir(scan))) {
                 int e = errno;
                 if (scan >= 0)
-                        (void)close(scan);
+                        (void) close(scan);
                 return ph_error_set(reterr, e, "%s: %s", d->path, strerror(e));
         }
         while ((errno = 0, de = readdir(dir))) {

@@ -6,18 +6,18 @@
 #include "manifest/manifest.h"
 
 struct PhManifestDoc {
-        char *source;   /* names the input in every message */
-        json_t *root;   /* the (unwrapped) manifest, new ref */
-        json_t *lines;  /* field path -> source line (integer), new ref; NULL when the source has none */
-        char *prefix;   /* path of root inside the text ("manifest" when unwrapped), or NULL */
-        char **notes;   /* warnings found while parsing (fields beside "manifest:"), NULL-terminated */
+        char *source;    /* names the input in every message */
+        json_t *root;    /* the (unwrapped) manifest, new ref */
+        json_t *lines;   /* field path -> source line (integer), new ref; NULL when the source has none */
+        char *prefix;    /* path of root inside the text ("manifest" when unwrapped), or NULL */
+        char **notes;    /* warnings found while parsing (fields beside "manifest:"), NULL-terminated */
         json_t *options; /* the "options:" map beside "manifest:", new ref; NULL when none */
 };
 
 /* Builds a JSON tree from YAML text, resolving plain scalars as YAML 1.1 does, with limits on size,
  * depth and alias-expanded node count. *ret_lines maps each field path to its 1-based source line. */
-int manifest_yaml_parse(const char *buf, size_t len, const char *source, json_t **ret_root, json_t **ret_lines,
-                        PhError **reterr);
+int manifest_yaml_parse(const char *buf, size_t len, const char *source, json_t **ret_root,
+                        json_t **ret_lines, PhError **reterr);
 
 /* Source line of path, or of its nearest ancestor that has one; 0 when unknown. */
 int manifest_doc_line(const PhManifestDoc *doc, const char *path);

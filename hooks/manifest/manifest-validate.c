@@ -10,7 +10,7 @@
 #include "common/cleanup.h"
 #include "manifest/manifest-internal.h"
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MIN(a, b)    ((a) < (b) ? (a) : (b))
 #define NAME_MAX_LEN 63
 #define ID_MAX_LEN   128
 /* Docker refuses a memory limit below 6 MiB (daemon linuxMinMemory); better said here than half-way. */
@@ -51,7 +51,7 @@ typedef struct Checker {
         char *state_dir; /* cleaned; NULL when the node is not known */
         ProblemList errors, warnings;
         size_t seq;
-        json_t *volume_names; /* declared volume name -> path of its first declaration */
+        json_t *volume_names;      /* declared volume name -> path of its first declaration */
         char *const *secret_names; /* PhManifestHost's; NULL: not known, not checked */
         char *const *config_keys;
         PortTable host_ports, container_ports;
@@ -94,7 +94,8 @@ static void vreport(Checker *c, ProblemList *l, const char *path, const char *fm
         };
 }
 
-static void error_at(Checker *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void error_at(Checker *c, const char *path, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static void error_at(Checker *c, const char *path, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
@@ -138,7 +139,7 @@ static void check_known(Checker *c, const json_t *obj, const char *path, const c
         const char *k;
         json_t *v;
 
-        json_object_foreach ((json_t *) obj, k, v) {
+        json_object_foreach((json_t *) obj, k, v) {
                 bool found = false;
                 for (const char *const *n = known; *n && !found; n++)
                         found = strcmp(*n, k) == 0;
@@ -166,8 +167,8 @@ static bool check_string_value(Checker *c, const json_t *v, const char *path) {
 
 /* Finds key in obj: 1 when present (not null), 0 when absent and optional, -1 when a required field is
  * missing (reported). *ret_path is the field's path in every case. */
-static int lookup(Checker *c, const json_t *obj, const char *opath, const char *key, bool required, json_t **ret,
-                  char **ret_path) {
+static int lookup(Checker *c, const json_t *obj, const char *opath, const char *key, bool required,
+                  json_t **ret, char **ret_path) {
         *ret_path = child_path(opath, key);
         *ret = field(obj, key);
         if (*ret)
@@ -248,7 +249,8 @@ static bool get_typed(Checker *c, const json_t *obj, const char *opath, const ch
         if (r <= 0)
                 return r == 0;
         if (json_typeof(v) != type) {
-                error_at(c, path, "must be %s, not %s", type == JSON_ARRAY ? "a list" : "a map", manifest_kind_of(v));
+                error_at(c, path, "must be %s, not %s", type == JSON_ARRAY ? "a list" : "a map",
+                         manifest_kind_of(v));
                 return false;
         }
         *ret = v;
@@ -269,7 +271,7 @@ static bool get_strv(Checker *c, const json_t *obj, const char *opath, const cha
         if (!list || json_array_size(list) == 0)
                 return true;
         v = xcalloc(json_array_size(list) + 1, sizeof(char *));
-        json_array_foreach (list, i, item) {
+        json_array_foreach(list, i, item) {
                 _cleanup_free_ char *ipath = xasprintf("%s[%zu]", path, i);
                 /* Keeps checking the others, but stops filling: v must stay NULL-terminated for strv_free. */
                 if (!check_string_value(c, item, ipath))
@@ -294,7 +296,8 @@ static bool check_name(Checker *c, const char *path, const char *name, const cha
                 ok = isalnum((unsigned char) name[i]) || name[i] == '_' || name[i] == '-' || name[i] == '.';
         if (!ok) {
                 error_at(c, path,
-                         "%s is not a valid %s name: use letters, digits, '_' and '-', starting with a letter or digit",
+                         "%s is not a valid %s name: use letters, digits, '_' and '-', starting with a "
+                         "letter or digit",
                          q, what);
                 return false;
         }
@@ -302,8 +305,8 @@ static bool check_name(Checker *c, const char *path, const char *name, const cha
                 if (strcmp(what, "port") == 0)
                         error_at(c, path, "%s must not contain a dot", q);
                 else
-                        error_at(c, path, "%s must not contain a dot: the pod's %ss are named <pod>.<%s>", q, what,
-                                 what);
+                        error_at(c, path, "%s must not contain a dot: the pod's %ss are named <pod>.<%s>", q,
+                                 what, what);
                 return false;
         }
         if (n > NAME_MAX_LEN) {
@@ -348,7 +351,8 @@ static bool check_absolute(Checker *c, const char *path, const char *value) {
         return true;
 }
 
-/* Lexical clean-up of an absolute path ("/a//b/./c/../" -> "/a/b"), so that equal mount points compare equal. */
+/* Lexical clean-up of an absolute path ("/a//b/./c/../" -> "/a/b"), so that equal mount points compare equal.
+ */
 static char *path_clean(const char *p) {
         char *out = xmalloc(strlen(p) + 2);
         size_t n = 0;
@@ -415,7 +419,7 @@ static void check_host_dir(Checker *c, const char *ppath, const char *host_path)
         else if (strcmp(clean, "/etc") == 0)
                 warn_at(c, ppath, "%s gives the pod the host's configuration, passwords included", q);
         for (const char *const *s = sockets; *s; s++) {
-                _cleanup_free_ char *dir = xstrndup(*s, (size_t)(strrchr(*s, '/') - *s));
+                _cleanup_free_ char *dir = xstrndup(*s, (size_t) (strrchr(*s, '/') - *s));
                 if (strcmp(clean, *s) == 0)
                         warn_at(c, ppath,
                                 "%s is the Docker Engine's socket: the pod gets control of the engine, and "
@@ -513,7 +517,7 @@ static void check_items(Checker *c, const json_t *src, const char *spath, const 
                         if (mode < 0 || mode > 0777)
                                 error_at(c, mp, "must be permission bits from 0 to 0777 (511)");
                         else
-                                it->mode = (int)mode;
+                                it->mode = (int) mode;
                 }
         }
 }
@@ -639,7 +643,7 @@ static const PortUse *port_find(const PortTable *t, const PortUse *u, bool by_ad
         json_t *list = t->index ? json_object_get(t->index, key) : NULL, *idx;
         size_t i;
 
-        json_array_foreach (list, i, idx) {
+        json_array_foreach(list, i, idx) {
                 const PortUse *o = &t->items[json_integer_value(idx)];
                 if (!by_address || o->wildcard || u->wildcard)
                         return o;
@@ -729,7 +733,8 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
                 use.port = out->container_port;
                 const PortUse *other = port_find(&c->container_ports, &use, false);
                 if (other)
-                        error_at(c, cpath, "%d/%s is already used by %s (the containers of a pod share one network)",
+                        error_at(c, cpath,
+                                 "%d/%s is already used by %s (the containers of a pod share one network)",
                                  use.port, use.protocol, other->where);
                 else
                         port_add(&c->container_ports, &use);
@@ -739,7 +744,8 @@ static void check_port(Checker *c, const json_t *port, const char *path, json_t 
                 use.port = out->host_port;
                 const PortUse *other = port_find(&c->host_ports, &use, true);
                 if (other)
-                        error_at(c, hpath, "%d/%s is already published by %s", use.port, use.protocol, other->where);
+                        error_at(c, hpath, "%d/%s is already published by %s", use.port, use.protocol,
+                                 other->where);
                 else
                         port_add(&c->host_ports, &use);
         }
@@ -790,7 +796,8 @@ static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar 
                         _cleanup_free_ char *npath = child_path(path, "name");
                         _cleanup_free_ char *q = manifest_quote(name);
                         error_at(c, npath,
-                                 "%s is not a valid variable name: use letters, digits and '_', not starting with a digit",
+                                 "%s is not a valid variable name: use letters, digits and '_', not starting "
+                                 "with a digit",
                                  q);
                 }
                 out->name = xstrdup(name);
@@ -800,7 +807,8 @@ static void check_env(Checker *c, const json_t *env, const char *path, PhEnvVar 
         check_value_from(c, env, path, out);
 }
 
-static void check_mount(Checker *c, const json_t *mount, const char *path, json_t *mount_paths, PhVolumeMount *out) {
+static void check_mount(Checker *c, const json_t *mount, const char *path, json_t *mount_paths,
+                        PhVolumeMount *out) {
         static const char *const known[] = {"name", "readOnly", "mountPath", NULL};
         const char *name, *mount_path;
 
@@ -838,7 +846,8 @@ static void check_mount(Checker *c, const json_t *mount, const char *path, json_
                                          "path below it, such as /dev/shm, can be)",
                                          q);
                         else if (seen)
-                                error_at(c, mpath, "%s is already a mount point of %s", q, json_string_value(seen));
+                                error_at(c, mpath, "%s is already a mount point of %s", q,
+                                         json_string_value(seen));
                         else
                                 json_object_set_new(mount_paths, clean, json_string(path));
                 }
@@ -895,10 +904,10 @@ static void check_seconds(Checker *c, const char *path, bool present, int64_t v)
 
 /* A probe or lifecycle handler: what podhook runs (exactly one action, a port it can connect to, a
  * command), kept in *out (and the probe's timings in *probe_out). */
-static void check_handler(Checker *c, const json_t *h, const char *path, const PhContainer *ctr, PhHandler *out,
-                          PhProbe *probe_out) {
-        static const char *const probe_known[] = {"type", "httpGet", "tcpSocket", "exec", "initialDelaySeconds",
-                                                  "timeoutSeconds", NULL};
+static void check_handler(Checker *c, const json_t *h, const char *path, const PhContainer *ctr,
+                          PhHandler *out, PhProbe *probe_out) {
+        static const char *const probe_known[] = {
+                "type", "httpGet", "tcpSocket", "exec", "initialDelaySeconds", "timeoutSeconds", NULL};
         static const char *const handler_known[] = {"exec", "httpGet", NULL};
         static const char *const http_known[] = {"path", "port", "host", NULL};
         static const char *const tcp_known[] = {"port", NULL};
@@ -997,7 +1006,7 @@ static void check_list(Checker *c, const json_t *obj, const char *opath, const c
                 return;
         _cleanup_free_ char *path = child_path(opath, key);
         char *items = xcalloc(json_array_size(list) + 1, size);
-        json_array_foreach (list, i, item) {
+        json_array_foreach(list, i, item) {
                 _cleanup_free_ char *ipath = xasprintf("%s[%zu]", path, i);
                 check(c, item, ipath, items + i * size, userdata);
         }
@@ -1017,10 +1026,22 @@ static void mount_item(Checker *c, const json_t *item, const char *path, void *o
         check_mount(c, item, path, mount_paths, out);
 }
 
-static void check_container(Checker *c, const json_t *ctr, const char *path, json_t *names, PhContainer *out) {
-        static const char *const known[] = {"name", "image", "command", "workingDir", "ports", "env", "memory",
-                                            "cpu", "volumeMounts", "livenessProbe", "lifecycle", "privileged",
-                                            "imagePullPolicy", NULL};
+static void check_container(Checker *c, const json_t *ctr, const char *path, json_t *names,
+                            PhContainer *out) {
+        static const char *const known[] = {"name",
+                                            "image",
+                                            "command",
+                                            "workingDir",
+                                            "ports",
+                                            "env",
+                                            "memory",
+                                            "cpu",
+                                            "volumeMounts",
+                                            "livenessProbe",
+                                            "lifecycle",
+                                            "privileged",
+                                            "imagePullPolicy",
+                                            NULL};
         static const char *const pull_policies[] = {"PullAlways", "PullNever", "PullIfNotPresent", NULL};
         const char *image, *working_dir, *pull;
         json_int_t v;
@@ -1052,9 +1073,10 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
         }
 
         json_auto_t *port_names = json_object();
-        check_list(c, ctr, path, "ports", false, sizeof(PhPort), (void **) &out->ports, &out->n_ports, port_item,
-                   port_names);
-        check_list(c, ctr, path, "env", false, sizeof(PhEnvVar), (void **) &out->env, &out->n_env, env_item, NULL);
+        check_list(c, ctr, path, "ports", false, sizeof(PhPort), (void **) &out->ports, &out->n_ports,
+                   port_item, port_names);
+        check_list(c, ctr, path, "env", false, sizeof(PhEnvVar), (void **) &out->env, &out->n_env, env_item,
+                   NULL);
         json_auto_t *mount_paths = json_object();
         check_list(c, ctr, path, "volumeMounts", false, sizeof(PhVolumeMount), (void **) &out->mounts,
                    &out->n_mounts, mount_item, mount_paths);
@@ -1064,8 +1086,8 @@ static void check_container(Checker *c, const json_t *ctr, const char *path, jso
                 if (v < 0)
                         error_at(c, mpath, "%lld must not be negative", (long long) v);
                 else if (v > 0 && v < DOCKER_MIN_MEMORY)
-                        error_at(c, mpath, "%lld bytes is less than Docker's minimum of %d (6 MiB)", (long long) v,
-                                 DOCKER_MIN_MEMORY);
+                        error_at(c, mpath, "%lld bytes is less than Docker's minimum of %d (6 MiB)",
+                                 (long long) v, DOCKER_MIN_MEMORY);
                 out->memory = v;
         }
         _cleanup_free_ char *cpath = child_path(path, "cpu");
@@ -1118,7 +1140,8 @@ static void check_restart_policy(Checker *c, const json_t *root, PhManifest *m) 
 }
 
 static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
-        static const char *const known[] = {"version", "id", "uuid", "volumes", "containers", "restartPolicy", NULL};
+        static const char *const known[] = {"version",       "id", "uuid", "volumes", "containers",
+                                            "restartPolicy", NULL};
         const char *version, *id, *uuid;
         json_t *list, *item;
         size_t i;
@@ -1141,7 +1164,8 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
                 if (!ok) {
                         _cleanup_free_ char *q = manifest_quote(id);
                         error_at(c, "id",
-                                 "%s is not a valid pod id: use letters, digits, '_', '.' and '-', starting with a "
+                                 "%s is not a valid pod id: use letters, digits, '_', '.' and '-', starting "
+                                 "with a "
                                  "letter or digit, at most %d characters",
                                  q, ID_MAX_LEN);
                 }
@@ -1154,7 +1178,7 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
         if (get_typed(c, root, "", "volumes", false, JSON_ARRAY, &list) && list) {
                 m->volumes = xcalloc(json_array_size(list) + 1, sizeof(PhVolume));
                 m->n_volumes = json_array_size(list);
-                json_array_foreach (list, i, item) {
+                json_array_foreach(list, i, item) {
                         _cleanup_free_ char *path = xasprintf("volumes[%zu]", i);
                         check_volume(c, item, path, &m->volumes[i]);
                 }
@@ -1165,7 +1189,7 @@ static void check_manifest(Checker *c, const json_t *root, PhManifest *m) {
                         error_at(c, "containers", "must list at least one container");
                 m->containers = xcalloc(json_array_size(list) + 1, sizeof(PhContainer));
                 m->n_containers = json_array_size(list);
-                json_array_foreach (list, i, item) {
+                json_array_foreach(list, i, item) {
                         _cleanup_free_ char *path = xasprintf("containers[%zu]", i);
                         check_container(c, item, path, names, &m->containers[i]);
                 }

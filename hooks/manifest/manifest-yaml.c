@@ -14,14 +14,14 @@
 #include "manifest/manifest-internal.h"
 
 typedef struct Frame {
-        json_t *node;  /* borrowed: owned by its parent (or by the root variable) */
-        char *path;    /* field path of this node; NULL past MANIFEST_PATH_MAX (no lines below it) */
-        char *key;     /* pending key of a map, NULL while waiting for one */
+        json_t *node; /* borrowed: owned by its parent (or by the root variable) */
+        char *path;   /* field path of this node; NULL past MANIFEST_PATH_MAX (no lines below it) */
+        char *key;    /* pending key of a map, NULL while waiting for one */
         int key_line;
-        size_t index;  /* next index of a list */
-        size_t count;  /* nodes inside this one, itself included, aliases expanded */
-        size_t text;   /* bytes of keys and scalars inside this one, aliases expanded */
-        char *anchor;  /* anchor to register when this node ends, or NULL */
+        size_t index; /* next index of a list */
+        size_t count; /* nodes inside this one, itself included, aliases expanded */
+        size_t text;  /* bytes of keys and scalars inside this one, aliases expanded */
+        char *anchor; /* anchor to register when this node ends, or NULL */
         int line;
 } Frame;
 
@@ -34,13 +34,13 @@ typedef struct Builder {
         const char *source;
         Frame frames[MANIFEST_MAX_DEPTH];
         size_t depth;
-        json_t *root;    /* new ref */
-        json_t *lines;   /* new ref */
-        json_t *names;   /* anchor name -> index into anchors */
+        json_t *root;  /* new ref */
+        json_t *lines; /* new ref */
+        json_t *names; /* anchor name -> index into anchors */
         Anchor *anchors;
         size_t n_anchors, cap_anchors;
-        size_t total;    /* nodes of the whole document, aliases expanded */
-        size_t text;     /* bytes of keys and scalars of the whole document, aliases expanded */
+        size_t total; /* nodes of the whole document, aliases expanded */
+        size_t text;  /* bytes of keys and scalars of the whole document, aliases expanded */
         PhError **reterr;
 } Builder;
 
@@ -188,8 +188,10 @@ static bool resolve_float(const char *v, double *ret) {
 
 static json_t *resolve_plain(const char *v, size_t len) {
         static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-        static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
-        static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+        static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",
+                                            "YES",  "on",   "On",   "ON",  NULL};
+        static const char *const falses[] = {"false", "False", "FALSE", "no",  "No",
+                                             "NO",    "off",   "Off",   "OFF", NULL};
         json_int_t i;
         double d;
 
@@ -223,7 +225,7 @@ static json_t *resolve_tagged(const char *tag, const char *v, size_t len, const 
                 bool is_float = strcmp(tag, YAML_FLOAT_TAG) == 0;
                 json_decref(plain);
                 if (strlen(v) == len && resolve_int(v, &i))
-                        return is_float ? json_real((double)i) : json_integer(i);
+                        return is_float ? json_real((double) i) : json_integer(i);
                 if (is_float && strlen(v) == len && resolve_float(v, &d) && isfinite(d))
                         return json_real(d);
                 *ret_why = is_float ? "is not a finite number" : "is not an integer";
@@ -359,7 +361,7 @@ static int tag_error(Builder *b, int line, const char *tag, const char *text, co
                 return fail(b, line, "%s: the tag %s is not supported (write the value without a tag)", where,
                             tag);
         size_t n = manifest_utf8_cut(text, 64);
-        return fail(b, line, "%s: %s \"%.*s%s\" %s", where, tag_name(tag, buf), (int)n, text,
+        return fail(b, line, "%s: %s \"%.*s%s\" %s", where, tag_name(tag, buf), (int) n, text,
                     text[n] ? "..." : "", why);
 }
 
@@ -414,13 +416,14 @@ static int on_scalar(Builder *b, const yaml_event_t *e) {
         const char *why = NULL;
         json_t *v = resolve_scalar(e, &why);
         if (!v && e->data.scalar.tag)
-                return tag_error(b, line, (const char *)e->data.scalar.tag,
-                                 (const char *)e->data.scalar.value, why);
+                return tag_error(b, line, (const char *) e->data.scalar.tag,
+                                 (const char *) e->data.scalar.value, why);
         r = attach(b, v, line, NULL);
         if (r < 0)
                 return r;
         if (e->data.scalar.anchor)
-                register_anchor(b, (const char *) e->data.scalar.anchor, v, 1, e->data.scalar.length); /* v borrowed now */
+                register_anchor(b, (const char *) e->data.scalar.anchor, v, 1,
+                                e->data.scalar.length); /* v borrowed now */
         return 0;
 }
 
@@ -449,7 +452,7 @@ static int on_start(Builder *b, const yaml_event_t *e, bool map) {
 
         if (expecting_key(b))
                 return fail(b, line, "a key must be a plain value, not a %s", map ? "map" : "list");
-        const char *tag = (const char *)(map ? e->data.mapping_start.tag : e->data.sequence_start.tag);
+        const char *tag = (const char *) (map ? e->data.mapping_start.tag : e->data.sequence_start.tag);
         if (tag && strcmp(tag, "!") != 0 && strcmp(tag, map ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0)
                 return tag_error(b, line, tag, "", NULL);
         if (b->depth >= MANIFEST_MAX_DEPTH)
@@ -544,8 +547,8 @@ static int build(Builder *b, yaml_parser_t *p, const char *buf, size_t len) {
         }
 }
 
-int manifest_yaml_parse(const char *buf, size_t len, const char *source, json_t **ret_root, json_t **ret_lines,
-                        PhError **reterr) {
+int manifest_yaml_parse(const char *buf, size_t len, const char *source, json_t **ret_root,
+                        json_t **ret_lines, PhError **reterr) {
         yaml_parser_t parser;
         Builder b = {
                 .source = source,
@@ -557,8 +560,8 @@ int manifest_yaml_parse(const char *buf, size_t len, const char *source, json_t 
 
         if (len > MANIFEST_MAX_BYTES) {
                 builder_done(&b);
-                return ph_error_set(reterr, EFBIG, "%s: the document is %zu bytes, more than the limit of %u", source,
-                                    len, MANIFEST_MAX_BYTES);
+                return ph_error_set(reterr, EFBIG, "%s: the document is %zu bytes, more than the limit of %u",
+                                    source, len, MANIFEST_MAX_BYTES);
         }
         if (!yaml_parser_initialize(&parser))
                 abort();

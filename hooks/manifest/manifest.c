@@ -32,14 +32,14 @@ char *manifest_quote(const char *s) {
 
         *p++ = '"';
         for (size_t i = 0; i < cut; i++) {
-                unsigned char ch = (unsigned char)s[i];
+                unsigned char ch = (unsigned char) s[i];
                 if (ch == '"' || ch == '\\') {
                         *p++ = '\\';
-                        *p++ = (char)ch;
+                        *p++ = (char) ch;
                 } else if (ch < 0x20 || ch == 0x7f)
                         p += sprintf(p, "\\x%02x", ch);
                 else
-                        *p++ = (char)ch;
+                        *p++ = (char) ch;
         }
         if (cut < n)
                 p += sprintf(p, "...");
@@ -100,8 +100,9 @@ int manifest_doc_text_line(const PhManifestDoc *doc, const char *path) {
 int manifest_doc_line(const PhManifestDoc *doc, const char *path) {
         if (!doc->lines)
                 return 0;
-        _cleanup_free_ char *key = doc->prefix ? (path[0] ? xasprintf("%s.%s", doc->prefix, path) : xstrdup(doc->prefix))
-                                               : xstrdup(path);
+        _cleanup_free_ char *key =
+                doc->prefix ? (path[0] ? xasprintf("%s.%s", doc->prefix, path) : xstrdup(doc->prefix))
+                            : xstrdup(path);
         for (;;) {
                 json_t *l = json_object_get(doc->lines, key);
                 if (l)
@@ -129,7 +130,7 @@ static int check_limits(const json_t *v, unsigned depth, size_t *count) {
         if (json_is_object(v)) {
                 const char *k;
                 json_t *c;
-                json_object_foreach ((json_t *) v, k, c) {
+                json_object_foreach((json_t *) v, k, c) {
                         int r = check_limits(c, depth + 1, count);
                         if (r < 0)
                                 return r;
@@ -137,7 +138,7 @@ static int check_limits(const json_t *v, unsigned depth, size_t *count) {
         } else {
                 size_t i;
                 json_t *c;
-                json_array_foreach (v, i, c) {
+                json_array_foreach(v, i, c) {
                         int r = check_limits(c, depth + 1, count);
                         if (r < 0)
                                 return r;
@@ -148,8 +149,10 @@ static int check_limits(const json_t *v, unsigned depth, size_t *count) {
 
 static int limits_error(int r, const char *source, PhError **reterr) {
         if (r == -ELOOP)
-                return ph_error_set(reterr, EINVAL, "%s: nesting is deeper than %u levels", source, MANIFEST_MAX_DEPTH);
-        return ph_error_set(reterr, EINVAL, "%s: the document has more than %u nodes", source, MANIFEST_MAX_NODES);
+                return ph_error_set(reterr, EINVAL, "%s: nesting is deeper than %u levels", source,
+                                    MANIFEST_MAX_DEPTH);
+        return ph_error_set(reterr, EINVAL, "%s: the document has more than %u nodes", source,
+                            MANIFEST_MAX_NODES);
 }
 
 const char *manifest_kind_of(const json_t *v) {
@@ -157,7 +160,8 @@ const char *manifest_kind_of(const json_t *v) {
 }
 
 /* Takes root (new ref, stolen) and lines (new ref, stolen, may be NULL); unwraps "manifest:". */
-static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhManifestDoc **ret, PhError **reterr) {
+static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhManifestDoc **ret,
+                   PhError **reterr) {
         json_auto_t *root = root_in, *lines = lines_in;
         _cleanup_(manifest_doc_freep) PhManifestDoc *d = xcalloc(1, sizeof(*d));
         json_t *inner, *l;
@@ -169,8 +173,8 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
         if (!json_is_object(root)) {
                 int line = manifest_doc_line(d, "");
                 if (line > 0)
-                        return ph_error_set(reterr, EINVAL, "%s:%d: the manifest must be a map, not %s", source, line,
-                                            manifest_kind_of(root));
+                        return ph_error_set(reterr, EINVAL, "%s:%d: the manifest must be a map, not %s",
+                                            source, line, manifest_kind_of(root));
                 return ph_error_set(reterr, EINVAL, "%s: the manifest must be a map, not %s", source,
                                     manifest_kind_of(root));
         }
@@ -180,14 +184,15 @@ static int doc_new(json_t *root_in, json_t *lines_in, const char *source, PhMani
                 l = d->lines ? json_object_get(d->lines, "manifest") : NULL;
                 if (!json_is_object(inner)) {
                         if (l)
-                                return ph_error_set(reterr, EINVAL, "%s:%d: manifest: must be a map, not %s", source,
-                                                    (int) json_integer_value(l), manifest_kind_of(inner));
+                                return ph_error_set(reterr, EINVAL, "%s:%d: manifest: must be a map, not %s",
+                                                    source, (int) json_integer_value(l),
+                                                    manifest_kind_of(inner));
                         return ph_error_set(reterr, EINVAL, "%s: manifest: must be a map, not %s", source,
                                             manifest_kind_of(inner));
                 }
                 size_t n = 0;
                 d->notes = xcalloc(json_object_size(root), sizeof(char *));
-                json_object_foreach (root, k, v) {
+                json_object_foreach(root, k, v) {
                         if (strcmp(k, "manifest") == 0)
                                 continue;
                         if (strcmp(k, "options") == 0) {
@@ -218,7 +223,8 @@ static bool looks_like_json(const char *buf, size_t len) {
         return false;
 }
 
-static int parse_json(const char *buf, size_t len, const char *source, PhManifestDoc **ret, PhError **reterr) {
+static int parse_json(const char *buf, size_t len, const char *source, PhManifestDoc **ret,
+                      PhError **reterr) {
         json_auto_t *root = NULL, *lines = NULL, *yroot = NULL;
         json_error_t jerr;
         size_t count = 0;
@@ -233,8 +239,8 @@ static int parse_json(const char *buf, size_t len, const char *source, PhManifes
                  * to Heat in deploy_stderr); the line and column say where instead. */
                 secret_cut_json_error(jerr.text);
                 if (jerr.line > 0)
-                        return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s (column %d)", source,
-                                            jerr.line, jerr.text, jerr.column);
+                        return ph_error_set(reterr, EINVAL, "%s:%d: JSON syntax error: %s (column %d)",
+                                            source, jerr.line, jerr.text, jerr.column);
                 return ph_error_set(reterr, EINVAL, "%s: JSON syntax error: %s", source, jerr.text);
         }
         r = check_limits(root, 0, &count);
@@ -246,13 +252,15 @@ static int parse_json(const char *buf, size_t len, const char *source, PhManifes
         return doc_new(TAKE_PTR(root), TAKE_PTR(lines), source, ret, reterr);
 }
 
-int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManifestDoc **ret, PhError **reterr) {
+int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManifestDoc **ret,
+                       PhError **reterr) {
         json_t *root = NULL, *lines = NULL;
         int r;
 
         if (len > MANIFEST_MAX_BYTES)
-                return ph_error_set(reterr, EFBIG, "%s: the document is %zu bytes, more than the limit of %u bytes",
-                                    source, len, MANIFEST_MAX_BYTES);
+                return ph_error_set(reterr, EFBIG,
+                                    "%s: the document is %zu bytes, more than the limit of %u bytes", source,
+                                    len, MANIFEST_MAX_BYTES);
         if (looks_like_json(buf, len))
                 return parse_json(buf, len, source, ret, reterr);
         r = manifest_yaml_parse(buf, len, source, &root, &lines, reterr);
@@ -311,7 +319,7 @@ int manifest_load_config(const json_t *config, const char *source, const PhManif
                 return r;
         r = manifest_validate_for(doc, host, ret, ret_warnings, reterr);
         if (r >= 0 && ret_options && manifest_doc_options(doc))
-                *ret_options = json_incref((json_t *)manifest_doc_options(doc));
+                *ret_options = json_incref((json_t *) manifest_doc_options(doc));
         return r;
 }
 

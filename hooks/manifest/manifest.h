@@ -37,7 +37,7 @@ typedef struct PhVolumeItem {
 typedef struct PhVolume {
         char *name;
         PhVolumeKind kind;
-        char *host_path; /* PH_VOLUME_HOST_DIR only, absolute */
+        char *host_path;     /* PH_VOLUME_HOST_DIR only, absolute */
         PhVolumeItem *items; /* PH_VOLUME_SECRET, PH_VOLUME_CONFIG_MAP */
         size_t n_items;
 } PhVolume;
@@ -49,7 +49,7 @@ typedef struct PhVolumeMount {
 } PhVolumeMount;
 
 typedef struct PhPort {
-        char *name;        /* may be NULL */
+        char *name;         /* may be NULL */
         int container_port; /* 1-65535 */
         int host_port;      /* 0 = not published */
         char *protocol;     /* "tcp" or "udp", lower case */
@@ -147,7 +147,8 @@ typedef struct PhManifestDoc PhManifestDoc;
 /* Parses YAML or JSON text. source names the input in every message ("web.yaml"). A document with a
  * top-level "manifest:" key is unwrapped. Oversized, too deep or alias-bomb documents fail at once.
  * On success *ret is a new document the caller frees with manifest_doc_free(). */
-int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManifestDoc **ret, PhError **reterr);
+int manifest_doc_parse(const char *buf, size_t len, const char *source, PhManifestDoc **ret,
+                       PhError **reterr);
 /* The same from a JSON value (a Heat StructuredConfig object), which is copied; no line numbers. */
 int manifest_doc_from_json(const json_t *v, const char *source, PhManifestDoc **ret, PhError **reterr);
 PhManifestDoc *manifest_doc_free(PhManifestDoc *d);

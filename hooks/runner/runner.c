@@ -28,8 +28,8 @@ int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhErr
         char *save = NULL;
 
         for (const char *p = group ? group : ""; *p; p++)
-                if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                    *p == '-')
+                if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                    *p == '_' || *p == '-')
                         name[n++] = *p;
         name[n] = '\0';
         if (n == 0)
@@ -43,15 +43,16 @@ int runner_find_hook(const char *group, const char *dirs, char **ret_path, PhErr
                         return 0;
                 }
         }
-        return ph_error_set(reterr, ENOENT, "no hook for group '%s' in %s", name, dirs && *dirs ? dirs : "(no dirs)");
+        return ph_error_set(reterr, ENOENT, "no hook for group '%s' in %s", name,
+                            dirs && *dirs ? dirs : "(no dirs)");
 }
 
 typedef struct Buf {
         char *data;
-        size_t len;   /* bytes held, at most RUNNER_MAX_OUTPUT */
-        size_t cap;   /* allocated, without the NUL */
-        size_t start; /* the oldest byte held, once the ring is full */
-        size_t total; /* bytes the hook wrote */
+        size_t len;        /* bytes held, at most RUNNER_MAX_OUTPUT */
+        size_t cap;        /* allocated, without the NUL */
+        size_t start;      /* the oldest byte held, once the ring is full */
+        size_t total;      /* bytes the hook wrote */
         bool dropped_text; /* a dropped byte was not JSON whitespace: what is kept is no longer JSON */
 } Buf;
 
@@ -129,7 +130,7 @@ static void buf_finish(Buf *b, const char *name, Buf *notes) {
                                                                                                         : "",
                         b->total, name, b->len);
                 size_t written = notes->total; /* a note is not output of the hook */
-                buf_add(notes, msg, k < (int)sizeof(msg) ? (size_t)k : sizeof(msg) - 1);
+                buf_add(notes, msg, k < (int) sizeof(msg) ? (size_t) k : sizeof(msg) - 1);
                 notes->total = written;
         }
         buf_linearize(b);
@@ -159,7 +160,7 @@ static void child_exec(const char *path, int in, int out, int err) {
         (void) setpgid(0, 0);
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                 _exit(127);
-        char *const argv[] = { (char *) path, NULL };
+        char *const argv[] = {(char *) path, NULL};
         execve(path, argv, environ);
         dprintf(2, "podhook: cannot run hook %s: %s\n", path, strerror(errno));
         _exit(127);
@@ -179,8 +180,8 @@ typedef struct Cancel {
         void *userdata;
 } Cancel;
 
-static int pump(int fd[3], const char *input, size_t input_len, long long deadline, const Cancel *cancel, Buf *bout,
-                Buf *berr) {
+static int pump(int fd[3], const char *input, size_t input_len, long long deadline, const Cancel *cancel,
+                Buf *bout, Buf *berr) {
         size_t written = 0;
         char chunk[65536];
         int r = 0;
@@ -188,9 +189,10 @@ static int pump(int fd[3], const char *input, size_t input_len, long long deadli
         if (input_len == 0)
                 close_fd(&fd[0]);
         while (fd[1] >= 0 || fd[2] >= 0) {
-                struct pollfd p[4] = { { .fd = fd[1], .events = POLLIN }, { .fd = fd[2], .events = POLLIN },
-                                       { .fd = fd[0], .events = POLLOUT },
-                                       { .fd = cancel->should_cancel ? cancel->fd : -1, .events = POLLIN } };
+                struct pollfd p[4] = {{.fd = fd[1], .events = POLLIN},
+                                      {.fd = fd[2], .events = POLLIN},
+                                      {.fd = fd[0], .events = POLLOUT},
+                                      {.fd = cancel->should_cancel ? cancel->fd : -1, .events = POLLIN}};
                 int timeout = -1;
 
                 if (deadline > 0) {
@@ -266,11 +268,12 @@ int runner_run(const char *path, const json_t *deployment, unsigned timeout_s, j
 int runner_run_cancellable(const char *path, const json_t *deployment, unsigned timeout_s, int cancel_fd,
                            bool (*should_cancel)(void *userdata), void *userdata, json_t **ret_data,
                            PhError **reterr) {
-        Cancel cancel = { .fd = cancel_fd, .should_cancel = cancel_fd >= 0 ? should_cancel : NULL,
-                          .userdata = userdata };
+        Cancel cancel = {.fd = cancel_fd,
+                         .should_cancel = cancel_fd >= 0 ? should_cancel : NULL,
+                         .userdata = userdata};
         _cleanup_free_ char *input = json_dumps(deployment, JSON_INDENT(4));
-        int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-        Buf bout = { 0 }, berr = { 0 };
+        int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+        Buf bout = {0}, berr = {0};
         sigset_t pipe_mask, old_mask;
         int r, status = 0, code;
         bool timed_out = false;
@@ -305,8 +308,9 @@ int runner_run_cancellable(const char *path, const json_t *deployment, unsigned 
                 child_exec(path, pin[0], pout[1], perr[1]);
         close(pin[0]), close(pout[1]), close(perr[1]);
 
-        int fds[3] = { pin[1], pout[0], perr[0] };
-        r = pump(fds, input, strlen(input), timeout_s ? now_ms() + timeout_s * 1000LL : 0, &cancel, &bout, &berr);
+        int fds[3] = {pin[1], pout[0], perr[0]};
+        r = pump(fds, input, strlen(input), timeout_s ? now_ms() + timeout_s * 1000LL : 0, &cancel, &bout,
+                 &berr);
         if (r == -ETIME || r == -ECANCELED) {
                 timed_out = r == -ETIME;
                 (void) kill(-pid, SIGKILL);
@@ -318,8 +322,9 @@ int runner_run_cancellable(const char *path, const json_t *deployment, unsigned 
         /* Drop a SIGPIPE we caused, then restore the caller's mask. */
         {
                 sigset_t pending;
-                struct timespec zero = { 0, 0 };
-                if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) && !sigismember(&old_mask, SIGPIPE))
+                struct timespec zero = {0, 0};
+                if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) &&
+                    !sigismember(&old_mask, SIGPIPE))
                         (void) sigtimedwait(&pipe_mask, NULL, &zero);
                 (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         }
@@ -336,11 +341,12 @@ int runner_run_cancellable(const char *path, const json_t *deployment, unsigned 
                 char msg[128];
                 int n = snprintf(msg, sizeof(msg), "%spodhook: hook %s timed out after %u s and was killed\n",
                                  berr.len && berr.data[berr.len - 1] != '\n' ? "\n" : "", path, timeout_s);
-                buf_add(&berr, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+                buf_add(&berr, msg, n < (int) sizeof(msg) ? (size_t) n : sizeof(msg) - 1);
                 buf_linearize(&berr);
                 /* Whatever the hook printed, a timeout is a failure. */
                 json_t *d = json_object();
-                json_object_set_new(d, "deploy_stdout", deployment_text(bout.data ? bout.data : "", bout.len));
+                json_object_set_new(d, "deploy_stdout",
+                                    deployment_text(bout.data ? bout.data : "", bout.len));
                 json_object_set_new(d, "deploy_stderr", deployment_text(berr.data, berr.len));
                 json_object_set_new(d, "deploy_status_code", json_integer(code ? code : 124));
                 *ret_data = d;

@@ -21,15 +21,18 @@ static char *write_tmp(const char *name, const char *text) {
 }
 
 static void test_layers(void) {
-        _cleanup_free_ char *conf = write_tmp("agent.conf", "# podhook\n[DEFAULT]\ninterval = 40\nretry_max = 7\n"
-                                                            "hook-timeout = 9\nbogus = 1\nready-timeout = 90\n");
-        _cleanup_free_ char *occ = write_tmp("occ.conf", "[DEFAULT]\npolling_interval = 50\nmin_polling_interval = 3\n"
-                                                         "command = os-refresh-config\n");
+        _cleanup_free_ char *conf =
+                write_tmp("agent.conf", "# podhook\n[DEFAULT]\ninterval = 40\nretry_max = 7\n"
+                                        "hook-timeout = 9\nbogus = 1\nready-timeout = 90\n");
+        _cleanup_free_ char *occ =
+                write_tmp("occ.conf", "[DEFAULT]\npolling_interval = 50\nmin_polling_interval = 3\n"
+                                      "command = os-refresh-config\n");
         _cleanup_free_ char *envconf = xasprintf("PODHOOK_CONFIG=%s", conf);
         _cleanup_free_ char *envocc = xasprintf("PODHOOK_OCC_CONFIG=%s", occ);
-        char *envp[] = { envconf, envocc, (char *) "PODHOOK_RETRY_MAX=8", (char *) "PODHOOK_HOOK_TIMEOUT=11", NULL };
-        char *argv[] = { (char *) "agent", (char *) "--hook-timeout", (char *) "12", (char *) "--one-time",
-                         (char *) "--state-dir=/tmp/x", NULL };
+        char *envp[] = {envconf, envocc, (char *) "PODHOOK_RETRY_MAX=8", (char *) "PODHOOK_HOOK_TIMEOUT=11",
+                        NULL};
+        char *argv[] = {(char *) "agent",      (char *) "--hook-timeout",     (char *) "12",
+                        (char *) "--one-time", (char *) "--state-dir=/tmp/x", NULL};
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
 
@@ -55,10 +58,16 @@ static void test_layers(void) {
 }
 
 static void test_all_bad_reported(void) {
-        char *envp[] = { (char *) "PODHOOK_RETRY_MAX=lots", (char *) "PODHOOK_OCC_CONFIG=", (char *) "PODHOOK_CONFIG=",
-                         NULL };
-        char *argv[] = { (char *) "agent", (char *) "--interval", (char *) "0", (char *) "--log-level=loud",
-                         (char *) "--frobnicate", (char *) "--one-time=maybe", (char *) "--backend=podman", NULL };
+        char *envp[] = {(char *) "PODHOOK_RETRY_MAX=lots",
+                        (char *) "PODHOOK_OCC_CONFIG=", (char *) "PODHOOK_CONFIG=", NULL};
+        char *argv[] = {(char *) "agent",
+                        (char *) "--interval",
+                        (char *) "0",
+                        (char *) "--log-level=loud",
+                        (char *) "--frobnicate",
+                        (char *) "--one-time=maybe",
+                        (char *) "--backend=podman",
+                        NULL};
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
 
@@ -74,10 +83,11 @@ static void test_all_bad_reported(void) {
 }
 
 static void test_occ_ini(void) {
-        const char *text = "[DEFAULT]\ncommand = os-refresh-config\npolling_interval = 30\ncollectors = ec2\n"
-                           "collectors = heat\ncollectors = local\n\n[heat]\nauth_url = http://127.0.0.1:5000/v3/\n"
-                           "user_id = u1\npassword = p$$w0rd\nproject_id = p1\nstack_id = s/1\nresource_name = server\n"
-                           "[cfn]\npath = a.Metadata\npath = b.Metadata\n; comment\n[zz]\nx: y\n";
+        const char *text =
+                "[DEFAULT]\ncommand = os-refresh-config\npolling_interval = 30\ncollectors = ec2\n"
+                "collectors = heat\ncollectors = local\n\n[heat]\nauth_url = http://127.0.0.1:5000/v3/\n"
+                "user_id = u1\npassword = p$$w0rd\nproject_id = p1\nstack_id = s/1\nresource_name = server\n"
+                "[cfn]\npath = a.Metadata\npath = b.Metadata\n; comment\n[zz]\nx: y\n";
         json_t *occ = NULL;
         _cleanup_free_ char *interval = NULL, *min = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -98,17 +108,19 @@ static void test_occ_ini(void) {
         TAP_CHECK(config_parse_occ_ini("bad.conf", "[heat\nx=1\n", &o2, NULL, NULL, &err2) == -EINVAL);
         TAP_CHECK_HAS(ph_error_msg(err2), "bad.conf:1: bad section header");
         _cleanup_error_ PhError *err3 = NULL;
-        TAP_CHECK(config_parse_occ_ini("bad.conf", "[heat]\njust words\n", &o2, NULL, NULL, &err3) == -EINVAL);
+        TAP_CHECK(config_parse_occ_ini("bad.conf", "[heat]\njust words\n", &o2, NULL, NULL, &err3) ==
+                  -EINVAL);
         TAP_CHECK_HAS(ph_error_msg(err3), "bad.conf:2:");
 }
 
 static void test_config_sections_become_occ(void) {
-        _cleanup_free_ char *occ = write_tmp("occ2.conf", "[DEFAULT]\ncollectors = heat\n[heat]\nauth_url = a\n"
-                                                          "user_id = u\n");
+        _cleanup_free_ char *occ =
+                write_tmp("occ2.conf", "[DEFAULT]\ncollectors = heat\n[heat]\nauth_url = a\n"
+                                       "user_id = u\n");
         _cleanup_free_ char *conf = write_tmp("agent2.conf", "[heat]\nuser_id = override\n");
         _cleanup_free_ char *a1 = xasprintf("--occ-config=%s", occ), *a2 = xasprintf("--config=%s", conf);
-        char *argv[] = { (char *) "agent", a1, a2, NULL };
-        char *envp[] = { NULL };
+        char *argv[] = {(char *) "agent", a1, a2, NULL};
+        char *envp[] = {NULL};
         _cleanup_(config_freep) PhConfig *c = NULL;
 
         TAP_CHECK(config_load(3, argv, envp, &c, NULL) == 0);
@@ -116,7 +128,8 @@ static void test_config_sections_become_occ(void) {
         if (!c)
                 return;
         /* Section by section: ours replaces os-collect-config's whole [heat]. */
-        TAP_CHECK_STR(json_string_value(json_object_get(json_object_get(c->occ, "heat"), "user_id")), "override");
+        TAP_CHECK_STR(json_string_value(json_object_get(json_object_get(c->occ, "heat"), "user_id")),
+                      "override");
         TAP_CHECK(json_array_size(json_object_get(c->occ, "collectors")) == 1);
 }
 
@@ -124,12 +137,15 @@ static void test_bootstrap(void) {
         _cleanup_free_ char *whole = write_tmp(
                 "cfn-init-data",
                 "{\"deployments\": [], \"os-collect-config\": {\"collectors\": [\"ec2\", \"cfn\", \"local\"],"
-                " \"cfn\": {\"metadata_url\": \"http://h:8000/v1/\", \"stack_name\": \"s\", \"path\": \"server.Metadata\","
-                " \"access_key_id\": \"a\", \"secret_access_key\": \"k\"}, \"heat\": null, \"request\": null}}");
+                " \"cfn\": {\"metadata_url\": \"http://h:8000/v1/\", \"stack_name\": \"s\", \"path\": "
+                "\"server.Metadata\","
+                " \"access_key_id\": \"a\", \"secret_access_key\": \"k\"}, \"heat\": null, \"request\": "
+                "null}}");
         _cleanup_free_ char *bare = write_tmp(
-                "occ.json", "{\"collectors\": [\"heat\", \"local\"], \"heat\": {\"user_id\": \"u\", \"password\": \"p\","
-                            " \"auth_url\": \"http://k/v3/\", \"project_id\": \"p\", \"stack_id\": \"s/1\","
-                            " \"resource_name\": \"server\"}}");
+                "occ.json",
+                "{\"collectors\": [\"heat\", \"local\"], \"heat\": {\"user_id\": \"u\", \"password\": \"p\","
+                " \"auth_url\": \"http://k/v3/\", \"project_id\": \"p\", \"stack_id\": \"s/1\","
+                " \"resource_name\": \"server\"}}");
         _cleanup_free_ char *nocoll = write_tmp("heat-only.json", "{\"heat\": {\"user_id\": \"u\"}}");
         _cleanup_free_ char *junk = write_tmp("junk.json", "{\"deployments\": []}");
         _cleanup_free_ char *broken = write_tmp("broken.json", "{\"collectors\": [\n");
@@ -176,7 +192,7 @@ static void test_bom(void) {
         _cleanup_free_ char *occ = write_tmp("bom-occ.conf", "\xef\xbb\xbf[DEFAULT]\ncollectors = local\n"
                                                              "min_polling_interval = 4\n");
         _cleanup_free_ char *a1 = xasprintf("--config=%s", conf), *a2 = xasprintf("--occ-config=%s", occ);
-        char *argv[] = {(char *)"agent", a1, a2, NULL};
+        char *argv[] = {(char *) "agent", a1, a2, NULL};
         char *envp[] = {NULL};
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -194,8 +210,8 @@ static void test_bom(void) {
 static void test_fifo(void) {
         _cleanup_free_ char *fifo = xasprintf("%s/fifo.conf", tmpdir), *a1 = xasprintf("--config=%s", fifo);
         _cleanup_free_ char *a2 = xasprintf("--occ-config=%s", fifo);
-        char *argv1[] = {(char *)"agent", a1, (char *)"--occ-config=", NULL};
-        char *argv2[] = {(char *)"agent", (char *)"--config=", a2, NULL};
+        char *argv1[] = {(char *) "agent", a1, (char *) "--occ-config=", NULL};
+        char *argv2[] = {(char *) "agent", (char *) "--config=", a2, NULL};
         char *envp[] = {NULL};
         _cleanup_(config_freep) PhConfig *c = NULL;
         _cleanup_error_ PhError *e1 = NULL, *e2 = NULL;
@@ -212,20 +228,20 @@ static void test_fifo(void) {
         TAP_CHECK_HAS(ph_error_msg(e3), "fifo.conf is a FIFO, not a regular file");
         alarm(0);
         /* /dev/null is an empty file. */
-        char *argv3[] = {(char *)"agent", (char *)"--config=/dev/null", (char *)"--occ-config=/dev/null",
+        char *argv3[] = {(char *) "agent", (char *) "--config=/dev/null", (char *) "--occ-config=/dev/null",
                          NULL};
         TAP_CHECK(config_load(3, argv3, envp, &c, NULL) == 0);
 }
 
 /* The drop-in keys: seconds with decimals for the debounce, their defaults, bad values named. */
 static void test_dropin_keys(void) {
-        char *envp[] = {(char *)"PODHOOK_OCC_CONFIG=", (char *)"PODHOOK_CONFIG=", NULL};
-        char *argv[] = {(char *)"agent",
-                        (char *)"--dropin",
-                        (char *)"/etc/podhook/pods",
-                        (char *)"--dropin-debounce",
-                        (char *)"1.25",
-                        (char *)"--notify-exec=mail -s podhook root",
+        char *envp[] = {(char *) "PODHOOK_OCC_CONFIG=", (char *) "PODHOOK_CONFIG=", NULL};
+        char *argv[] = {(char *) "agent",
+                        (char *) "--dropin",
+                        (char *) "/etc/podhook/pods",
+                        (char *) "--dropin-debounce",
+                        (char *) "1.25",
+                        (char *) "--notify-exec=mail -s podhook root",
                         NULL};
         _cleanup_(config_freep) PhConfig *c = NULL, *d = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -234,18 +250,18 @@ static void test_dropin_keys(void) {
         TAP_CHECK(c && c->dropin_debounce_ms == 1250 && c->dropin_rescan == 30);
         TAP_CHECK_STR(c ? c->dropin : NULL, "/etc/podhook/pods");
         TAP_CHECK_STR(c ? c->notify_exec : NULL, "mail -s podhook root");
-        char *none[] = {(char *)"agent", NULL};
+        char *none[] = {(char *) "agent", NULL};
         TAP_CHECK(config_load(1, none, envp, &d, &err) == 0);
         TAP_CHECK(d && d->dropin_debounce_ms == 500 && *d->dropin == '\0' && *d->notify_exec == '\0');
         const char *bad[] = {"0.0005", "1.", ".5", "-1", "61", "1e3", "0.5s"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_(config_freep) PhConfig *x = NULL;
                 _cleanup_error_ PhError *e = NULL;
-                char *args[] = {(char *)"agent", (char *)"--dropin-debounce", (char *)bad[i], NULL};
+                char *args[] = {(char *) "agent", (char *) "--dropin-debounce", (char *) bad[i], NULL};
                 TAP_CHECK(config_load(3, args, envp, &x, &e) == -EINVAL);
                 TAP_CHECK_HAS(ph_error_msg(e), "dropin-debounce");
         }
-        char *zero[] = {(char *)"agent", (char *)"--dropin-debounce=0", (char *)"--dropin-rescan=0", NULL};
+        char *zero[] = {(char *) "agent", (char *) "--dropin-debounce=0", (char *) "--dropin-rescan=0", NULL};
         _cleanup_(config_freep) PhConfig *z = NULL;
         _cleanup_error_ PhError *ze = NULL;
         TAP_CHECK(config_load(3, zero, envp, &z, &ze) == -EINVAL);

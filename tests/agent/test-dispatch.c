@@ -15,7 +15,7 @@
 
 typedef struct Ctx {
         const char *state_dir;
-        json_t *sent;    /* [{"id":..., "data":...}] in send order */
+        json_t *sent; /* [{"id":..., "data":...}] in send order */
         bool all_on_disk;
         int answer;
         json_t *removed; /* pod names */
@@ -33,7 +33,7 @@ static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const
                 c->all_on_disk = false;
         json_array_append_new(c->sent, json_pack("{s:s, s:O}", "id", id ? id : "?", "data", data));
         if (c->answer < 0) {
-                (void)ph_error_set(reterr, -c->answer, "fake");
+                (void) ph_error_set(reterr, -c->answer, "fake");
                 return PH_SIGNAL_RETRY;
         }
         return PH_SIGNAL_DELIVERED;
@@ -72,29 +72,32 @@ static const PhHookOps fake_docker_ops = {
         .remove_owned = remove_recording,
 };
 
-static void on_event(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data, const PhError *err,
-                     void *userdata) {
+static void on_event(PhDispatchEvent ev, const char *id, const json_t *dep, const json_t *data,
+                     const PhError *err, void *userdata) {
         Ctx *c = userdata;
         c->events[ev]++;
         if (ev == PH_DISPATCH_RAN)
-                json_array_append(c->ran, (json_t *)data);
+                json_array_append(c->ran, (json_t *) data);
         if (ev == PH_DISPATCH_POD_REMOVED)
-                json_array_append(c->reported, (json_t *)data);
+                json_array_append(c->reported, (json_t *) data);
         if (ev == PH_DISPATCH_ERROR)
                 printf("# error %s: %s\n", id ? id : "?", ph_error_msg(err));
 }
 
 static json_t *dep(const char *id, const char *group, const char *config, const char *resource) {
-        return json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:[]}", "id",
-                         id, "name", resource, "group", group, "config", config, "inputs", "name", "deploy_test_id", "type",
-                         "String", "value", id, "name", "deploy_action", "value", "CREATE", "name", "deploy_stack_id",
-                         "value", "st/1", "name", "deploy_resource_name", "value", resource, "outputs");
+        return json_pack(
+                "{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:[]}", "id",
+                id, "name", resource, "group", group, "config", config, "inputs", "name", "deploy_test_id",
+                "type", "String", "value", id, "name", "deploy_action", "value", "CREATE", "name",
+                "deploy_stack_id", "value", "st/1", "name", "deploy_resource_name", "value", resource,
+                "outputs");
 }
 
 static const json_t *sent_data(const Ctx *c, const char *id) {
         size_t i;
         json_t *e;
-        json_array_foreach(c->sent, i, e) if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0) return json_object_get(e, "data");
+        json_array_foreach(c->sent, i, e) if (strcmp(json_string_value(json_object_get(e, "id")), id) ==
+                                              0) return json_object_get(e, "data");
         return NULL;
 }
 
@@ -121,7 +124,8 @@ int main(void) {
         TAP_CHECK(state_open(sd, &st, NULL) == 0);
         TAP_CHECK(outbox_open(sd, 30, fake_send, &c, &ob, NULL) == 0);
         PhExternalHooks external = {.dirs = dirs, .timeout = 30};
-        const PhHook hooks[] = {{.ops = &fake_docker_ops, .data = &c}, {.ops = &hook_external_ops, .data = &external}};
+        const PhHook hooks[] = {{.ops = &fake_docker_ops, .data = &c},
+                                {.ops = &hook_external_ops, .data = &external}};
         PhDispatch d = {.state = st,
                         .outbox = ob,
                         .hooks = hooks,
@@ -130,7 +134,8 @@ int main(void) {
                         .userdata = &c};
 
         json_auto_t *list = json_array();
-        json_array_append_new(list, dep("id-script", "script", "#!/bin/sh\necho from-script\n", "res-script"));
+        json_array_append_new(list,
+                              dep("id-script", "script", "#!/bin/sh\necho from-script\n", "res-script"));
         json_array_append_new(list, dep("id-docker", "docker", "{}", "res-docker"));
         json_array_append_new(list, dep("id-puppet", "puppet", "class {}", "res-puppet"));
 
@@ -139,15 +144,20 @@ int main(void) {
         TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(c.sent, 0), "id")), "id-script");
         TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(c.sent, 1), "id")), "id-docker");
         TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(c.sent, 2), "id")), "id-puppet");
-        { _cleanup_free_ char *dbg = json_dumps(c.sent, JSON_COMPACT); printf("# sent %s\n", dbg); }
+        {
+                _cleanup_free_ char *dbg = json_dumps(c.sent, JSON_COMPACT);
+                printf("# sent %s\n", dbg);
+        }
         TAP_CHECK(c.all_on_disk); /* each result was on disk while it was being sent */
-        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-script"), "deploy_stdout")), "from-script\n");
+        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-script"), "deploy_stdout")),
+                      "from-script\n");
         TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-docker"), "deploy_stdout")),
                       "[{\"Id\": \"abc\"}]");
         /* Missing hook: a failure Heat can see, instead of a stack left waiting. */
         const json_t *miss = sent_data(&c, "id-puppet");
         TAP_CHECK(json_integer_value(json_object_get(miss, "deploy_status_code")) != 0);
-        TAP_CHECK_HAS(json_string_value(json_object_get(miss, "deploy_stderr")), "no hook for group 'puppet'");
+        TAP_CHECK_HAS(json_string_value(json_object_get(miss, "deploy_stderr")),
+                      "no hook for group 'puppet'");
         TAP_CHECK(c.events[PH_DISPATCH_START] == 3 && c.events[PH_DISPATCH_RESULT] == 3);
         /* Each run is reported with what its entry said: the docker group's went through the fake entry. */
         TAP_CHECK(c.events[PH_DISPATCH_RAN] == 3);
@@ -164,10 +174,12 @@ int main(void) {
         TAP_CHECK(json_array_size(c.sent) == 3);
 
         /* A hook that prints a secret input it was given: the value never reaches the signal. */
-        json_auto_t *leaky = dep("id-leaky", "script",
-                                 "#!/bin/sh\necho \"pw=$db_password\"; echo \"$db_password\" >&2; exit 3\n", "res-leaky");
+        json_auto_t *leaky =
+                dep("id-leaky", "script",
+                    "#!/bin/sh\necho \"pw=$db_password\"; echo \"$db_password\" >&2; exit 3\n", "res-leaky");
         json_array_append_new(json_object_get(leaky, "inputs"),
-                              json_pack("{s:s, s:s, s:s}", "name", "db_password", "type", "String", "value", "hunter2-Secret"));
+                              json_pack("{s:s, s:s, s:s}", "name", "db_password", "type", "String", "value",
+                                        "hunter2-Secret"));
         TAP_CHECK(dispatch_one(&d, leaky, NULL) == 1);
         _cleanup_free_ char *leak = json_dumps(sent_data(&c, "id-leaky"), JSON_COMPACT);
         TAP_CHECK(leak && !strstr(leak, "hunter2-Secret"));
@@ -178,21 +190,24 @@ int main(void) {
         TAP_CHECK(state_deploy_begin(st, "id-crash", again, NULL) == 0);
         TAP_CHECK(dispatch_one(&d, again, NULL) == 1);
         TAP_CHECK(c.events[PH_DISPATCH_RESUME] == 1);
-        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-crash"), "deploy_stdout")), "resumed\n");
+        TAP_CHECK_STR(json_string_value(json_object_get(sent_data(&c, "id-crash"), "deploy_stdout")),
+                      "resumed\n");
         TAP_CHECK(state_deploy_state(st, "id-crash") == PH_DEPLOY_DONE);
 
         /* A signal that cannot be delivered stays in the outbox; the deployment is not run twice. */
         c.answer = -EAGAIN;
         json_auto_t *later = dep("id-later", "script", "#!/bin/sh\nexit 0\n", "res-later");
-        json_array_append_new(json_object_get(later, "inputs"),
-                              json_pack("{s:s, s:s, s:s}", "name", "user_secret", "type", "String", "value", "s3cret"));
+        json_array_append_new(
+                json_object_get(later, "inputs"),
+                json_pack("{s:s, s:s, s:s}", "name", "user_secret", "type", "String", "value", "s3cret"));
         TAP_CHECK(dispatch_one(&d, later, NULL) == 1);
         json_auto_t *entry = outbox_entry(ob, "id-later");
         /* Only deploy_* inputs are kept with the result (user inputs may be secrets). */
         TAP_CHECK(json_object_get(json_object_get(entry, "inputs"), "deploy_action") != NULL);
         TAP_CHECK(json_object_get(json_object_get(entry, "inputs"), "user_secret") == NULL);
         TAP_CHECK(json_integer_value(json_object_get(entry, "attempts")) == 1);
-        TAP_CHECK(json_integer_value(json_object_get(json_object_get(entry, "data"), "deploy_status_code")) == 0);
+        TAP_CHECK(json_integer_value(json_object_get(json_object_get(entry, "data"), "deploy_status_code")) ==
+                  0);
         TAP_CHECK(json_is_string(json_object_get(json_object_get(entry, "data"), "deploy_stdout")));
         TAP_CHECK(dispatch_one(&d, later, NULL) == 0);
         c.answer = 0;

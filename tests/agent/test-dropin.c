@@ -53,7 +53,7 @@ static int fake_run(const PhHook *h, const json_t *dep, const PhHookCall *call, 
 }
 
 static int fake_list(const PhHook *h, json_t **ret, PhError **reterr) {
-        *ret = json_deep_copy(((Engine *)h->data)->pods);
+        *ret = json_deep_copy(((Engine *) h->data)->pods);
         return 0;
 }
 
@@ -69,7 +69,7 @@ static void put(const char *dir, const char *name, const char *text, int age) {
         if (age == 0)
                 return; /* just written: its own mtime (whole seconds would put it up to 1 s back) */
         struct timespec t[2] = {{.tv_sec = time(NULL) - age}, {.tv_sec = time(NULL) - age}};
-        (void)utimensat(AT_FDCWD, path, t, 0);
+        (void) utimensat(AT_FDCWD, path, t, 0);
 }
 
 static size_t count_events(PhStatus *s, const char *kind) {
@@ -125,7 +125,7 @@ int main(void) {
         if (!mkdtemp(tmp))
                 return 1;
         _cleanup_free_ char *dir = xasprintf("%s/pods", tmp);
-        (void)mkdir(dir, 0700);
+        (void) mkdir(dir, 0700);
         Engine e = {.pods = json_object(), .calls = json_array()};
         /* Another directory's drop-in and a Heat deployment's pod: never touched. */
         json_object_set_new(e.pods, "other",
@@ -256,6 +256,6 @@ int main(void) {
         json_decref(e.pods);
         json_decref(e.calls);
         _cleanup_free_ char *rm = xasprintf("rm -rf '%s'", tmp);
-        (void)!system(rm);
+        (void) !system(rm);
         return tap_done();
 }

@@ -44,7 +44,7 @@ static int on_read(PhEventSource *s, int fd, uint32_t revents, void *userdata) {
 
         c->calls++;
         c->revents = revents;
-        (void)!read(fd, &b, 1);
+        (void) !read(fd, &b, 1);
         if (c->victim)
                 c->victim = event_source_unref(c->victim);
         if (c->exit_after > 0 && c->calls == c->exit_after)
@@ -57,8 +57,8 @@ static int on_read_remove_self(PhEventSource *s, int fd, uint32_t revents, void 
         char b;
 
         c->calls++;
-        (void)!read(fd, &b, 1);
-        (void)event_source_unref(s);
+        (void) !read(fd, &b, 1);
+        (void) event_source_unref(s);
         return 0;
 }
 
@@ -91,8 +91,8 @@ static void test_io(void) {
         TAP_CHECK(event_source_set_io_events(ws, EPOLLOUT) == 0);
         TAP_CHECK(event_run_once(e, 1000 * MS) == 0 && w.calls == 1 && (w.revents & EPOLLOUT));
         TAP_CHECK(event_add_io(e, NULL, -1, EPOLLIN, on_read, &c) == -EINVAL);
-        (void)event_source_unref(ws);
-        (void)event_source_unref(s);
+        (void) event_source_unref(ws);
+        (void) event_source_unref(s);
         close(p[0]);
         close(p[1]);
 }
@@ -132,7 +132,7 @@ typedef struct Mover {
 static int on_move(PhEventSource *s, uint64_t usec, void *userdata) {
         Mover *m = userdata;
 
-        (void)event_source_set_time_relative(*m->target, 30 * MS);
+        (void) event_source_set_time_relative(*m->target, 30 * MS);
         return on_order(s, usec, m->tag);
 }
 
@@ -152,7 +152,7 @@ static int on_rearm(PhEventSource *s, uint64_t usec, void *userdata) {
         if (++r->fired == 5)
                 event_exit(r->e, 0);
         else
-                (void)event_source_set_time_relative(s, 1 * MS);
+                (void) event_source_set_time_relative(s, 1 * MS);
         return 0;
 }
 
@@ -230,7 +230,7 @@ static int on_signal(PhEventSource *s, const struct signalfd_siginfo *si, void *
 static bool blocked(int signo) {
         sigset_t cur;
 
-        (void)pthread_sigmask(SIG_BLOCK, NULL, &cur);
+        (void) pthread_sigmask(SIG_BLOCK, NULL, &cur);
         return sigismember(&cur, signo) == 1;
 }
 
@@ -249,7 +249,7 @@ static void test_signal(void) {
         PhEventSource *dl = deadline(e, 5000 * MS);
         TAP_CHECK(kill(getpid(), SIGUSR1) == 0);
         TAP_CHECK(event_loop(e) == 0);
-        TAP_CHECK(g.calls == 1 && g.si.ssi_signo == SIGUSR1 && g.si.ssi_pid == (uint32_t)getpid());
+        TAP_CHECK(g.calls == 1 && g.si.ssi_signo == SIGUSR1 && g.si.ssi_pid == (uint32_t) getpid());
 
         /* Disabled, a signal waits in the kernel; enabled, it arrives. */
         TAP_CHECK(event_source_set_enabled(s, false) == 0);
@@ -260,22 +260,22 @@ static void test_signal(void) {
         TAP_CHECK(event_loop(e) == 0 && g.calls == 2);
 
         /* Removed: the signal is unblocked again, as it was before. */
-        (void)event_source_unref(s);
+        (void) event_source_unref(s);
         TAP_CHECK(!blocked(SIGUSR1));
 
         /* A signal blocked before stays blocked after. */
         sigset_t one;
         sigemptyset(&one);
         sigaddset(&one, SIGUSR2);
-        (void)pthread_sigmask(SIG_BLOCK, &one, NULL);
+        (void) pthread_sigmask(SIG_BLOCK, &one, NULL);
         TAP_CHECK(event_add_signal(e, &s, SIGUSR2, on_signal, &g) == 0);
-        (void)event_source_unref(s);
+        (void) event_source_unref(s);
         TAP_CHECK(blocked(SIGUSR2));
-        (void)pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+        (void) pthread_sigmask(SIG_UNBLOCK, &one, NULL);
 }
 
 static int on_defer(PhEventSource *s, void *userdata) {
-        (*(int *)userdata)++;
+        (*(int *) userdata)++;
         return 0;
 }
 
@@ -324,7 +324,7 @@ static void test_child(void) {
         pid_t pid = fork();
         if (pid == 0) {
                 char b;
-                (void)!read(p[0], &b, 1); /* exits once the parent watches */
+                (void) !read(p[0], &b, 1); /* exits once the parent watches */
                 _exit(7);
         }
         TAP_CHECK(pid > 0);
@@ -345,7 +345,7 @@ static void test_child(void) {
         }
         TAP_CHECK(pid > 0 && kill(pid, SIGKILL) == 0);
         siginfo_t peek = {0};
-        TAP_CHECK(waitid(P_PID, (id_t)pid, &peek, WEXITED | WNOWAIT) == 0);
+        TAP_CHECK(waitid(P_PID, (id_t) pid, &peek, WEXITED | WNOWAIT) == 0);
         TAP_CHECK(event_add_child(e, NULL, pid, on_child, &c) == 0);
         TAP_CHECK(event_loop(e) == 0);
         TAP_CHECK(c.calls == 2 && c.si.si_code == CLD_KILLED && c.si.si_status == SIGKILL);
@@ -387,7 +387,7 @@ static void test_removal(void) {
         PhEventSource *left = ca.calls ? sa : sb;
         TAP_CHECK(write(a[1], "x", 1) == 1 && write(b[1], "x", 1) == 1);
         TAP_CHECK(event_run_once(e, 1000 * MS) == 0 && ca.calls + cb.calls == 2);
-        (void)event_source_unref(left);
+        (void) event_source_unref(left);
 
         /* A timer removes a due timer of the same iteration. */
         Order o = {.e = e, .exit_at = 99};

@@ -18,7 +18,7 @@ static json_t *ctr(const char *name, const char *status, const char *started, co
                    const char *policy) {
         bool infra = !name;
         _cleanup_free_ char *cname = xasprintf("/web.%s", infra ? "_infra" : name);
-        _cleanup_free_ char *id = infra ? xstrdup(INFRA_ID) : xasprintf("%064d", (int)strlen(name));
+        _cleanup_free_ char *id = infra ? xstrdup(INFRA_ID) : xasprintf("%064d", (int) strlen(name));
         json_t *labels =
                 json_pack("{s:s, s:s}", "io.podhook.pod", "web", "io.podhook.role", infra ? "infra" : "app");
         if (!infra)
@@ -115,7 +115,7 @@ int main(void) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 Case *c = &cases[i];
                 _cleanup_free_ char *reason = NULL;
-                PhHealAction a = heal_decide(c->inspect, c->want[0] ? (char **)c->want : NULL, &reason);
+                PhHealAction a = heal_decide(c->inspect, c->want[0] ? (char **) c->want : NULL, &reason);
                 printf("# %s\n", c->what);
                 TAP_CHECK(a == c->action);
                 if (c->reason)

@@ -180,8 +180,8 @@ typedef struct Counting {
 static void *count_many(void *arg) {
         Counting *w = arg;
         for (int i = 0; i < 10000; i++) {
-                (void)metric_inc(w->c, METRIC_LABELS(i % 2 ? "odd" : "even"));
-                (void)metric_observe(w->h, NULL, 1);
+                (void) metric_inc(w->c, METRIC_LABELS(i % 2 ? "odd" : "even"));
+                (void) metric_observe(w->h, NULL, 1);
         }
         return NULL;
 }

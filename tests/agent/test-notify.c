@@ -49,7 +49,7 @@ static json_t *read_events(const char *path, json_t **ret_env_kinds) {
 }
 
 static int on_tick(PhEventSource *s, uint64_t usec, void *userdata) {
-        *(uint64_t *)userdata = event_now();
+        *(uint64_t *) userdata = event_now();
         return 0;
 }
 
@@ -78,7 +78,7 @@ int main(void) {
         _cleanup_free_ char *jt = json_dumps(j, 0);
         TAP_CHECK(!strstr(jt, "hunter2-secret") && !strstr(jt, "temp_url_sig=abcdef0123"));
         for (int k = 0; k < _PH_NOTICE_KIND_MAX; k++)
-                TAP_CHECK(strcmp(notice_kind_to_string((PhNoticeKind)k), "unknown") != 0);
+                TAP_CHECK(strcmp(notice_kind_to_string((PhNoticeKind) k), "unknown") != 0);
         TAP_CHECK_STR(notice_kind_to_string(PH_NOTICE_ROLLED_BACK), "rolled_back");
 
         _cleanup_(status_freep) PhStatus *st = status_new(0);
@@ -148,16 +148,16 @@ int main(void) {
         notify_emit(n, &f);
         TAP_CHECK(notifier_drain(n, e, 10 * 1000 * 1000ull) == 0);
         uint64_t took = event_now() - began;
-        printf("# the hanging command ended after %llu ms\n", (unsigned long long)(took / 1000));
+        printf("# the hanging command ended after %llu ms\n", (unsigned long long) (took / 1000));
         TAP_CHECK(took < 3 * 1000 * 1000ull);
         TAP_CHECK(ticked > 0 && ticked - began < 300 * 1000);
         _cleanup_free_ char *bg = NULL;
         TAP_CHECK(file_read_all(pidfile, 100, &bg, NULL, NULL) == 0);
-        pid_t bgpid = bg ? (pid_t)atoi(bg) : 0;
+        pid_t bgpid = bg ? (pid_t) atoi(bg) : 0;
         /* Its process group went with it (the background sleep may still be a zombie of init's). */
         bool gone = false;
         for (int k = 0; k < 50 && !gone; k++) {
-                _cleanup_free_ char *statp = xasprintf("/proc/%d/stat", (int)bgpid);
+                _cleanup_free_ char *statp = xasprintf("/proc/%d/stat", (int) bgpid);
                 _cleanup_free_ char *stat = NULL;
                 gone = bgpid <= 0 || file_read_all(statp, 4096, &stat, NULL, NULL) < 0 ||
                        (strrchr(stat, ')') && strrchr(stat, ')')[2] == 'Z');
@@ -176,6 +176,6 @@ int main(void) {
                       "deployment d8 failed");
 
         _cleanup_free_ char *rm = xasprintf("rm -rf '%s'", tmp);
-        (void)!system(rm);
+        (void) !system(rm);
         return tap_done();
 }

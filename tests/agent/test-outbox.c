@@ -45,7 +45,7 @@ static PhSignalOutcome fake_send(const json_t *inputs, const json_t *data, const
         if (o == PH_SIGNAL_RETRY_SMALLER)
                 f->answer = f->then;
         if (o != PH_SIGNAL_DELIVERED)
-                (void)ph_error_set(reterr, EAGAIN, "fake answer %d", (int)o);
+                (void) ph_error_set(reterr, EAGAIN, "fake answer %d", (int) o);
         return o;
 }
 
@@ -54,7 +54,7 @@ static void on_report(PhOutboxEvent ev, const char *id, const PhError *err, unsi
         Fake *f = userdata;
         f->events[ev]++;
         if (ev == PH_OUTBOX_BAD_FILE || ev == PH_OUTBOX_STATE_ERROR)
-                printf("# event %d %s: %s\n", (int)ev, id, ph_error_msg(err));
+                printf("# event %d %s: %s\n", (int) ev, id, ph_error_msg(err));
 }
 
 static size_t files_in(const char *dir) {
@@ -80,7 +80,8 @@ int main(void) {
         Fake f = {.dir = tmp, .answer = PH_SIGNAL_RETRY};
         PhOutbox *ob = NULL;
         time_t next = 0;
-        json_auto_t *in1 = json_pack("{s:s}", "deploy_id", "id1"), *in2 = json_pack("{s:s}", "deploy_id", "id2");
+        json_auto_t *in1 = json_pack("{s:s}", "deploy_id", "id1"),
+                    *in2 = json_pack("{s:s}", "deploy_id", "id2");
         json_auto_t *d1 = json_pack("{s:s, s:i}", "deploy_stdout", "one", "deploy_status_code", 0);
         json_auto_t *d2 = json_pack("{s:s, s:i}", "deploy_stdout", "two", "deploy_status_code", 1);
 
@@ -193,7 +194,7 @@ int main(void) {
         for (int i = 0; i < 6; i++) {
                 TAP_CHECK(outbox_flush(ob, t, true, &next, NULL) == 1);
                 /* Each attempt is told how many before it may have arrived, and the same token. */
-                TAP_CHECK(f.last_maybe == (unsigned)i && strcmp(f.last_id, "slow") == 0);
+                TAP_CHECK(f.last_maybe == (unsigned) i && strcmp(f.last_id, "slow") == 0);
                 TAP_CHECK_STR(f.last_token, json_string_value(json_object_get(slow, "token")));
                 TAP_CHECK(outbox_flush(ob, t + 1, true, NULL, NULL) == 1); /* not due: not sent */
                 time_t delay = next - t;

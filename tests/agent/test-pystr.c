@@ -54,22 +54,23 @@ static void test_str(void) {
 static const char *input(const json_t *d, const char *name) {
         size_t i;
         json_t *in;
-        json_array_foreach(json_object_get(d, "inputs"), i, in) if (strcmp(json_string_value(json_object_get(in, "name")),
-                                                                            name) == 0) return json_string_value(json_object_get(in, "value"));
+        json_array_foreach(json_object_get(d, "inputs"), i,
+                           in) if (strcmp(json_string_value(json_object_get(in, "name")), name) ==
+                                   0) return json_string_value(json_object_get(in, "value"));
         return NULL;
 }
 
 static void test_prepare(void) {
-        json_auto_t *dep = json_loads(
-                "{\"id\": \"c1\", \"group\": \"script\", \"config\": \"x\", \"inputs\": ["
-                "{\"name\": \"n\", \"type\": \"Number\", \"value\": 3},"
-                "{\"name\": \"s\", \"type\": \"String\", \"value\": 3},"
-                "{\"name\": \"l\", \"type\": \"String\", \"value\": [\"a\", 1]},"
-                "{\"name\": \"b\", \"type\": \"Boolean\", \"value\": true},"
-                "{\"name\": \"nul\", \"type\": \"String\", \"value\": null},"
-                "{\"name\": \"untyped\", \"value\": false},"
-                "{\"name\": \"deploy_action\", \"type\": \"String\", \"value\": \"CREATE\"}]}",
-                0, NULL);
+        json_auto_t *dep =
+                json_loads("{\"id\": \"c1\", \"group\": \"script\", \"config\": \"x\", \"inputs\": ["
+                           "{\"name\": \"n\", \"type\": \"Number\", \"value\": 3},"
+                           "{\"name\": \"s\", \"type\": \"String\", \"value\": 3},"
+                           "{\"name\": \"l\", \"type\": \"String\", \"value\": [\"a\", 1]},"
+                           "{\"name\": \"b\", \"type\": \"Boolean\", \"value\": true},"
+                           "{\"name\": \"nul\", \"type\": \"String\", \"value\": null},"
+                           "{\"name\": \"untyped\", \"value\": false},"
+                           "{\"name\": \"deploy_action\", \"type\": \"String\", \"value\": \"CREATE\"}]}",
+                           0, NULL);
         json_auto_t *p = NULL;
 
         TAP_CHECK(dispatch_prepare(dep, &p, NULL) == 0);
@@ -80,7 +81,8 @@ static void test_prepare(void) {
         TAP_CHECK(input(p, "n") == NULL); /* Number stays a number */
         TAP_CHECK(json_is_true(json_object_get(json_array_get(json_object_get(p, "inputs"), 3), "value")));
         /* The original is untouched. */
-        TAP_CHECK(json_is_integer(json_object_get(json_array_get(json_object_get(dep, "inputs"), 1), "value")));
+        TAP_CHECK(
+                json_is_integer(json_object_get(json_array_get(json_object_get(dep, "inputs"), 1), "value")));
         json_auto_t *map = dispatch_inputs_map(p);
         TAP_CHECK_STR(json_string_value(json_object_get(map, "deploy_action")), "CREATE");
 }

@@ -23,7 +23,8 @@ static char *hook(const char *name, const char *body) {
 
 static json_t *run(const char *name, const char *body, unsigned timeout) {
         _cleanup_free_ char *path = hook(name, body);
-        json_auto_t *dep = json_pack("{s:s, s:s, s:s, s:[]}", "id", "cfg-1", "group", name, "config", "x", "inputs");
+        json_auto_t *dep =
+                json_pack("{s:s, s:s, s:s, s:[]}", "id", "cfg-1", "group", name, "config", "x", "inputs");
         json_t *data = NULL;
         _cleanup_error_ PhError *err = NULL;
 
@@ -52,7 +53,8 @@ int main(void) {
                 return 1;
 
         /* Case 1: JSON on stdout wins, even with a non-zero exit. */
-        json_auto_t *d1 = run("j", "cat >/dev/null; echo '{\"deploy_status_code\": 0, \"out1\": \"v\"}'; exit 3", 0);
+        json_auto_t *d1 =
+                run("j", "cat >/dev/null; echo '{\"deploy_status_code\": 0, \"out1\": \"v\"}'; exit 3", 0);
         TAP_CHECK(d1 && json_object_size(d1) == 2 && code(d1) == 0);
         TAP_CHECK_STR(s(d1, "out1"), "v");
         /* Case 2: stdout that is not JSON: the three keys with the exit code. */
@@ -76,7 +78,8 @@ int main(void) {
         TAP_CHECK_STR(s(d6, "deploy_stdout"), "\"id\": \"cfg-1\"\n");
         /* Invalid UTF-8 is replaced, as Python's errors='replace' does. */
         json_auto_t *d7 = run("u", "printf 'a\\377b'", 0);
-        TAP_CHECK_STR(s(d7, "deploy_stdout"), "a\xef\xbf\xbd" "b");
+        TAP_CHECK_STR(s(d7, "deploy_stdout"), "a\xef\xbf\xbd"
+                                              "b");
         /* A hook that never reads a big stdin is not a problem for the agent (no SIGPIPE death). */
         _cleanup_free_ char *bigpath = hook("big", "exit 0");
         json_auto_t *bigdep = json_pack("{s:s, s:s}", "id", "b", "config", "");
@@ -135,13 +138,14 @@ int main(void) {
         _cleanup_free_ char *outs = xasprintf("HEAT_SCRIPT_OUTPUTS=%s/outs", tmp);
         putenv(work);
         putenv(outs);
-        json_auto_t *sd = json_loads(
-                "{\"id\": \"sc-1\", \"group\": \"script\", \"name\": \"s\","
-                " \"config\": \"#!/bin/sh\\necho \\\"hi $foo\\\"\\necho -n \\\"$foo-out\\\" > $heat_outputs_path.result\\n"
-                "echo warn >&2\\nexit 4\\n\","
-                " \"inputs\": [{\"name\": \"foo\", \"type\": \"String\", \"value\": \"bar\"}],"
-                " \"outputs\": [{\"name\": \"result\"}, {\"name\": \"absent\"}]}",
-                0, NULL);
+        json_auto_t *sd =
+                json_loads("{\"id\": \"sc-1\", \"group\": \"script\", \"name\": \"s\","
+                           " \"config\": \"#!/bin/sh\\necho \\\"hi $foo\\\"\\necho -n \\\"$foo-out\\\" > "
+                           "$heat_outputs_path.result\\n"
+                           "echo warn >&2\\nexit 4\\n\","
+                           " \"inputs\": [{\"name\": \"foo\", \"type\": \"String\", \"value\": \"bar\"}],"
+                           " \"outputs\": [{\"name\": \"result\"}, {\"name\": \"absent\"}]}",
+                           0, NULL);
         json_t *res = NULL;
         if (script)
                 TAP_CHECK(runner_run(script, sd, 30, &res, NULL) == 0);

@@ -25,7 +25,7 @@ static void test_parse_address(void) {
                 {"relative/path", -EINVAL, 0},
                 {"vsock:2:1234", -EAFNOSUPPORT, 0},
         };
-        char too_long[sizeof(((struct sockaddr_un *)NULL)->sun_path) + 2];
+        char too_long[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 2];
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 struct sockaddr_un a;
@@ -73,7 +73,7 @@ static void test_parse_watchdog(void) {
                 int r = sdnotify_parse_watchdog(table[i].usec, table[i].pid, 4242, &iv);
                 if (!TAP_CHECK(r == table[i].r && iv == table[i].interval))
                         printf("# %s/%s: %d %llu\n", table[i].usec ? table[i].usec : "-",
-                               table[i].pid ? table[i].pid : "-", r, (unsigned long long)iv);
+                               table[i].pid ? table[i].pid : "-", r, (unsigned long long) iv);
         }
 }
 
@@ -85,7 +85,7 @@ static int listen_at(const char *value) {
         int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
 
         if (fd < 0 || sdnotify_parse_address(value, &a, &len) < 0 ||
-            bind(fd, (const struct sockaddr *)&a, len) < 0 ||
+            bind(fd, (const struct sockaddr *) &a, len) < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
                 abort();
         return fd;
@@ -121,7 +121,7 @@ static char *receive(int fd, pid_t *ret_pid) {
 
 static void test_path_socket(const char *dir) {
         _cleanup_free_ char *path = xasprintf("%s/notify", dir);
-        _cleanup_free_ char *pid = xasprintf("%d", (int)getpid());
+        _cleanup_free_ char *pid = xasprintf("%d", (int) getpid());
         _cleanup_error_ PhError *err = NULL;
         _cleanup_(sdnotify_freep) PhNotify *n = NULL;
         pid_t from;
@@ -153,7 +153,7 @@ static void test_path_socket(const char *dir) {
 }
 
 static void test_abstract_socket(void) {
-        _cleanup_free_ char *name = xasprintf("@podhook-test-sdnotify-%d", (int)getpid());
+        _cleanup_free_ char *name = xasprintf("@podhook-test-sdnotify-%d", (int) getpid());
         _cleanup_error_ PhError *err = NULL;
         _cleanup_(sdnotify_freep) PhNotify *n = NULL;
         pid_t from;

@@ -95,6 +95,6 @@ int main(void) {
 
         state_free(s);
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
-        (void)!system(cmd);
+        (void) !system(cmd);
         return tap_done();
 }

@@ -33,7 +33,7 @@ static int work_read(void *arg, const PhCancel *cancel) {
                               {.fd = worker_cancel_fd(cancel), .events = POLLIN}};
 
         j->on_worker = !pthread_equal(pthread_self(), j->loop_thread);
-        (void)pthread_sigmask(SIG_BLOCK, NULL, &cur);
+        (void) pthread_sigmask(SIG_BLOCK, NULL, &cur);
         j->sig_blocked = sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGTERM) == 1;
         /* Blocks until the loop writes or cancels. The bound only turns a loop that never gets to
          * run (work on the loop's own thread) into a failure instead of a hang. */
@@ -75,12 +75,12 @@ static int on_tick(PhEventSource *s, uint64_t usec, void *userdata) {
                 return 0;
         t->ticks_busy++;
         if (t->ticks_busy == 3)
-                (void)kill(getpid(), SIGUSR1);
+                (void) kill(getpid(), SIGUSR1);
         /* Release once the loop has proven itself: ticks, round trips and the signal all served. */
         if (!t->released && t->ticks_busy >= t->release_at && t->rounds >= 200 && t->signals == 1) {
                 t->released = true;
                 if (t->release_fd >= 0)
-                        (void)!write(t->release_fd, "k", 1);
+                        (void) !write(t->release_fd, "k", 1);
                 else
                         worker_cancel(t->w);
         }
@@ -100,7 +100,7 @@ static int on_ping(PhEventSource *s, int fd, uint32_t revents, void *userdata) {
 }
 
 static int on_sig(PhEventSource *s, const struct signalfd_siginfo *si, void *userdata) {
-        ((Test *)userdata)->signals++;
+        ((Test *) userdata)->signals++;
         return 0;
 }
 
@@ -142,8 +142,8 @@ static void run_job(Test *t, Job *job, const char *what) {
         TAP_CHECK(t->done_calls == 1 && t->done_arg == job && t->done_on_loop);
         TAP_CHECK(!worker_busy(t->w));
         TAP_CHECK(job->on_worker && job->sig_blocked);
-        (void)event_source_unref(tick), (void)event_source_unref(dl), (void)event_source_unref(sig);
-        (void)event_source_unref(p0), (void)event_source_unref(p1);
+        (void) event_source_unref(tick), (void) event_source_unref(dl), (void) event_source_unref(sig);
+        (void) event_source_unref(p0), (void) event_source_unref(p1);
         close(t->sv[0]), close(t->sv[1]);
 }
 
@@ -157,7 +157,7 @@ static int work_wait_cancel(void *arg, const PhCancel *cancel) {
         struct pollfd p = {.fd = worker_cancel_fd(cancel), .events = POLLIN};
 
         wt->stale = worker_cancel_requested(cancel) || poll(&p, 1, 0) != 0;
-        (void)!write(wt->started_fd, "s", 1);
+        (void) !write(wt->started_fd, "s", 1);
         return poll(&p, 1, -1) == 1 && worker_cancel_requested(cancel) ? -ECANCELED : -EIO;
 }
 
@@ -187,7 +187,7 @@ typedef struct Chain {
 static void on_chain(PhWorker *w, int r, void *arg, void *userdata) {
         Chain *c = userdata;
 
-        c->results[c->n++] = *(int *)arg;
+        c->results[c->n++] = *(int *) arg;
         if (c->n == 1 && worker_start(w, work_double, arg, on_chain, c) == 0)
                 return;
         c->w = worker_free(w);

@@ -47,7 +47,7 @@ typedef struct Testd {
 } Testd;
 
 static void count(Testd *t, const char *route) {
-        (void)metric_inc(t->requests, METRIC_LABELS(route));
+        (void) metric_inc(t->requests, METRIC_LABELS(route));
 }
 
 /* ?only=NAME: that one alone; the count goes in a header of the handler's own. */
@@ -84,7 +84,7 @@ static int thing_put(const PhApiRequest *req, PhApiReply *reply, void *userdata)
         Testd *t = userdata;
         count(t, "thing");
         json_object_set(t->things, req->param, req->json);
-        (void)metric_set(t->n_things, NULL, (double)json_object_size(t->things));
+        (void) metric_set(t->n_things, NULL, (double) json_object_size(t->things));
         return api_reply_json(reply, 201, json_pack("{s:s}", "stored", req->param));
 }
 
@@ -93,7 +93,7 @@ static int thing_delete(const PhApiRequest *req, PhApiReply *reply, void *userda
         count(t, "thing");
         if (json_object_del(t->things, req->param) < 0)
                 return api_reply_error(reply, 404, "no such thing");
-        (void)metric_set(t->n_things, NULL, (double)json_object_size(t->things));
+        (void) metric_set(t->n_things, NULL, (double) json_object_size(t->things));
         return api_reply_json(reply, 200, json_pack("{s:s}", "deleted", req->param));
 }
 
@@ -102,9 +102,9 @@ static int upload(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
         _cleanup_free_ char *sum = digest_sha256_hex(req->body, req->body_len);
         t->uploads++;
         count(t, "upload");
-        (void)metric_observe(t->sizes, METRIC_LABELS("upload"), (double)req->body_len);
+        (void) metric_observe(t->sizes, METRIC_LABELS("upload"), (double) req->body_len);
         return api_reply_json(reply, 200,
-                              json_pack("{s:I,s:s}", "bytes", (json_int_t)req->body_len, "sha256", sum));
+                              json_pack("{s:I,s:s}", "bytes", (json_int_t) req->body_len, "sha256", sum));
 }
 
 static int stats(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
@@ -186,9 +186,9 @@ static int metrics_setup(Testd *t, PhError **err) {
                                    METRIC_LABELS("value", "empty"), &odd, err)) < 0 ||
             (r = metrics_add_gauge(t->metrics, "test_temperature_celsius", "Floats.", NULL, &temp, err)) < 0)
                 return r;
-        (void)metric_set(odd, METRIC_LABELS("quote\" back\\slash new\nline", ""), 1);
-        (void)metric_set(temp, NULL, -12.25);
-        (void)metric_observe(t->sizes, METRIC_LABELS("start"), 5);
+        (void) metric_set(odd, METRIC_LABELS("quote\" back\\slash new\nline", ""), 1);
+        (void) metric_set(temp, NULL, -12.25);
+        (void) metric_observe(t->sizes, METRIC_LABELS("start"), 5);
         return 0;
 }
 
@@ -218,13 +218,13 @@ int main(int argc, char **argv) {
                         ready = optarg;
                         break;
                 case 'c':
-                        cfg.connection_limit = (unsigned)atoi(optarg);
+                        cfg.connection_limit = (unsigned) atoi(optarg);
                         break;
                 case 'T':
-                        cfg.timeout_sec = (unsigned)atoi(optarg);
+                        cfg.timeout_sec = (unsigned) atoi(optarg);
                         break;
                 case 'm':
-                        cfg.unix_mode = (unsigned)strtoul(optarg, NULL, 8);
+                        cfg.unix_mode = (unsigned) strtoul(optarg, NULL, 8);
                         break;
                 case 'R':
                         cfg.allow_remote = true;
@@ -244,7 +244,7 @@ int main(int argc, char **argv) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
-        (void)sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
 
         t.things = json_object();
         t.release_fd = eventfd(0, EFD_CLOEXEC);

@@ -75,7 +75,7 @@ static void test_pattern_match(void) {
                 {"/v1/{kind}/status", "/v1/pods/statu", "-"},
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-                const char *p = (const char *)1;
+                const char *p = (const char *) 1;
                 size_t len = 99;
                 bool m = api_pattern_match(t[i].pattern, t[i].path, &p, &len);
                 if (t[i].param && strcmp(t[i].param, "-") == 0) {
@@ -186,7 +186,7 @@ static void test_unescape(void) {
         }
         /* A high byte is decoded as it is: what the handler gets may be any byte but NUL and '/'. */
         char hi[] = "/%ff";
-        TAP_CHECK(api_path_unescape(hi) == 2 && (unsigned char)hi[1] == 0xff);
+        TAP_CHECK(api_path_unescape(hi) == 2 && (unsigned char) hi[1] == 0xff);
 }
 
 static void test_printable(void) {
@@ -265,13 +265,13 @@ static void test_address(void) {
                 TAP_CHECK(a.loopback == t[i].loopback);
         }
         /* The longest path a sockaddr_un holds, and one byte more. */
-        char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8] = "unix:/";
+        char path[sizeof(((struct sockaddr_un *) 0)->sun_path) + 8] = "unix:/";
         memset(path + 6, 'x', sizeof(path) - 7);
         path[sizeof(path) - 1] = '\0';
         PhApiAddress a;
-        path[5 + sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = '\0';
+        path[5 + sizeof(((struct sockaddr_un *) 0)->sun_path) - 1] = '\0';
         TAP_CHECK(api_address_parse(path, &a, NULL) == 0);
-        path[5 + sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = 'x';
+        path[5 + sizeof(((struct sockaddr_un *) 0)->sun_path) - 1] = 'x';
         TAP_CHECK(api_address_parse(path, &a, NULL) == -EINVAL);
 }
 

@@ -18,7 +18,7 @@ static char dir[] = "/tmp/ph-token.XXXXXX";
 static char *put(const char *name, const char *text, mode_t mode) {
         char *path = xasprintf("%s/%s", dir, name);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fchmod(fd, mode) < 0)
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text) || fchmod(fd, mode) < 0)
                 abort();
         close(fd);
         return path;

@@ -74,7 +74,7 @@ static void test_not_regular(const char *dir) {
         TAP_CHECK(file_read_all(fifo, 100, &buf, &len, &err) == -EPERM);
         TAP_CHECK_HAS(ph_error_msg(err), "fifo is a FIFO, not a regular file");
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-        TAP_CHECK(sfd >= 0 && bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(sfd, 1) == 0);
+        TAP_CHECK(sfd >= 0 && bind(sfd, (struct sockaddr *) &sa, sizeof(sa)) == 0 && listen(sfd, 1) == 0);
         TAP_CHECK(file_read_all(sock, 100, &buf, &len, &err) == -EPERM);
         TAP_CHECK_HAS(ph_error_msg(err), "sock is a socket, not a regular file");
         TAP_CHECK(file_read_all(dir, 100, &buf, &len, &err) == -EPERM);

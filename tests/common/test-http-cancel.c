@@ -14,7 +14,7 @@
 #include "testsrv.h"
 
 static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
-        (void)srv, (void)userdata;
+        (void) srv, (void) userdata;
         if (strcmp(req->path, "/hang") == 0)
                 reply->mode = TEST_REPLY_HANG;
         testreply_set(reply, 200, "answer %s", req->path);
@@ -43,14 +43,14 @@ static void *poke_later(void *userdata) {
         struct timespec ts = {.tv_nsec = 300 * 1000 * 1000};
 
         nanosleep(&ts, NULL);
-        (void)!write(c->pipe[1], "x", 1);
+        (void) !write(c->pipe[1], "x", 1);
         return NULL;
 }
 
 static long long now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int main(void) {
@@ -99,7 +99,7 @@ int main(void) {
         /* A wake-up that does not mean stop (a SIGHUP): the answer still comes. */
         c.agree = false;
         c.asked = 0;
-        (void)!write(c.pipe[1], "x", 1);
+        (void) !write(c.pipe[1], "x", 1);
         PhHttpRequest req2 = {.url = ok, .timeout_ms = 30000, .cancel = &cancel};
         TAP_CHECK(http_request(&req2, &resp, &err) == 0 && resp.status == 200);
         TAP_CHECK_STR(resp.body, "answer /ok");
@@ -108,7 +108,7 @@ int main(void) {
 
         /* Already due (the signal was taken by an earlier request): nothing is sent at all. */
         c.agree = true;
-        (void)!write(c.pipe[1], "x", 1);
+        (void) !write(c.pipe[1], "x", 1);
         testsrv_reset(srv);
         TAP_CHECK(http_request(&req2, &resp, &err) == -ECANCELED);
         TAP_CHECK(testsrv_count(srv) == 0);

@@ -49,7 +49,8 @@ static void test_redact(void) {
                 const char *url, *want;
         } cases[] = {
                 {"http://user:secret@h:8000/v1/x?Signature=abc", "http://h:8000/v1/x"},
-                {"https://h/v1/signal/arn%3Aopenstack?Timestamp=1&Signature=s", "https://h/v1/signal/arn%3Aopenstack"},
+                {"https://h/v1/signal/arn%3Aopenstack?Timestamp=1&Signature=s",
+                 "https://h/v1/signal/arn%3Aopenstack"},
                 /* an '@' or "://" in the query is not user info nor a scheme: nothing of the query shows */
                 {"http://h?Signature=abc@def", "http://h"},
                 {"http://h:1#frag@x", "http://h:1"},
@@ -71,7 +72,9 @@ static void test_parallel(const char *base) {
                 {.url = u1, .timeout_ms = 20000},
                 {.url = u2, .timeout_ms = 20000},
                 {.url = u3, .timeout_ms = 20000},
-                {.url = "http://localhost/x", .unix_socket = "/nonexistent/podhook-test.sock", .timeout_ms = 20000},
+                {.url = "http://localhost/x",
+                 .unix_socket = "/nonexistent/podhook-test.sock",
+                 .timeout_ms = 20000},
         };
         PhHttpResponse resps[4] = {};
         _cleanup_error_ PhError *err = NULL;
@@ -106,7 +109,11 @@ static void test_cap_and_headers(const char *base) {
         TAP_CHECK(http_request(&capped, &resp, NULL) == 0 && resp.body_len == 100);
         http_response_done(&resp);
 
-        PhHttpRequest with_headers = {.url = hdr, .headers = headers, .method = "POST", .body = "x", .body_len = 1,
+        PhHttpRequest with_headers = {.url = hdr,
+                                      .headers = headers,
+                                      .method = "POST",
+                                      .body = "x",
+                                      .body_len = 1,
                                       .timeout_ms = 20000};
         TAP_CHECK(http_request(&with_headers, &resp, NULL) == 0);
         TAP_CHECK(resp.status == 201);

@@ -92,7 +92,7 @@ static void test_redact_deep(void) {
 
         /* Values from elsewhere (a deployment's inputs), also in their JSON-escaped form inside a text. */
         json_auto_t *result = json_pack("{s:s}", "deploy_stdout", "[{\"Env\":[\"Q=say \\\"hi\\\" x\"]}]");
-        char *extra[] = {(char *)"say \"hi\" x", NULL};
+        char *extra[] = {(char *) "say \"hi\" x", NULL};
         secret_redact_deep(result, extra);
         TAP_CHECK_STR(json_string_value(json_object_get(result, "deploy_stdout")),
                       "[{\"Env\":[\"Q=<redacted>\"]}]");
@@ -132,17 +132,18 @@ int main(void) {
         TAP_CHECK(strstr(text, "Signature") == NULL);
         TAP_CHECK_HAS(text, "\"80\"");
 
-        json_auto_t *list = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "deploy_password", "value",
-                                      "pw-Secret-1", "name", "deploy_signal_id", "value",
-                                      "http://h/v1/signal/arn?Signature=abc", "name", "port", "value", "8080", "name",
-                                      "api_token", "value", "abc");
+        json_auto_t *list = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "deploy_password",
+                                      "value", "pw-Secret-1", "name", "deploy_signal_id", "value",
+                                      "http://h/v1/signal/arn?Signature=abc", "name", "port", "value", "8080",
+                                      "name", "api_token", "value", "abc");
         _cleanup_strv_free_ char **values = secret_values_of_inputs(list);
         TAP_CHECK(strv_length(values) == 2); /* the 3-character token is too short to scrub safely */
-        json_auto_t *result = json_pack("{s:s, s:[s], s:i}", "deploy_stdout", "login pw-Secret-1 ok pw-Secret-1",
-                                        "deploy_stderr", "POST http://h/v1/signal/arn?Signature=abc failed",
-                                        "deploy_status_code", 0);
+        json_auto_t *result = json_pack(
+                "{s:s, s:[s], s:i}", "deploy_stdout", "login pw-Secret-1 ok pw-Secret-1", "deploy_stderr",
+                "POST http://h/v1/signal/arn?Signature=abc failed", "deploy_status_code", 0);
         secret_scrub_json(result, values);
-        TAP_CHECK_STR(json_string_value(json_object_get(result, "deploy_stdout")), "login <redacted> ok <redacted>");
+        TAP_CHECK_STR(json_string_value(json_object_get(result, "deploy_stdout")),
+                      "login <redacted> ok <redacted>");
         TAP_CHECK_STR(json_string_value(json_array_get(json_object_get(result, "deploy_stderr"), 0)),
                       "POST <redacted> failed");
         TAP_CHECK(json_integer_value(json_object_get(result, "deploy_status_code")) == 0);

@@ -16,8 +16,8 @@
 typedef struct Fake {
         const char *api_version;
         bool no_ping_header; /* an engine (or proxy) whose /_ping has no API-Version */
-        bool podman; /* answer as Podman 4.3's service does */
-        unsigned flaky; /* GET /containers/flaky/json answers 503 this many times, then 200 */
+        bool podman;         /* answer as Podman 4.3's service does */
+        unsigned flaky;      /* GET /containers/flaky/json answers 503 this many times, then 200 */
 } Fake;
 
 static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
@@ -49,12 +49,14 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                         testreply_header(reply, "API-Version: %s", f->api_version);
                 testreply_set(reply, 200, "%s", "OK");
         } else if (strcmp(req->path, "/version") == 0) {
-                testreply_set(reply, 200, "{\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"1.12\"}", f->api_version);
+                testreply_set(reply, 200, "{\"ApiVersion\":\"%s\",\"MinAPIVersion\":\"1.12\"}",
+                              f->api_version);
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-late")) {
                 /* progress first, then the error: the status is already 200 */
                 testreply_set(reply, 200,
                               "{\"status\":\"Pulling from fails-late\",\"id\":\"1\"}\r\n"
-                              "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}\r\n"
+                              "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},"
+                              "\"id\":\"abc\"}\r\n"
                               "{\"errorDetail\":{\"message\":\"unauthorized: authentication required\"},"
                               "\"error\":\"unauthorized: authentication required\"}\r\n");
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-split")) {
@@ -62,17 +64,23 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                  * 35 bytes before that, so the error line arrives in two pieces */
                 testreply_set(reply, 200,
                               "{\"status\":\"Pulling fs layer\",\"id\":\"%016232d\"}\n"
-                              "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n",
+                              "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest "
+                              "unknown\"}\n",
                               0);
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=hangs")) {
                 reply->mode = TEST_REPLY_HANG; /* a registry that never answers */
         } else if (strstr(req->path, "/images/create") && strstr(q, "fromImage=fails-early")) {
-                testreply_set(reply, 404, "{\"message\":\"pull access denied for fails-early, repository does not exist\"}\n");
+                testreply_set(
+                        reply, 404,
+                        "{\"message\":\"pull access denied for fails-early, repository does not exist\"}\n");
         } else if (strstr(req->path, "/images/create")) {
-                testreply_set(reply, 200, "{\"status\":\"Pulling\"}\r\n{\"status\":\"Digest: sha256:00\"}\r\n"
-                                          "{\"status\":\"Status: Downloaded newer image\"}\r\n");
+                testreply_set(reply, 200,
+                              "{\"status\":\"Pulling\"}\r\n{\"status\":\"Digest: sha256:00\"}\r\n"
+                              "{\"status\":\"Status: Downloaded newer image\"}\r\n");
         } else if (strstr(req->path, "/containers/create")) {
-                testreply_set(reply, 409, "{\"message\":\"Conflict. The container name \\\"/x\\\" is already in use\"}\n");
+                testreply_set(
+                        reply, 409,
+                        "{\"message\":\"Conflict. The container name \\\"/x\\\" is already in use\"}\n");
         } else if (strstr(req->path, "/containers/json")) {
                 /* not JSON, longer than the 300 bytes kept of it, a two-byte character across the cut */
                 testreply_set(reply, 500, "%0299d\xc3\xa9 and more", 0);
@@ -116,7 +124,7 @@ static const TestRequest *last(TestServer *s) {
 }
 
 int main(void) {
-        Fake f = { .api_version = "1.43" };
+        Fake f = {.api_version = "1.43"};
         TestServer *srv = testsrv_start(handler, &f);
         _cleanup_free_ char *host = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -176,8 +184,9 @@ int main(void) {
         /* A failure before the stream: the normal error object. */
         r = docker_image_pull(d, "fails-early:1", false, &err);
         TAP_CHECK(r == -ENOENT);
-        TAP_CHECK_STR(ph_error_msg(err),
-                      "pulling image fails-early:1: pull access denied for fails-early, repository does not exist");
+        TAP_CHECK_STR(
+                ph_error_msg(err),
+                "pulling image fails-early:1: pull access denied for fails-early, repository does not exist");
         err = ph_error_free(err);
 
         /* A pull that never ends (no progress for up to 10 minutes would be waited for) stops as soon as its
@@ -213,7 +222,7 @@ int main(void) {
         TAP_CHECK_STR(ph_error_msg(err), "plain text failure");
         err = ph_error_free(err);
         /* concurrent calls report every failure */
-        char *paths[] = { "/containers/a/stop", "/info", "/containers/b/stop" };
+        char *paths[] = {"/containers/a/stop", "/info", "/containers/b/stop"};
         r = docker_call_parallel(d, "POST", paths, 3, 5000, false, &err);
         TAP_CHECK(r < 0);
         TAP_CHECK_STR(ph_error_msg(err), "plain text failure");
@@ -247,10 +256,10 @@ int main(void) {
         TAP_CHECK_STR(ph_error_msg(err), "HTTP status 500");
         err = ph_error_free(err);
         /* ... so the hook still returns its one result object, with the engine's failure in it. */
-        json_auto_t *dep = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", "1", "name", "phtest-utf8", "inputs", "name",
-                                     "deploy_action", "value", "DELETE");
+        json_auto_t *dep = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", "1", "name", "phtest-utf8", "inputs",
+                                     "name", "deploy_action", "value", "DELETE");
         json_auto_t *result = NULL;
-        r = docker_hook_run(dep, &(PhDockerHookOptions) { .docker_host = host }, &result, &err);
+        r = docker_hook_run(dep, &(PhDockerHookOptions){.docker_host = host}, &result, &err);
         TAP_CHECK(r == 0);
         TAP_CHECK(json_is_object(result));
         TAP_CHECK(json_integer_value(json_object_get(result, "deploy_status_code")) == 1);

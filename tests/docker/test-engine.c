@@ -12,11 +12,11 @@
 
 static void test_ref_split(void) {
         static const char *const cases[][3] = {
-                { "busybox", "busybox", "latest" },
-                { "podhook.local/busybox:1", "podhook.local/busybox", "1" },
-                { "registry:5000/team/app", "registry:5000/team/app", "latest" },
-                { "registry:5000/app:2.1", "registry:5000/app", "2.1" },
-                { "app@sha256:abcd", "app", "sha256:abcd" },
+                {"busybox", "busybox", "latest"},
+                {"podhook.local/busybox:1", "podhook.local/busybox", "1"},
+                {"registry:5000/team/app", "registry:5000/team/app", "latest"},
+                {"registry:5000/app:2.1", "registry:5000/app", "2.1"},
+                {"app@sha256:abcd", "app", "sha256:abcd"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *repo = NULL, *tag = NULL;

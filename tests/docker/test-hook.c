@@ -17,11 +17,10 @@
 static json_t *deployment(const char *id, const char *action) {
         _cleanup_free_ char *image = infra_image_ref();
 
-        return json_pack("{s:s, s:s, s:s, s:{s:s, s:[{s:s, s:s}]}, s:[{s:s, s:s}, {s:s, s:s}]}",
-                         "id", id, "name", POD, "group", "docker",
-                         "config", "version", "v1beta2", "containers", "name", "idle", "image", image,
-                         "inputs", "name", "deploy_action", "value", action, "name", "deploy_stack_id", "value",
-                         "phtest/1");
+        return json_pack("{s:s, s:s, s:s, s:{s:s, s:[{s:s, s:s}]}, s:[{s:s, s:s}, {s:s, s:s}]}", "id", id,
+                         "name", POD, "group", "docker", "config", "version", "v1beta2", "containers", "name",
+                         "idle", "image", image, "inputs", "name", "deploy_action", "value", action, "name",
+                         "deploy_stack_id", "value", "phtest/1");
 }
 
 static int pod_containers(PhDocker *d) {
@@ -33,7 +32,7 @@ int main(void) {
         _cleanup_(docker_freep) PhDocker *d = NULL;
         _cleanup_error_ PhError *err = NULL;
         char state[] = "/tmp/phtest-inproc.XXXXXX";
-        PhDockerHookOptions o = { .grace_seconds = 2, .state_dir = state };
+        PhDockerHookOptions o = {.grace_seconds = 2, .state_dir = state};
         int r;
 
         if (http_global_init(&err) < 0 || !mkdtemp(state))
@@ -43,7 +42,8 @@ int main(void) {
         r = docker_open(NULL, &d, &err);
         if (r < 0) {
                 printf("1..0 # SKIP no Docker Engine: %s\n", ph_error_msg(err));
-                return getenv("PODHOOK_REQUIRE_ALL") && strcmp(getenv("PODHOOK_REQUIRE_ALL"), "1") == 0 ? 1 : 0;
+                return getenv("PODHOOK_REQUIRE_ALL") && strcmp(getenv("PODHOOK_REQUIRE_ALL"), "1") == 0 ? 1
+                                                                                                        : 0;
         }
         (void) pod_delete(d, POD, NULL, true, NULL);
 

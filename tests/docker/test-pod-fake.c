@@ -256,7 +256,7 @@ int main(void) {
         add(&f, "old-infra", "p._infra", labels("p", "infra", NULL), "running");
         add(&f, "old-app", "p.web", labels("p", "app", "web"), "running");
         f.refuse_stop = "old-app";
-        r = pod_apply(d, "p", m, &(PhPodMeta) {}, &o, &inspect, NULL, &err);
+        r = pod_apply(d, "p", m, &(PhPodMeta){}, &o, &inspect, NULL, &err);
         TAP_CHECK(r < 0);
         TAP_CHECK(inspect == NULL);
         TAP_CHECK_HAS(ph_error_msg(err),
@@ -271,7 +271,7 @@ int main(void) {
         reset(&f);
         testsrv_reset(srv);
         f.lose_create = "g.web";
-        r = pod_apply(d, "g", m, &(PhPodMeta) {}, &o, &inspect, NULL, &err);
+        r = pod_apply(d, "g", m, &(PhPodMeta){}, &o, &inspect, NULL, &err);
         TAP_CHECK(r < 0);
         TAP_CHECK_HAS(ph_error_msg(err), "creating container g.web: fake engine: the answer was lost");
         TAP_CHECK_HAS(ph_error_msg(err), "rolled back: nothing of the new pod is left");
@@ -284,7 +284,7 @@ int main(void) {
         reset(&f);
         testsrv_reset(srv);
         f.fail_inspects = 1;
-        r = pod_apply(d, "h", m, &(PhPodMeta) {}, &o, &inspect, NULL, &err);
+        r = pod_apply(d, "h", m, &(PhPodMeta){}, &o, &inspect, NULL, &err);
         if (!TAP_CHECK(r == 0))
                 printf("# %s\n", ph_error_msg(err));
         TAP_CHECK(json_array_size(inspect) == 2);
@@ -295,7 +295,7 @@ int main(void) {
 
         /* the same apply again: nothing changed, nothing but reads */
         testsrv_reset(srv);
-        r = pod_apply(d, "h", m, &(PhPodMeta) {}, &o, &inspect, NULL, &err);
+        r = pod_apply(d, "h", m, &(PhPodMeta){}, &o, &inspect, NULL, &err);
         TAP_CHECK(r == 0);
         size_t writes = 0;
         for (size_t i = 0; i < testsrv_count(srv); i++)
@@ -309,7 +309,7 @@ int main(void) {
         testsrv_reset(srv);
         add(&f, "dying", "k.web", labels("k", "app", "web"), "removing");
         f.busy_removing = "dying";
-        r = pod_apply(d, "k", m, &(PhPodMeta) {}, &o, &inspect, NULL, &err);
+        r = pod_apply(d, "k", m, &(PhPodMeta){}, &o, &inspect, NULL, &err);
         if (!TAP_CHECK(r == 0))
                 printf("# %s\n", ph_error_msg(err));
         TAP_CHECK(requests(srv, "POST", "/v1.41/containers/dying/wait") == 1);

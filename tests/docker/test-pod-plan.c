@@ -380,14 +380,14 @@ static void test_steps(void) {
         _cleanup_(pod_plan_freep) PhPlan *q = pod_plan_update(s3, have, false);
         _cleanup_free_ char *u = steps_text(q, s3, have);
         TAP_CHECK_STR(
-                u,
-                "2:rename web.a-g1>web._old2.a | 2:rename web.b-g1>web._old2.b | 2:rename "
-                "web.c-g1>web._old2.c | 2:rename web._infra-g1>web._old2._infra | 3:stop web.a-g1 | "
-                "3:stop web.b-g1 | 3:stop web.c-g1 | 4:stop web._infra-g1 | 7:create +web._infra | "
-                "8:create +web.a | 8:create +web.b | 8:create +web.c | 8:start +web._infra | 9:start +web.a | "
-                "9:start +web.b | 9:start +web.c | 10:check +web.a | 10:check +web.b | 10:check +web.c | "
-                "10:check +web._infra | 11:commit | 12:remove web.a-g1 | 12:remove web.b-g1 | 12:remove "
-                "web.c-g1 | 13:remove web._infra-g1");
+                u, "2:rename web.a-g1>web._old2.a | 2:rename web.b-g1>web._old2.b | 2:rename "
+                   "web.c-g1>web._old2.c | 2:rename web._infra-g1>web._old2._infra | 3:stop web.a-g1 | "
+                   "3:stop web.b-g1 | 3:stop web.c-g1 | 4:stop web._infra-g1 | 7:create +web._infra | "
+                   "8:create +web.a | 8:create +web.b | 8:create +web.c | 8:start +web._infra | 9:start "
+                   "+web.a | "
+                   "9:start +web.b | 9:start +web.c | 10:check +web.a | 10:check +web.b | 10:check +web.c | "
+                   "10:check +web._infra | 11:commit | 12:remove web.a-g1 | 12:remove web.b-g1 | 12:remove "
+                   "web.c-g1 | 13:remove web._infra-g1");
 
         /* --recreate: today's teardown first */
         _cleanup_(pod_plan_freep) PhPlan *rc = pod_plan_update(s1, have, true);
@@ -489,8 +489,9 @@ static void test_odd(void) {
         _cleanup_free_ char *steps = steps_text(p, s, have);
         TAP_CHECK_STR(items, "web.a=replace(spec hash (made by an older podhook)) web.b=keep web.c=add "
                              "web.b-copy=remove(a second container for the same name) web._infra=keep");
-        TAP_CHECK_HAS(steps, "0:remove web.c-g1 | 2:rename web.a-g1>web._old2.a | 2:rename dup-b>web._old2.b | "
-                             "3:stop web.a-g1 | 3:create +web.a | 3:create +web.c | 3:stop dup-b");
+        TAP_CHECK_HAS(steps,
+                      "0:remove web.c-g1 | 2:rename web.a-g1>web._old2.a | 2:rename dup-b>web._old2.b | "
+                      "3:stop web.a-g1 | 3:create +web.a | 3:create +web.c | 3:stop dup-b");
 }
 
 /* Repairing an interrupted update, from what the Engine shows (and the journal when there is one). */
@@ -545,7 +546,7 @@ static void test_recover(void) {
         /* interrupted after the stop, before the rename: only the journal knows; it runs again */
         json_auto_t *l3 = summaries_of(s1, 1, "exited");
         _cleanup_(pod_observed_freep) PhObservedPod *h3 = observed(l3);
-        char *ran[] = {(char *)"web.a-g1", NULL};
+        char *ran[] = {(char *) "web.a-g1", NULL};
         PhJournal j3 = {.generation = 2, .was_running = ran};
         _cleanup_(pod_plan_freep) PhPlan *y = pod_plan_recover("web", h3, &j3);
         _cleanup_free_ char *yt = steps_text(y, s1, h3);
@@ -587,27 +588,28 @@ static void test_recover(void) {
 
 /* Probes and hooks as podhook runs them: ports resolved, defaults filled, what messages call them. */
 static void test_actions(void) {
-        _cleanup_(pod_spec_freep) PhPodSpec *s = spec_of(
-                "version: v1beta2\n"
-                "containers:\n"
-                "  - name: a\n"
-                "    image: img/a:1\n"
-                "    ports: [{name: http, containerPort: 8080}]\n"
-                "    livenessProbe:\n"
-                "      httpGet: {path: '/health?token=abc', port: http}\n"
-                "      initialDelaySeconds: 5\n"
-                "    lifecycle:\n"
-                "      postStart: {httpGet: {host: 10.1.2.3, port: '81'}}\n"
-                "      preStop: {exec: {command: [/bin/drain, --password=hunter2]}}\n"
-                "  - name: b\n"
-                "    image: img/b:1\n"
-                "    livenessProbe: {tcpSocket: {port: 6379}, timeoutSeconds: 3}\n"
-                "  - name: c\n"
-                "    image: img/c:1\n",
-                NULL);
+        _cleanup_(pod_spec_freep) PhPodSpec *s =
+                spec_of("version: v1beta2\n"
+                        "containers:\n"
+                        "  - name: a\n"
+                        "    image: img/a:1\n"
+                        "    ports: [{name: http, containerPort: 8080}]\n"
+                        "    livenessProbe:\n"
+                        "      httpGet: {path: '/health?token=abc', port: http}\n"
+                        "      initialDelaySeconds: 5\n"
+                        "    lifecycle:\n"
+                        "      postStart: {httpGet: {host: 10.1.2.3, port: '81'}}\n"
+                        "      preStop: {exec: {command: [/bin/drain, --password=hunter2]}}\n"
+                        "  - name: b\n"
+                        "    image: img/b:1\n"
+                        "    livenessProbe: {tcpSocket: {port: 6379}, timeoutSeconds: 3}\n"
+                        "  - name: c\n"
+                        "    image: img/c:1\n",
+                        NULL);
         const PhSpecContainer *a = &s->items[0], *b = &s->items[1], *c = &s->items[2];
 
-        TAP_CHECK(a->liveness && a->liveness->action.kind == PH_HANDLER_HTTP_GET && a->liveness->action.port == 8080);
+        TAP_CHECK(a->liveness && a->liveness->action.kind == PH_HANDLER_HTTP_GET &&
+                  a->liveness->action.port == 8080);
         TAP_CHECK(a->liveness && a->liveness->initial_delay == 5 && a->liveness->timeout == 1);
         /* no query string in messages (it may carry a token), the program only of an exec */
         TAP_CHECK_STR(a->liveness ? a->liveness->action.what : NULL, "livenessProbe httpGet :8080/health");
@@ -615,18 +617,21 @@ static void test_actions(void) {
         TAP_CHECK(a->post_start && a->post_start->port == 81);
         TAP_CHECK_STR(a->post_start ? a->post_start->what : NULL, "lifecycle.postStart httpGet 10.1.2.3:81/");
         TAP_CHECK_STR(a->pre_stop ? a->pre_stop->what : NULL, "lifecycle.preStop exec /bin/drain");
-        TAP_CHECK(b->liveness && b->liveness->action.kind == PH_HANDLER_TCP_SOCKET && b->liveness->timeout == 3);
+        TAP_CHECK(b->liveness && b->liveness->action.kind == PH_HANDLER_TCP_SOCKET &&
+                  b->liveness->timeout == 3);
         TAP_CHECK_STR(b->liveness ? b->liveness->action.what : NULL, "livenessProbe tcpSocket :6379");
         TAP_CHECK(!c->liveness && !c->post_start && !c->pre_stop && !pod_spec_infra(s)->liveness);
         /* kept as JSON for whoever stops the container, and read back the same */
         json_auto_t *j = pod_spec_action_to_json(a->pre_stop);
-        _cleanup_(pod_spec_action_freep) PhSpecAction *back = pod_spec_action_from_json(j, "lifecycle.preStop");
+        _cleanup_(pod_spec_action_freep) PhSpecAction *back =
+                pod_spec_action_from_json(j, "lifecycle.preStop");
         TAP_CHECK(back && back->kind == PH_HANDLER_EXEC && strv_length(back->command) == 2 &&
                   strcmp(back->command[1], "--password=hunter2") == 0);
         TAP_CHECK_STR(back ? back->what : NULL, "lifecycle.preStop exec /bin/drain");
         json_auto_t *h = pod_spec_action_to_json(a->post_start);
         _cleanup_(pod_spec_action_freep) PhSpecAction *hb = pod_spec_action_from_json(h, "x");
-        TAP_CHECK(hb && hb->kind == PH_HANDLER_HTTP_GET && hb->port == 81 && strcmp(hb->host, "10.1.2.3") == 0);
+        TAP_CHECK(hb && hb->kind == PH_HANDLER_HTTP_GET && hb->port == 81 &&
+                  strcmp(hb->host, "10.1.2.3") == 0);
         json_auto_t *bad = json_pack("{s:s, s:i}", "kind", "tcpSocket", "port", 0);
         TAP_CHECK(pod_spec_action_from_json(bad, "x") == NULL);
         json_auto_t *odd = json_pack("{s:s}", "kind", "sleep");
@@ -640,13 +645,14 @@ static void test_actions(void) {
  * another key, and is none of the unkeyed hashes of its text. A field without one is the same for
  * every key. */
 static void test_keyed_fields(void) {
-        static const char yaml[] = "version: v1beta2\n"
-                                   "containers:\n"
-                                   "  - name: a\n"
-                                   "    image: img/a:1\n"
-                                   "    command: [/bin/app, --db-password=hunter2]\n"
-                                   "    env: [{name: DB_URL, value: 'postgres://app:hunter2@db/x'}, {name: MODE, value: one}]\n"
-                                   "    lifecycle: {preStop: {exec: {command: [/bin/drain, --token, s3cr3t-t0ken]}}}\n";
+        static const char yaml[] =
+                "version: v1beta2\n"
+                "containers:\n"
+                "  - name: a\n"
+                "    image: img/a:1\n"
+                "    command: [/bin/app, --db-password=hunter2]\n"
+                "    env: [{name: DB_URL, value: 'postgres://app:hunter2@db/x'}, {name: MODE, value: one}]\n"
+                "    lifecycle: {preStop: {exec: {command: [/bin/drain, --token, s3cr3t-t0ken]}}}\n";
         Opts ka = {.key = key_a}, kb = {.key = key_b};
         _cleanup_(pod_spec_freep) PhPodSpec *sa = spec_of(yaml, &ka);
         _cleanup_(pod_spec_freep) PhPodSpec *sb = spec_of(yaml, &kb);
@@ -681,22 +687,14 @@ static void test_log_sizes(void) {
                 int r;
                 uint64_t want;
         } cases[] = {
-                {"0", 0, 0},
-                {"1048576", 0, 1048576},
-                {"10m", 0, 10485760},
-                {"10M", 0, 10485760},
-                {"10mb", 0, 10485760},
-                {"512k", 0, 524288},
-                {"1g", 0, 1073741824},
-                {"1024g", 0, 1ull << 40},
-                {"1025g", -EINVAL, 0},
-                {"99999999999999999999999", -EINVAL, 0},
-                {"", -EINVAL, 0},
-                {"m", -EINVAL, 0},
-                {"-1", -EINVAL, 0},
-                {"1.5m", -EINVAL, 0},
-                {"10 m", -EINVAL, 0},
-                {"10t", -EINVAL, 0},
+                {"0", 0, 0},           {"1048576", 0, 1048576},
+                {"10m", 0, 10485760},  {"10M", 0, 10485760},
+                {"10mb", 0, 10485760}, {"512k", 0, 524288},
+                {"1g", 0, 1073741824}, {"1024g", 0, 1ull << 40},
+                {"1025g", -EINVAL, 0}, {"99999999999999999999999", -EINVAL, 0},
+                {"", -EINVAL, 0},      {"m", -EINVAL, 0},
+                {"-1", -EINVAL, 0},    {"1.5m", -EINVAL, 0},
+                {"10 m", -EINVAL, 0},  {"10t", -EINVAL, 0},
                 {"10mbb", -EINVAL, 0},
         };
 
@@ -724,7 +722,8 @@ static void test_log_config(void) {
         _cleanup_(pod_spec_freep) PhPodSpec *sp = spec_of(yaml, &podman);
 
         for (size_t i = 0; i < sd->n; i++) {
-                const json_t *lc = json_object_get(json_object_get(sd->items[i].body, "HostConfig"), "LogConfig");
+                const json_t *lc =
+                        json_object_get(json_object_get(sd->items[i].body, "HostConfig"), "LogConfig");
                 TAP_CHECK_STR(json_string_value(json_object_get(lc, "Type")), "json-file");
                 TAP_CHECK_STR(log_opt(&sd->items[i], "max-size"), "10485760");
                 TAP_CHECK_STR(log_opt(&sd->items[i], "max-file"), "3");

@@ -51,7 +51,7 @@ int main(void) {
         /* the journal */
         PhJournal *j = NULL;
         TAP_CHECK(pod_journal_load(state, "web", &j, &err) == 0);
-        char *ran[] = {(char *)"id-1", (char *)"id-2", NULL}, *started[] = {NULL};
+        char *ran[] = {(char *) "id-1", (char *) "id-2", NULL}, *started[] = {NULL};
         PhJournal w = {.generation = 7, .committed = true, .was_running = ran, .started = started};
         TAP_CHECK(pod_journal_save(state, "web", &w, &err) == 0);
         TAP_CHECK(pod_journal_load(state, "web", &j, &err) == 1);
@@ -76,7 +76,8 @@ int main(void) {
         json_t *ps = NULL;
         TAP_CHECK(pod_prestops_load(state, "web", &ps, &err) == 0 && json_object_size(ps) == 0);
         json_decref(ps);
-        json_auto_t *map = json_pack("{s:{s:s, s:[s, s]}}", "id-1", "kind", "exec", "command", "/bin/sh", "-c");
+        json_auto_t *map =
+                json_pack("{s:{s:s, s:[s, s]}}", "id-1", "kind", "exec", "command", "/bin/sh", "-c");
         TAP_CHECK(pod_prestops_save(state, "web", map, &err) == 0);
         _cleanup_free_ char *pfile = xasprintf("%s/pods/web.prestop.json", state);
         TAP_CHECK(stat(pfile, &st) == 0 && (st.st_mode & 07777) == 0600);

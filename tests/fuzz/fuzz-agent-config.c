@@ -19,7 +19,7 @@ static bool names(const char *line, size_t len, const char *path) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_close_ int fd = memfd_create("agent.conf", MFD_CLOEXEC);
         FUZZ_CHECK(fd >= 0);
-        FUZZ_CHECK(size == 0 || write(fd, data, size) == (ssize_t)size);
+        FUZZ_CHECK(size == 0 || write(fd, data, size) == (ssize_t) size);
 
         _cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fd);
         _cleanup_free_ char *config = xasprintf("--config=%s", path);
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_CHECK(err && err->msg && !c);
                 for (const char *l = err->msg; l;) {
                         const char *nl = strchr(l, '\n');
-                        FUZZ_CHECK(names(l, nl ? (size_t)(nl - l) : strlen(l), path));
+                        FUZZ_CHECK(names(l, nl ? (size_t) (nl - l) : strlen(l), path));
                         l = nl ? nl + 1 : NULL;
                 }
                 return 0;

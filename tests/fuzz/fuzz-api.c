@@ -22,7 +22,6 @@
 #include "api/token.h"
 #include "common/fileio.h"
 
-
 #define TOKEN "s3cret-T0ken"
 
 static int nop(const PhApiRequest *req, PhApiReply *reply, void *userdata) {
@@ -87,12 +86,12 @@ static void fuzz_path(const char *in, uint8_t pick) {
                 const char *p;
                 size_t plen;
                 FUZZ_CHECK(strcmp(r->method, method) == 0 ||
-                      (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0));
+                           (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0));
                 FUZZ_CHECK(api_pattern_match(r->pattern, path, &p, &plen));
                 FUZZ_CHECK((strchr(r->pattern, '{') != NULL) == (param != NULL));
                 if (param) {
                         FUZZ_CHECK(*param && !strchr(param, '/') && strcmp(param, ".") != 0 &&
-                              strcmp(param, "..") != 0);
+                                   strcmp(param, "..") != 0);
                         FUZZ_CHECK(strlen(param) == plen && memcmp(param, p, plen) == 0);
                 }
                 FUZZ_CHECK(*allow);
@@ -147,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1)
                 return 0;
         /* The rest as the server holds it: a C string (MHD's path and header values end at a NUL). */
-        char *s = xstrndup((const char *)data + 1, size - 1);
+        char *s = xstrndup((const char *) data + 1, size - 1);
         switch (data[0] % 3) {
         case 0:
                 fuzz_address(s);

@@ -26,7 +26,7 @@ static void collect_secrets(const json_t *v, json_t *out) {
 
         if (json_is_array(v))
                 json_array_foreach(v, i, x) collect_secrets(x, out);
-        json_object_foreach((json_t *)v, k, x) {
+        json_object_foreach((json_t *) v, k, x) {
                 if (secret_key(k) && json_is_string(x) && json_string_length(x) >= 4)
                         json_array_append(out, x);
                 collect_secrets(x, out);
@@ -67,7 +67,7 @@ static void check_quiet(const char *msg, const char *blank_msg, const json_t *se
 static char *read_error(const json_t *doc) {
         _cleanup_close_ int fd = memfd_create("blank", MFD_CLOEXEC);
         _cleanup_free_ char *text = json_dumps(doc, JSON_ENCODE_ANY);
-        FUZZ_CHECK(fd >= 0 && text && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+        FUZZ_CHECK(fd >= 0 && text && write(fd, text, strlen(text)) == (ssize_t) strlen(text));
         _cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fd);
         json_auto_t *occ = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -87,12 +87,12 @@ static bool known(const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_close_ int fd = memfd_create("cfn-init-data", MFD_CLOEXEC);
         FUZZ_CHECK(fd >= 0);
-        FUZZ_CHECK(size == 0 || write(fd, data, size) == (ssize_t)size);
+        FUZZ_CHECK(size == 0 || write(fd, data, size) == (ssize_t) size);
         _cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fd);
 
         /* What the document holds, read apart from the code under test. */
         json_auto_t *secrets = json_array();
-        json_auto_t *doc = json_loadb((const char *)data, size, 0, NULL);
+        json_auto_t *doc = json_loadb((const char *) data, size, 0, NULL);
         collect_secrets(doc, secrets);
 
         json_auto_t *occ = NULL;
@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 _cleanup_(source_freep) PhSource *s2 = NULL;
                                 _cleanup_error_ PhError *berr = NULL;
                                 blank_secrets(blank);
-                                (void)source_new(name, blank, &o, &s2, &berr);
+                                (void) source_new(name, blank, &o, &s2, &berr);
                                 check_quiet(serr->msg, berr ? berr->msg : NULL, secrets);
                         }
                 } else

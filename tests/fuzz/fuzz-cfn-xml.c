@@ -28,7 +28,7 @@ static xmlDocPtr libxml2_read(const char *xml, size_t len, const char *field, ch
                 init = true;
         }
         *ret_text = NULL;
-        xmlDocPtr doc = xmlReadMemory(xml, (int)len, "fuzz.xml", "UTF-8",
+        xmlDocPtr doc = xmlReadMemory(xml, (int) len, "fuzz.xml", "UTF-8",
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc)
                 return NULL;
@@ -38,11 +38,11 @@ static xmlDocPtr libxml2_read(const char *xml, size_t len, const char *field, ch
                                               "//*[name()='StackResourceDetail'])[1]//*[name()='%s'])[1]",
                                               field);
         xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-        xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+        xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *) expr, ctx);
         if (res && res->nodesetval && res->nodesetval->nodeNr == 1) {
                 xmlNodePtr node = res->nodesetval->nodeTab[0];
                 xmlChar *c = xmlNodeGetContent(node);
-                *ret_text = xstrdup(c ? (const char *)c : "");
+                *ret_text = xstrdup(c ? (const char *) c : "");
                 xmlFree(c);
         }
         xmlXPathFreeObject(res);
@@ -52,7 +52,7 @@ static xmlDocPtr libxml2_read(const char *xml, size_t len, const char *field, ch
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        const char *xml = (const char *)data;
+        const char *xml = (const char *) data;
         _cleanup_free_ char *text = NULL;
         _cleanup_error_ PhError *err = NULL;
         int r = source_cfn_xml_text(xml, size, "Metadata", &text, &err);

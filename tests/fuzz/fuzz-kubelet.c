@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_error_ PhError *err = NULL;
 
-        if (manifest_load((const char *)data, size, SOURCE, &m, NULL, &err) < 0)
+        if (manifest_load((const char *) data, size, SOURCE, &m, NULL, &err) < 0)
                 return 0;
         const PhKubeletMeta meta = {.deployment = "d-1", .stack = "s/1", .resource = "deployment"};
         json_auto_t *pod = NULL;

@@ -24,12 +24,12 @@ static int replay_file(const char *path) {
                         fclose(f);
                 return -1;
         }
-        if (st.st_size < 0 || (unsigned long long)st.st_size > REPLAY_MAX_INPUT) {
+        if (st.st_size < 0 || (unsigned long long) st.st_size > REPLAY_MAX_INPUT) {
                 fprintf(stderr, "%s: larger than %u bytes\n", path, REPLAY_MAX_INPUT);
                 fclose(f);
                 return -1;
         }
-        size_t size = (size_t)st.st_size;
+        size_t size = (size_t) st.st_size;
         /* Exactly size bytes, so ASan sees any read past the end of the input. */
         uint8_t *buf = malloc(size ? size : 1);
         if (!buf || fread(buf, 1, size, f) != size) {
@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         printf("replayed %zu inputs in %.0f ms\n", n,
-               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+               (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
         /* An empty corpus proves nothing: say so rather than pass. */
         return n > 0 ? 0 : 1;
 }

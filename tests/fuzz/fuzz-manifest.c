@@ -19,7 +19,7 @@ static void check_outcome(int r, const PhManifest *m, char **warnings, const PhE
                 FUZZ_CHECK(err && err->msg && !m);
                 for (const char *l = err->msg; l;) {
                         const char *nl = strchr(l, '\n');
-                        FUZZ_CHECK(names_source(l, nl ? (size_t)(nl - l) : strlen(l)));
+                        FUZZ_CHECK(names_source(l, nl ? (size_t) (nl - l) : strlen(l)));
                         l = nl ? nl + 1 : NULL;
                 }
         } else
@@ -32,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ PhError *err = NULL;
-        int r = manifest_load((const char *)data, size, SOURCE, &m, &warnings, &err);
+        int r = manifest_load((const char *) data, size, SOURCE, &m, &warnings, &err);
         check_outcome(r, m, warnings, err);
 
         /* An object has no duplicate keys; a text with some is another manifest (refused as text). */
-        json_auto_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+        json_auto_t *v = json_loadb((const char *) data, size, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(v))
                 return 0;
         _cleanup_(manifest_doc_freep) PhManifestDoc *doc = NULL;

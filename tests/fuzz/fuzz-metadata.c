@@ -25,14 +25,14 @@ static void check_merge(const json_t *into, const json_t *before, const json_t *
         json_t *v;
 
         FUZZ_CHECK(json_is_object(into));
-        json_object_foreach((json_t *)from, k, v) {
+        json_object_foreach((json_t *) from, k, v) {
                 const json_t *old = json_object_get(before, k), *now = json_object_get(into, k);
                 if (json_is_object(old) && json_is_object(v))
                         check_merge(now, old, v);
                 else
                         FUZZ_CHECK(now && json_equal(now, v));
         }
-        json_object_foreach((json_t *)before, k, v) {
+        json_object_foreach((json_t *) before, k, v) {
                 if (!json_object_get(from, k))
                         FUZZ_CHECK(json_equal(json_object_get(into, k), v));
         }
@@ -94,7 +94,7 @@ static void check_scrubbed(const json_t *v, char *const *values) {
                         FUZZ_CHECK(!leaks(json_string_value(v), *p));
                 }
         json_array_foreach(v, i, x) check_scrubbed(x, values);
-        json_object_foreach((json_t *)v, k, x) check_scrubbed(x, values);
+        json_object_foreach((json_t *) v, k, x) check_scrubbed(x, values);
 }
 
 static void check_secrets(const json_t *prepared) {
@@ -142,7 +142,7 @@ static void prepare_entry(const json_t *dep) {
                 if (!type || strcmp(type, "String") == 0)
                         FUZZ_CHECK(json_is_string(v));
         }
-        (void)deployment_input(prepared, "deploy_action");
+        (void) deployment_input(prepared, "deploy_action");
         json_auto_t *all = dispatch_inputs_map(prepared);
         json_auto_t *sig = dispatch_signal_inputs(prepared);
         const char *k;

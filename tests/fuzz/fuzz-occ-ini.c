@@ -36,7 +36,7 @@ static void check_strings(const json_t *section, bool paths) {
         const char *k;
         json_t *v;
 
-        json_object_foreach((json_t *)section, k, v) {
+        json_object_foreach((json_t *) section, k, v) {
                 if (paths && strcmp(k, "path") == 0) {
                         size_t i;
                         json_t *p;

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check_float(d);
         }
 
-        json_auto_t *v = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+        json_auto_t *v = json_loadb((const char *) data, size, JSON_DECODE_ANY, NULL);
         if (!v)
                 return 0;
         _cleanup_free_ char *s = pystr(v);

@@ -436,9 +436,10 @@ static void test_handlers(void) {
 
         /* What podhook could not run is refused by validation already (tests/manifest), before any
          * conversion: one line each, with the line. */
-        CHECK_REFUSED("containers: [{name: a, image: b, livenessProbe: {}}]\n",
-                      "invalid manifest: web.yaml:2: containers[0].livenessProbe: has no action: needs exactly "
-                      "one of httpGet, tcpSocket and exec");
+        CHECK_REFUSED(
+                "containers: [{name: a, image: b, livenessProbe: {}}]\n",
+                "invalid manifest: web.yaml:2: containers[0].livenessProbe: has no action: needs exactly "
+                "one of httpGet, tcpSocket and exec");
         CHECK_REFUSED("containers: [{name: a, image: b, lifecycle: {preStop: {}}}]\n",
                       "invalid manifest: web.yaml:2: containers[0].lifecycle.preStop: has no action: needs "
                       "exactly one of httpGet and exec");

@@ -202,7 +202,7 @@ static void test_pod_list(void) {
 static double seconds(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 /* A cancel fd that is readable ends the wait at once, whatever the timeouts; a kubelet that refuses is a

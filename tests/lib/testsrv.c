@@ -104,7 +104,7 @@ static void wait_ms(TestServer *s, unsigned ms) {
 
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += ms / 1000;
-        until.tv_nsec += (long)(ms % 1000) * 1000000;
+        until.tv_nsec += (long) (ms % 1000) * 1000000;
         if (until.tv_nsec >= 1000000000) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000;
@@ -173,7 +173,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->log[s->n_log++] = r;
         pthread_mutex_unlock(&s->lock);
 
-        TestReply reply = { .status = 200 };
+        TestReply reply = {.status = 200};
         s->handler(s, r, &reply, s->userdata);
         if (reply.delay_ms)
                 wait_ms(s, reply.delay_ms);
@@ -227,19 +227,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 TestServer *testsrv_start(TestHandler handler, void *userdata) {
         TestServer *s = xalloc(sizeof(*s));
-        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
 
         sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         s->handler = handler;
         s->userdata = userdata;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->released, NULL);
-        s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                                     0, NULL, NULL, on_request, s,
-                                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
+        s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                                     NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sin,
                                      MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                     MHD_OPTION_END);
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
         if (!s->daemon) {
                 fprintf(stderr, "# cannot start the test HTTP server\n");
                 abort();

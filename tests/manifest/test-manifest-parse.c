@@ -1,4 +1,5 @@
-/* Parsing: YAML and JSON, bare and wrapped, YAML 1.1 scalars, line numbers, and the limits on hostile input. */
+/* Parsing: YAML and JSON, bare and wrapped, YAML 1.1 scalars, line numbers, and the limits on hostile input.
+ */
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
@@ -81,8 +82,9 @@ static void test_json(void) {
                                    "     \"ports\": [{\"containerPort\": 80, \"hostPort\": 70000}]}\n"
                                    "  ]\n"
                                    "}\n";
-        static const char ok[] = "{\"manifest\": {\"version\": \"v1beta2\", \"containers\": [{\"name\": \"a\", "
-                                 "\"image\": \"b\", \"env\": [{\"name\": \"X\", \"value\": \"yes\"}]}]}}";
+        static const char ok[] =
+                "{\"manifest\": {\"version\": \"v1beta2\", \"containers\": [{\"name\": \"a\", "
+                "\"image\": \"b\", \"env\": [{\"name\": \"X\", \"value\": \"yes\"}]}]}}";
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_free_ char *e = load_str(text), *e2 = load(ok, strlen(ok), &m);
         _cleanup_free_ char *e3 = load_str("{\"version\": \"v1beta2\",\n\"version\": \"v1beta2\"}");
@@ -96,8 +98,9 @@ static void test_json(void) {
         TAP_CHECK_HAS(e4, "t.yaml:2: JSON syntax error: ");
 
         /* The text near the error is not repeated: it can be a secret env value. */
-        _cleanup_free_ char *e5 = load_str("{\"version\": \"v1beta2\", \"containers\": [{\"name\": \"a\", \"image\": \"b\",\n"
-                                           "  \"env\": [{\"name\": \"DB_PASSWORD\", \"value\": \"hunter2\x01\"}]}]}");
+        _cleanup_free_ char *e5 =
+                load_str("{\"version\": \"v1beta2\", \"containers\": [{\"name\": \"a\", \"image\": \"b\",\n"
+                         "  \"env\": [{\"name\": \"DB_PASSWORD\", \"value\": \"hunter2\x01\"}]}]}");
         TAP_CHECK_STR(e5, "t.yaml:2: JSON syntax error: control character 0x1 (column 51)");
 }
 
@@ -112,7 +115,8 @@ static void test_from_json(void) {
         TAP_CHECK(manifest_doc_from_json(v, "heat", &doc, &err) == 0);
         TAP_CHECK(doc && manifest_validate(doc, &m, NULL, &err) == -EINVAL);
         /* No source lines for a JSON value. */
-        TAP_CHECK_STR(ph_error_msg(err), "heat: containers[0].ports[0].containerPort: 0 is out of range 1-65535");
+        TAP_CHECK_STR(ph_error_msg(err),
+                      "heat: containers[0].ports[0].containerPort: 0 is out of range 1-65535");
         /* A YAML string in a Heat config is parsed as text. */
         TAP_CHECK(manifest_doc_from_json(s, "heat", &doc2, &err) == 0);
         TAP_CHECK(doc2 && manifest_validate(doc2, &m, NULL, NULL) == 0);
@@ -268,11 +272,14 @@ static void test_billion_laughs(void) {
         size_t n = 0;
         char prev = 'a';
 
-        n += (size_t) snprintf(text + n, sizeof(text) - n, "version: v1beta2\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        n += (size_t) snprintf(
+                text + n, sizeof(text) - n,
+                "version: v1beta2\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
         for (char c = 'b'; c <= 'j'; c++, prev++) {
                 n += (size_t) snprintf(text + n, sizeof(text) - n, "%c: &%c [", c, c);
                 for (int i = 0; i < 10; i++)
-                        n += (size_t) snprintf(text + n, sizeof(text) - n, "*%c%s", prev, i < 9 ? ", " : "]\n");
+                        n += (size_t) snprintf(text + n, sizeof(text) - n, "*%c%s", prev,
+                                               i < 9 ? ", " : "]\n");
         }
         n += (size_t) snprintf(text + n, sizeof(text) - n, "containers: *j\n");
 
@@ -317,7 +324,8 @@ static void test_alias_text(void) {
 }
 
 static void test_many_nodes(void) {
-        /* Without aliases: a flat list of more nodes than the limit (2 bytes a node, under the size limit). */
+        /* Without aliases: a flat list of more nodes than the limit (2 bytes a node, under the size limit).
+         */
         size_t count = MANIFEST_MAX_NODES + 10, n = 0;
         _cleanup_free_ char *text = xmalloc(count * 2 + 64);
 
@@ -375,18 +383,21 @@ static void test_size(void) {
         memset(text, '#', len);
         TAP_CHECK(manifest_doc_parse(text, len, "big.yaml", &doc, &err) < 0);
         TAP_CHECK(!doc);
-        TAP_CHECK_STR(ph_error_msg(err), "big.yaml: the document is 1048577 bytes, more than the limit of 1048576 bytes");
+        TAP_CHECK_STR(ph_error_msg(err),
+                      "big.yaml: the document is 1048577 bytes, more than the limit of 1048576 bytes");
 }
 
 static void test_structure_errors(void) {
         static const Case cases[] = {
                 {"version: v1beta2\ncontainers:\n  - name: a\n    image: b\n    name: c\n",
                  "t.yaml:5: containers[0].name: duplicate key (first at line 3)"},
-                {"version: v1beta2\nversion: v1beta1\n", "t.yaml:2: version: duplicate key (first at line 1)"},
+                {"version: v1beta2\nversion: v1beta1\n",
+                 "t.yaml:2: version: duplicate key (first at line 1)"},
                 {"version: v1beta2\n---\nversion: v1beta2\n",
                  "t.yaml:2: a second YAML document: a file holds one manifest"},
                 {"version: v1beta2\ncontainers:\n  - name: a\n   image: b\n",
-                 "t.yaml:4: YAML syntax error: did not find expected '-' indicator (while parsing a block collection "
+                 "t.yaml:4: YAML syntax error: did not find expected '-' indicator (while parsing a block "
+                 "collection "
                  "at line 3)"},
                 {"\n- a\n- b\n", "t.yaml:2: the manifest must be a map, not a list"},
                 {"just text\n", "t.yaml:1: the manifest must be a map, not a string"},
@@ -409,7 +420,8 @@ static void test_structure_errors(void) {
 
 static void test_flow_map(void) {
         /* Starts like JSON but is YAML: parsed as YAML, with lines. */
-        _cleanup_free_ char *e = load_str("{version: v1beta2,\n containers: [{name: a, image: b, cpu: -1}]}\n");
+        _cleanup_free_ char *e =
+                load_str("{version: v1beta2,\n containers: [{name: a, image: b, cpu: -1}]}\n");
         TAP_CHECK_STR(e, "t.yaml:2: containers[0].cpu: -1 must not be negative");
 }
 
@@ -419,7 +431,8 @@ static void test_hostile_keys(void) {
         memset(key, 'k', sizeof(key) - 1);
         key[sizeof(key) - 1] = 0;
         _cleanup_free_ char *text = xasprintf("version: v1beta2\ncontainers: [{name: a, image: b}]\n"
-                                              "\"a\\nb\": 1\n%s: 1\n", key);
+                                              "\"a\\nb\": 1\n%s: 1\n",
+                                              key);
         _cleanup_(manifest_freep) PhManifest *m = NULL;
         _cleanup_strv_free_ char **w = NULL;
         _cleanup_error_ PhError *err = NULL;
@@ -436,8 +449,8 @@ static void test_long_paths(void) {
         char key[70];
         memset(key, 'k', sizeof(key) - 1);
         key[sizeof(key) - 1] = 0;
-        _cleanup_free_ char *text = xasprintf("%s:\n %s:\n  %s:\n   %s:\n    %s:\n     a: 1\n     a: 2\n", key, key,
-                                              key, key, key);
+        _cleanup_free_ char *text = xasprintf("%s:\n %s:\n  %s:\n   %s:\n    %s:\n     a: 1\n     a: 2\n",
+                                              key, key, key, key, key);
         _cleanup_free_ char *e = load_str(text);
         TAP_CHECK_HAS(e, "t.yaml:7: ");
         TAP_CHECK_HAS(e, "....a: duplicate key");

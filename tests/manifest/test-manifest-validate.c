@@ -34,10 +34,10 @@ static char *warnings_of(const char *text) {
         return out;
 }
 
-#define CHECK_ERRORS(body, want)                                   \
-        do {                                                       \
-                _cleanup_free_ char *_e = errors_of(body);         \
-                TAP_CHECK_STR(_e, want);                           \
+#define CHECK_ERRORS(body, want)                                                                             \
+        do {                                                                                                 \
+                _cleanup_free_ char *_e = errors_of(body);                                                   \
+                TAP_CHECK_STR(_e, want);                                                                     \
         } while (0)
 
 static void test_version(void) {
@@ -55,46 +55,57 @@ static void test_version(void) {
         static const char bad[] = "version: v1\ncontainers: [{name: a, image: b}]\n";
         _cleanup_(manifest_freep) PhManifest *m2 = NULL;
         TAP_CHECK(manifest_load(bad, strlen(bad), "web.yaml", &m2, NULL, &err) == -EINVAL);
-        TAP_CHECK_STR(ph_error_msg(err), "web.yaml:1: version: \"v1\" is not supported (use v1beta1 or v1beta2)");
+        TAP_CHECK_STR(ph_error_msg(err),
+                      "web.yaml:1: version: \"v1\" is not supported (use v1beta1 or v1beta2)");
         static const char num[] = "version: 2\ncontainers: [{name: a, image: b}]\n";
         TAP_CHECK(manifest_load(num, strlen(num), "web.yaml", &m2, NULL, &err) == -EINVAL);
-        TAP_CHECK_STR(ph_error_msg(err), "web.yaml:1: version: must be a string, not an integer (put it in quotes)");
+        TAP_CHECK_STR(ph_error_msg(err),
+                      "web.yaml:1: version: must be a string, not an integer (put it in quotes)");
 }
 
 static void test_containers_required(void) {
         CHECK_ERRORS("id: x\n", "web.yaml:1: containers: is required");
         CHECK_ERRORS("containers: []\n", "web.yaml:2: containers: must list at least one container");
         CHECK_ERRORS("containers: {name: a}\n", "web.yaml:2: containers: must be a list, not a map");
-        CHECK_ERRORS("containers:\n  - just-a-string\n", "web.yaml:3: containers[0]: must be a map, not a string");
+        CHECK_ERRORS("containers:\n  - just-a-string\n",
+                     "web.yaml:3: containers[0]: must be a map, not a string");
         CHECK_ERRORS("containers:\n  - name: a\n", "web.yaml:3: containers[0].image: is required");
         CHECK_ERRORS("containers:\n  - image: a\n", "web.yaml:3: containers[0].name: is required");
-        CHECK_ERRORS("containers:\n  - {name: '', image: b}\n", "web.yaml:3: containers[0].name: must not be empty");
+        CHECK_ERRORS("containers:\n  - {name: '', image: b}\n",
+                     "web.yaml:3: containers[0].name: must not be empty");
         CHECK_ERRORS("containers:\n  - {name: a, image: 'bad image'}\n",
                      "web.yaml:3: containers[0].image: \"bad image\" is not a valid image reference");
 }
 
 static void test_names(void) {
-        CHECK_ERRORS("containers:\n  - {name: web.1, image: b}\n",
-                     "web.yaml:3: containers[0].name: \"web.1\" must not contain a dot: the pod's containers are "
-                     "named <pod>.<container>");
+        CHECK_ERRORS(
+                "containers:\n  - {name: web.1, image: b}\n",
+                "web.yaml:3: containers[0].name: \"web.1\" must not contain a dot: the pod's containers are "
+                "named <pod>.<container>");
         CHECK_ERRORS("containers:\n  - {name: _web, image: b}\n",
-                     "web.yaml:3: containers[0].name: \"_web\" is not a valid container name: use letters, digits, "
+                     "web.yaml:3: containers[0].name: \"_web\" is not a valid container name: use letters, "
+                     "digits, "
                      "'_' and '-', starting with a letter or digit");
-        CHECK_ERRORS("containers:\n  - {name: \"a\\tb\", image: b}\n",
-                     "web.yaml:3: containers[0].name: \"a\\x09b\" is not a valid container name: use letters, "
-                     "digits, '_' and '-', starting with a letter or digit");
-        CHECK_ERRORS("containers:\n  - {name: a234567890123456789012345678901234567890123456789012345678901234, image: b}\n",
-                     "web.yaml:3: containers[0].name: \"a234567890123456789012345678901234567890123456789012345678901234\" "
+        CHECK_ERRORS(
+                "containers:\n  - {name: \"a\\tb\", image: b}\n",
+                "web.yaml:3: containers[0].name: \"a\\x09b\" is not a valid container name: use letters, "
+                "digits, '_' and '-', starting with a letter or digit");
+        CHECK_ERRORS("containers:\n  - {name: "
+                     "a234567890123456789012345678901234567890123456789012345678901234, image: b}\n",
+                     "web.yaml:3: containers[0].name: "
+                     "\"a234567890123456789012345678901234567890123456789012345678901234\" "
                      "is longer than 63 characters");
-        CHECK_ERRORS("containers:\n  - {name: web, image: b}\n  - {name: db, image: b}\n  - {name: web, image: c}\n",
+        CHECK_ERRORS("containers:\n  - {name: web, image: b}\n  - {name: db, image: b}\n  - {name: web, "
+                     "image: c}\n",
                      "web.yaml:5: containers[2].name: \"web\" is already used by containers[0]");
         /* Underscores and capitals are fine: the seed's example uses them. */
         _cleanup_free_ char *ok = errors_of("containers:\n  - {name: Apache_container-2, image: b}\n");
         TAP_CHECK(ok == NULL);
 
-        CHECK_ERRORS("id: bad/id\ncontainers: [{name: a, image: b}]\n",
-                     "web.yaml:2: id: \"bad/id\" is not a valid pod id: use letters, digits, '_', '.' and '-', "
-                     "starting with a letter or digit, at most 128 characters");
+        CHECK_ERRORS(
+                "id: bad/id\ncontainers: [{name: a, image: b}]\n",
+                "web.yaml:2: id: \"bad/id\" is not a valid pod id: use letters, digits, '_', '.' and '-', "
+                "starting with a letter or digit, at most 128 characters");
         _cleanup_free_ char *id_ok = errors_of("id: my_pod.example-1\ncontainers: [{name: a, image: b}]\n");
         TAP_CHECK(id_ok == NULL);
 }
@@ -123,25 +134,33 @@ static void test_ports(void) {
                      "web.yaml:6: containers[0].ports[0].containerPort: is required");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - containerPort: 0\n",
                      "web.yaml:6: containers[0].ports[0].containerPort: 0 is out of range 1-65535");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 1, hostPort: -1}\n",
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 1, "
+                     "hostPort: -1}\n",
                      "web.yaml:6: containers[0].ports[0].hostPort: -1 is out of range 1-65535");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: '80'}\n",
-                     "web.yaml:6: containers[0].ports[0].containerPort: must be an integer, not the string \"80\"");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 80, protocol: sctp}\n",
-                     "web.yaml:6: containers[0].ports[0].protocol: \"sctp\" is not supported (use TCP or UDP)");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 80, hostIP: 1.2.3}\n",
+                     "web.yaml:6: containers[0].ports[0].containerPort: must be an integer, not the string "
+                     "\"80\"");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 80, protocol: "
+                "sctp}\n",
+                "web.yaml:6: containers[0].ports[0].protocol: \"sctp\" is not supported (use TCP or UDP)");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {containerPort: 80, "
+                     "hostIP: 1.2.3}\n",
                      "web.yaml:6: containers[0].ports[0].hostIP: \"1.2.3\" is not a valid IP address");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports: 80\n",
                      "web.yaml:5: containers[0].ports: must be a list, not an integer");
         /* Port names: the container-name charset, unique within one container only. */
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n"
                      "      - {name: http, containerPort: 80}\n      - {name: http, containerPort: 81}\n",
-                     "web.yaml:7: containers[0].ports[1].name: \"http\" is already used by containers[0].ports[0]");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {name: h.1, containerPort: 80}\n",
+                     "web.yaml:7: containers[0].ports[1].name: \"http\" is already used by "
+                     "containers[0].ports[0]");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    ports:\n      - {name: h.1, containerPort: "
+                     "80}\n",
                      "web.yaml:6: containers[0].ports[0].name: \"h.1\" must not contain a dot");
-        _cleanup_free_ char *ok = errors_of("containers:\n"
-                                            "  - {name: a, image: b, ports: [{name: http, containerPort: 80}]}\n"
-                                            "  - {name: c, image: b, ports: [{name: http, containerPort: 81}]}\n");
+        _cleanup_free_ char *ok =
+                errors_of("containers:\n"
+                          "  - {name: a, image: b, ports: [{name: http, containerPort: 80}]}\n"
+                          "  - {name: c, image: b, ports: [{name: http, containerPort: 81}]}\n");
         TAP_CHECK(ok == NULL);
 }
 
@@ -159,13 +178,14 @@ static void test_port_conflicts(void) {
                      "web.yaml:9: containers[1].ports[0].hostPort: 8000/tcp is already published by "
                      "containers[0].ports[0]");
         /* Different host addresses may share a port; a wildcard conflicts with any. */
-        _cleanup_free_ char *ips = errors_of("containers:\n"
-                                             "  - name: a\n"
-                                             "    image: b\n"
-                                             "    ports:\n"
-                                             "      - {containerPort: 80, hostPort: 8000, hostIP: 127.0.0.1}\n"
-                                             "      - {containerPort: 81, hostPort: 8000, hostIP: 127.0.0.2}\n"
-                                             "      - {containerPort: 82, hostPort: 8000, hostIP: '::'}\n");
+        _cleanup_free_ char *ips =
+                errors_of("containers:\n"
+                          "  - name: a\n"
+                          "    image: b\n"
+                          "    ports:\n"
+                          "      - {containerPort: 80, hostPort: 8000, hostIP: 127.0.0.1}\n"
+                          "      - {containerPort: 81, hostPort: 8000, hostIP: 127.0.0.2}\n"
+                          "      - {containerPort: 82, hostPort: 8000, hostIP: '::'}\n");
         TAP_CHECK_STR(ips, "web.yaml:8: containers[0].ports[2].hostPort: 8000/tcp is already published by "
                            "containers[0].ports[0]");
         /* An IPv4-mapped IPv6 address is that IPv4 address; :: and 0.0.0.0 are every address. */
@@ -191,37 +211,44 @@ static void test_port_conflicts(void) {
                      "web.yaml:14: containers[0].ports[8].hostPort: 8003/tcp is already published by "
                      "containers[0].ports[7]");
         /* The containers share one network namespace: one container port, once. */
-        CHECK_ERRORS("containers:\n"
-                     "  - {name: a, image: b, ports: [{containerPort: 80}]}\n"
-                     "  - {name: c, image: d, ports: [{containerPort: 80, protocol: udp}, {containerPort: 80}]}\n",
-                     "web.yaml:4: containers[1].ports[1].containerPort: 80/tcp is already used by "
-                     "containers[0].ports[0] (the containers of a pod share one network)");
+        CHECK_ERRORS(
+                "containers:\n"
+                "  - {name: a, image: b, ports: [{containerPort: 80}]}\n"
+                "  - {name: c, image: d, ports: [{containerPort: 80, protocol: udp}, {containerPort: 80}]}\n",
+                "web.yaml:4: containers[1].ports[1].containerPort: 80/tcp is already used by "
+                "containers[0].ports[0] (the containers of a pod share one network)");
 }
 
 static void test_env(void) {
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env:\n      - {name: 1X, value: v}\n",
-                     "web.yaml:6: containers[0].env[0].name: \"1X\" is not a valid variable name: use letters, "
-                     "digits and '_', not starting with a digit");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    env:\n      - {name: 1X, value: v}\n",
+                "web.yaml:6: containers[0].env[0].name: \"1X\" is not a valid variable name: use letters, "
+                "digits and '_', not starting with a digit");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env:\n      - {value: v}\n",
                      "web.yaml:6: containers[0].env[0].name: is required");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env:\n      - {name: A, value: 3}\n",
-                     "web.yaml:6: containers[0].env[0].value: must be a string, not an integer (put it in quotes)");
+                     "web.yaml:6: containers[0].env[0].value: must be a string, not an integer (put it in "
+                     "quotes)");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    env: {A: b}\n",
                      "web.yaml:5: containers[0].env: must be a list, not a map");
 }
 
 static void test_volumes(void) {
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: data, mountPath: /d}\n",
-                     "web.yaml:6: containers[0].volumeMounts[0].name: \"data\" is not a volume declared in volumes");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: d}\n"
-                     "volumes: [{name: v}]\n",
-                     "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"d\" must be an absolute path");
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: data, "
+                     "mountPath: /d}\n",
+                     "web.yaml:6: containers[0].volumeMounts[0].name: \"data\" is not a volume declared in "
+                     "volumes");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: d}\n"
+                "volumes: [{name: v}]\n",
+                "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"d\" must be an absolute path");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v}\n"
                      "volumes: [{name: v}]\n",
                      "web.yaml:6: containers[0].volumeMounts[0].mountPath: is required");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: /}\n"
-                     "volumes: [{name: v}]\n",
-                     "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"/\" cannot be a mount point");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    volumeMounts:\n      - {name: v, mountPath: /}\n"
+                "volumes: [{name: v}]\n",
+                "web.yaml:6: containers[0].volumeMounts[0].mountPath: \"/\" cannot be a mount point");
         /* What the runtime sets up itself: Docker refuses these at start, or (/sys) hides the container's
          * sysfs under the volume. */
         CHECK_ERRORS(
@@ -257,36 +284,48 @@ static void test_volumes(void) {
                      "      - {name: v, mountPath: /data}\n"
                      "      - {name: w, mountPath: /x/../data/}\n"
                      "volumes: [{name: v}, {name: w}]\n",
-                     "web.yaml:7: containers[0].volumeMounts[1].mountPath: \"/x/../data/\" is already a mount point "
+                     "web.yaml:7: containers[0].volumeMounts[1].mountPath: \"/x/../data/\" is already a "
+                     "mount point "
                      "of containers[0].volumeMounts[0]");
         /* Two containers may mount one path each: the rule is per container. */
-        _cleanup_free_ char *two = errors_of("containers:\n"
-                                             "  - {name: a, image: b, volumeMounts: [{name: v, mountPath: /d}]}\n"
-                                             "  - {name: c, image: b, volumeMounts: [{name: v, mountPath: /d, readOnly: true}]}\n"
-                                             "volumes: [{name: v}]\n");
+        _cleanup_free_ char *two = errors_of(
+                "containers:\n"
+                "  - {name: a, image: b, volumeMounts: [{name: v, mountPath: /d}]}\n"
+                "  - {name: c, image: b, volumeMounts: [{name: v, mountPath: /d, readOnly: true}]}\n"
+                "volumes: [{name: v}]\n");
         TAP_CHECK(two == NULL);
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n  - name: v\n",
                      "web.yaml:5: volumes[1].name: \"v\" is already used by volumes[0]");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: my.vol\n",
-                     "web.yaml:4: volumes[0].name: \"my.vol\" must not contain a dot: the pod's volumes are named "
-                     "<pod>.<volume>");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - {}\n", "web.yaml:4: volumes[0].name: is required");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: rel}}\n",
+        CHECK_ERRORS(
+                "containers: [{name: a, image: b}]\nvolumes:\n  - name: my.vol\n",
+                "web.yaml:4: volumes[0].name: \"my.vol\" must not contain a dot: the pod's volumes are named "
+                "<pod>.<volume>");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - {}\n",
+                     "web.yaml:4: volumes[0].name: is required");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: "
+                     "rel}}\n",
                      "web.yaml:5: volumes[0].source.hostDir.path: \"rel\" must be an absolute path");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: ''}}\n",
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: "
+                     "''}}\n",
                      "web.yaml:5: volumes[0].source.hostDir.path: must not be empty");
         CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {}}\n",
                      "web.yaml:5: volumes[0].source.hostDir.path: is required");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      hostDir:\n",
-                     "web.yaml:6: volumes[0].source.hostDir.path: is required");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: /a}, emptyDir: {}}\n",
-                     "web.yaml:5: volumes[0].source: has more than one of hostDir, emptyDir, secret, configMap and persistentDisk: a "
+        CHECK_ERRORS(
+                "containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      hostDir:\n",
+                "web.yaml:6: volumes[0].source.hostDir.path: is required");
+        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {hostDir: {path: "
+                     "/a}, emptyDir: {}}\n",
+                     "web.yaml:5: volumes[0].source: has more than one of hostDir, emptyDir, secret, "
+                     "configMap and persistentDisk: a "
                      "volume has exactly one source");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {}\n",
-                     "web.yaml:5: volumes[0].source: must have one of hostDir, emptyDir, secret or configMap");
-        CHECK_ERRORS("containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      persistentDisk: {pdName: x}\n",
-                     "web.yaml:6: volumes[0].source.persistentDisk: is not supported on this node (use hostDir or "
-                     "emptyDir)");
+        CHECK_ERRORS(
+                "containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source: {}\n",
+                "web.yaml:5: volumes[0].source: must have one of hostDir, emptyDir, secret or configMap");
+        CHECK_ERRORS(
+                "containers: [{name: a, image: b}]\nvolumes:\n  - name: v\n    source:\n      "
+                "persistentDisk: {pdName: x}\n",
+                "web.yaml:6: volumes[0].source.persistentDisk: is not supported on this node (use hostDir or "
+                "emptyDir)");
 }
 
 /* Errors (or warnings) of a manifest validated for a node whose agent keeps its state in state_dir. */
@@ -388,19 +427,22 @@ static void test_resources_and_policies(void) {
         CHECK_ERRORS("containers:\n  - {name: a, image: b, memory: -1}\n",
                      "web.yaml:3: containers[0].memory: -1 must not be negative");
         CHECK_ERRORS("containers:\n  - {name: a, image: b, memory: 1000}\n",
-                     "web.yaml:3: containers[0].memory: 1000 bytes is less than Docker's minimum of 6291456 (6 MiB)");
+                     "web.yaml:3: containers[0].memory: 1000 bytes is less than Docker's minimum of 6291456 "
+                     "(6 MiB)");
         CHECK_ERRORS("containers:\n  - {name: a, image: b, cpu: -100}\n",
                      "web.yaml:3: containers[0].cpu: -100 must not be negative");
-        CHECK_ERRORS("containers:\n  - {name: a, image: b, cpu: 9223372036854775807}\n",
-                     "web.yaml:3: containers[0].cpu: 9223372036854775807 is more than 256000 (256 CPUs, Docker's "
-                     "largest CPU shares)");
+        CHECK_ERRORS(
+                "containers:\n  - {name: a, image: b, cpu: 9223372036854775807}\n",
+                "web.yaml:3: containers[0].cpu: 9223372036854775807 is more than 256000 (256 CPUs, Docker's "
+                "largest CPU shares)");
         _cleanup_free_ char *max_cpu = errors_of("containers:\n  - {name: a, image: b, cpu: 256000}\n");
         TAP_CHECK(!max_cpu);
         CHECK_ERRORS("containers:\n  - {name: a, image: b, privileged: maybe}\n",
                      "web.yaml:3: containers[0].privileged: must be true or false, not a string");
-        CHECK_ERRORS("containers:\n  - {name: a, image: b, imagePullPolicy: Always}\n",
-                     "web.yaml:3: containers[0].imagePullPolicy: \"Always\" is not one of PullAlways, PullNever, "
-                     "PullIfNotPresent");
+        CHECK_ERRORS(
+                "containers:\n  - {name: a, image: b, imagePullPolicy: Always}\n",
+                "web.yaml:3: containers[0].imagePullPolicy: \"Always\" is not one of PullAlways, PullNever, "
+                "PullIfNotPresent");
         CHECK_ERRORS("containers:\n  - {name: a, image: b, command: /bin/sh}\n",
                      "web.yaml:3: containers[0].command: must be a list, not a string");
         CHECK_ERRORS("containers:\n  - {name: a, image: b, workingDir: tmp}\n",
@@ -411,8 +453,10 @@ static void test_resources_and_policies(void) {
                      "web.yaml:3: restartPolicy: must be a map, not a string");
         CHECK_ERRORS("containers: [{name: a, image: b}]\nrestartPolicy: {never: 1}\n",
                      "web.yaml:3: restartPolicy.never: must be a map, not an integer");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: [true, x]}\n",
-                     "web.yaml:6: containers[0].livenessProbe.exec.command[0]: must be a string, not true/false (put "
+        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: "
+                     "[true, x]}\n",
+                     "web.yaml:6: containers[0].livenessProbe.exec.command[0]: must be a string, not "
+                     "true/false (put "
                      "it in quotes)");
 }
 
@@ -425,7 +469,8 @@ static void test_all_together(void) {
                      "    ports: [{containerPort: 99999}]\n"
                      "  - name: c\n",
                      "web.yaml:2: restartPolicy: only one of always, onFailure and never may be set\n"
-                     "web.yaml:4: containers[0].name: \"a.b\" must not contain a dot: the pod's containers are named "
+                     "web.yaml:4: containers[0].name: \"a.b\" must not contain a dot: the pod's containers "
+                     "are named "
                      "<pod>.<container>\n"
                      "web.yaml:6: containers[0].ports[0].containerPort: 99999 is out of range 1-65535\n"
                      "web.yaml:7: containers[1].image: is required");
@@ -471,32 +516,33 @@ static PhManifest *load_valid(const char *text) {
 }
 
 static void test_typed(void) {
-        static const char text[] = "version: v1beta2\n"
-                                   "id: pod1\n"
-                                   "uuid: abc-1234\n"
-                                   "containers:\n"
-                                   "  - name: web\n"
-                                   "    image: podhook.local/apache:1\n"
-                                   "    command: [/run-apache.sh, -v]\n"
-                                   "    workingDir: /var/www\n"
-                                   "    memory: 67108864\n"
-                                   "    cpu: 250\n"
-                                   "    privileged: true\n"
-                                   "    imagePullPolicy: PullNever\n"
-                                   "    ports:\n"
-                                   "      - {name: http, containerPort: 80, hostPort: 8000, protocol: Udp, hostIP: '::1'}\n"
-                                   "      - {containerPort: 443}\n"
-                                   "    env: [{name: A, value: b}, {name: C}]\n"
-                                   "    volumeMounts:\n"
-                                   "      - {name: host, mountPath: /h, readOnly: true}\n"
-                                   "      - {name: empty, mountPath: /e}\n"
-                                   "  - name: db\n"
-                                   "    image: podhook.local/redis:1\n"
-                                   "volumes:\n"
-                                   "  - {name: host, source: {hostDir: {path: /srv/x}}}\n"
-                                   "  - {name: empty, source: {emptyDir: {}}}\n"
-                                   "  - {name: none}\n"
-                                   "restartPolicy: {never: {}}\n";
+        static const char text[] =
+                "version: v1beta2\n"
+                "id: pod1\n"
+                "uuid: abc-1234\n"
+                "containers:\n"
+                "  - name: web\n"
+                "    image: podhook.local/apache:1\n"
+                "    command: [/run-apache.sh, -v]\n"
+                "    workingDir: /var/www\n"
+                "    memory: 67108864\n"
+                "    cpu: 250\n"
+                "    privileged: true\n"
+                "    imagePullPolicy: PullNever\n"
+                "    ports:\n"
+                "      - {name: http, containerPort: 80, hostPort: 8000, protocol: Udp, hostIP: '::1'}\n"
+                "      - {containerPort: 443}\n"
+                "    env: [{name: A, value: b}, {name: C}]\n"
+                "    volumeMounts:\n"
+                "      - {name: host, mountPath: /h, readOnly: true}\n"
+                "      - {name: empty, mountPath: /e}\n"
+                "  - name: db\n"
+                "    image: podhook.local/redis:1\n"
+                "volumes:\n"
+                "  - {name: host, source: {hostDir: {path: /srv/x}}}\n"
+                "  - {name: empty, source: {emptyDir: {}}}\n"
+                "  - {name: none}\n"
+                "restartPolicy: {never: {}}\n";
         _cleanup_(manifest_freep) PhManifest *m = load_valid(text);
 
         if (!m)
@@ -506,8 +552,8 @@ static void test_typed(void) {
         TAP_CHECK(m->restart_policy == PH_RESTART_NEVER);
         TAP_CHECK(m->n_containers == 2 && m->n_volumes == 3);
         const PhContainer *c = &m->containers[0];
-        TAP_CHECK(c->command && strcmp(c->command[0], "/run-apache.sh") == 0 && strcmp(c->command[1], "-v") == 0 &&
-                  !c->command[2]);
+        TAP_CHECK(c->command && strcmp(c->command[0], "/run-apache.sh") == 0 &&
+                  strcmp(c->command[1], "-v") == 0 && !c->command[2]);
         TAP_CHECK_STR(c->working_dir, "/var/www");
         TAP_CHECK(c->memory == 67108864 && c->cpu == 250 && c->privileged);
         TAP_CHECK_STR(c->image_pull_policy, "PullNever");
@@ -572,7 +618,8 @@ static void test_typed_handlers(void) {
         TAP_CHECK(h && h->actions == PH_HANDLER_EXEC && h->exec_command &&
                   strcmp(h->exec_command[1], "now") == 0);
         p = m->containers[1].liveness_probe;
-        TAP_CHECK(p && p->handler.actions == PH_HANDLER_TCP_SOCKET && !p->has_initial_delay && !p->has_timeout);
+        TAP_CHECK(p && p->handler.actions == PH_HANDLER_TCP_SOCKET && !p->has_initial_delay &&
+                  !p->has_timeout);
         TAP_CHECK(p && manifest_handler_port(&m->containers[1], &p->handler.tcp_port) == 6379);
         TAP_CHECK(m->containers[1].post_start == NULL && m->containers[1].pre_stop == NULL);
         PhPortRef none = {.kind = PH_PORT_REF_NAME, .name = (char *) "nope"};
@@ -584,38 +631,46 @@ static void test_handler_errors(void) {
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {}\n",
                      "web.yaml:5: containers[0].livenessProbe: has no action: needs exactly one of httpGet, "
                      "tcpSocket and exec");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n"
-                     "    livenessProbe: {exec: {command: [x]}, tcpSocket: {port: 1}}\n",
-                     "web.yaml:5: containers[0].livenessProbe: has more than one action: needs exactly one of "
-                     "httpGet, tcpSocket and exec");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    lifecycle:\n      preStop: {}\n",
-                     "web.yaml:6: containers[0].lifecycle.preStop: has no action: needs exactly one of httpGet "
-                     "and exec");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n"
+                "    livenessProbe: {exec: {command: [x]}, tcpSocket: {port: 1}}\n",
+                "web.yaml:5: containers[0].livenessProbe: has more than one action: needs exactly one of "
+                "httpGet, tcpSocket and exec");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    lifecycle:\n      preStop: {}\n",
+                "web.yaml:6: containers[0].lifecycle.preStop: has no action: needs exactly one of httpGet "
+                "and exec");
         /* a lifecycle hook has no tcpSocket (an unknown field, warned about) */
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    lifecycle:\n      postStart: {tcpSocket: {port: "
-                     "1}}\n",
-                     "web.yaml:6: containers[0].lifecycle.postStart: has no action: needs exactly one of httpGet "
-                     "and exec");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: []}}\n",
-                     "web.yaml:5: containers[0].livenessProbe.exec.command: is required (a list of at least one "
-                     "argument)");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    lifecycle:\n      postStart: {tcpSocket: {port: "
+                "1}}\n",
+                "web.yaml:6: containers[0].lifecycle.postStart: has no action: needs exactly one of httpGet "
+                "and exec");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: []}}\n",
+                "web.yaml:5: containers[0].livenessProbe.exec.command: is required (a list of at least one "
+                "argument)");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {httpGet: {path: /}}\n",
                      "web.yaml:5: containers[0].livenessProbe.httpGet.port: is required");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: http}}\n",
-                     "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: \"http\" is not the name of a port "
-                     "of this container");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: 70000}}\n",
-                     "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: 70000 is out of range 1-65535");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: [80]}}\n",
-                     "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: must be a port number or the name "
-                     "of a port of this container");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: http}}\n",
+                "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: \"http\" is not the name of a port "
+                "of this container");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: 70000}}\n",
+                "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: 70000 is out of range 1-65535");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n    livenessProbe: {tcpSocket: {port: [80]}}\n",
+                "web.yaml:5: containers[0].livenessProbe.tcpSocket.port: must be a port number or the name "
+                "of a port of this container");
         CHECK_ERRORS("containers:\n  - name: a\n    image: b\n    livenessProbe: {httpGet: 1}\n",
                      "web.yaml:5: containers[0].livenessProbe.httpGet: must be a map, not an integer");
-        CHECK_ERRORS("containers:\n  - name: a\n    image: b\n"
-                     "    livenessProbe: {exec: {command: [x]}, initialDelaySeconds: -1, timeoutSeconds: "
-                     "3000000000}\n",
-                     "web.yaml:5: containers[0].livenessProbe.initialDelaySeconds: -1 must not be negative\n"
-                     "web.yaml:5: containers[0].livenessProbe.timeoutSeconds: 3000000000 is more than 2147483647");
+        CHECK_ERRORS(
+                "containers:\n  - name: a\n    image: b\n"
+                "    livenessProbe: {exec: {command: [x]}, initialDelaySeconds: -1, timeoutSeconds: "
+                "3000000000}\n",
+                "web.yaml:5: containers[0].livenessProbe.initialDelaySeconds: -1 must not be negative\n"
+                "web.yaml:5: containers[0].livenessProbe.timeoutSeconds: 3000000000 is more than 2147483647");
 }
 
 int main(void) {

@@ -32,7 +32,8 @@ int main(int argc, char **argv) {
                         file = argv[i];
         }
         if (!file) {
-                fprintf(stderr, "usage: validate-file [--strict] [--expect-invalid] [--expect MESSAGES] [--source NAME] FILE\n");
+                fprintf(stderr, "usage: validate-file [--strict] [--expect-invalid] [--expect MESSAGES] "
+                                "[--source NAME] FILE\n");
                 return 2;
         }
         r = file_read_all(file, MANIFEST_MAX_BYTES + 1, &buf, &len, &err);
@@ -64,8 +65,8 @@ int main(int argc, char **argv) {
                 while (elen > 0 && expect[elen - 1] == '\n')
                         expect[--elen] = 0;
                 if (strcmp(expect, ph_error_msg(err)) != 0) {
-                        fprintf(stderr, "messages differ from %s:\n--- want\n%s\n--- got\n%s\n", expect_file, expect,
-                                ph_error_msg(err));
+                        fprintf(stderr, "messages differ from %s:\n--- want\n%s\n--- got\n%s\n", expect_file,
+                                expect, ph_error_msg(err));
                         return 1;
                 }
         }

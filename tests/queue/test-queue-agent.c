@@ -106,7 +106,7 @@ static void test_retire(void) {
         put(q, "b");
         put(q, "c");
         put(q, "d");
-        char *ids[] = {(char *)"a", (char *)"b", (char *)"c", (char *)"gone", NULL};
+        char *ids[] = {(char *) "a", (char *) "b", (char *) "c", (char *) "gone", NULL};
         TAP_CHECK(queue_store_retire(dir, ids, 2, &err) == 0);
         TAP_CHECK(queue_store_list(q, &list, &err) == 0 && json_array_size(list) == 1);
         TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(list, 0), "id")), "d");
@@ -116,7 +116,7 @@ static void test_retire(void) {
         _cleanup_free_ char *pc = xasprintf("%s/queue/done/c.json", dir);
         TAP_CHECK(file_exists(pa) == 0 && file_exists(pb) > 0 && file_exists(pc) > 0);
         /* A reopened writer numbers after the retired ones too. */
-        char *d_only[] = {(char *)"d", NULL};
+        char *d_only[] = {(char *) "d", NULL};
         TAP_CHECK(queue_store_retire(dir, d_only, 2, &err) == 0);
         q = queue_store_free(q);
         TAP_CHECK(queue_store_open(dir, &q, &err) == 0);

@@ -223,7 +223,8 @@ static void test_curve(void) {
         TAP_CHECK(curve_secret_load(good, got, derived, &err) == 0);
         TAP_CHECK_STR(derived, pub);
         TAP_CHECK(curve_secret_load(open_, got, derived, &err) == -EPERM);
-        TAP_CHECK_HAS(ph_error_msg(err), "has mode 0640, must be 0600 or stricter: group or others may read it");
+        TAP_CHECK_HAS(ph_error_msg(err),
+                      "has mode 0640, must be 0600 or stricter: group or others may read it");
 
         _cleanup_free_ char *allow_text = xasprintf(
                 "# clients\n\n  %s  \n%s\nnot-a-key\n0123456789012345678901234567890123456789x\n", pub, pub2);

@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
-        (void)sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         if (event_new(&t.e) < 0 || event_add_signal(t.e, NULL, SIGTERM, on_term, t.e) < 0 ||
             event_add_signal(t.e, NULL, SIGINT, on_term, t.e) < 0 ||
             event_add_signal(t.e, NULL, SIGHUP, on_hup, &t) < 0) {

@@ -12,10 +12,12 @@
 #define PASSWORD "deploy-PASSWORD-xyz"
 #define SIG      "c2lnbmF0dXJl%2B%2F%3D"
 #define CFN_PATH "/v1/signal/arn%3Aopenstack%3Aheat%3A%3Aproj%3Astacks/st/0c3e/resources/deployment"
-#define CFN_QUERY "SignatureMethod=HmacSHA256&SignatureVersion=2&AWSAccessKeyId=AK&Timestamp=2026-11-22T00%3A19%3A44Z&Signature=" SIG
-#define SWIFT_PATH "/v1/AUTH_x/st-0c3e/obj"
+#define CFN_QUERY                                                                                            \
+        "SignatureMethod=HmacSHA256&SignatureVersion=2&AWSAccessKeyId=AK&Timestamp=2026-11-22T00%3A19%"      \
+        "3A44Z&Signature=" SIG
+#define SWIFT_PATH  "/v1/AUTH_x/st-0c3e/obj"
 #define SWIFT_QUERY "temp_url_sig=SWIFTSECRET0123&temp_url_expires=2000000000"
-#define HEAT_PATH "/v1/proj-1/stacks/st/0c3e/resources/my%20deployment/signal"
+#define HEAT_PATH   "/v1/proj-1/stacks/st/0c3e/resources/my%20deployment/signal"
 
 typedef struct Lab {
         unsigned statuses[8]; /* answers of the signal endpoint, in turn; then 200 */
@@ -35,7 +37,8 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                 testreply_set(reply, 201,
                               "{\"token\": {\"expires_at\": \"2999-01-01T00:00:00.000000Z\", \"catalog\": ["
                               "{\"type\": \"orchestration\", \"endpoints\": ["
-                              "{\"interface\": \"public\", \"region_id\": \"RegionOne\", \"url\": \"%s/v1/%%(tenant_id)s\"}]}]}}",
+                              "{\"interface\": \"public\", \"region_id\": \"RegionOne\", \"url\": "
+                              "\"%s/v1/%%(tenant_id)s\"}]}]}}",
                               testsrv_url(srv));
                 return;
         }
@@ -49,7 +52,8 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
         reply->mode = lab->mode;
         reply->delay_ms = lab->delay_ms;
         unsigned st = lab->next < lab->n_statuses ? lab->statuses[lab->next++] : 200;
-        testreply_set(reply, st, "%s", lab->mode == TEST_REPLY_NORMAL ? "null" : "{\"some\": \"long answer body\"}");
+        testreply_set(reply, st, "%s",
+                      lab->mode == TEST_REPLY_NORMAL ? "null" : "{\"some\": \"long answer body\"}");
 }
 
 static json_t *cfn_inputs(TestServer *srv, const char *verb, const char *path, const char *query) {
@@ -63,19 +67,20 @@ static json_t *heat_inputs(TestServer *srv) {
         char auth[256];
         snprintf(auth, sizeof(auth), "%s/v3/", testsrv_url(srv));
         return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "deploy_auth_url", auth, "deploy_user_id", "du-1",
-                         "deploy_password", PASSWORD, "deploy_project_id", "proj-1", "deploy_stack_id", "st/0c3e",
-                         "deploy_resource_name", "my deployment", "deploy_region_name", "RegionOne");
+                         "deploy_password", PASSWORD, "deploy_project_id", "proj-1", "deploy_stack_id",
+                         "st/0c3e", "deploy_resource_name", "my deployment", "deploy_region_name",
+                         "RegionOne");
 }
 
 static json_t *result(void) {
-        return json_pack("{s:i,s:s,s:s,s:s}", "deploy_status_code", 0, "deploy_stdout", "ok\n", "deploy_stderr", "",
-                         "container_id", "c1");
+        return json_pack("{s:i,s:s,s:s,s:s}", "deploy_status_code", 0, "deploy_stdout", "ok\n",
+                         "deploy_stderr", "", "container_id", "c1");
 }
 
 static void no_secret(const PhError *err) {
         const char *m = ph_error_msg(err);
-        TAP_CHECK(!strstr(m, PASSWORD) && !strstr(m, "SWIFTSECRET") && !strstr(m, SIG) && !strstr(m, "tok-") &&
-                  !strstr(m, "Signature"));
+        TAP_CHECK(!strstr(m, PASSWORD) && !strstr(m, "SWIFTSECRET") && !strstr(m, SIG) &&
+                  !strstr(m, "tok-") && !strstr(m, "Signature"));
 }
 
 static double now_sec(void) {
@@ -85,7 +90,8 @@ static double now_sec(void) {
 }
 
 static void test_kind(void) {
-        json_auto_t *a = json_pack("{s:s,s:s}", "deploy_signal_id", "http://x/", "deploy_auth_url", "http://k/");
+        json_auto_t *a =
+                json_pack("{s:s,s:s}", "deploy_signal_id", "http://x/", "deploy_auth_url", "http://k/");
         json_auto_t *b = json_pack("{s:s,s:s}", "deploy_signal_id", "http://x/", "deploy_signal_verb", "PUT");
         json_auto_t *c = json_pack("{s:s,s:s}", "deploy_queue_id", "q", "deploy_auth_url", "http://k/");
         json_auto_t *d = json_pack("{s:s}", "deploy_auth_url", "http://k/");
@@ -146,7 +152,7 @@ static void test_cfn_and_temp_url(void) {
                 PhSignalOutcome ret = signal_send(i % 2 ? put : in, data, NULL, &err);
                 TAP_CHECK(ret == want[i]);
                 if (ret != want[i])
-                        printf("# HTTP %u gave outcome %d\n", codes[i], (int)ret);
+                        printf("# HTTP %u gave outcome %d\n", codes[i], (int) ret);
                 no_secret(err);
         }
         TAP_CHECK_HAS(ph_error_msg(err), "HTTP 403");
@@ -158,7 +164,8 @@ static void test_cfn_and_temp_url(void) {
 
         /* The signature covers the path as Heat sees it: libcurl must not squash dot segments or touch
          * an encoded slash (older Heat quoted '/' in the ARN). */
-        static const char dot_path[] = "/v1/signal/arn%3Aopenstack%3Aheat%3A%3Aproj%3Astacks%2Fst/./0c3e/resources/../x";
+        static const char dot_path[] =
+                "/v1/signal/arn%3Aopenstack%3Aheat%3A%3Aproj%3Astacks%2Fst/./0c3e/resources/../x";
         json_auto_t *dots = cfn_inputs(srv, "POST", dot_path, CFN_QUERY);
         TAP_CHECK(signal_send(dots, data, NULL, &err) == PH_SIGNAL_DELIVERED);
         const TestRequest *rd = testsrv_request(srv, testsrv_count(srv) - 1);
@@ -185,9 +192,9 @@ static void test_heat(void) {
         TAP_CHECK(testsrv_count(srv) == 2);
         const TestRequest *t = testsrv_request(srv, 0);
         json_auto_t *tb = t ? json_loads(t->body, 0, NULL) : NULL;
-        json_auto_t *want_tb = json_pack("{s:{s:{s:[s],s:{s:{s:s,s:s}}},s:{s:{s:s}}}}", "auth", "identity", "methods",
-                                         "password", "password", "user", "id", "du-1", "password", PASSWORD, "scope",
-                                         "project", "id", "proj-1");
+        json_auto_t *want_tb = json_pack("{s:{s:{s:[s],s:{s:{s:s,s:s}}},s:{s:{s:s}}}}", "auth", "identity",
+                                         "methods", "password", "password", "user", "id", "du-1", "password",
+                                         PASSWORD, "scope", "project", "id", "proj-1");
         TAP_CHECK(tb && json_equal(tb, want_tb));
         const TestRequest *r = testsrv_request(srv, 1);
         TAP_CHECK(r && strcmp(r->method, "POST") == 0);
@@ -222,8 +229,9 @@ static void test_heat(void) {
         /* Missing inputs are all named. */
         json_auto_t *partial = json_pack("{s:s}", "deploy_auth_url", "http://127.0.0.1:1/v3");
         TAP_CHECK(signal_send(partial, data, NULL, &err) == PH_SIGNAL_PERMANENT);
-        TAP_CHECK_HAS(ph_error_msg(err), "deploy_user_id, deploy_password, deploy_project_id, deploy_stack_id, "
-                                         "deploy_resource_name");
+        TAP_CHECK_HAS(ph_error_msg(err),
+                      "deploy_user_id, deploy_password, deploy_project_id, deploy_stack_id, "
+                      "deploy_resource_name");
         testsrv_stop(srv);
 
         /* Keystone gone: later. */
@@ -239,7 +247,7 @@ static void test_timeouts(void) {
         json_auto_t *in = cfn_inputs(srv, "POST", CFN_PATH, CFN_QUERY);
         /* No answer to a request that went out in full: it may have arrived. An answer whose status line
          * came (200) and whose body was then cut or stalled: delivered. */
-        const TestReplyMode modes[] = { TEST_REPLY_HANG, TEST_REPLY_SLOW, TEST_REPLY_CUT };
+        const TestReplyMode modes[] = {TEST_REPLY_HANG, TEST_REPLY_SLOW, TEST_REPLY_CUT};
         const PhSignalOutcome want[] = {PH_SIGNAL_RETRY_MAYBE_ARRIVED, PH_SIGNAL_DELIVERED,
                                         PH_SIGNAL_DELIVERED};
 
@@ -313,7 +321,7 @@ static void test_trim(void) {
         /* Text that doubles (quotes, as in docker inspect output) or grows six-fold (control characters)
          * when escaped: cut by what it takes in the body, so the body is still nearly full and the end
          * of stdout is kept, not all of it dropped. */
-        const char *units[] = { "\"", "\x01", "x\n" };
+        const char *units[] = {"\"", "\x01", "x\n"};
         for (size_t u = 0; u < ELEMENTSOF(units); u++) {
                 size_t ul = strlen(units[u]);
                 for (size_t i = 0; i + ul <= big; i += ul)
@@ -346,7 +354,8 @@ static void test_trimmed_delivery(void) {
         memset(out, 'x', 1200000);
         memcpy(out + 1200000 - 4, "LAST", 4);
         out[1200000] = '\0';
-        json_auto_t *data = json_pack("{s:s,s:i}", "deploy_stdout", out, "deploy_status_code", 0); /* no stderr */
+        json_auto_t *data =
+                json_pack("{s:s,s:i}", "deploy_stdout", out, "deploy_status_code", 0); /* no stderr */
         free(out);
         TAP_CHECK(signal_send(in, data, NULL, &err) == PH_SIGNAL_DELIVERED);
         const TestRequest *r = testsrv_request(srv, 0);
@@ -382,7 +391,7 @@ static void test_trimmed_delivery(void) {
 /* Redirects: same origin followed with method and body kept, a few hops at most; another host or a
  * 303 is not followed. */
 static void redirect_handler(TestServer *srv, const TestRequest *req, TestReply *reply, void *userdata) {
-        unsigned port = (unsigned)atoi(strrchr(testsrv_url(srv), ':') + 1);
+        unsigned port = (unsigned) atoi(strrchr(testsrv_url(srv), ':') + 1);
 
         if (strcmp(req->path, "/r307") == 0) {
                 testreply_header(reply, "Location: %s/ok?moved=1", testsrv_url(srv));
@@ -390,7 +399,7 @@ static void redirect_handler(TestServer *srv, const TestRequest *req, TestReply 
         } else if (strcmp(req->path, "/r302") == 0 || strcmp(req->path, "/r301") == 0 ||
                    strcmp(req->path, "/r303") == 0 || strcmp(req->path, "/r308") == 0) {
                 testreply_header(reply, "Location: /ok2");
-                testreply_set(reply, (unsigned)atoi(req->path + 2), "%s", "");
+                testreply_set(reply, (unsigned) atoi(req->path + 2), "%s", "");
         } else if (strcmp(req->path, "/away") == 0) {
                 testreply_header(reply, "Location: http://localhost:%u/ok?Signature=AwaySecret", port);
                 testreply_set(reply, 302, "%s", "");

@@ -13,7 +13,7 @@
 
 typedef struct Lab {
         char expires_at[64];
-        unsigned token_seq;   /* the valid token is "tok-<seq>" */
+        unsigned token_seq; /* the valid token is "tok-<seq>" */
         unsigned auths;
         bool refuse_auth;
         bool metadata_500;
@@ -27,20 +27,26 @@ static void lab_handler(TestServer *srv, const TestRequest *req, TestReply *repl
         if (strcmp(req->path, "/v3/auth/tokens") == 0 && strcmp(req->method, "POST") == 0) {
                 lab->auths++;
                 if (lab->refuse_auth) {
-                        testreply_set(reply, 401, "{\"error\": {\"code\": 401, \"title\": \"Unauthorized\"}}");
+                        testreply_set(reply, 401,
+                                      "{\"error\": {\"code\": 401, \"title\": \"Unauthorized\"}}");
                         return;
                 }
                 lab->token_seq++;
                 testreply_header(reply, "X-Subject-Token: tok-%u", lab->token_seq);
                 testreply_header(reply, "Content-Type: application/json");
                 testreply_set(reply, 201,
-                        "{\"token\": {\"expires_at\": \"%s\", \"project\": {\"id\": \"proj-1\"}, \"catalog\": ["
-                        "{\"type\": \"compute\", \"endpoints\": [{\"interface\": \"public\", \"region_id\": \"RegionTwo\", \"url\": \"%s/compute\"}]},"
-                        "{\"type\": \"orchestration\", \"endpoints\": ["
-                        "{\"interface\": \"public\", \"region_id\": \"RegionOne\", \"region\": \"RegionOne\", \"url\": \"%s/wrong/%%(tenant_id)s\"},"
-                        "{\"interface\": \"internal\", \"region_id\": \"RegionTwo\", \"url\": \"%s/internal/%%(tenant_id)s\"},"
-                        "{\"interface\": \"public\", \"region_id\": \"RegionTwo\", \"region\": \"RegionTwo\", \"url\": \"%s/v1/%%(tenant_id)s/\"}]}]}}",
-                        lab->expires_at, u, u, u, u);
+                              "{\"token\": {\"expires_at\": \"%s\", \"project\": {\"id\": \"proj-1\"}, "
+                              "\"catalog\": ["
+                              "{\"type\": \"compute\", \"endpoints\": [{\"interface\": \"public\", "
+                              "\"region_id\": \"RegionTwo\", \"url\": \"%s/compute\"}]},"
+                              "{\"type\": \"orchestration\", \"endpoints\": ["
+                              "{\"interface\": \"public\", \"region_id\": \"RegionOne\", \"region\": "
+                              "\"RegionOne\", \"url\": \"%s/wrong/%%(tenant_id)s\"},"
+                              "{\"interface\": \"internal\", \"region_id\": \"RegionTwo\", \"url\": "
+                              "\"%s/internal/%%(tenant_id)s\"},"
+                              "{\"interface\": \"public\", \"region_id\": \"RegionTwo\", \"region\": "
+                              "\"RegionTwo\", \"url\": \"%s/v1/%%(tenant_id)s/\"}]}]}}",
+                              lab->expires_at, u, u, u, u);
                 return;
         }
         if (strcmp(req->method, "GET") == 0 &&
@@ -60,8 +66,9 @@ static void lab_handler(TestServer *srv, const TestRequest *req, TestReply *repl
                         testreply_set(reply, 200, "{\"deployments\": []}");
                         return;
                 }
-                testreply_set(reply, 200, "{\"metadata\": {\"deployments\": [{\"id\": \"d1\"}], "
-                                          "\"os-collect-config\": {\"collectors\": [\"heat\"]}}}");
+                testreply_set(reply, 200,
+                              "{\"metadata\": {\"deployments\": [{\"id\": \"d1\"}], "
+                              "\"os-collect-config\": {\"collectors\": [\"heat\"]}}}");
                 return;
         }
         testreply_set(reply, 404, "{}");
@@ -85,19 +92,19 @@ static size_t count_auths(TestServer *srv) {
 static json_t *heat_section(TestServer *srv, const char *auth_suffix, const char *region) {
         char auth_url[128];
         snprintf(auth_url, sizeof(auth_url), "%s%s", testsrv_url(srv), auth_suffix);
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "auth_url", auth_url, "user_id", "user-1", "password",
-                         PASSWORD, "project_id", "proj-1", "stack_id", "st/0c3e-uuid", "resource_name",
-                         "my server", "region_name", region);
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "auth_url", auth_url, "user_id", "user-1",
+                         "password", PASSWORD, "project_id", "proj-1", "stack_id", "st/0c3e-uuid",
+                         "resource_name", "my server", "region_name", region);
 }
 
 static void test_v3_url(void) {
         const char *cases[][2] = {
-                { "http://k:5000/v3/", "http://k:5000/v3" },
-                { "http://k:5000/v3", "http://k:5000/v3" },
-                { "http://k:5000", "http://k:5000/v3" },
-                { "http://k:5000/", "http://k:5000/v3" },
-                { "http://k:5000/v2.0", "http://k:5000/v3" },
-                { "https://k/identity/v2.0/", "https://k/identity/v3" },
+                {"http://k:5000/v3/", "http://k:5000/v3"},
+                {"http://k:5000/v3", "http://k:5000/v3"},
+                {"http://k:5000", "http://k:5000/v3"},
+                {"http://k:5000/", "http://k:5000/v3"},
+                {"http://k:5000/v2.0", "http://k:5000/v3"},
+                {"https://k/identity/v2.0/", "https://k/identity/v3"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *u = keystone_v3_url(cases[i][0]);
@@ -133,7 +140,7 @@ static void test_poll(void) {
         int r;
 
         set_expiry(&lab, 3600);
-        r = source_new("heat", sec, &(PhSourceOptions) { .timeout_ms = 5000 }, &s, &err);
+        r = source_new("heat", sec, &(PhSourceOptions){.timeout_ms = 5000}, &s, &err);
         TAP_CHECK(r == 0);
         TAP_CHECK_STR(source_name(s), "heat");
 
@@ -151,9 +158,9 @@ static void test_poll(void) {
         TAP_CHECK_STR(t->path, "/v3/auth/tokens");
         TAP_CHECK_STR(testreq_header(t, "Content-Type"), "application/json");
         json_auto_t *body = json_loads(t->body, 0, NULL);
-        json_auto_t *want_body = json_pack(
-                "{s:{s:{s:[s],s:{s:{s:s,s:s}}},s:{s:{s:s}}}}", "auth", "identity", "methods", "password",
-                "password", "user", "id", "user-1", "password", PASSWORD, "scope", "project", "id", "proj-1");
+        json_auto_t *want_body = json_pack("{s:{s:{s:[s],s:{s:{s:s,s:s}}},s:{s:{s:s}}}}", "auth", "identity",
+                                           "methods", "password", "password", "user", "id", "user-1",
+                                           "password", PASSWORD, "scope", "project", "id", "proj-1");
         TAP_CHECK(body && json_equal(body, want_body));
 
         /* The metadata request: region RegionTwo's public endpoint, tenant substituted, name quoted. */
@@ -224,8 +231,8 @@ static void test_expiry_and_refusal(void) {
         /* User info in auth_url stays out of the error text too. */
         const char *hostport = strstr(testsrv_url(srv), "://") + 3;
         _cleanup_free_ char *ui_url = xasprintf("http://u:UI-SECRET@%s/v3", hostport);
-        const PhKeystoneCredentials c = { .auth_url = ui_url, .user_id = "user-1", .password = PASSWORD,
-                                          .project_id = "proj-1" };
+        const PhKeystoneCredentials c = {
+                .auth_url = ui_url, .user_id = "user-1", .password = PASSWORD, .project_id = "proj-1"};
         _cleanup_(keystone_freep) PhKeystone *k = NULL;
         TAP_CHECK(keystone_new(&c, 5000, NULL, &k, &err) == 0);
         TAP_CHECK(keystone_authenticate(k, &err) == -EACCES);
@@ -258,8 +265,11 @@ static void test_endpoint_placeholder(void) {
         _cleanup_error_ PhError *err = NULL;
         _cleanup_(keystone_freep) PhKeystone *k = NULL;
         _cleanup_free_ char *auth = xasprintf("%s/v3", testsrv_url(srv));
-        const PhKeystoneCredentials c = { .auth_url = auth, .user_id = "user-1", .password = PASSWORD,
-                                          .project_id = "p%(tenant_id)s%(project_id)s", .region_name = "RegionTwo" };
+        const PhKeystoneCredentials c = {.auth_url = auth,
+                                         .user_id = "user-1",
+                                         .password = PASSWORD,
+                                         .project_id = "p%(tenant_id)s%(project_id)s",
+                                         .region_name = "RegionTwo"};
 
         set_expiry(&lab, 3600);
         TAP_CHECK(keystone_new(&c, 5000, NULL, &k, &err) == 0);
@@ -279,7 +289,7 @@ static void test_unreachable_and_timeout(void) {
 
         _cleanup_error_ PhError *err = NULL;
         _cleanup_(source_freep) PhSource *s = NULL;
-        TAP_CHECK(source_new("heat", sec, &(PhSourceOptions) { .timeout_ms = 2000 }, &s, &err) == 0);
+        TAP_CHECK(source_new("heat", sec, &(PhSourceOptions){.timeout_ms = 2000}, &s, &err) == 0);
         json_t *none = NULL;
         int r = source_collect(s, &none, &err);
         TAP_CHECK(r == -EAGAIN && !none);

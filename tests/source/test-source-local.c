@@ -56,8 +56,10 @@ int main(void) {
         json_auto_t *sec = json_pack("{s:[s,s,s]}", "path", d1, d2, "/nonexistent/podhook-local");
         json_auto_t *md = NULL;
         TAP_CHECK(collect(sec, &md, &err) == 0);
-        json_auto_t *want = json_loads("{\"a\": {\"y\": 2, \"l\": [1, 2], \"o\": {\"p\": 1, \"q\": 2}, \"x\": 1},"
-                                       " \"k\": \"B\", \"from\": \"two\"}", 0, NULL);
+        json_auto_t *want =
+                json_loads("{\"a\": {\"y\": 2, \"l\": [1, 2], \"o\": {\"p\": 1, \"q\": 2}, \"x\": 1},"
+                           " \"k\": \"B\", \"from\": \"two\"}",
+                           0, NULL);
         TAP_CHECK(md && json_equal(md, want));
         if (md && !json_equal(md, want)) {
                 _cleanup_free_ char *t = json_dumps(md, JSON_COMPACT);

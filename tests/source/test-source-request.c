@@ -8,8 +8,8 @@
 #include "testsrv.h"
 
 #define TEMPURL_QUERY "temp_url_sig=TEMPSECRET42&temp_url_expires=2000000000"
-#define LM1 "Sun, 22 Nov 2026 00:18:50 GMT"
-#define LM2 "Sun, 22 Nov 2026 00:19:50 GMT"
+#define LM1           "Sun, 22 Nov 2026 00:18:50 GMT"
+#define LM2           "Sun, 22 Nov 2026 00:19:50 GMT"
 
 typedef struct Lab {
         unsigned version; /* 1 or 2 */
@@ -53,7 +53,7 @@ static void no_secret(const PhError *err) {
 }
 
 int main(void) {
-        Lab lab = { .version = 1 };
+        Lab lab = {.version = 1};
         TestServer *srv = testsrv_start(handler, &lab);
         _cleanup_error_ PhError *err = NULL;
         _cleanup_(source_freep) PhSource *s = NULL;
@@ -62,13 +62,14 @@ int main(void) {
 
         snprintf(url, sizeof(url), "%s/v1/AUTH_x/c/o?" TEMPURL_QUERY, testsrv_url(srv));
         json_auto_t *sec = json_pack("{s:s}", "metadata_url", url);
-        TAP_CHECK(source_new("request", sec, &(PhSourceOptions) { .timeout_ms = 3000 }, &s, &err) == 0);
+        TAP_CHECK(source_new("request", sec, &(PhSourceOptions){.timeout_ms = 3000}, &s, &err) == 0);
 
         /* First poll: plain GET of the URL as given. */
         json_auto_t *md = NULL;
         r = source_collect(s, &md, &err);
         TAP_CHECK(r == 0);
-        TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(md, "deployments"), 0), "id")),
+        TAP_CHECK_STR(json_string_value(
+                              json_object_get(json_array_get(json_object_get(md, "deployments"), 0), "id")),
                       "d1");
         const TestRequest *q = testsrv_request(srv, 0);
         TAP_CHECK_STR(q->path, "/v1/AUTH_x/c/o");
@@ -88,7 +89,8 @@ int main(void) {
         json_auto_t *md2 = NULL;
         r = source_collect(s, &md2, &err);
         TAP_CHECK(r == 0 && md2);
-        TAP_CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(md2, "deployments"), 0), "id")),
+        TAP_CHECK_STR(json_string_value(
+                              json_object_get(json_array_get(json_object_get(md2, "deployments"), 0), "id")),
                       "d2");
         r = source_collect(s, &same, &err);
         TAP_CHECK(r == 1);
@@ -131,7 +133,7 @@ int main(void) {
         no_secret(err);
         lab.mode = TEST_REPLY_SLOW;
         _cleanup_(source_freep) PhSource *s1 = NULL;
-        TAP_CHECK(source_new("request", sec, &(PhSourceOptions) { .timeout_ms = 500 }, &s1, &err) == 0);
+        TAP_CHECK(source_new("request", sec, &(PhSourceOptions){.timeout_ms = 500}, &s1, &err) == 0);
         TAP_CHECK(source_collect(s1, &same, &err) == -ETIMEDOUT && !same);
         no_secret(err);
         lab.mode = TEST_REPLY_NORMAL;
@@ -139,7 +141,7 @@ int main(void) {
         /* No answer: an error within the timeout. */
         lab.hang = true;
         _cleanup_(source_freep) PhSource *s2 = NULL;
-        TAP_CHECK(source_new("request", sec, &(PhSourceOptions) { .timeout_ms = 500 }, &s2, &err) == 0);
+        TAP_CHECK(source_new("request", sec, &(PhSourceOptions){.timeout_ms = 500}, &s2, &err) == 0);
         TAP_CHECK(source_collect(s2, &same, &err) == -ETIMEDOUT && !same);
         no_secret(err);
         testsrv_stop(srv);

@@ -57,10 +57,10 @@ typedef struct Zaqar {
 static void zq_id(Zaqar *z, double at, char out[40]) {
         z->seq++;
         if (!z->uuid1) {
-                snprintf(out, 40, "%08llx%016x", (unsigned long long)(at * 1000), z->seq);
+                snprintf(out, 40, "%08llx%016x", (unsigned long long) (at * 1000), z->seq);
                 return;
         }
-        unsigned long long t = (unsigned long long)(UUID_T0 + (long long)((at - 100) * 1e7));
+        unsigned long long t = (unsigned long long) (UUID_T0 + (long long) ((at - 100) * 1e7));
         snprintf(out, 40, "%08llx-%04llx-%04llx-%04x-02fc00000001", t & 0xffffffffULL, (t >> 32) & 0xffff,
                  ((t >> 48) & 0x0fff) | 0x1000, 0x8000 | (z->seq & 0x3fff));
 }
@@ -119,7 +119,7 @@ static json_t *msg_json(const Zaqar *z, const Msg *m, bool with_claim) {
                  with_claim && claimed(z, m) ? "?claim_id=" : "",
                  with_claim && claimed(z, m) ? m->claim : "");
         return json_pack("{s:s, s:s, s:i, s:o, s:o}", "id", m->id, "href", href, "ttl", m->ttl, "age",
-                         z->uuid1 ? json_real(age + 0.25) : json_integer((json_int_t)age), "body",
+                         z->uuid1 ? json_real(age + 0.25) : json_integer((json_int_t) age), "body",
                          body ? body : json_null());
 }
 
@@ -127,8 +127,8 @@ static const char *param(const TestRequest *req, const char *name, char *buf, si
         size_t n = strlen(name);
         for (const char *p = req->query; p && *p;) {
                 const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
-                if ((size_t)(end - p) > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-                        snprintf(buf, size, "%.*s", (int)(end - p - (long)n - 1), p + n + 1);
+                if ((size_t) (end - p) > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+                        snprintf(buf, size, "%.*s", (int) (end - p - (long) n - 1), p + n + 1);
                         return buf;
                 }
                 p = amp ? amp + 1 : end;
@@ -203,14 +203,14 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                 claim[14] = '4';
                 json_auto_t *got = json_array();
                 size_t n = sorted(z, queue, list);
-                for (size_t i = 0; i < n && (int)json_array_size(got) < limit; i++) {
+                for (size_t i = 0; i < n && (int) json_array_size(got) < limit; i++) {
                         Msg *m = list[i];
                         if (claimed(z, m))
                                 continue;
                         snprintf(m->claim, sizeof(m->claim), "%s", claim);
-                        m->claim_until = z->now + (double)ttl;
-                        if (m->expires < z->now + (double)(ttl + grace))
-                                m->expires = z->now + (double)(ttl + grace);
+                        m->claim_until = z->now + (double) ttl;
+                        if (m->expires < z->now + (double) (ttl + grace))
+                                m->expires = z->now + (double) (ttl + grace);
                         json_array_append_new(got, msg_json(z, m, true));
                 }
                 if (json_array_size(got) == 0) {
@@ -239,7 +239,7 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                 json_auto_t *page = json_array();
                 const char *lastid = NULL;
                 size_t n = sorted(z, queue, list);
-                for (size_t i = 0; i < n && (int)json_array_size(page) < limit; i++) {
+                for (size_t i = 0; i < n && (int) json_array_size(page) < limit; i++) {
                         Msg *m = list[i];
                         if ((marker[0] && strcmp(m->id, marker) <= 0) || (!incl && claimed(z, m)) ||
                             (!echo && strcmp(m->poster, cid) == 0))
@@ -276,7 +276,7 @@ static void handler(TestServer *srv, const TestRequest *req, TestReply *reply, v
                         goto out;
                 }
                 Msg *m = &z->msgs[z->n++];
-                *m = (Msg){.ttl = (int)ttl, .created = z->now, .expires = z->now + (double)ttl};
+                *m = (Msg){.ttl = (int) ttl, .created = z->now, .expires = z->now + (double) ttl};
                 zq_id(z, z->now, m->id);
                 snprintf(m->queue, sizeof(m->queue), "%s", queue);
                 snprintf(m->poster, sizeof(m->poster), "%s", cid);
@@ -365,7 +365,7 @@ static char *state_tmp(void) {
 
 static void rm_rf(const char *dir) {
         _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", dir);
-        (void)!system(cmd);
+        (void) !system(cmd);
 }
 
 /* A collect that returns metadata whose deployment's action is want. */
