@@ -9,7 +9,8 @@
 PREFIX=phtest-needs
 . "$(dirname "$0")/lib.sh"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; finish' EXIT
+# finish takes the script's exit status from $?: a kill of a helper that already ended must not set it.
+trap 'st=$?; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; (exit "$st"); finish' EXIT
 
 POD=$PREFIX-app
 TCPPORT=$((18110 + PORT_SHIFT))

@@ -7,7 +7,7 @@
 PREFIX=phtest-secrets
 . "$(dirname "$0")/lib.sh"
 server=
-trap 'kill $server 2>/dev/null; finish' EXIT
+trap 'st=$?; kill $server 2>/dev/null; (exit "$st"); finish' EXIT
 
 POD=$PREFIX-db
 # What the manifest itself marks as secret; a deployment's inputs add theirs.
