@@ -79,7 +79,8 @@ check "and makes no pod" gone "$p-sec"
 chmod 600 "$work/secrets.json"
 check "made 0600, a rescan applies it (read per run, no SIGHUP)" wait_for 30 running "$p-sec"
 # The pod counts as running once its infra runs: the app may start a moment later.
-secret_in_app() { [ "$(docker exec "$p-sec.app" printenv DB_CONN 2>/dev/null)" = "$SECRET" ]; }
+# The busybox image has env, not printenv.
+secret_in_app() { docker exec "$p-sec.app" env 2>/dev/null | grep -qxF "DB_CONN=$SECRET"; }
 check "the secret reaches the container" wait_for 30 secret_in_app
 check "the agent's log has no secret" bash -c "! grep -qF '$SECRET' '$work/daemon.log'"
 check "nor do its events" bash -c "! grep -qF '$SECRET' '$work/events.json'"
