@@ -50,12 +50,14 @@ dep() { # dep ID POD [ACTION [EXTRA_INPUTS [GROUP]]]
 EOF2
 }
 started() { grep -c "taking deployments on $in" "$work/daemon.log" 2>/dev/null; }
+# Counted anew at each try of wait_for (an argument "$(started)" would be counted once, before the start).
+took_endpoint() { [ "$(started)" -ge "$1" ]; }
 start() { # start [OPTIONS...]: until this agent took the endpoint
         local want=$(($(started) + 1))
         "$podhook" agent --state-dir "$work/state" --occ-config '' --config '' --bootstrap '' \
                 --listen "$in" --publish "$out" --grace-seconds 1 --log-level debug "$@" >>"$work/daemon.log" 2>&1 &
         daemon=$!
-        wait_for 20 test "$(started)" -ge "$want"
+        wait_for 20 took_endpoint "$want"
 }
 stop() { kill "$daemon" && wait "$daemon"; daemon=; }
 # sub NAME PREFIX COUNT: a subscriber in the background, output in $work/NAME.out, once it subscribed
