@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -138,4 +139,21 @@ char *deployment_first_line(const char *text, size_t max) {
                         n--;
         }
         return xstrndup(p, n);
+}
+
+int deployment_pod_action(const json_t *deployment, const char **ret_name, const char **ret_action,
+                          PhError **reterr) {
+        if (!json_is_object(deployment))
+                return ph_error_set(reterr, EINVAL, "the deployment is not a JSON object");
+        const char *name = json_string_value(json_object_get(deployment, "name"));
+        if (!name || !*name)
+                return ph_error_set(reterr, EINVAL, "the deployment has no name (the pod is named after it)");
+        const json_t *action = deployment_input_json(deployment, "deploy_action");
+        if (action && !json_is_string(action))
+                return ph_error_set(reterr, EINVAL,
+                                    "the deployment's input deploy_action must be a string, not %s",
+                                    deployment_kind_of(action));
+        *ret_name = name;
+        *ret_action = action ? json_string_value(action) : "CREATE";
+        return 0;
 }

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/error.h"
+
 typedef struct json_t json_t;
 
 /* Whether a config id may name a file of its own (markers, the queue): only [A-Za-z0-9._-], not
@@ -29,3 +31,9 @@ bool deployment_result_failed(const json_t *result);
 /* The first line of text (deploy_stderr, a message) that is not blank, cut to at most max bytes
  * between characters (new string; "" for NULL or blank text). */
 char *deployment_first_line(const char *text, size_t max);
+
+/* What a pod hook needs first of a deployment: its name (non-empty: the pod is named after it) and its
+ * deploy_action (a string; CREATE when absent). Both borrowed from deployment. -EINVAL when either is
+ * unusable, or the deployment is no object. */
+int deployment_pod_action(const json_t *deployment, const char **ret_name, const char **ret_action,
+                          PhError **reterr);

@@ -240,17 +240,9 @@ int docker_hook_run_outcome(const json_t *deployment, const PhDockerHookOptions 
         const char *name, *action;
         int r;
 
-        if (!json_is_object(deployment))
-                return ph_error_set(reterr, EINVAL, "the deployment is not a JSON object");
-        name = json_string_value(json_object_get(deployment, "name"));
-        if (!name || !*name)
-                return ph_error_set(reterr, EINVAL, "the deployment has no name (the pod is named after it)");
-        const json_t *action_json = deployment_input_json(deployment, "deploy_action");
-        if (action_json && !json_is_string(action_json))
-                return ph_error_set(reterr, EINVAL,
-                                    "the deployment's input deploy_action must be a string, not %s",
-                                    deployment_kind_of(action_json));
-        action = json_is_string(action_json) ? json_string_value(action_json) : "CREATE";
+        r = deployment_pod_action(deployment, &name, &action, reterr);
+        if (r < 0)
+                return r;
         _cleanup_(hook_input_done) HookInput in = {};
         po.cancel = o ? o->cancel : NULL;
         pod = pod_name_sanitize(name);
